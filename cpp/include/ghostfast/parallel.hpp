@@ -1,0 +1,83 @@
+// Parallel loops over independent runs, threads resolution, and the cancel/progress control that the
+// Python layer polls. No Python headers here: the bindings translate exceptions and release the GIL.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <exception>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#ifdef GHOSTFAST_HAS_OPENMP
+#include <omp.h>
+#endif
+
+namespace ghostfast {
+
+constexpr bool has_openmp() {
+#ifdef GHOSTFAST_HAS_OPENMP
+  return true;
+#else
+  return false;
+#endif
+}
+
+// Threads OpenMP would use by default (honours OMP_NUM_THREADS); 1 without OpenMP.
+inline int default_threads() {
+#ifdef GHOSTFAST_HAS_OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// n_threads <= 0 means "the default"; without OpenMP everything is serial.
+inline int resolve_threads(int n_threads) {
+  if (!has_openmp()) return 1;
+  return n_threads > 0 ? n_threads : default_threads();
+}
+
+// Shared between a long C++ call (running with the GIL released) and the Python thread that watches it:
+// Python reads `done` for progress and sets `cancel` on Ctrl-C. Workers check `cancelled()` between
+// epochs, so a cancel takes effect within one epoch of each running job.
+struct Control {
+  std::atomic<bool> cancel{false};
+  std::atomic<std::int64_t> done{0};
+  bool cancelled() const { return cancel.load(std::memory_order_relaxed); }
+  void finish_one() { done.fetch_add(1, std::memory_order_relaxed); }
+};
+
+// Thrown by workers that stop because of a cancel request (callers usually catch it per run).
+struct Cancelled : std::runtime_error {
+  Cancelled() : std::runtime_error("cancelled") {}
+};
+
+// Runs body(i) for i in [0, n) over n_threads threads with dynamic scheduling (runs differ in cost).
+// Each i must write only its own outputs, so results never depend on the thread count or the schedule.
+// An exception must not escape an OpenMP region: the first one is kept, the remaining iterations are
+// skipped, and it is rethrown on the calling thread after the loop.
+template <class Body>
+void parallel_for(std::int64_t n, int n_threads, Body&& body) {
+  std::exception_ptr first_error = nullptr;
+  std::mutex error_mutex;
+  std::atomic<bool> failed{false};
+  const int threads = resolve_threads(n_threads);
+  (void)threads;
+#ifdef GHOSTFAST_HAS_OPENMP
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+#endif
+  for (std::int64_t i = 0; i < n; ++i) {
+    if (failed.load(std::memory_order_relaxed)) continue;
+    try {
+      body(i);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(error_mutex);
+      if (!first_error) first_error = std::current_exception();
+      failed.store(true, std::memory_order_relaxed);
+    }
+  }
+  if (first_error) std::rethrow_exception(first_error);
+}
+
+}  // namespace ghostfast

@@ -1,0 +1,62 @@
+"""The package itself: build facts, CLI info, argument helpers shared by every area."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import ghostfast
+from ghostfast import _seeding, _validation
+
+
+def test_build_facts():
+    assert isinstance(ghostfast.has_openmp, bool)
+    assert ghostfast.default_threads() >= 1
+    assert isinstance(ghostfast.__version__, str) and ghostfast.__version__
+
+
+def test_cli_info_reports_openmp_and_threads():
+    out = subprocess.run([sys.executable, "-m", "ghostfast", "info"], check=True, capture_output=True,
+                         text=True).stdout
+    assert f"ghostfast {ghostfast.__version__}" in out
+    assert ("OpenMP: yes" in out) == ghostfast.has_openmp
+    assert f"default threads: {ghostfast.default_threads()}" in out
+
+
+def test_omp_num_threads_is_honoured():
+    code = "import ghostfast; print(ghostfast.default_threads())"
+    import os
+
+    env = {**os.environ, "OMP_NUM_THREADS": "3"}
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
+    assert int(out) == (3 if ghostfast.has_openmp else 1)
+
+
+@pytest.mark.parametrize("bad, exc", [(0, ValueError), (-2, ValueError), (1.5, TypeError), (True, TypeError)])
+def test_check_threads_rejects(bad, exc):
+    with pytest.raises(exc, match="n_threads"):
+        _validation.check_threads(bad)
+
+
+def test_check_threads_accepts():
+    assert _validation.check_threads(None) == 0
+    assert _validation.check_threads(1) == 1
+
+
+def test_seed_key_is_deterministic_and_validated():
+    a, b = _seeding.seed_key(7), _seeding.seed_key(np.random.SeedSequence(7))
+    assert (a.key0, a.key1) == (b.key0, b.key1) and a.entropy == 7
+    assert _seeding.seed_key(8).key0 != a.key0
+    with pytest.raises(ValueError, match="seed"):
+        _seeding.seed_key(-1)
+    with pytest.raises(TypeError, match="seed"):
+        _seeding.seed_key("7")
+
+
+def test_as_float_array_messages():
+    with pytest.raises(ValueError, match=r"x must have shape \(3,\)"):
+        _validation.as_float_array(np.zeros(4), "x", shape=(3,))
+    with pytest.raises(ValueError, match="x must be finite"):
+        _validation.as_float_array([1.0, np.nan], "x")
+    with pytest.raises(ValueError, match="x must be a 2-D array"):
+        _validation.as_float_array([1.0], "x", ndim=2)
