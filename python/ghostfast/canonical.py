@@ -89,7 +89,8 @@ def _broadcast(arrays: Sequence[np.ndarray], names: Sequence[str]) -> Tuple[np.n
     except ValueError:
         desc = ", ".join(f"{n} {a.shape}" for n, a in zip(names, arrays))
         raise ValueError(f"{' and '.join(names)} must have broadcastable shapes, got {desc}") from None
-    return tuple(np.ascontiguousarray(np.broadcast_to(a, shape)) for a in arrays)
+    # np.array (not ascontiguousarray, which turns 0-d into 1-d) keeps scalar inputs 0-d.
+    return tuple(np.array(np.broadcast_to(a, shape), dtype=np.float64, order="C") for a in arrays)
 
 
 # ---------------------------------------------------------------------------------------------- closed forms
