@@ -454,9 +454,9 @@ def lr_sweep(T: float, lrs: ArrayLike, n_seeds: int = 10, epochs: int = 10000, n
 
     For each lr index i, ``n_seeds`` runs start at r0 = r0_mean r* + r0_std r* z (paper: 10 r* + N(0, (r*/10)^2)).
     The loss "at epoch E" is that of the E-th epoch's forward pass (r after E - 1 updates), as in a loop that
-    appends the loss before each update; with ``seeding="paper"`` this reading reproduces the re-computed
-    Fig 2D value L(8.7e-10, epoch 10000) = 0.14 of the spec (the runs there cycle with period 3, so the
-    off-by-one matters for single-epoch read-outs).
+    appends the loss before each update. Below the critical lr the runs end on short cycles around r*
+    (period 3 near 8.7e-10 at T = 100), so a single-epoch read-out depends on the cycle phase, which itself
+    depends on rounding (e.g. ``r**1.5`` vs ``r*sqrt(r)``): compare such values statistically.
 
     Parameters
     ----------

@@ -41,13 +41,19 @@ inline double sharp_loss(double r, double T) {
   return std::fabs(T - kPi / (2.0 * std::sqrt(r))) / T;
 }
 
-inline double sharp_grad(double r, double T, bool normalized) {
-  const double r_star = optimal_r(T);
-  if (r < r_star / 4.0) return 0.0;
-  const double scale = normalized ? kPi / (4.0 * T) : kPi / 4.0;
-  const double magnitude = scale / (r * std::sqrt(r));
-  return r > r_star ? magnitude : -magnitude;
-}
+// The band structure with the T-dependent constants precomputed (identical arithmetic to sharp_grad).
+struct SharpConstants {
+  double r_star, zone_edge, scale;
+  SharpConstants(double T, bool normalized)
+      : r_star(optimal_r(T)), zone_edge(optimal_r(T) / 4.0), scale(normalized ? kPi / (4.0 * T) : kPi / 4.0) {}
+  double grad(double r) const {
+    if (r < zone_edge) return 0.0;
+    const double magnitude = scale / (r * std::sqrt(r));
+    return r > r_star ? magnitude : -magnitude;
+  }
+};
+
+inline double sharp_grad(double r, double T, bool normalized) { return SharpConstants(T, normalized).grad(r); }
 
 // ---------------------------------------------------------------- Euler simulation, finite confidence
 
@@ -147,7 +153,8 @@ inline void validate(const TrainConfig& cfg) {
   }
 }
 
-// One run. Epoch n holds r_n (r_0 = r0); the update r_{n+1} = r_n - lr g(r_n) is the (n+1)-th epoch.
+// One run (used for the simulated gradient; the sharp limit goes through train_block_sharp, which does the
+// same per-run operations). Epoch n holds r_n (r_0 = r0); the update r_{n+1} = r_n - lr g(r_n) is the (n+1)-th epoch.
 inline void train_one(double r0, double lr, double confidence, const TrainConfig& cfg, std::int64_t run,
                       const TrainOutputs& out, const Control* control) {
   const std::int64_t n_records = static_cast<std::int64_t>(cfg.record_epochs.size());
@@ -231,6 +238,85 @@ inline void train_one(double r0, double lr, double confidence, const TrainConfig
   out.r_final[run] = r;
 }
 
+// Sharp-limit runs first .. first + lanes - 1 advanced in lockstep, epoch by epoch. A single run is a chain
+// of dependent sqrt/div (latency-bound); kLanes independent chains keep the pipelines full. Every lane does
+// exactly the operations of train_one, in the same order, so results equal the one-run-at-a-time path.
+constexpr int kLanes = 8;
+
+inline void train_block_sharp(const double* r0, const double* lr, std::int64_t first, int lanes,
+                              const TrainConfig& cfg, const TrainOutputs& out, const Control* control) {
+  const std::int64_t n_records = static_cast<std::int64_t>(cfg.record_epochs.size());
+  const double T = cfg.sim.T;
+  const SharpConstants k(T, cfg.normalized);
+  double r[kLanes], rate[kLanes];
+  std::int64_t arrival[kLanes];
+  bool done[kLanes], diverged[kLanes];
+  for (int l = 0; l < lanes; ++l) {
+    r[l] = r0[first + l];
+    rate[l] = lr[first + l];
+    arrival[l] = -1;
+    done[l] = diverged[l] = false;
+  }
+  auto r_rec = [&](int l) { return out.r_hist + (first + l) * n_records; };
+  auto loss_rec = [&](int l) { return out.loss_hist + (first + l) * n_records; };
+  auto fill = [&](int l, std::int64_t from, double r_value, double loss_value) {
+    for (std::int64_t j = from; j < n_records; ++j) {
+      r_rec(l)[j] = r_value;
+      loss_rec(l)[j] = loss_value;
+    }
+  };
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  int n_active = lanes;
+  bool completed = true;
+  std::int64_t next_record = 0;
+  for (std::int64_t epoch = 0;; ++epoch) {
+    const bool need_record = next_record < n_records && cfg.record_epochs[next_record] == epoch;
+    const bool last = epoch == cfg.epochs;
+    for (int l = 0; l < lanes; ++l) {
+      if (done[l]) continue;
+      const double rl = r[l];
+      if (!std::isfinite(rl)) {
+        diverged[l] = done[l] = true;
+        --n_active;
+        fill(l, next_record, rl, nan);
+        continue;
+      }
+      if (arrival[l] < 0 && rl <= k.r_star) arrival[l] = epoch;
+      if (last || rl < k.zone_edge) {  // end of the run, or the zone: the gradient is 0 from here on
+        done[l] = true;
+        --n_active;
+        if (last) {
+          if (need_record) fill(l, next_record, rl, sharp_loss(rl, T));
+        } else {
+          fill(l, next_record, rl, sharp_loss(rl, T));
+        }
+        continue;
+      }
+      if (need_record) {
+        r_rec(l)[next_record] = rl;
+        loss_rec(l)[next_record] = sharp_loss(rl, T);
+      }
+      r[l] = rl - rate[l] * k.grad(rl);
+    }
+    if (need_record) ++next_record;
+    if (n_active == 0) break;
+    if (control != nullptr && (epoch & 255) == 255 && control->cancelled()) {
+      completed = false;
+      for (int l = 0; l < lanes; ++l)
+        if (!done[l]) fill(l, next_record, nan, nan);
+      break;
+    }
+  }
+  for (int l = 0; l < lanes; ++l) {
+    const std::int64_t i = first + l;
+    out.arrival[i] = arrival[l];
+    out.trapped[i] = (!diverged[l] && r[l] < k.zone_edge) ? 1 : 0;
+    out.diverged[i] = diverged[l] ? 1 : 0;
+    out.completed[i] = (completed || done[l]) ? 1 : 0;
+    out.r_final[i] = r[l];
+  }
+}
+
 // confidence may be nullptr when cfg.sharp; otherwise one value per run.
 inline void train_many(const double* r0, const double* lr, const double* confidence, std::int64_t n_runs,
                        const TrainConfig& cfg, const TrainOutputs& out, int n_threads, Control* control) {
@@ -243,8 +329,19 @@ inline void train_many(const double* r0, const double* lr, const double* confide
       check_confidence(confidence[i]);
     }
   }
+  if (cfg.sharp) {
+    const std::int64_t n_blocks = (n_runs + kLanes - 1) / kLanes;
+    parallel_for(n_blocks, n_threads, [&](std::int64_t b) {
+      const std::int64_t first = b * kLanes;
+      const int lanes = static_cast<int>(std::min<std::int64_t>(kLanes, n_runs - first));
+      train_block_sharp(r0, lr, first, lanes, cfg, out, control);
+      if (control != nullptr)
+        for (int l = 0; l < lanes; ++l) control->finish_one();
+    });
+    return;
+  }
   parallel_for(n_runs, n_threads, [&](std::int64_t i) {
-    train_one(r0[i], lr[i], cfg.sharp ? 0.0 : confidence[i], cfg, i, out, control);
+    train_one(r0[i], lr[i], confidence[i], cfg, i, out, control);
     if (control != nullptr) control->finish_one();
   });
 }
