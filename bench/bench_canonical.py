@@ -142,7 +142,7 @@ def main() -> None:
     settled = (paper_trapped % 1 == 0) & (ours_trapped % 1 == 0)
     diff_mean = np.abs(paper_at.mean(axis=1) - sweep.mean_loss[idx])[settled].max()
     print(f"  agreement with ghostfast: trapped fraction equal at {np.sum(paper_trapped == ours_trapped)}/{len(idx)} "
-          f"lrs; max |difference of seed-mean loss| where no lr is partially trapped = {diff_mean:.2f}")
+          f"lrs; max |difference of seed-mean loss| over lrs that neither side traps partially = {diff_mean:.2f}")
     print("  (the paper-style code rounds r0 and r**1.5 differently; in the oscillatory regime single runs then\n"
           "   sit on another phase of their cycle, so only statistics agree, not single epochs)")
 
