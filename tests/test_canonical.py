@@ -3,6 +3,7 @@
 Every closed form is checked against finite differences and against the Euler simulation; the simulation
 against a small pure-numpy reference written here; training against a numpy gradient-descent loop.
 """
+import doctest
 import math
 
 import numpy as np
@@ -440,3 +441,37 @@ def test_core_rejects_bad_input_directly():
         _core.canonical_simulate(np.ones(2), np.ones(2), 100.0, 10.0, 0.0)
     with pytest.raises(TypeError, match="normalized"):
         c.loss_grad(1e-4, 100.0, normalized="yes")
+
+
+# ------------------------------------------------------------------------------------------ plumbing
+
+def test_cancel_stops_runs_and_marks_them_incomplete():
+    # A pre-cancelled Control: every run stops at its first check (epoch 255) and reports incomplete,
+    # remaining records NaN; runs already trapped before that are complete.
+    control = _core.Control()
+    control.cancel()
+    r0 = R_STAR_100 * np.array([10.0, 10.0])
+    lr = np.array([1e-10, 5e-9])  # the second one traps within a few epochs
+    out = _core.canonical_train(r0, lr, None, T100, 5000, False, np.array([0, 100, 1000, 5000]), 10.0, 0.1, 1,
+                                control)
+    assert out["completed"].tolist() == [0, 1]
+    assert np.isnan(out["r"][0, 2:]).all() and np.isfinite(out["r"][0, :2]).all()
+    assert out["trapped"].tolist() == [0, 1] and np.all(out["loss"][1, 1:] == 1.0)
+
+
+def test_to_xarray():
+    pytest.importorskip("xarray")
+    res = c.train(np.array([5.0, 10.0])[:, None] * R_STAR_100, [1e-10, 1e-9], T100, 100, normalized=False,
+                  record_every=50)
+    ds = res.to_xarray()
+    np.testing.assert_array_equal(ds["loss"].values, res.loss)
+    np.testing.assert_array_equal(ds["epoch"].values, [0, 50, 100])
+    sweep = c.lr_sweep(T100, [1e-10, 1e-9], n_seeds=2, epochs=100, normalized=False, seed=0, record_epochs=(50, 100))
+    ds = sweep.to_xarray()
+    assert ds["loss"].dims == ("lr", "seed", "epoch") and ds.attrs["T"] == T100
+
+
+def test_docstring_examples():
+    # Every example in the module's docstrings runs and prints what it claims.
+    result = doctest.testmod(c, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted >= 10 and result.failed == 0

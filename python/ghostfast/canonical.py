@@ -100,8 +100,8 @@ def optimal_r(T: ArrayLike) -> Union[float, np.ndarray]:
 
     Examples
     --------
-    >>> round(optimal_r(100.0), 12)
-    0.000246740110
+    >>> f"{optimal_r(100.0):.6e}"
+    '2.467401e-04'
     """
     T = _delay(T)
     return _out((np.pi * np.pi) / (4.0 * T * T))
@@ -156,7 +156,7 @@ def loss_grad(r: ArrayLike, T: ArrayLike, normalized: bool = True) -> Union[floa
     Examples
     --------
     >>> T = 100.0
-    >>> abs(loss_grad(optimal_r(T), T, normalized=False)) / (2 * T**3 / np.pi**2)
+    >>> round(abs(loss_grad(optimal_r(T), T, normalized=False)) / (2 * T**3 / np.pi**2), 12)
     1.0
     """
     r = _float_array(r, "r", allow_inf=True)
@@ -185,6 +185,14 @@ def critical_lr(T: ArrayLike, normalized: bool = True) -> Union[float, np.ndarra
     normalized = _check_bool(normalized, "normalized")
     power = 4 if normalized else 5
     return _out(3.0 * np.pi ** 4 / (32.0 * T ** power))
+
+
+def _import_xarray() -> Any:
+    try:
+        import xarray
+    except ImportError as err:  # pragma: no cover - xarray is an optional dependency
+        raise ImportError("to_xarray() needs xarray: pip install 'ghostfast[io]'") from err
+    return xarray
 
 
 def _check_bool(value: Any, name: str) -> bool:
@@ -299,6 +307,21 @@ class CanonicalTrainResult:
     seed_entropy: Optional[int] = None
     version: str = ""
     n_threads: int = 0
+
+    def to_xarray(self) -> Any:
+        """An ``xarray.Dataset`` with dims ``run_0, run_1, ...`` (the grid axes) and ``epoch``."""
+        xr = _import_xarray()
+        grid = tuple(f"run_{k}" for k in range(self.r_final.ndim))
+        data = {
+            "r": (grid + ("epoch",), self.r), "loss": (grid + ("epoch",), self.loss),
+            "r_final": (grid, self.r_final), "arrival_epoch": (grid, self.arrival_epoch),
+            "trapped": (grid, self.trapped), "diverged": (grid, self.diverged),
+            "r0": (grid, self.r0), "lr": (grid, self.lr),
+        }
+        attrs = {k: v for k, v in self.config.items() if isinstance(v, (int, float, str, bool))}
+        attrs.update(version=self.version, interrupted=int(self.interrupted),
+                     seed_entropy=str(self.seed_entropy))
+        return xr.Dataset(data, coords={"epoch": self.epochs_recorded}, attrs=attrs)
 
 
 def _record_epochs(epochs: int, record_every: int, record_epochs: Optional[Sequence[int]]) -> np.ndarray:
@@ -425,6 +448,19 @@ class LRSweepResult:
     seed_entropy: Optional[int]
     version: str
     interrupted: bool
+
+    def to_xarray(self) -> Any:
+        """An ``xarray.Dataset`` with dims ``lr``, ``seed`` and ``epoch``."""
+        xr = _import_xarray()
+        return xr.Dataset(
+            {"loss": (("lr", "seed", "epoch"), self.loss), "mean_loss": (("lr", "epoch"), self.mean_loss),
+             "sem_loss": (("lr", "epoch"), self.sem_loss), "trapped": (("lr", "seed"), self.trapped),
+             "trapped_fraction": ("lr", self.trapped_fraction), "r0": (("lr", "seed"), self.r0),
+             "arrival_epoch": (("lr", "seed"), self.arrival_epoch)},
+            coords={"lr": self.lrs, "seed": np.arange(self.loss.shape[1]), "epoch": self.record_epochs},
+            attrs={"T": self.T, "normalized": int(self.normalized), "seeding": self.seeding,
+                   "seed_entropy": str(self.seed_entropy), "version": self.version},
+        )
 
 
 def _initial_r(T: float, n_lrs: int, n_seeds: int, r0_mean: float, r0_std: float, seeding: str,
