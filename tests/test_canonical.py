@@ -362,6 +362,16 @@ def test_lr_sweep_modern_seeding_is_reproducible():
     np.testing.assert_allclose(a.r0[2], R_STAR_100 * (10 + 0.1 * np.random.default_rng(child).standard_normal(5)),
                                rtol=1e-14)
     assert np.all(a.trapped_fraction[lrs < c.critical_lr(T100, normalized=False)] == 0)
+    # A SeedSequence gives the same draws as its int, and the caller's object is not consumed by spawning.
+    ss = np.random.SeedSequence(11)
+    d = c.lr_sweep(T100, lrs, n_seeds=5, epochs=3000, normalized=False, seed=ss, record_epochs=(1000, 3000))
+    np.testing.assert_array_equal(d.r0, a.r0)
+    assert ss.n_children_spawned == 0
+    # Children of one SeedSequence (same entropy, different spawn_key) give different draws.
+    kids = np.random.SeedSequence(11).spawn(2)
+    k0 = c.train(None, 1e-10, T100, 1, normalized=False, seed=kids[0])
+    k1 = c.train(None, 1e-10, T100, 1, normalized=False, seed=kids[1])
+    assert k0.r0 != k1.r0
 
 
 # ------------------------------------------------------------------------------------------ critical lr
@@ -382,6 +392,12 @@ def test_empirical_critical_lr_and_scaling(normalized):
     assert abs(fit.exponent - expected) <= 0.05
     assert fit.exponent_ci[0] <= fit.exponent <= fit.exponent_ci[1]
     np.testing.assert_allclose(fit.prefactor, 3 * np.pi ** 4 / 32, rtol=0.1)
+    # Independent inits per T (no common random numbers): seed noise in the threshold, still within tolerance.
+    independent = c.fit_critical_lr_scaling((25.0, 50.0, 100.0, 200.0, 400.0), normalized=normalized, n_seeds=20,
+                                            epochs=20000, seed=7, common_random_numbers=False)
+    assert abs(independent.exponent - expected) <= 0.05
+    assert all(0.9 <= res.ratio <= 1.1 for res in independent.results)
+    assert len({res.lr_critical * res.T ** -expected for res in independent.results}) > 1  # really different inits
 
 
 def test_power_law_fit_on_synthetic_data():

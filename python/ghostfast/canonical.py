@@ -187,6 +187,17 @@ def critical_lr(T: ArrayLike, normalized: bool = True) -> Union[float, np.ndarra
     return _out(3.0 * np.pi ** 4 / (32.0 * T ** power))
 
 
+def _seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
+    """A fresh SeedSequence for ``seed`` (int >= 0, SeedSequence or None), keeping a child's spawn_key.
+
+    A copy, so spawning from it never changes the caller's object (results stay reproducible)."""
+    if isinstance(seed, np.random.SeedSequence):
+        return np.random.SeedSequence(seed.entropy, spawn_key=seed.spawn_key, pool_size=seed.pool_size)
+    if seed is None:
+        return np.random.SeedSequence()
+    return np.random.SeedSequence(seed_key(seed).entropy)  # seed_key validates the type and sign
+
+
 def _import_xarray() -> Any:
     try:
         import xarray
@@ -381,9 +392,9 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
         raise ValueError("lr must be >= 0")
     entropy = None
     if r0 is None:
-        key = seed_key(seed)
-        entropy = key.entropy
-        z = np.random.default_rng(np.random.SeedSequence(entropy)).standard_normal(lr_arr.shape)
+        ss = _seed_sequence(seed)
+        entropy = ss.entropy
+        z = np.random.default_rng(ss).standard_normal(lr_arr.shape)
         r0_arr = 10.0 * float(optimal_r(T)) * (1.0 + 0.1 * z)
     else:
         r0_arr = _float_array(r0, "r0")
@@ -474,9 +485,9 @@ def _initial_r(T: float, n_lrs: int, n_seeds: int, r0_mean: float, r0_std: float
             # np.random.seed(i) then one legacy randn() per repeat, in repeat order (the paper's loop).
             z[i] = np.random.RandomState(i).randn(n_seeds)
     else:
-        key = seed_key(seed)
-        entropy = key.entropy
-        children = np.random.SeedSequence(entropy).spawn(n_lrs)
+        ss = _seed_sequence(seed)
+        entropy = ss.entropy
+        children = ss.spawn(n_lrs)
         for i, child in enumerate(children):
             z[i] = np.random.default_rng(child).standard_normal(n_seeds)
     return r0_mean * r_star + z * (r0_std * r_star), entropy
@@ -592,10 +603,10 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
     grid_arr = _float_array(grid, "grid")
     if grid_arr.ndim != 1 or grid_arr.size < 2 or np.any(grid_arr <= 0) or np.any(np.diff(grid_arr) <= 0):
         raise ValueError("grid must be a strictly increasing 1-D sequence of at least 2 positive factors")
-    key = seed_key(seed)
+    ss = _seed_sequence(seed)
     analytic = float(critical_lr(T, normalized))
     r0, _ = _initial_r(T, 1, n_seeds, check_real(r0_mean, "r0_mean"),
-                       check_real(r0_std, "r0_std", nonnegative=True), "modern", np.random.SeedSequence(key.entropy))
+                       check_real(r0_std, "r0_std", nonnegative=True), "modern", ss)
     r0 = r0[0]
     n_eval = 0
 
@@ -630,7 +641,7 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
     lr_c = math.sqrt(lo * hi)
     return CriticalLRResult(T=T, normalized=normalized, lr_critical=lr_c, lr_below=lo, lr_above=hi,
                             analytic=analytic, ratio=lr_c / analytic, grid_lrs=grid_lrs, grid_fraction=frac,
-                            n_evaluations=n_eval, n_seeds=n_seeds, epochs=epochs, seed_entropy=key.entropy)
+                            n_evaluations=n_eval, n_seeds=n_seeds, epochs=epochs, seed_entropy=ss.entropy)
 
 
 # Two-sided 97.5 % Student-t quantiles for 1..30 degrees of freedom (beyond: the normal 1.96).
@@ -676,12 +687,15 @@ def _power_law_fit(x: np.ndarray, y: np.ndarray) -> Tuple[float, float, float, f
 
 def fit_critical_lr_scaling(Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400.0), normalized: bool = True,
                             n_seeds: int = 20, epochs: int = 20000, seed: SeedLike = None, *,
-                            n_threads: Optional[int] = None, **kwargs: Any) -> ScalingFit:
+                            common_random_numbers: bool = True, n_threads: Optional[int] = None,
+                            **kwargs: Any) -> ScalingFit:
     """Empirical critical lr at each T and a log-log least-squares fit lr_c = A T^p (95 % t-based CI).
 
-    The same seed (common random numbers) is used at every T, so the standardised starting points are
-    identical; ``kwargs`` go to :func:`empirical_critical_lr`. Analytic: p = -4 (normalised) / -5 (code),
-    A = 3 pi^4 / 32. With fewer than 3 T values the standard errors are NaN.
+    With ``common_random_numbers`` (default) the same seed is used at every T, so the standardised starting
+    points r0 / r* are identical and, the GD map being scale-invariant, the fit isolates the T dependence
+    (the residuals are then only rounding and bisection width). ``False`` gives each T its own child of
+    ``SeedSequence(seed)``. ``kwargs`` go to :func:`empirical_critical_lr`. Analytic: p = -4 (normalised)
+    or -5 (code), A = 3 pi^4 / 32. With fewer than 3 T values the standard errors are NaN.
 
     Examples
     --------
@@ -692,9 +706,13 @@ def fit_critical_lr_scaling(Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400
     Ts_arr = _delay(Ts)
     if Ts_arr.ndim != 1 or Ts_arr.size < 2:
         raise ValueError("Ts must be a 1-D sequence of at least 2 delays")
-    key = seed_key(seed)
-    results = tuple(empirical_critical_lr(float(T), normalized, n_seeds, epochs, np.random.SeedSequence(key.entropy),
-                                          n_threads=n_threads, **kwargs) for T in Ts_arr)
+    ss = _seed_sequence(seed)
+    if _check_bool(common_random_numbers, "common_random_numbers"):
+        seeds = [ss for _ in Ts_arr]  # empirical_critical_lr copies it: identical draws at every T
+    else:
+        seeds = ss.spawn(Ts_arr.size)
+    results = tuple(empirical_critical_lr(float(T), normalized, n_seeds, epochs, s, n_threads=n_threads, **kwargs)
+                    for T, s in zip(Ts_arr, seeds))
     lr_c = np.array([r.lr_critical for r in results])
     p, se_p, b, se_b, t = _power_law_fit(Ts_arr, lr_c)
     return ScalingFit(Ts=Ts_arr, lr_critical=lr_c, exponent=p, exponent_se=se_p,
