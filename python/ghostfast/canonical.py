@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Sequence, Tuple, Union
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -428,7 +428,8 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
         diverged=out["diverged"].astype(bool).reshape(shape),
         r0=broadcast[0], lr=broadcast[1],
         interrupted=bool(interrupted or not np.all(out["completed"])),
-        config=config, seed_entropy=entropy, version=_version(), n_threads=threads,
+        config=config, seed_entropy=entropy, version=_version(),
+        n_threads=threads if threads > 0 else int(_core.default_threads()),
     )
 
 
