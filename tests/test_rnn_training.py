@@ -208,3 +208,39 @@ def test_train_many_validates_before_running():
         rnn.train_many(["job"])
     with pytest.raises(ValueError, match=r"jobs\[0\]\.record_every"):
         rnn.train_many([rnn.TrainJob(model, task, 0.1, 3, good.params, record_every=0)])
+
+
+def test_fixed_point_count_matches_numpy_flow_map():
+    """fixed_point_count = sign changes of f(kappa) = -kappa + n.tanh(m kappa + b) on the grid, evaluated
+    with the parameters of each recorded epoch (= the snapshot at its start)."""
+    grid = np.linspace(-15, 15, 1000)
+    epochs = list(range(0, 12000, 1000))
+    res = rnn.train(RANK1, DA20, 0.01, 12000, seed=0, params=rnn.init_params(RANK1, 0), record_every=1000,
+                    fixed_point_grid=grid, snapshot_epochs=epochs)
+    assert res.fixed_point_count.shape == (12,)
+    for i, e in enumerate(epochs):
+        p = res.snapshots[e]
+        f = -grid + np.tanh(np.outer(grid, p["m"][:, 0]) + p["b"]) @ p["n"][0]
+        assert res.fixed_point_count[i] == np.count_nonzero(np.diff(f > 0))
+    # spec §3.1: a single fixed point at the init, and the count stays 1 through the abrupt drop (seed 0)
+    np.testing.assert_array_equal(res.fixed_point_count, 1.0)
+    assert res.loss[-1] < 0.1  # the drop happened inside the window
+    assert rnn.train(RANK1, DA20, 0.01, 3, seed=0).fixed_point_count is None
+
+
+def test_readout_l1_cap_rescales_before_each_forward():
+    """Fig 8C: before each forward pass w_out and b_out are divided by ||w_out||_1 / cap (in place)."""
+    model = rnn.Model(N=10, rank="full", readout="linear", output="sigmoid", read="before", n_in=1,
+                      readout_l1_cap=0.5)
+    task = tasks.dmts(2, 2, 2)
+    p0 = rnn.init_params(model, 3)
+    scale = np.abs(p0["w_out"]).sum() / 0.5
+    capped = {**p0, "w_out": p0["w_out"] / scale, "b_out": p0["b_out"] / scale}
+    res = rnn.train(model, task, 0.1, 3, params=p0, seed=0, snapshot_epochs=(0, 1))
+    uncapped = rnn.Model(N=10, rank="full", readout="linear", output="sigmoid", read="before", n_in=1)
+    loss0, grads0 = rnn.loss_and_grad(uncapped, capped, task)
+    assert res.loss[0] == loss0  # the first forward used the rescaled parameters
+    for g in model.groups:  # snapshot = start of epoch 1 = capped params after one SGD step
+        np.testing.assert_array_equal(res.snapshots[1][g], capped[g] - 0.1 * grads0[g])
+        np.testing.assert_array_equal(res.snapshots[0][g], p0[g])  # taken before the rescaling
+    assert np.abs(res.snapshots[1]["w_out"]).sum() != pytest.approx(0.5, abs=1e-9)  # moved by the step
