@@ -192,6 +192,15 @@ void bind_rnn(py::module_& m) {
   m.def("rnn_train_many", &train_many_py, py::arg("jobs"), py::arg("n_threads") = 0,
         py::arg("control") = nullptr,
         "Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; None for cancelled jobs.");
+  m.def(
+      "rnn_tanh",
+      [](const darray& x) {
+        darray out(x.request().shape);
+        const auto n = static_cast<int>(x.size());
+        tanh_array(x.data(), out.mutable_data(), n);
+        return out;
+      },
+      py::arg("x"), "The engine's vectorised tanh (for tests against numpy's).");
   m.def("rnn_evaluate", &evaluate_py, py::arg("job"), py::arg("with_grad") = true,
         "One forward (+ BPTT) pass of a job dict: (loss, flat grad | None, outputs, states).");
 }

@@ -20,7 +20,14 @@ struct Workspace {
   std::vector<double> hs;    // [B, S, N] tanh(pre_t)
   std::vector<double> kaps;  // [B, S+1, K] latents n x_t (low rank only)
   std::vector<double> ys;    // [B, S, n_out] outputs
-  std::vector<double> gx, gpre, gkap, gy, gz, tmp;
+  std::vector<double> pre;   // [B, N] pre-activations of one step
+  std::vector<double> gx;    // [B, N] dL/dx of one step
+  std::vector<double> gpre, gkap, gy, gz;
+  std::vector<double> wt;  // W^T (full rank)
+  std::vector<const double*> in_ptr;  // [B] per-trial operands of the batched products
+  std::vector<double*> out_ptr;
+  std::vector<const double*> sample_g, sample_x;  // [B S] operands of dL/dW
+  std::vector<double*> row_ptr;                    // [N] rows of dL/dW
 
   void resize(const ModelSpec& s, const TaskData& t) {
     const std::size_t N = s.N, K = s.full_rank ? 0 : s.K, B = t.B, S = t.S;
@@ -28,12 +35,18 @@ struct Workspace {
     hs.assign(B * S * N, 0.0);
     kaps.assign(B * (S + 1) * K, 0.0);
     ys.assign(B * S * s.n_out, 0.0);
-    gx.assign(N, 0.0);
+    pre.assign(B * N, 0.0);
+    gx.assign(B * N, 0.0);
+    wt.assign(s.full_rank ? N * N : 0, 0.0);
+    in_ptr.assign(B, nullptr);
+    out_ptr.assign(B, nullptr);
+    sample_g.assign(s.full_rank ? B * S : 0, nullptr);
+    sample_x.assign(s.full_rank ? B * S : 0, nullptr);
+    row_ptr.assign(s.full_rank ? N : 0, nullptr);
     gy.assign(s.n_out, 0.0);
     gpre.assign(N, 0.0);
     gkap.assign(std::max<std::size_t>(K, 1), 0.0);
     gz.assign(s.n_out, 0.0);
-    tmp.assign(N, 0.0);
   }
 };
 
@@ -141,11 +154,12 @@ inline void readout_backward(const ModelSpec& s, const Layout& L, const double* 
 }
 
 // Draws x0 and runs the recurrence for every trial, storing states, tanh values, latents and outputs.
-// Random numbers (only if the model is stochastic), trial by trial: x0's N normals (x0="random"), then
-// N noise normals per step (noise_std > 0).
-inline void forward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Rng& rng,
+// Time-major over the batch (step t for all trials, then step t + 1), so the full-rank products W x of all
+// trials share each row of W. Random numbers (only if the model is stochastic): x0's N normals for trials
+// 0 .. B-1 (x0="random"), then for each step t, N noise normals for trials 0 .. B-1 (noise_std > 0).
+GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Rng& rng,
                     Workspace& ws) {
-  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, nin = s.n_in, nout = s.n_out;
+  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, nin = s.n_in, nout = s.n_out;
   const double a = s.alpha, keep = 1.0 - s.alpha;
   const double* m = theta + L.offset[kM];
   const double* nv = theta + L.offset[kN];
@@ -153,28 +167,41 @@ inline void forward(const ModelSpec& s, const Layout& L, const double* theta, co
   const double* b = theta + L.offset[kB];
   const double* win = theta + L.offset[kWin];
   const bool noisy = s.noise_std > 0.0;
-  double* pre = ws.tmp.data();
-  for (int tr = 0; tr < task.B; ++tr) {
-    double* X = ws.xs.data() + std::size_t(tr) * (S + 1) * N;
-    double* H = ws.hs.data() + std::size_t(tr) * S * N;
-    double* KA = ws.kaps.data() + std::size_t(tr) * (S + 1) * K;
-    double* Y = ws.ys.data() + std::size_t(tr) * S * nout;
-    const double* U = task.inputs.data() + std::size_t(tr) * S * nin;
+  const std::size_t xstride = std::size_t(S + 1) * N, hstride = std::size_t(S) * N, kstride = std::size_t(S + 1) * K;
+  const std::size_t ystride = std::size_t(S) * nout, ustride = std::size_t(S) * nin;
+  if (s.full_rank)
+    for (int i = 0; i < N; ++i)
+      for (int j = 0; j < N; ++j) ws.wt[std::size_t(j) * N + i] = W[std::size_t(i) * N + j];
+  for (int tr = 0; tr < B; ++tr) {
+    double* X = ws.xs.data() + tr * xstride;
     if (s.x0_random) {
       for (int i = 0; i < N; ++i) X[i] = std::tanh(s.x0_std * rng.normal());
     } else {
       std::copy(s.x0.begin(), s.x0.end(), X);
     }
+    double* KA = ws.kaps.data() + tr * kstride;
     for (int k = 0; k < K; ++k) KA[k] = dot(nv + std::size_t(k) * N, X, N);
-    for (int t = 0; t < S; ++t) {
+  }
+  for (int t = 0; t < S; ++t) {
+    if (s.full_rank) {  // pre_b = W x_{b,t} for every trial b (W^T rows stream once per 4 trials)
+      for (int tr = 0; tr < B; ++tr) {
+        ws.in_ptr[tr] = ws.xs.data() + tr * xstride + std::size_t(t) * N;
+        ws.out_ptr[tr] = ws.pre.data() + std::size_t(tr) * N;
+      }
+      gemv_rows_multi(ws.wt.data(), N, ws.in_ptr.data(), ws.out_ptr.data(), B, false);
+    }
+    for (int tr = 0; tr < B; ++tr) {
+      double* X = ws.xs.data() + tr * xstride;
+      double* KA = ws.kaps.data() + tr * kstride;
+      double* Y = ws.ys.data() + tr * ystride;
       const double* xt = X + std::size_t(t) * N;
       double* xn = X + std::size_t(t + 1) * N;
-      double* h = H + std::size_t(t) * N;
+      double* h = ws.hs.data() + tr * hstride + std::size_t(t) * N;
       const double* kt = KA + std::size_t(t) * K;
+      double* pre = ws.pre.data() + std::size_t(tr) * N;
       if (s.read_before) readout_forward(s, L, theta, xt, kt, Y + std::size_t(t) * nout);
-      // pre = b + W x_t (or m kappa_t) + w_in u_t + noise
       if (s.full_rank) {
-        for (int i = 0; i < N; ++i) pre[i] = b[i] + dot(W + std::size_t(i) * N, xt, N);
+        for (int i = 0; i < N; ++i) pre[i] += b[i];
       } else if (K == 1) {
         const double k0 = kt[0];
         for (int i = 0; i < N; ++i) pre[i] = b[i] + m[i] * k0;
@@ -186,7 +213,7 @@ inline void forward(const ModelSpec& s, const Layout& L, const double* theta, co
         }
       }
       if (nin > 0) {
-        const double* u = U + std::size_t(t) * nin;
+        const double* u = task.inputs.data() + tr * ustride + std::size_t(t) * nin;
         for (int q = 0; q < nin; ++q) {
           const double uq = u[q];
           if (uq == 0.0) continue;
@@ -236,10 +263,12 @@ inline double accuracy_of(const TaskData& task, const Workspace& ws) {
 }
 
 // Gradient of the loss w.r.t. every parameter (all groups, frozen or not) into grad (size L.total),
-// using the forward quantities stored in ws.
-inline void backward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Workspace& ws,
+// using the forward quantities stored in ws. Time-major like forward(). Full rank: the per-step gradients
+// of the pre-activations overwrite ws.hs (each h_t is needed only at its own step), and dL/dW =
+// sum_{b,t} gpre_{b,t} x_{b,t}^T is accumulated once at the end, row block by row block.
+GHOSTFAST_HOT inline void backward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Workspace& ws,
                      double* grad) {
-  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, nin = s.n_in, nout = s.n_out;
+  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, nin = s.n_in, nout = s.n_out;
   const double a = s.alpha, keep = 1.0 - s.alpha;
   std::fill(grad, grad + L.total, 0.0);
   const double* m = theta + L.offset[kM];
@@ -250,51 +279,47 @@ inline void backward(const ModelSpec& s, const Layout& L, const double* theta, c
   double* gW = grad + L.offset[kW];
   double* gb = grad + L.offset[kB];
   double* gwin = grad + L.offset[kWin];
-  double* gx = ws.gx.data();
-  double* gpre = ws.gpre.data();
   double* gk = ws.gkap.data();
+  double* g_out = ws.gy.data();
   const double two_scale = 2.0 * task.loss_scale;
-  for (int tr = 0; tr < task.B; ++tr) {
-    const double* X = ws.xs.data() + std::size_t(tr) * (S + 1) * N;
-    const double* H = ws.hs.data() + std::size_t(tr) * S * N;
-    const double* KA = ws.kaps.data() + std::size_t(tr) * (S + 1) * K;
-    const double* Y = ws.ys.data() + std::size_t(tr) * S * nout;
-    const double* T = task.targets.data() + std::size_t(tr) * S * nout;
-    const double* M = task.mask.data() + std::size_t(tr) * S * nout;
-    const double* U = task.inputs.data() + std::size_t(tr) * S * nin;
-    std::fill(gx, gx + N, 0.0);  // dL/dx_S from later steps: none
-    for (int t = S - 1; t >= 0; --t) {
+  const std::size_t xstride = std::size_t(S + 1) * N, hstride = std::size_t(S) * N, kstride = std::size_t(S + 1) * K;
+  const std::size_t ystride = std::size_t(S) * nout, ustride = std::size_t(S) * nin;
+  std::fill(ws.gx.begin(), ws.gx.end(), 0.0);  // dL/dx_{b,S} from later steps: none
+  auto output_grad = [&](int tr, int t) {
+    const double* yt = ws.ys.data() + tr * ystride + std::size_t(t) * nout;
+    const double* T = task.targets.data() + tr * ystride + std::size_t(t) * nout;
+    const double* M = task.mask.data() + tr * ystride + std::size_t(t) * nout;
+    for (int o = 0; o < nout; ++o) g_out[o] = two_scale * M[o] * (yt[o] - T[o]);
+    return yt;
+  };
+  for (int t = S - 1; t >= 0; --t) {
+    for (int tr = 0; tr < B; ++tr) {
+      const double* X = ws.xs.data() + tr * xstride;
+      const double* KA = ws.kaps.data() + tr * kstride;
       const double* xt = X + std::size_t(t) * N;
-      const double* xn = X + std::size_t(t + 1) * N;
-      const double* h = H + std::size_t(t) * N;
       const double* kt = KA + std::size_t(t) * K;
-      const double* yt = Y + std::size_t(t) * nout;
-      double* g_out = ws.gy.data();
-      for (int o = 0; o < nout; ++o) {
-        const std::size_t idx = std::size_t(t) * nout + o;
-        g_out[o] = two_scale * M[idx] * (yt[o] - T[idx]);
+      double* h = ws.hs.data() + tr * hstride + std::size_t(t) * N;
+      double* gx = ws.gx.data() + std::size_t(tr) * N;
+      double* gpre = s.full_rank ? h : ws.gpre.data();
+      if (!s.read_before) {
+        const double* yt = output_grad(tr, t);
+        readout_backward(s, L, theta, X + std::size_t(t + 1) * N, KA + std::size_t(t + 1) * K, yt, g_out,
+                         ws.gz.data(), gk, gx, grad);
       }
-      if (!s.read_before)
-        readout_backward(s, L, theta, xn, KA + std::size_t(t + 1) * K, yt, g_out, ws.gz.data(), gk, gx, grad);
       // through x_{t+1} = keep x_t + a tanh(pre_t)
       for (int i = 0; i < N; ++i) gpre[i] = gx[i] * a * (1.0 - h[i] * h[i]);
       for (int i = 0; i < N; ++i) gx[i] *= keep;
       for (int i = 0; i < N; ++i) gb[i] += gpre[i];
       if (nin > 0) {
-        const double* u = U + std::size_t(t) * nin;
+        const double* u = task.inputs.data() + tr * ustride + std::size_t(t) * nin;
         for (int q = 0; q < nin; ++q) {
           const double uq = u[q];
           if (uq == 0.0) continue;
           for (int i = 0; i < N; ++i) gwin[std::size_t(i) * nin + q] += gpre[i] * uq;
         }
       }
-      if (s.full_rank) {
-        for (int i = 0; i < N; ++i) {
-          const double gi = gpre[i];
-          axpy(gi, W + std::size_t(i) * N, gx, N);
-          axpy(gi, xt, gW + std::size_t(i) * N, N);
-        }
-      } else if (K == 1) {
+      if (s.full_rank) continue;  // W^T gpre for all trials below
+      if (K == 1) {
         const double gk0 = dot(m, gpre, N);
         axpy(kt[0], gpre, gm, N);
         axpy(gk0, xt, gn, N);
@@ -313,8 +338,33 @@ inline void backward(const ModelSpec& s, const Layout& L, const double* theta, c
           axpy(gk[k], nv + std::size_t(k) * N, gx, N);
         }
       }
-      if (s.read_before) readout_backward(s, L, theta, xt, kt, yt, g_out, ws.gz.data(), gk, gx, grad);
+      if (s.read_before) {
+        const double* yt = output_grad(tr, t);
+        readout_backward(s, L, theta, xt, kt, yt, g_out, ws.gz.data(), gk, gx, grad);
+      }
     }
+    if (!s.full_rank) continue;
+    for (int tr = 0; tr < B; ++tr) {  // gx_b += W^T gpre_b
+      ws.in_ptr[tr] = ws.hs.data() + tr * hstride + std::size_t(t) * N;
+      ws.out_ptr[tr] = ws.gx.data() + std::size_t(tr) * N;
+    }
+    gemv_rows_multi(W, N, ws.in_ptr.data(), ws.out_ptr.data(), B, true);
+    if (s.read_before) {
+      for (int tr = 0; tr < B; ++tr) {
+        const double* X = ws.xs.data() + tr * xstride;
+        const double* yt = output_grad(tr, t);
+        readout_backward(s, L, theta, X + std::size_t(t) * N, nullptr, yt, g_out, ws.gz.data(), gk,
+                         ws.gx.data() + std::size_t(tr) * N, grad);
+      }
+    }
+  }
+  if (s.full_rank) {  // dL/dW = sum over trials (outer) and steps (inner) of gpre x^T
+    for (int tr = 0; tr < B; ++tr)
+      for (int t = 0; t < S; ++t) {
+        ws.sample_g[std::size_t(tr) * S + t] = ws.hs.data() + tr * hstride + std::size_t(t) * N;
+        ws.sample_x[std::size_t(tr) * S + t] = ws.xs.data() + tr * xstride + std::size_t(t) * N;
+      }
+    outer_accumulate(gW, N, ws.sample_g.data(), ws.sample_x.data(), B * S, ws.row_ptr.data());
   }
 }
 
