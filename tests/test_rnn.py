@@ -275,3 +275,28 @@ def test_engine_tanh_is_accurate_to_a_few_ulp(rng):
     np.testing.assert_array_equal(_core.rnn_tanh(special), np.tanh(special))
     assert np.signbit(_core.rnn_tanh(np.array([-0.0]))[0])
     assert np.isnan(_core.rnn_tanh(np.array([np.nan]))[0])
+
+
+def test_noise_normals_are_standard_normal():
+    """The ziggurat normals (rnn_noise.hpp) behind the noise and random x0: moments, tails and the
+    Kolmogorov-Smirnov distance against the normal CDF, each within ~5 sampling standard errors."""
+    import math
+
+    from ghostfast import _core
+
+    n = 400_000
+    z = _core.rnn_normals(1, 2, 3, n)
+    np.testing.assert_array_equal(z, _core.rnn_normals(1, 2, 3, n))  # deterministic per stream
+    assert not np.array_equal(z[:100], _core.rnn_normals(1, 2, 4, 100))
+    se = 1 / np.sqrt(n)
+    assert abs(z.mean()) < 5 * se
+    assert abs(z.var() - 1) < 5 * np.sqrt(2) * se
+    assert abs(np.mean(z**3)) < 5 * np.sqrt(15) * se  # skewness, var(z^3) = 15
+    assert abs(np.mean(z**4) - 3) < 5 * np.sqrt(96) * se  # kurtosis, var(z^4) = 105 - 9
+    for tail in (1.0, 2.0, 3.442619855899, 4.0):  # 3.44: the ziggurat's tail start
+        p = math.erfc(tail / math.sqrt(2))
+        assert abs(np.mean(np.abs(z) > tail) - p) < 5 * np.sqrt(p * (1 - p) / n) + 1e-6
+    zs = np.sort(z[:100_000])
+    cdf = 0.5 * (1 + np.vectorize(math.erf)(zs / math.sqrt(2)))
+    ks = np.max(np.abs(cdf - np.arange(1, zs.size + 1) / zs.size))
+    assert ks < 1.63 / np.sqrt(zs.size) * 1.3  # 1% KS critical value (1.63/sqrt(n)) with margin

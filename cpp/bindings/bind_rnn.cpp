@@ -201,6 +201,17 @@ void bind_rnn(py::module_& m) {
         return out;
       },
       py::arg("x"), "The engine's vectorised tanh (for tests against numpy's).");
+  m.def(
+      "rnn_normals",
+      [](std::uint64_t key0, std::uint64_t key1, std::uint64_t stream, py::ssize_t n) {
+        if (n < 0) throw py::value_error("n must be >= 0");
+        darray out(std::vector<py::ssize_t>{n});
+        ghostfast::Rng rng(key0, key1, stream);
+        fill_normal(rng, 1.0, out.mutable_data(), static_cast<int>(n));
+        return out;
+      },
+      py::arg("key0"), py::arg("key1"), py::arg("stream"), py::arg("n"),
+      "Standard normals of the RNN noise stream Rng(key0, key1, stream) (for tests).");
   m.def("rnn_evaluate", &evaluate_py, py::arg("job"), py::arg("with_grad") = true,
         "One forward (+ BPTT) pass of a job dict: (loss, flat grad | None, outputs, states).");
 }

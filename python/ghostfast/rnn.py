@@ -16,9 +16,10 @@ Conventions
   {"sigmoid", "tanh", "identity"}. ``read="after"``: ``y_t`` from ``x_{t+1}`` (S outputs for S updates, §3.1-3.3);
   ``read="before"``: ``y_t`` from ``x_t`` before the update that absorbs ``u_t`` (§3.4).
 * **Initial state / noise.** ``x0`` is a float (every unit), an (N,) array or ``"random"``: ``x0 = tanh(x0_std z)``,
-  ``z ~ N(0, I)``. Noise ``xi ~ N(0, noise_std^2)`` per unit, step, trial and epoch. Draw order per epoch, trial by
-  trial: x0's N normals (if random), then N noise normals per step (if ``noise_std > 0``). A deterministic model
-  draws no random numbers. The stream of a run is ``Rng(key0, key1, stream)`` (``train``: the seed's key, stream 0).
+  ``z ~ N(0, I)``. Noise ``xi ~ N(0, noise_std^2)`` per unit, step, trial and epoch. Standard normals come from the
+  run's stream ``Rng(key0, key1, stream)`` (``train``: the seed's key, stream 0) through a 128-layer ziggurat
+  (Doornik 2005). Draw order per epoch: x0's N normals for trials 0 .. B-1 (if random), then for each step t the
+  N noise normals of trials 0 .. B-1 (if ``noise_std > 0``). A deterministic model draws no random numbers.
 * **Loss** ``= task.loss_scale * sum_{b,t,o} mask (y - y*)^2``; accuracy by the task's rule (see ``ghostfast.tasks``).
 * **Training** is full batch. Epoch e: [``readout_l1_cap`` rescaling] -> [snapshot] -> forward + BPTT on the current
   parameters -> record (if ``e % record_every == 0``, e the absolute epoch index) the loss of THAT pass, gradient

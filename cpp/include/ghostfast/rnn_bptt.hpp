@@ -12,6 +12,7 @@
 #include "ghostfast/random.hpp"
 #include "ghostfast/rnn_kernels.hpp"
 #include "ghostfast/rnn_model.hpp"
+#include "ghostfast/rnn_noise.hpp"
 
 namespace ghostfast::rnn {
 
@@ -23,7 +24,8 @@ struct Workspace {
   std::vector<double> pre;   // [B, N] pre-activations of one step
   std::vector<double> gx;    // [B, N] dL/dx of one step
   std::vector<double> gpre, gkap, gy, gz;
-  std::vector<double> wt;  // W^T (full rank)
+  std::vector<double> wt;     // W^T (full rank)
+  std::vector<double> noise;  // [N] noise of one trial-step
   std::vector<const double*> in_ptr;  // [B] per-trial operands of the batched products
   std::vector<double*> out_ptr;
   std::vector<const double*> sample_g, sample_x;  // [B S] operands of dL/dW
@@ -38,6 +40,7 @@ struct Workspace {
     pre.assign(B * N, 0.0);
     gx.assign(B * N, 0.0);
     wt.assign(s.full_rank ? N * N : 0, 0.0);
+    noise.assign(N, 0.0);
     in_ptr.assign(B, nullptr);
     out_ptr.assign(B, nullptr);
     sample_g.assign(s.full_rank ? B * S : 0, nullptr);
@@ -155,8 +158,9 @@ inline void readout_backward(const ModelSpec& s, const Layout& L, const double* 
 
 // Draws x0 and runs the recurrence for every trial, storing states, tanh values, latents and outputs.
 // Time-major over the batch (step t for all trials, then step t + 1), so the full-rank products W x of all
-// trials share each row of W. Random numbers (only if the model is stochastic): x0's N normals for trials
-// 0 .. B-1 (x0="random"), then for each step t, N noise normals for trials 0 .. B-1 (noise_std > 0).
+// trials share each row of W. Random numbers (only if the model is stochastic; standard normals from the
+// run's Rng by the ziggurat of rnn_noise.hpp): x0's N normals for trials 0 .. B-1 (x0="random"), then for
+// each step t, N noise normals for trials 0 .. B-1 (noise_std > 0).
 GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Rng& rng,
                     Workspace& ws) {
   const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, nin = s.n_in, nout = s.n_out;
@@ -175,7 +179,8 @@ GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const dou
   for (int tr = 0; tr < B; ++tr) {
     double* X = ws.xs.data() + tr * xstride;
     if (s.x0_random) {
-      for (int i = 0; i < N; ++i) X[i] = std::tanh(s.x0_std * rng.normal());
+      fill_normal(rng, s.x0_std, X, N);  // x0 = tanh(x0_std z)
+      tanh_array(X, X, N);
     } else {
       std::copy(s.x0.begin(), s.x0.end(), X);
     }
@@ -221,7 +226,9 @@ GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const dou
         }
       }
       if (noisy) {
-        for (int i = 0; i < N; ++i) pre[i] += s.noise_std * rng.normal();
+        double* xi = ws.noise.data();
+        fill_normal(rng, s.noise_std, xi, N);
+        for (int i = 0; i < N; ++i) pre[i] += xi[i];
       }
       tanh_array(pre, h, N);
       for (int i = 0; i < N; ++i) xn[i] = keep * xt[i] + a * h[i];
