@@ -107,13 +107,13 @@ def numpy_full_epoch(p, task, lr, alpha=0.5, rng=None, noise=0.0, x0_std=0.0):
 
 
 # ---------------------------------------------------------------- PyTorch (the paper's style: autograd + SGD)
-def torch_rank_one(p, T, epochs, dtype):
+def torch_rank_one(p, T, epochs, dtype, lr=1e-4):
     import torch
 
     m = torch.tensor(p["m"][:, 0], dtype=dtype, requires_grad=True)
     n = torch.tensor(p["n"][0], dtype=dtype, requires_grad=True)
     b = torch.tensor(p["b"], dtype=dtype, requires_grad=True)
-    opt = torch.optim.SGD([m, n, b], lr=1e-4)
+    opt = torch.optim.SGD([m, n, b], lr=lr)
     target = torch.cat([torch.zeros(T, dtype=dtype), torch.ones(T, dtype=dtype)])
 
     def run():
@@ -129,10 +129,11 @@ def torch_rank_one(p, T, epochs, dtype):
             loss.backward()
             _ = torch.sqrt(sum((q.grad ** 2).sum() for q in (m, n, b)))  # the logged gradient norm
             opt.step()
+        return {"m": m.detach().numpy(), "n": n.detach().numpy(), "b": b.detach().numpy()}
     return run
 
 
-def torch_full(p, task, epochs, dtype, noise=0.0, x0_std=0.0):
+def torch_full(p, task, epochs, dtype, noise=0.0, x0_std=0.0, lr=1e-4):
     import torch
 
     W = torch.tensor(p["W"].T.copy(), dtype=dtype, requires_grad=True)  # row-vector convention: x @ W
@@ -141,7 +142,7 @@ def torch_full(p, task, epochs, dtype, noise=0.0, x0_std=0.0):
     wout = torch.tensor(p["w_out"].T.copy(), dtype=dtype, requires_grad=True)
     bout = torch.tensor(p["b_out"], dtype=dtype, requires_grad=True)
     params = [W, b, win, wout, bout]
-    opt = torch.optim.SGD(params, lr=1e-4)
+    opt = torch.optim.SGD(params, lr=lr)
     U = torch.tensor(task.inputs, dtype=dtype)
     Y = torch.tensor(task.targets, dtype=dtype)
     B, S, _ = task.targets.shape
@@ -159,7 +160,43 @@ def torch_full(p, task, epochs, dtype, noise=0.0, x0_std=0.0):
             loss.backward()
             _ = torch.sqrt(sum((q.grad ** 2).sum() for q in params))
             opt.step()
+        return {"W": W.detach().numpy().T, "w_out": wout.detach().numpy().T}
     return run
+
+
+def check_baselines(have_torch: bool) -> None:
+    """The baselines compute the same training: 3 SGD epochs agree with ghostfast to rounding."""
+    lr, epochs = 0.5, 3
+    model = rnn.Model(N=100, rank=1)
+    params = rnn.init_params(model, 40)
+    params["b"] = np.random.default_rng(1).normal(0, 0.5, 100)  # off the plateau: non-trivial gradients
+    ours = rnn.train(model, tasks.delayed_activation(20), lr, epochs, params=params, seed=0).params
+    p_np = {k: v.copy() for k, v in params.items()}
+    for _ in range(epochs):
+        numpy_rank_one_epoch(p_np, 20, lr)
+    for k in ("m", "n", "b"):
+        np.testing.assert_allclose(p_np[k], ours[k], rtol=1e-9, atol=1e-12)
+    dm = tasks.dmts(*tasks.dmts_config("A"))
+    fmodel = rnn.Model(N=100, rank="full", readout="linear", output="sigmoid", read="before", n_in=1, x0=0.0)
+    fparams = rnn.init_params(fmodel, 3)
+    ours = rnn.train(fmodel, dm, lr, epochs, params=fparams, seed=0).params
+    p_np = {k: v.copy() for k, v in fparams.items()}
+    for _ in range(epochs):
+        numpy_full_epoch(p_np, dm, lr)
+    for k in fmodel.groups:
+        np.testing.assert_allclose(p_np[k], ours[k], rtol=1e-9, atol=1e-12)
+    if have_torch:
+        import torch
+
+        run = torch_full(fparams, dm, epochs, torch.float64, lr=lr)
+        tparams = run()
+        np.testing.assert_allclose(tparams["W"], ours["W"], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(tparams["w_out"], ours["w_out"], rtol=1e-9, atol=1e-12)
+        run = torch_rank_one(params, 20, epochs, torch.float64, lr=lr)
+        tparams = run()
+        ours1 = rnn.train(model, tasks.delayed_activation(20), lr, epochs, params=params, seed=0).params
+        np.testing.assert_allclose(tparams["m"], ours1["m"][:, 0], rtol=1e-9, atol=1e-12)
+    print("baselines agree with ghostfast after 3 SGD epochs (rtol 1e-9)")
 
 
 def main() -> None:
@@ -177,6 +214,7 @@ def main() -> None:
     except ImportError:
         have_torch = False
         print("torch not installed: PyTorch baselines skipped (pip install torch==2.13.0)")
+    check_baselines(have_torch)
 
     # (a) rank one
     model = rnn.Model(N=100, rank=1)
