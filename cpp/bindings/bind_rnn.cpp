@@ -44,6 +44,27 @@ ModelSpec parse_model(const py::dict& d) {
   return s;
 }
 
+// [B, S, C] (Python layout) -> [S, B, C] (the engine's time-major layout).
+std::vector<double> to_time_major(const darray& a) {
+  const py::ssize_t B = a.shape(0), S = a.shape(1), C = a.shape(2);
+  std::vector<double> out(static_cast<std::size_t>(a.size()));
+  const double* p = a.data();
+  for (py::ssize_t b = 0; b < B; ++b)
+    for (py::ssize_t t = 0; t < S; ++t)
+      for (py::ssize_t c = 0; c < C; ++c) out[(t * B + b) * C + c] = p[(b * S + t) * C + c];
+  return out;
+}
+
+// [S, B, C] -> numpy [B, S, C].
+darray to_batch_major(const std::vector<double>& v, py::ssize_t S, py::ssize_t B, py::ssize_t C) {
+  darray out(std::vector<py::ssize_t>{B, S, C});
+  double* p = out.mutable_data();
+  for (py::ssize_t t = 0; t < S; ++t)
+    for (py::ssize_t b = 0; b < B; ++b)
+      for (py::ssize_t c = 0; c < C; ++c) p[(b * S + t) * C + c] = v[(t * B + b) * C + c];
+  return out;
+}
+
 std::shared_ptr<const TaskData> parse_task(const py::dict& d) {
   auto t = std::make_shared<TaskData>();
   darray in = darray::ensure(d["inputs"]), tg = darray::ensure(d["targets"]), mk = darray::ensure(d["mask"]);
@@ -53,9 +74,12 @@ std::shared_ptr<const TaskData> parse_task(const py::dict& d) {
   t->S = static_cast<int>(tg.shape(1));
   t->n_out = static_cast<int>(tg.shape(2));
   t->n_in = static_cast<int>(in.shape(2));
-  t->inputs.assign(in.data(), in.data() + in.size());
-  t->targets.assign(tg.data(), tg.data() + tg.size());
-  t->mask.assign(mk.data(), mk.data() + mk.size());
+  if (in.shape(0) != t->B || in.shape(1) != t->S || mk.shape(0) != t->B || mk.shape(1) != t->S ||
+      mk.shape(2) != t->n_out)
+    throw py::value_error("task.inputs, targets and mask must agree in trials and steps");
+  t->inputs = to_time_major(in);
+  t->targets = to_time_major(tg);
+  t->mask = to_time_major(mk);
   t->loss_scale = d["loss_scale"].cast<double>();
   t->ternary = d["ternary"].cast<bool>();
   return t;
@@ -181,8 +205,8 @@ py::tuple evaluate_py(const py::dict& job, bool with_grad) {
     ghostfast::Rng rng(r.key0, r.key1, r.stream);
     loss = evaluate(r.model, r.params.data(), task, rng, ws, with_grad ? grad.data() : nullptr);
   }
-  auto ys = to_numpy(ws.ys).reshape({task.B, task.S, task.n_out});
-  auto xs = to_numpy(ws.xs).reshape({task.B, task.S + 1, r.model.N});
+  auto ys = to_batch_major(ws.ys, task.S, task.B, task.n_out);
+  auto xs = to_batch_major(ws.xs, task.S + 1, task.B, r.model.N);
   return py::make_tuple(loss, with_grad ? py::object(to_numpy(grad)) : py::object(py::none()), ys, xs);
 }
 

@@ -17,14 +17,15 @@
 namespace ghostfast::rnn {
 
 struct Workspace {
-  std::vector<double> xs;    // [B, S+1, N] states x_0 .. x_S
-  std::vector<double> hs;    // [B, S, N] tanh(pre_t)
-  std::vector<double> kaps;  // [B, S+1, K] latents n x_t (low rank only)
-  std::vector<double> ys;    // [B, S, n_out] outputs
+  std::vector<double> xs;    // [S+1, B, N] states x_0 .. x_S (time-major)
+  std::vector<double> hs;    // [S, B, N] tanh(pre_t)
+  std::vector<double> kaps;  // [S+1, B, K] latents n x_t (low rank only)
+  std::vector<double> ys;    // [S, B, n_out] outputs (the layout of TaskData's arrays)
   std::vector<double> pre;   // [B, N] pre-activations of one step
   std::vector<double> gx;    // [B, N] dL/dx of one step
   std::vector<double> gpre, gkap, gy, gz;
   std::vector<double> wt;     // W^T (full rank)
+  std::vector<double> mt, gmt;  // m^T and dL/dm^T (K x N, low rank)
   std::vector<double> noise;  // [N] noise of one trial-step
   std::vector<const double*> in_ptr;  // [B] per-trial operands of the batched products
   std::vector<double*> out_ptr;
@@ -40,6 +41,8 @@ struct Workspace {
     pre.assign(B * N, 0.0);
     gx.assign(B * N, 0.0);
     wt.assign(s.full_rank ? N * N : 0, 0.0);
+    mt.assign(K * N, 0.0);
+    gmt.assign(K * N, 0.0);
     noise.assign(N, 0.0);
     in_ptr.assign(B, nullptr);
     out_ptr.assign(B, nullptr);
@@ -157,12 +160,13 @@ inline void readout_backward(const ModelSpec& s, const Layout& L, const double* 
 }
 
 // Draws x0 and runs the recurrence for every trial, storing states, tanh values, latents and outputs.
-// Time-major over the batch (step t for all trials, then step t + 1), so the full-rank products W x of all
-// trials share each row of W. Random numbers (only if the model is stochastic; standard normals from the
-// run's Rng by the ziggurat of rnn_noise.hpp): x0's N normals for trials 0 .. B-1 (x0="random"), then for
-// each step t, N noise normals for trials 0 .. B-1 (noise_std > 0).
-GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Rng& rng,
-                    Workspace& ws) {
+// Time-major over the batch (step t for all trials, then step t + 1; the workspace arrays are [step, trial,
+// ...] so each step's data is contiguous), so the full-rank products W x of all trials share each row of W.
+// Random numbers (only if the model is stochastic; standard normals from the run's Rng by the ziggurat of
+// rnn_noise.hpp): x0's N normals for trials 0 .. B-1 (x0="random"), then for each step t, N noise normals
+// for trials 0 .. B-1 (noise_std > 0).
+GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task,
+                                  Rng& rng, Workspace& ws) {
   const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, nin = s.n_in, nout = s.n_out;
   const double a = s.alpha, keep = 1.0 - s.alpha;
   const double* m = theta + L.offset[kM];
@@ -171,54 +175,52 @@ GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const dou
   const double* b = theta + L.offset[kB];
   const double* win = theta + L.offset[kWin];
   const bool noisy = s.noise_std > 0.0;
-  const std::size_t xstride = std::size_t(S + 1) * N, hstride = std::size_t(S) * N, kstride = std::size_t(S + 1) * K;
-  const std::size_t ystride = std::size_t(S) * nout, ustride = std::size_t(S) * nin;
-  if (s.full_rank)
+  auto xat = [&](int t, int tr) { return ws.xs.data() + (std::size_t(t) * B + tr) * N; };
+  auto kat = [&](int t, int tr) { return ws.kaps.data() + (std::size_t(t) * B + tr) * K; };
+  if (s.full_rank) {
     for (int i = 0; i < N; ++i)
       for (int j = 0; j < N; ++j) ws.wt[std::size_t(j) * N + i] = W[std::size_t(i) * N + j];
+  } else {
+    for (int i = 0; i < N; ++i)
+      for (int k = 0; k < K; ++k) ws.mt[std::size_t(k) * N + i] = m[std::size_t(i) * K + k];
+  }
   for (int tr = 0; tr < B; ++tr) {
-    double* X = ws.xs.data() + tr * xstride;
+    double* X = xat(0, tr);
     if (s.x0_random) {
       fill_normal(rng, s.x0_std, X, N);  // x0 = tanh(x0_std z)
       tanh_array(X, X, N);
     } else {
       std::copy(s.x0.begin(), s.x0.end(), X);
     }
-    double* KA = ws.kaps.data() + tr * kstride;
+    double* KA = kat(0, tr);
     for (int k = 0; k < K; ++k) KA[k] = dot(nv + std::size_t(k) * N, X, N);
   }
   for (int t = 0; t < S; ++t) {
     if (s.full_rank) {  // pre_b = W x_{b,t} for every trial b (W^T rows stream once per 4 trials)
       for (int tr = 0; tr < B; ++tr) {
-        ws.in_ptr[tr] = ws.xs.data() + tr * xstride + std::size_t(t) * N;
+        ws.in_ptr[tr] = xat(t, tr);
         ws.out_ptr[tr] = ws.pre.data() + std::size_t(tr) * N;
       }
       gemv_rows_multi(ws.wt.data(), N, ws.in_ptr.data(), ws.out_ptr.data(), B, false);
     }
     for (int tr = 0; tr < B; ++tr) {
-      double* X = ws.xs.data() + tr * xstride;
-      double* KA = ws.kaps.data() + tr * kstride;
-      double* Y = ws.ys.data() + tr * ystride;
-      const double* xt = X + std::size_t(t) * N;
-      double* xn = X + std::size_t(t + 1) * N;
-      double* h = ws.hs.data() + tr * hstride + std::size_t(t) * N;
-      const double* kt = KA + std::size_t(t) * K;
+      const double* xt = xat(t, tr);
+      double* xn = xat(t + 1, tr);
+      double* h = ws.hs.data() + (std::size_t(t) * B + tr) * N;
+      const double* kt = kat(t, tr);
+      double* kn = kat(t + 1, tr);
+      double* y = ws.ys.data() + (std::size_t(t) * B + tr) * nout;
       double* pre = ws.pre.data() + std::size_t(tr) * N;
-      if (s.read_before) readout_forward(s, L, theta, xt, kt, Y + std::size_t(t) * nout);
+      if (s.read_before) readout_forward(s, L, theta, xt, kt, y);
       if (s.full_rank) {
         for (int i = 0; i < N; ++i) pre[i] += b[i];
-      } else if (K == 1) {
+      } else {  // pre = b + sum_k m[:, k] kappa_k
         const double k0 = kt[0];
-        for (int i = 0; i < N; ++i) pre[i] = b[i] + m[i] * k0;
-      } else {
-        for (int i = 0; i < N; ++i) {
-          double acc = 0.0;
-          for (int k = 0; k < K; ++k) acc += m[std::size_t(i) * K + k] * kt[k];
-          pre[i] = b[i] + acc;
-        }
+        for (int i = 0; i < N; ++i) pre[i] = b[i] + m[i * K] * k0;
+        for (int k = 1; k < K; ++k) axpy(kt[k], ws.mt.data() + std::size_t(k) * N, pre, N);
       }
       if (nin > 0) {
-        const double* u = task.inputs.data() + tr * ustride + std::size_t(t) * nin;
+        const double* u = task.inputs.data() + (std::size_t(t) * B + tr) * nin;
         for (int q = 0; q < nin; ++q) {
           const double uq = u[q];
           if (uq == 0.0) continue;
@@ -232,9 +234,8 @@ GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const dou
       }
       tanh_array(pre, h, N);
       for (int i = 0; i < N; ++i) xn[i] = keep * xt[i] + a * h[i];
-      double* kn = KA + std::size_t(t + 1) * K;
       for (int k = 0; k < K; ++k) kn[k] = dot(nv + std::size_t(k) * N, xn, N);
-      if (!s.read_before) readout_forward(s, L, theta, xn, kn, Y + std::size_t(t) * nout);
+      if (!s.read_before) readout_forward(s, L, theta, xn, kn, y);
     }
   }
 }
@@ -272,13 +273,13 @@ inline double accuracy_of(const TaskData& task, const Workspace& ws) {
 // Gradient of the loss w.r.t. every parameter (all groups, frozen or not) into grad (size L.total),
 // using the forward quantities stored in ws. Time-major like forward(). Full rank: the per-step gradients
 // of the pre-activations overwrite ws.hs (each h_t is needed only at its own step), and dL/dW =
-// sum_{b,t} gpre_{b,t} x_{b,t}^T is accumulated once at the end, row block by row block.
-GHOSTFAST_HOT inline void backward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Workspace& ws,
-                     double* grad) {
+// sum_{b,t} gpre_{b,t} x_{b,t}^T is accumulated once at the end, row block by row block. Low rank: dL/dm
+// is accumulated transposed (K x N, contiguous per latent) and added to grad at the end.
+GHOSTFAST_HOT inline void backward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task,
+                                   Workspace& ws, double* grad) {
   const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, nin = s.n_in, nout = s.n_out;
   const double a = s.alpha, keep = 1.0 - s.alpha;
   std::fill(grad, grad + L.total, 0.0);
-  const double* m = theta + L.offset[kM];
   const double* nv = theta + L.offset[kN];
   const double* W = theta + L.offset[kW];
   double* gm = grad + L.offset[kM];
@@ -288,37 +289,38 @@ GHOSTFAST_HOT inline void backward(const ModelSpec& s, const Layout& L, const do
   double* gwin = grad + L.offset[kWin];
   double* gk = ws.gkap.data();
   double* g_out = ws.gy.data();
+  double* gmt = ws.gmt.data();
+  const double* mt = ws.mt.data();  // m^T, filled by forward()
   const double two_scale = 2.0 * task.loss_scale;
-  const std::size_t xstride = std::size_t(S + 1) * N, hstride = std::size_t(S) * N, kstride = std::size_t(S + 1) * K;
-  const std::size_t ystride = std::size_t(S) * nout, ustride = std::size_t(S) * nin;
+  auto xat = [&](int t, int tr) { return ws.xs.data() + (std::size_t(t) * B + tr) * N; };
+  auto kat = [&](int t, int tr) { return ws.kaps.data() + (std::size_t(t) * B + tr) * K; };
   std::fill(ws.gx.begin(), ws.gx.end(), 0.0);  // dL/dx_{b,S} from later steps: none
-  auto output_grad = [&](int tr, int t) {
-    const double* yt = ws.ys.data() + tr * ystride + std::size_t(t) * nout;
-    const double* T = task.targets.data() + tr * ystride + std::size_t(t) * nout;
-    const double* M = task.mask.data() + tr * ystride + std::size_t(t) * nout;
+  std::fill(ws.gmt.begin(), ws.gmt.end(), 0.0);
+  auto output_grad = [&](int t, int tr) {
+    const std::size_t off = (std::size_t(t) * B + tr) * nout;
+    const double* yt = ws.ys.data() + off;
+    const double* T = task.targets.data() + off;
+    const double* M = task.mask.data() + off;
     for (int o = 0; o < nout; ++o) g_out[o] = two_scale * M[o] * (yt[o] - T[o]);
     return yt;
   };
   for (int t = S - 1; t >= 0; --t) {
     for (int tr = 0; tr < B; ++tr) {
-      const double* X = ws.xs.data() + tr * xstride;
-      const double* KA = ws.kaps.data() + tr * kstride;
-      const double* xt = X + std::size_t(t) * N;
-      const double* kt = KA + std::size_t(t) * K;
-      double* h = ws.hs.data() + tr * hstride + std::size_t(t) * N;
+      const double* xt = xat(t, tr);
+      const double* kt = kat(t, tr);
+      double* h = ws.hs.data() + (std::size_t(t) * B + tr) * N;
       double* gx = ws.gx.data() + std::size_t(tr) * N;
       double* gpre = s.full_rank ? h : ws.gpre.data();
       if (!s.read_before) {
-        const double* yt = output_grad(tr, t);
-        readout_backward(s, L, theta, X + std::size_t(t + 1) * N, KA + std::size_t(t + 1) * K, yt, g_out,
-                         ws.gz.data(), gk, gx, grad);
+        const double* yt = output_grad(t, tr);
+        readout_backward(s, L, theta, xat(t + 1, tr), kat(t + 1, tr), yt, g_out, ws.gz.data(), gk, gx, grad);
       }
       // through x_{t+1} = keep x_t + a tanh(pre_t)
       for (int i = 0; i < N; ++i) gpre[i] = gx[i] * a * (1.0 - h[i] * h[i]);
       for (int i = 0; i < N; ++i) gx[i] *= keep;
       for (int i = 0; i < N; ++i) gb[i] += gpre[i];
       if (nin > 0) {
-        const double* u = task.inputs.data() + tr * ustride + std::size_t(t) * nin;
+        const double* u = task.inputs.data() + (std::size_t(t) * B + tr) * nin;
         for (int q = 0; q < nin; ++q) {
           const double uq = u[q];
           if (uq == 0.0) continue;
@@ -326,41 +328,28 @@ GHOSTFAST_HOT inline void backward(const ModelSpec& s, const Layout& L, const do
         }
       }
       if (s.full_rank) continue;  // W^T gpre for all trials below
-      if (K == 1) {
-        const double gk0 = dot(m, gpre, N);
-        axpy(kt[0], gpre, gm, N);
-        axpy(gk0, xt, gn, N);
-        axpy(gk0, nv, gx, N);
-      } else {
-        for (int k = 0; k < K; ++k) gk[k] = 0.0;
-        for (int i = 0; i < N; ++i) {
-          const double gi = gpre[i];
-          for (int k = 0; k < K; ++k) {
-            gk[k] += m[std::size_t(i) * K + k] * gi;
-            gm[std::size_t(i) * K + k] += gi * kt[k];
-          }
-        }
-        for (int k = 0; k < K; ++k) {
-          axpy(gk[k], xt, gn + std::size_t(k) * N, N);
-          axpy(gk[k], nv + std::size_t(k) * N, gx, N);
-        }
+      for (int k = 0; k < K; ++k) {  // pre = m kappa + ..., kappa = n x_t
+        const double* mk = mt + std::size_t(k) * N;
+        const double gkk = dot(mk, gpre, N);
+        axpy(kt[k], gpre, gmt + std::size_t(k) * N, N);
+        axpy(gkk, xt, gn + std::size_t(k) * N, N);
+        axpy(gkk, nv + std::size_t(k) * N, gx, N);
       }
       if (s.read_before) {
-        const double* yt = output_grad(tr, t);
+        const double* yt = output_grad(t, tr);
         readout_backward(s, L, theta, xt, kt, yt, g_out, ws.gz.data(), gk, gx, grad);
       }
     }
     if (!s.full_rank) continue;
     for (int tr = 0; tr < B; ++tr) {  // gx_b += W^T gpre_b
-      ws.in_ptr[tr] = ws.hs.data() + tr * hstride + std::size_t(t) * N;
+      ws.in_ptr[tr] = ws.hs.data() + (std::size_t(t) * B + tr) * N;
       ws.out_ptr[tr] = ws.gx.data() + std::size_t(tr) * N;
     }
     gemv_rows_multi(W, N, ws.in_ptr.data(), ws.out_ptr.data(), B, true);
     if (s.read_before) {
       for (int tr = 0; tr < B; ++tr) {
-        const double* X = ws.xs.data() + tr * xstride;
-        const double* yt = output_grad(tr, t);
-        readout_backward(s, L, theta, X + std::size_t(t) * N, nullptr, yt, g_out, ws.gz.data(), gk,
+        const double* yt = output_grad(t, tr);
+        readout_backward(s, L, theta, xat(t, tr), nullptr, yt, g_out, ws.gz.data(), gk,
                          ws.gx.data() + std::size_t(tr) * N, grad);
       }
     }
@@ -368,10 +357,13 @@ GHOSTFAST_HOT inline void backward(const ModelSpec& s, const Layout& L, const do
   if (s.full_rank) {  // dL/dW = sum over trials (outer) and steps (inner) of gpre x^T
     for (int tr = 0; tr < B; ++tr)
       for (int t = 0; t < S; ++t) {
-        ws.sample_g[std::size_t(tr) * S + t] = ws.hs.data() + tr * hstride + std::size_t(t) * N;
-        ws.sample_x[std::size_t(tr) * S + t] = ws.xs.data() + tr * xstride + std::size_t(t) * N;
+        ws.sample_g[std::size_t(tr) * S + t] = ws.hs.data() + (std::size_t(t) * B + tr) * N;
+        ws.sample_x[std::size_t(tr) * S + t] = xat(t, tr);
       }
     outer_accumulate(gW, N, ws.sample_g.data(), ws.sample_x.data(), B * S, ws.row_ptr.data());
+  } else {
+    for (int i = 0; i < N; ++i)
+      for (int k = 0; k < K; ++k) gm[std::size_t(i) * K + k] = gmt[std::size_t(k) * N + i];
   }
 }
 
