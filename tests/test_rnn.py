@@ -82,6 +82,12 @@ VARIANTS = [
                                        n_in=1, noise_std=0.05, x0="random", x0_std=0.1), _DMTS),
     ("rank3_linear_tanh_x0_array", dict(N=10, rank=3, readout="linear", output="tanh",
                                         x0=np.linspace(-0.5, 0.5, 10)), _DA),
+    # batches larger than the engine's 16-trial chunks (two chunks, the second partial)
+    ("full_dcdt_18_trials_noise", dict(N=6, rank="full", readout="linear", output="tanh", read="before", n_in=1,
+                                       noise_std=0.05, x0="random", x0_std=0.2),
+     lambda: tasks.dcdt(1, 2, 2, samples_per_class=9)),
+    ("rank2_dmts_20_trials", dict(N=7, rank=2, readout="latent_linear", read="before", n_in=1),
+     lambda: tasks.dmts(1, 1, 2, samples_per_class=5)),
 ]
 
 

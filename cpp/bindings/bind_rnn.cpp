@@ -198,15 +198,16 @@ py::tuple evaluate_py(const py::dict& job, bool with_grad) {
   const TaskData& task = *r.task;
   const Layout L = make_layout(r.model);
   std::vector<double> grad(with_grad ? L.total : 0);
+  std::vector<double> states(static_cast<std::size_t>(task.S + 1) * task.B * r.model.N);
   Workspace ws;
   double loss;
   {
     py::gil_scoped_release release;
     ghostfast::Rng rng(r.key0, r.key1, r.stream);
-    loss = evaluate(r.model, r.params.data(), task, rng, ws, with_grad ? grad.data() : nullptr);
+    loss = evaluate(r.model, r.params.data(), task, rng, ws, with_grad ? grad.data() : nullptr, states.data());
   }
   auto ys = to_batch_major(ws.ys, task.S, task.B, task.n_out);
-  auto xs = to_batch_major(ws.xs, task.S + 1, task.B, r.model.N);
+  auto xs = to_batch_major(states, task.S + 1, task.B, r.model.N);
   return py::make_tuple(loss, with_grad ? py::object(to_numpy(grad)) : py::object(py::none()), ys, xs);
 }
 

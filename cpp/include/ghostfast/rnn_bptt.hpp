@@ -16,38 +16,45 @@
 
 namespace ghostfast::rnn {
 
+// Trials are processed in chunks of kChunkTrials (forward then backward through all steps per chunk), so the
+// stored trajectories of one chunk stay in cache and a run's memory does not grow with the batch size.
+constexpr int kChunkTrials = 16;
+
 struct Workspace {
-  std::vector<double> xs;    // [S+1, B, N] states x_0 .. x_S (time-major)
-  std::vector<double> hs;    // [S, B, N] tanh(pre_t)
-  std::vector<double> kaps;  // [S+1, B, K] latents n x_t (low rank only)
-  std::vector<double> ys;    // [S, B, n_out] outputs (the layout of TaskData's arrays)
-  std::vector<double> pre;   // [B, N] pre-activations of one step
-  std::vector<double> gx;    // [B, N] dL/dx of one step
+  int C = 0;                 // trials per chunk (min(B, kChunkTrials))
+  std::vector<double> xs;    // [S+1, C, N] states x_0 .. x_S of the current chunk (time-major)
+  std::vector<double> hs;    // [S, C, N] tanh(pre_t)
+  std::vector<double> kaps;  // [S+1, C, K] latents n x_t (low rank only)
+  std::vector<double> ys;    // [S, B, n_out] outputs of ALL trials (the layout of TaskData's arrays)
+  std::vector<double> pre;   // [C, N] pre-activations of one step
+  std::vector<double> gx;    // [C, N] dL/dx of one step
   std::vector<double> gpre, gkap, gy, gz;
-  std::vector<double> wt;     // W^T (full rank)
+  std::vector<double> wt;       // W^T (full rank)
   std::vector<double> mt, gmt;  // m^T and dL/dm^T (K x N, low rank)
-  std::vector<double> noise;  // [N] noise of one trial-step
-  std::vector<const double*> in_ptr;  // [B] per-trial operands of the batched products
+  std::vector<double> noise;    // [N] noise of one trial-step
+  std::vector<const double*> in_ptr;  // [C] per-trial operands of the batched products
   std::vector<double*> out_ptr;
-  std::vector<const double*> sample_g, sample_x;  // [B S] operands of dL/dW
+  std::vector<const double*> sample_g, sample_x;  // [C S] operands of dL/dW
   std::vector<double*> row_ptr;                    // [N] rows of dL/dW
 
   void resize(const ModelSpec& s, const TaskData& t) {
     const std::size_t N = s.N, K = s.full_rank ? 0 : s.K, B = t.B, S = t.S;
-    xs.assign(B * (S + 1) * N, 0.0);
-    hs.assign(B * S * N, 0.0);
-    kaps.assign(B * (S + 1) * K, 0.0);
+    C = std::min(t.B, kChunkTrials);
+    const std::size_t Cs = static_cast<std::size_t>(C);
+    xs.assign(Cs * (S + 1) * N, 0.0);
+    hs.assign(Cs * S * N, 0.0);
+    kaps.assign(Cs * (S + 1) * K, 0.0);
     ys.assign(B * S * s.n_out, 0.0);
-    pre.assign(B * N, 0.0);
-    gx.assign(B * N, 0.0);
+    pre.assign(Cs * N, 0.0);
+    gx.assign(Cs * N, 0.0);
     wt.assign(s.full_rank ? N * N : 0, 0.0);
     mt.assign(K * N, 0.0);
     gmt.assign(K * N, 0.0);
     noise.assign(N, 0.0);
-    in_ptr.assign(B, nullptr);
-    out_ptr.assign(B, nullptr);
-    sample_g.assign(s.full_rank ? B * S : 0, nullptr);
-    sample_x.assign(s.full_rank ? B * S : 0, nullptr);
+    in_ptr.assign(Cs, nullptr);
+    out_ptr.assign(Cs, nullptr);
+    sample_g.assign(s.full_rank ? Cs * S : 0, nullptr);
+    sample_x.assign(s.full_rank ? Cs * S : 0, nullptr);
     row_ptr.assign(s.full_rank ? N : 0, nullptr);
     gy.assign(s.n_out, 0.0);
     gpre.assign(N, 0.0);
@@ -159,32 +166,42 @@ inline void readout_backward(const ModelSpec& s, const Layout& L, const double* 
   }
 }
 
-// Draws x0 and runs the recurrence for every trial, storing states, tanh values, latents and outputs.
-// Time-major over the batch (step t for all trials, then step t + 1; the workspace arrays are [step, trial,
-// ...] so each step's data is contiguous), so the full-rank products W x of all trials share each row of W.
-// Random numbers (only if the model is stochastic; standard normals from the run's Rng by the ziggurat of
-// rnn_noise.hpp): x0's N normals for trials 0 .. B-1 (x0="random"), then for each step t, N noise normals
-// for trials 0 .. B-1 (noise_std > 0).
-GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task,
-                                  Rng& rng, Workspace& ws) {
-  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, nin = s.n_in, nout = s.n_out;
-  const double a = s.alpha, keep = 1.0 - s.alpha;
-  const double* m = theta + L.offset[kM];
-  const double* nv = theta + L.offset[kN];
-  const double* W = theta + L.offset[kW];
-  const double* b = theta + L.offset[kB];
-  const double* win = theta + L.offset[kWin];
-  const bool noisy = s.noise_std > 0.0;
-  auto xat = [&](int t, int tr) { return ws.xs.data() + (std::size_t(t) * B + tr) * N; };
-  auto kat = [&](int t, int tr) { return ws.kaps.data() + (std::size_t(t) * B + tr) * K; };
+// Per-pass transposes of the recurrent weights (W^T for the full-rank products, m^T for low rank).
+GHOSTFAST_HOT inline void prepare_pass(const ModelSpec& s, const Layout& L, const double* theta, Workspace& ws) {
+  const int N = s.N, K = s.full_rank ? 0 : s.K;
   if (s.full_rank) {
+    const double* W = theta + L.offset[kW];
     for (int i = 0; i < N; ++i)
       for (int j = 0; j < N; ++j) ws.wt[std::size_t(j) * N + i] = W[std::size_t(i) * N + j];
   } else {
+    const double* m = theta + L.offset[kM];
     for (int i = 0; i < N; ++i)
       for (int k = 0; k < K; ++k) ws.mt[std::size_t(k) * N + i] = m[std::size_t(i) * K + k];
   }
-  for (int tr = 0; tr < B; ++tr) {
+}
+
+// Draws x0 and runs the recurrence for the trials of one chunk, storing states, tanh values, latents and
+// outputs. Time-major within the chunk (step t for all its trials, then step t + 1; the workspace arrays are
+// [step, trial, ...]), so the full-rank products W x of the chunk's trials share each row of W.
+// Random numbers (only if the model is stochastic; standard normals from the run's Rng by the ziggurat of
+// rnn_noise.hpp), chunk after chunk: x0's N normals for the chunk's trials in order (x0="random"), then for
+// each step t, N noise normals for the chunk's trials in order (noise_std > 0).
+// Forward pass of the chunk of trials [tr0, tr0 + nc) (nc <= ws.C); prepare_pass() must have run for theta.
+// states_out (optional, [S+1, B, N]) receives the chunk's states.
+GHOSTFAST_HOT inline void forward_chunk(const ModelSpec& s, const Layout& L, const double* theta,
+                                        const TaskData& task, Rng& rng, Workspace& ws, int tr0, int nc,
+                                        double* states_out) {
+  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, C = ws.C, nin = s.n_in, nout = s.n_out;
+  const double a = s.alpha, keep = 1.0 - s.alpha;
+  const double* m = theta + L.offset[kM];
+  const double* nv = theta + L.offset[kN];
+  const double* b = theta + L.offset[kB];
+  const double* win = theta + L.offset[kWin];
+  const bool noisy = s.noise_std > 0.0;
+  // tr: index within the chunk; trial tr0 + tr of the task
+  auto xat = [&](int t, int tr) { return ws.xs.data() + (std::size_t(t) * C + tr) * N; };
+  auto kat = [&](int t, int tr) { return ws.kaps.data() + (std::size_t(t) * C + tr) * K; };
+  for (int tr = 0; tr < nc; ++tr) {
     double* X = xat(0, tr);
     if (s.x0_random) {
       fill_normal(rng, s.x0_std, X, N);  // x0 = tanh(x0_std z)
@@ -197,19 +214,19 @@ GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const dou
   }
   for (int t = 0; t < S; ++t) {
     if (s.full_rank) {  // pre_b = W x_{b,t} for every trial b (W^T rows stream once per 4 trials)
-      for (int tr = 0; tr < B; ++tr) {
+      for (int tr = 0; tr < nc; ++tr) {
         ws.in_ptr[tr] = xat(t, tr);
         ws.out_ptr[tr] = ws.pre.data() + std::size_t(tr) * N;
       }
-      gemv_rows_multi(ws.wt.data(), N, ws.in_ptr.data(), ws.out_ptr.data(), B, false);
+      gemv_rows_multi(ws.wt.data(), N, ws.in_ptr.data(), ws.out_ptr.data(), nc, false);
     }
-    for (int tr = 0; tr < B; ++tr) {
+    for (int tr = 0; tr < nc; ++tr) {
       const double* xt = xat(t, tr);
       double* xn = xat(t + 1, tr);
-      double* h = ws.hs.data() + (std::size_t(t) * B + tr) * N;
+      double* h = ws.hs.data() + (std::size_t(t) * C + tr) * N;
       const double* kt = kat(t, tr);
       double* kn = kat(t + 1, tr);
-      double* y = ws.ys.data() + (std::size_t(t) * B + tr) * nout;
+      double* y = ws.ys.data() + (std::size_t(t) * B + tr0 + tr) * nout;
       double* pre = ws.pre.data() + std::size_t(tr) * N;
       if (s.read_before) readout_forward(s, L, theta, xt, kt, y);
       if (s.full_rank) {
@@ -220,7 +237,7 @@ GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const dou
         for (int k = 1; k < K; ++k) axpy(kt[k], ws.mt.data() + std::size_t(k) * N, pre, N);
       }
       if (nin > 0) {
-        const double* u = task.inputs.data() + (std::size_t(t) * B + tr) * nin;
+        const double* u = task.inputs.data() + (std::size_t(t) * B + tr0 + tr) * nin;
         for (int q = 0; q < nin; ++q) {
           const double uq = u[q];
           if (uq == 0.0) continue;
@@ -238,9 +255,13 @@ GHOSTFAST_HOT inline void forward(const ModelSpec& s, const Layout& L, const dou
       if (!s.read_before) readout_forward(s, L, theta, xn, kn, y);
     }
   }
+  if (states_out)
+    for (int t = 0; t <= S; ++t)
+      for (int tr = 0; tr < nc; ++tr)
+        std::copy(xat(t, tr), xat(t, tr) + N, states_out + (std::size_t(t) * B + tr0 + tr) * N);
 }
 
-// Loss = loss_scale * sum mask (y - target)^2 of the outputs in ws (after forward()).
+// Loss = loss_scale * sum mask (y - target)^2 of the outputs in ws (after run_pass()).
 inline double loss_of(const TaskData& task, const Workspace& ws) {
   const std::size_t n = ws.ys.size();
   double total = 0.0;
@@ -270,19 +291,16 @@ inline double accuracy_of(const TaskData& task, const Workspace& ws) {
   return counted ? static_cast<double>(correct) / static_cast<double>(counted) : 0.0;
 }
 
-// Gradient of the loss w.r.t. every parameter (all groups, frozen or not) into grad (size L.total),
-// using the forward quantities stored in ws. Time-major like forward(). Full rank: the per-step gradients
-// of the pre-activations overwrite ws.hs (each h_t is needed only at its own step), and dL/dW =
-// sum_{b,t} gpre_{b,t} x_{b,t}^T is accumulated once at the end, row block by row block. Low rank: dL/dm
-// is accumulated transposed (K x N, contiguous per latent) and added to grad at the end.
-GHOSTFAST_HOT inline void backward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task,
-                                   Workspace& ws, double* grad) {
-  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, nin = s.n_in, nout = s.n_out;
+// Adds the chunk's contribution to the gradient of the loss (grad, and dL/dm^T in ws.gmt for low rank), using
+// the forward quantities of forward_chunk(). Time-major like the forward pass. Full rank: the per-step
+// gradients of the pre-activations overwrite ws.hs (each h_t is needed only at its own step), and
+// dL/dW += sum_{b,t} gpre_{b,t} x_{b,t}^T is accumulated at the end, row block by row block.
+GHOSTFAST_HOT inline void backward_chunk(const ModelSpec& s, const Layout& L, const double* theta,
+                                         const TaskData& task, Workspace& ws, int tr0, int nc, double* grad) {
+  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, C = ws.C, nin = s.n_in, nout = s.n_out;
   const double a = s.alpha, keep = 1.0 - s.alpha;
-  std::fill(grad, grad + L.total, 0.0);
   const double* nv = theta + L.offset[kN];
   const double* W = theta + L.offset[kW];
-  double* gm = grad + L.offset[kM];
   double* gn = grad + L.offset[kN];
   double* gW = grad + L.offset[kW];
   double* gb = grad + L.offset[kB];
@@ -290,14 +308,13 @@ GHOSTFAST_HOT inline void backward(const ModelSpec& s, const Layout& L, const do
   double* gk = ws.gkap.data();
   double* g_out = ws.gy.data();
   double* gmt = ws.gmt.data();
-  const double* mt = ws.mt.data();  // m^T, filled by forward()
+  const double* mt = ws.mt.data();  // m^T, filled by prepare_pass()
   const double two_scale = 2.0 * task.loss_scale;
-  auto xat = [&](int t, int tr) { return ws.xs.data() + (std::size_t(t) * B + tr) * N; };
-  auto kat = [&](int t, int tr) { return ws.kaps.data() + (std::size_t(t) * B + tr) * K; };
+  auto xat = [&](int t, int tr) { return ws.xs.data() + (std::size_t(t) * C + tr) * N; };
+  auto kat = [&](int t, int tr) { return ws.kaps.data() + (std::size_t(t) * C + tr) * K; };
   std::fill(ws.gx.begin(), ws.gx.end(), 0.0);  // dL/dx_{b,S} from later steps: none
-  std::fill(ws.gmt.begin(), ws.gmt.end(), 0.0);
   auto output_grad = [&](int t, int tr) {
-    const std::size_t off = (std::size_t(t) * B + tr) * nout;
+    const std::size_t off = (std::size_t(t) * B + tr0 + tr) * nout;
     const double* yt = ws.ys.data() + off;
     const double* T = task.targets.data() + off;
     const double* M = task.mask.data() + off;
@@ -305,10 +322,10 @@ GHOSTFAST_HOT inline void backward(const ModelSpec& s, const Layout& L, const do
     return yt;
   };
   for (int t = S - 1; t >= 0; --t) {
-    for (int tr = 0; tr < B; ++tr) {
+    for (int tr = 0; tr < nc; ++tr) {
       const double* xt = xat(t, tr);
       const double* kt = kat(t, tr);
-      double* h = ws.hs.data() + (std::size_t(t) * B + tr) * N;
+      double* h = ws.hs.data() + (std::size_t(t) * C + tr) * N;
       double* gx = ws.gx.data() + std::size_t(tr) * N;
       double* gpre = s.full_rank ? h : ws.gpre.data();
       if (!s.read_before) {
@@ -320,7 +337,7 @@ GHOSTFAST_HOT inline void backward(const ModelSpec& s, const Layout& L, const do
       for (int i = 0; i < N; ++i) gx[i] *= keep;
       for (int i = 0; i < N; ++i) gb[i] += gpre[i];
       if (nin > 0) {
-        const double* u = task.inputs.data() + (std::size_t(t) * B + tr) * nin;
+        const double* u = task.inputs.data() + (std::size_t(t) * B + tr0 + tr) * nin;
         for (int q = 0; q < nin; ++q) {
           const double uq = u[q];
           if (uq == 0.0) continue;
@@ -341,29 +358,49 @@ GHOSTFAST_HOT inline void backward(const ModelSpec& s, const Layout& L, const do
       }
     }
     if (!s.full_rank) continue;
-    for (int tr = 0; tr < B; ++tr) {  // gx_b += W^T gpre_b
-      ws.in_ptr[tr] = ws.hs.data() + (std::size_t(t) * B + tr) * N;
+    for (int tr = 0; tr < nc; ++tr) {  // gx_b += W^T gpre_b
+      ws.in_ptr[tr] = ws.hs.data() + (std::size_t(t) * C + tr) * N;
       ws.out_ptr[tr] = ws.gx.data() + std::size_t(tr) * N;
     }
-    gemv_rows_multi(W, N, ws.in_ptr.data(), ws.out_ptr.data(), B, true);
+    gemv_rows_multi(W, N, ws.in_ptr.data(), ws.out_ptr.data(), nc, true);
     if (s.read_before) {
-      for (int tr = 0; tr < B; ++tr) {
+      for (int tr = 0; tr < nc; ++tr) {
         const double* yt = output_grad(t, tr);
         readout_backward(s, L, theta, xat(t, tr), nullptr, yt, g_out, ws.gz.data(), gk,
                          ws.gx.data() + std::size_t(tr) * N, grad);
       }
     }
   }
-  if (s.full_rank) {  // dL/dW = sum over trials (outer) and steps (inner) of gpre x^T
-    for (int tr = 0; tr < B; ++tr)
+  if (s.full_rank) {  // dL/dW += sum over the chunk's trials (outer) and steps (inner) of gpre x^T
+    for (int tr = 0; tr < nc; ++tr)
       for (int t = 0; t < S; ++t) {
-        ws.sample_g[std::size_t(tr) * S + t] = ws.hs.data() + (std::size_t(t) * B + tr) * N;
+        ws.sample_g[std::size_t(tr) * S + t] = ws.hs.data() + (std::size_t(t) * C + tr) * N;
         ws.sample_x[std::size_t(tr) * S + t] = xat(t, tr);
       }
-    outer_accumulate(gW, N, ws.sample_g.data(), ws.sample_x.data(), B * S, ws.row_ptr.data());
-  } else {
+    outer_accumulate(gW, N, ws.sample_g.data(), ws.sample_x.data(), nc * S, ws.row_ptr.data());
+  }
+}
+
+// One full pass over the batch, chunk by chunk: outputs of all trials into ws.ys and, if grad is not null,
+// the gradient of the loss w.r.t. every parameter (all groups, frozen or not) into grad (size L.total).
+// states_out (optional): [S+1, B, N] states of all trials.
+inline void run_pass(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Rng& rng,
+                     Workspace& ws, double* grad, double* states_out = nullptr) {
+  prepare_pass(s, L, theta, ws);
+  if (grad) {
+    std::fill(grad, grad + L.total, 0.0);
+    std::fill(ws.gmt.begin(), ws.gmt.end(), 0.0);
+  }
+  for (int tr0 = 0; tr0 < task.B; tr0 += ws.C) {
+    const int nc = std::min(ws.C, task.B - tr0);
+    forward_chunk(s, L, theta, task, rng, ws, tr0, nc, states_out);
+    if (grad) backward_chunk(s, L, theta, task, ws, tr0, nc, grad);
+  }
+  if (grad && !s.full_rank) {  // dL/dm from its transposed accumulator
+    const int N = s.N, K = s.K;
+    double* gm = grad + L.offset[kM];
     for (int i = 0; i < N; ++i)
-      for (int k = 0; k < K; ++k) gm[std::size_t(i) * K + k] = gmt[std::size_t(k) * N + i];
+      for (int k = 0; k < K; ++k) gm[std::size_t(i) * K + k] = ws.gmt[std::size_t(k) * N + i];
   }
 }
 
