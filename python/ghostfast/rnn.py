@@ -18,8 +18,9 @@ Conventions
 * **Initial state / noise.** ``x0`` is a float (every unit), an (N,) array or ``"random"``: ``x0 = tanh(x0_std z)``,
   ``z ~ N(0, I)``. Noise ``xi ~ N(0, noise_std^2)`` per unit, step, trial and epoch. Standard normals come from the
   run's stream ``Rng(key0, key1, stream)`` (``train``: the seed's key, stream 0) through a 128-layer ziggurat
-  (Doornik 2005). Draw order per epoch: x0's N normals for trials 0 .. B-1 (if random), then for each step t the
-  N noise normals of trials 0 .. B-1 (if ``noise_std > 0``). A deterministic model draws no random numbers.
+  (Doornik 2005). Draw order per epoch: the engine processes trials in chunks of 16 (0-15, 16-31, ...); per
+  chunk, x0's N normals for each of its trials in order (if random), then for each step t the N noise normals
+  of each of its trials in order (if ``noise_std > 0``). A deterministic model draws no random numbers.
 * **Loss** ``= task.loss_scale * sum_{b,t,o} mask (y - y*)^2``; accuracy by the task's rule (see ``ghostfast.tasks``).
 * **Training** is full batch. Epoch e: [``readout_l1_cap`` rescaling] -> [snapshot] -> forward + BPTT on the current
   parameters -> record (if ``e % record_every == 0``, e the absolute epoch index) the loss of THAT pass, gradient
