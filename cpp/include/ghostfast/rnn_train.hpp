@@ -102,7 +102,7 @@ inline double weight_norm(const ModelSpec& s, const Layout& L, const double* the
 }
 
 // Sign changes of f(kappa) = -kappa + n . tanh(m kappa + b) along the grid (rank one).
-inline double count_fixed_points(const ModelSpec& s, const Layout& L, const double* theta,
+GHOSTFAST_HOT inline double count_fixed_points(const ModelSpec& s, const Layout& L, const double* theta,
                                  const std::vector<double>& grid, std::vector<double>& buf) {
   const int N = s.N;
   const double* m = theta + L.offset[kM];
