@@ -635,8 +635,9 @@ class LearningMetrics:
 
     ``initial``: L0; ``final``: mean loss over the last ``window`` epochs; ``dropped``: the loss fell
     below ``plateau_fraction * L0`` at some epoch; ``plateau_length``: the first such epoch (number of
-    epochs spent on the initial plateau; = epochs if never); ``drop_epoch``: epoch of the steepest decrease
-    of the (moving-average smoothed) log loss; ``drop_rate``: that steepest -d log L / d epoch;
+    epochs spent on the initial plateau; = epochs if never); ``drop_epoch``: epoch e of the steepest
+    decrease L[e] - L[e+1] of the (moving-average smoothed) loss; ``drop_rate``: that decrease / L0
+    (fraction of the initial loss lost in one epoch: ~1 for an abrupt drop, ~1/plateau for a gradual one);
     ``drop_duration``: epochs from 10 % to 90 % of the total drop L0 - min L (-1 if not dropped);
     ``trapped``: final > ``trapped_fraction * L0`` (never learned, or learned and fell back) and, when
     gradient norms are given, final grad norm (mean over the window) <= ``grad_tol`` * max grad norm;
@@ -671,7 +672,7 @@ def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: floa
     """Plateau, drop, trap and oscillation metrics of loss histories ``loss[..., epochs]`` (numpy,
     vectorised over the leading axes). Thresholds are keyword arguments, documented in
     :class:`LearningMetrics`; ``window`` is clipped to the number of epochs; ``smooth`` is the width of
-    the moving average applied to log L before the steepest drop is located (1 = none).
+    the moving average applied to L before the steepest drop is located (1 = none).
 
     >>> L = np.r_[np.ones(50), np.full(50, 1e-3)]
     >>> met = learning_metrics(L, window=10)
@@ -698,15 +699,16 @@ def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: floa
     below = L < plateau_fraction * L0[..., None]
     dropped = below.any(axis=-1)
     plateau_length = _first_true(below, E)
-    logL = np.log(np.maximum(L, np.finfo(float).tiny))
+    Ls = L
     if smooth > 1:
         kernel = np.ones(smooth) / smooth
-        logL = np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="valid"), -1, logL)
+        Ls = np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="valid"), -1, L)
     with np.errstate(invalid="ignore"):
-        dlog = -np.diff(logL, axis=-1)
-    dlog = np.where(np.isfinite(dlog), dlog, -np.inf)
-    drop_epoch = np.argmax(dlog, axis=-1) + (smooth - 1) // 2
-    drop_rate = np.max(dlog, axis=-1)
+        dec = -np.diff(Ls, axis=-1)
+    dec = np.where(np.isfinite(dec), dec, -np.inf)
+    drop_epoch = np.argmax(dec, axis=-1) + (smooth - 1) // 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drop_rate = np.max(dec, axis=-1) / L0
     Lmin = np.min(L, axis=-1)
     total = L0 - Lmin
     e10 = _first_true(L <= (L0 - 0.1 * total)[..., None], -1)
