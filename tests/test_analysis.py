@@ -482,3 +482,54 @@ def test_plots_return_axes(rng):
     assert len(ax.lines) == 2 and ax.get_yscale() == "log"
     np.testing.assert_allclose(ax.lines[0].get_ydata().max(), 1.0)
     plt.close(ax.figure)
+
+
+# ---------------------------------------------------------------------------------------------------
+# a trained rank-one network (spec 8, target 13)
+# ---------------------------------------------------------------------------------------------------
+def test_trained_rank_one_network_has_ghost():
+    from ghostfast import rnn, tasks
+
+    model = rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after",
+                      x0=-0.3)
+    task = tasks.delayed_activation(T=20)
+    # lr 0.01, seed 2: the loss drops below 0.05 near epoch 10 000 and a genuine local minimum of f
+    # (f > 0) forms by epoch ~15 000 (seeds 0, 1, 40 behave alike, a few thousand epochs later); ~1 s.
+    epochs = 20000
+    res = rnn.train(model, task, lr=0.01, epochs=epochs, seed=2, record_every=100,
+                    snapshot_epochs=list(range(0, epochs + 1, 1000)))
+    assert res.loss[-1] < 0.05 and not res.diverged
+
+    # initialisation: b = 0 makes kappa = 0 an exact fixed point, and the only one (small n.m)
+    p0 = res.snapshots[0]
+    fp0 = A.fixed_points_1d(p0)
+    assert len(fp0) == 1 and fp0.stable[0] and abs(fp0.kappa[0]) < 1e-12
+
+    # the number of fixed points stays 1 through training (no saddle-node pair is created)
+    E = sorted(res.snapshots)
+    stack = {k: np.stack([res.snapshots[e][k].reshape(-1) for e in E]) for k in ("m", "n", "b")}
+    np.testing.assert_array_equal(A.count_fixed_points_1d(stack["m"], stack["n"], stack["b"]), 1)
+
+    # after learning: f > 0 on (kappa0, 1) and a ghost (local minimum of f, f > 0) between them
+    p = res.params
+    kappa0 = -0.3 * float(np.sum(p["n"]))
+    grid = np.linspace(kappa0, 1.0, 2001)
+    assert A.flow_map_1d(p, grid).min() > 0
+    gh = A.ghosts_1d(p)
+    inside = (gh.kappa > kappa0) & (gh.kappa < 1.0)
+    assert np.count_nonzero(inside) == 1
+    i = int(np.nonzero(inside)[0][0])
+    assert gh.kind[i] == "min" and -2.0 < gh.kappa[i] < 0.0 and 0.1 < gh.speed[i] < 0.35  # spec target 13 window
+    fp = A.fixed_points_1d(p)
+    assert len(fp) == 1 and fp.kappa[0] > 1.0 and fp.stable[0]  # the fixed point slid past the threshold
+
+    # the 1-D map is exact: the simulated network's latent n.x_t equals kappa_t of the map, and it crosses
+    # the threshold about T = 20 updates in (state index 21 is the first target-1 readout; with the finite
+    # confidence c = 10 the crossing may lag by a step or two and still give a loss < 0.05)
+    states = rnn.forward(model, p, task).states[0]
+    kap_net = states @ p["n"][0]
+    kap = [kappa0]
+    for _ in range(len(kap_net) - 1):
+        kap.append(kap[-1] + 0.5 * A.flow_map_1d(p, [kap[-1]])[0])
+    np.testing.assert_allclose(kap_net, kap, rtol=0, atol=1e-12)  # 40 steps of rounding
+    assert 19 <= int(np.argmax(np.asarray(kap) > 1.0)) <= 23
