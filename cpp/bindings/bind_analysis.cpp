@@ -179,14 +179,15 @@ void bind_analysis(py::module_& m) {
         o.damping = damping;
         const py::ssize_t S = starts.shape(0);
         darray y({S, static_cast<py::ssize_t>(L.K)}), q(S), speed(S), grad(S);
-        py::array_t<std::int64_t> iters(S);
+        py::array_t<std::int64_t> iters(S), factorizations(S);
         py::array_t<std::int8_t> status(S);
         double *py_ = y.mutable_data(), *pq = q.mutable_data(), *ps = speed.mutable_data(), *pg = grad.mutable_data();
         std::int64_t* pi = iters.mutable_data();
+        std::int64_t* pf = factorizations.mutable_data();
         std::int8_t* pst = status.mutable_data();
         {
           py::gil_scoped_release release;
-          ga::find_slow_points(L, S, starts.data(), o, py_, pq, ps, pg, pi, pst, n_threads, control);
+          ga::find_slow_points(L, S, starts.data(), o, py_, pq, ps, pg, pi, pst, n_threads, control, pf);
         }
         py::dict out;
         out["x"] = y;
@@ -195,6 +196,7 @@ void bind_analysis(py::module_& m) {
         out["grad_norm"] = grad;
         out["iterations"] = iters;
         out["status"] = status;
+        out["factorizations"] = factorizations;
         return out;
       },
       py::arg("M"), py::arg("P"), py::arg("b"), py::arg("starts"), py::arg("max_iter") = 100,

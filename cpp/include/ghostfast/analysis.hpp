@@ -301,18 +301,21 @@ enum SlowPointStatus : std::int8_t {
 
 // Workspace for one start (allocated once per start, reused across iterations).
 struct SlowPointWork {
-  std::vector<double> y, y_new, F, F_new, t, t_new, g, g_new, d, J, H, A, u, c;
+  std::vector<double> y, y_new, F, F_new, t, t_new, g, g_new, d, J, H, G, A, u, c;
   explicit SlowPointWork(std::int64_t K, std::int64_t N)
-      : y(K), y_new(K), F(K), F_new(K), t(N), t_new(N), g(K), g_new(K), d(K), J(K * K), H(K * K), A(K * K), u(N), c(N) {}
+      : y(K), y_new(K), F(K), F_new(K), t(N), t_new(N), g(K), g_new(K), d(K), J(K * K), H(K * K), G(K * K),
+        A(K * K), u(N), c(N) {}
 };
 
 struct SlowPointOut {
   double q = 0.0, speed = 0.0, grad_norm = 0.0;
   std::int64_t iterations = 0;
+  std::int64_t factorizations = 0;  // Cholesky factorisations (the dominant cost with the Hessian builds)
   std::int8_t status = kMaxIter;
 };
 
-// Gradient g = J^T F and exact Hessian H of q = |F|^2/2 at w.y (w.F, w.t already evaluated):
+// Gradient g = J^T F, exact Hessian H and Gauss-Newton matrix G = J^T J of q = |F|^2/2 at w.y (w.F, w.t
+// already evaluated):
 // J = -I + P diag(D) M with D = 1 - t^2; H = J^T J + sum_a F_a Hess(F_a) = J^T J + M^T diag(c) M with
 // c_j = t''(z_j) (P^T F)_j and t'' = -2 t D. For P = identity, J^T J = I - A - A^T + M^T diag(D^2) M with
 // A = diag(D) M, so H needs a single N^3/2 symmetric product M^T diag(D^2 + c) M.
@@ -335,7 +338,9 @@ inline void gradient_hessian(const LatentFlow& L, SlowPointWork& w) {
     const double tj = w.t[j], Dj = 1.0 - tj * tj;
     w.c[j] = -2.0 * tj * Dj * w.u[j];
   }
+  double* Gm = w.G.data();
   for (std::int64_t i = 0; i < K * K; ++i) H[i] = 0.0;
+  for (std::int64_t i = 0; i < K * K; ++i) Gm[i] = 0.0;
   if (!L.P) {
     // J = A - I with A = diag(D) M; H = I - A - A^T + M^T diag(D^2 + c) M (upper triangle by rank-1 updates)
     for (std::int64_t j = 0; j < N; ++j) {
@@ -344,11 +349,15 @@ inline void gradient_hessian(const LatentFlow& L, SlowPointWork& w) {
       double* Jj = J + j * K;
       for (std::int64_t c = 0; c < K; ++c) Jj[c] = Dj * Mj[c];
       Jj[j] -= 1.0;
-      const double s = Dj * Dj + w.c[j];
+      const double s_gn = Dj * Dj, s_c = w.c[j];
       for (std::int64_t a = 0; a < K; ++a) {
-        const double sa = s * Mj[a];
+        const double ga = s_gn * Mj[a], ca = s_c * Mj[a];
+        double* Ga = Gm + a * K;
         double* Ha = H + a * K;
-        for (std::int64_t c = a; c < K; ++c) Ha[c] += sa * Mj[c];
+        for (std::int64_t c = a; c < K; ++c) {
+          Ga[c] += ga * Mj[c];
+          Ha[c] += ca * Mj[c];
+        }
       }
     }
     for (std::int64_t a = 0; a < K; ++a) {
@@ -356,7 +365,8 @@ inline void gradient_hessian(const LatentFlow& L, SlowPointWork& w) {
       for (std::int64_t c = a; c < K; ++c) {
         // A_ac = J_ac + delta_ac
         const double Aac = J[a * K + c] + (a == c ? 1.0 : 0.0), Aca = J[c * K + a] + (a == c ? 1.0 : 0.0);
-        Ha[c] += (a == c ? 1.0 : 0.0) - Aac - Aca;
+        Gm[a * K + c] += (a == c ? 1.0 : 0.0) - Aac - Aca;
+        Ha[c] += Gm[a * K + c];
       }
     }
   } else {
@@ -376,6 +386,7 @@ inline void gradient_hessian(const LatentFlow& L, SlowPointWork& w) {
         double s = 0.0;
         for (std::int64_t r = 0; r < K; ++r) s += J[r * K + a] * J[r * K + c];
         H[a * K + c] = s;
+        Gm[a * K + c] = s;
       }
     for (std::int64_t j = 0; j < N; ++j) {
       const double* Mj = L.M + j * K;
@@ -387,7 +398,10 @@ inline void gradient_hessian(const LatentFlow& L, SlowPointWork& w) {
   }
   // mirror the upper triangle into the lower one
   for (std::int64_t a = 0; a < K; ++a)
-    for (std::int64_t c = 0; c < a; ++c) H[a * K + c] = H[c * K + a];
+    for (std::int64_t c = 0; c < a; ++c) {
+      H[a * K + c] = H[c * K + a];
+      Gm[a * K + c] = Gm[c * K + a];
+    }
   // g = J^T F
   for (std::int64_t c = 0; c < K; ++c) w.g[c] = 0.0;
   for (std::int64_t a = 0; a < K; ++a) {
@@ -425,15 +439,17 @@ inline double gradient_norm(const LatentFlow& L, const std::vector<double>& F, c
   return norm2(g);
 }
 
-// Minimises q(y) = |F(y)|^2 / 2 from w.y (in place) by Newton's method with the exact Hessian and
-// Levenberg-Marquardt damping: solve (H + lambda I) d = -g by Cholesky; lambda grows when the damped
-// Hessian is not positive definite or the step does not decrease q, and shrinks /10 (down to
-// opts.damping) after a successful step. Near a fixed point (q -> 0) this is Newton on F (quadratic);
-// near a ghost (a non-zero minimum of q) the exact Hessian keeps convergence quadratic as well, where
-// Gauss-Newton (J^T J only) would be linear.
+// Minimises q(y) = |F(y)|^2 / 2 from w.y (in place) by Newton's method with the exact Hessian H and
+// Levenberg-Marquardt damping: solve (H + lambda I) d = -g by Cholesky. Where H + lambda I is not
+// positive definite (far from a minimum) the iteration uses the Gauss-Newton matrix J^T J + lambda I
+// instead (always PD), so no factorisations are wasted on an indefinite H. A step that does not decrease
+// q is first shortened (backtracking: halve up to 6 times; d is a descent direction), then lambda is
+// increased x10; lambda shrinks /10 (down to opts.damping) after each success. Near a fixed point
+// (q -> 0) this is Newton on F (quadratic); near a ghost (a non-zero minimum of q) the exact Hessian
+// keeps convergence quadratic, where Gauss-Newton alone would be linear.
 // Polishing: q is quadratic around a minimum, so it stops resolving the minimiser at a distance
-// ~ sqrt(rounding of q / curvature) (1e-7 for a shallow ghost). A step that leaves q unchanged within
-// rounding (q_new <= q (1 + 1e-10)) is therefore also accepted when it decreases |grad q|: this is
+// ~ sqrt(rounding of q / curvature) (1e-7 for a shallow ghost). A full step that leaves q unchanged
+// within rounding (q_new <= q (1 + 1e-10)) is therefore also accepted when it decreases |grad q|: this is
 // Newton on grad q = 0, which locates the minimiser to ~ (rounding of grad q) / curvature instead.
 inline SlowPointOut minimise_speed(const LatentFlow& L, SlowPointWork& w, const SlowPointOptions& o) {
   const std::int64_t K = L.K;
@@ -446,6 +462,10 @@ inline SlowPointOut minimise_speed(const LatentFlow& L, SlowPointWork& w, const 
     out.status = std::isfinite(q) ? status : static_cast<std::int8_t>(kNonFinite);
     return out;
   };
+  auto try_point = [&](double alpha) {
+    for (std::int64_t a = 0; a < K; ++a) w.y_new[a] = w.y[a] + alpha * w.d[a];
+    return latent_flow(L, w.y_new.data(), w.F_new.data(), w.t_new.data());
+  };
   if (!std::isfinite(q)) return finish(kNonFinite);
   for (std::int64_t it = 0; it < o.max_iter; ++it) {
     gradient_hessian(L, w);
@@ -453,35 +473,44 @@ inline SlowPointOut minimise_speed(const LatentFlow& L, SlowPointWork& w, const 
     if (std::sqrt(2.0 * q) <= o.speed_tol) return finish(kFixed);
     if (out.grad_norm <= o.grad_tol) return finish(kStationary);
     double trace = 0.0;
-    for (std::int64_t a = 0; a < K; ++a) trace += std::fabs(w.H[a * K + a]);
+    for (std::int64_t a = 0; a < K; ++a) trace += std::fabs(w.G[a * K + a]);
     const double scale = std::max(trace / static_cast<double>(K), 1e-300);
+    bool gauss_newton = false;
     for (;;) {
-      for (std::int64_t i = 0; i < K * K; ++i) w.A[i] = w.H[i];
+      const std::vector<double>& Hm = gauss_newton ? w.G : w.H;
+      for (std::int64_t i = 0; i < K * K; ++i) w.A[i] = Hm[i];
       for (std::int64_t a = 0; a < K; ++a) w.A[a * K + a] += lambda;
-      bool accepted = false;
-      if (cholesky(w.A.data(), K)) {
-        for (std::int64_t a = 0; a < K; ++a) w.d[a] = -w.g[a];
-        cholesky_solve(w.A.data(), K, w.d.data());
-        for (std::int64_t a = 0; a < K; ++a) w.y_new[a] = w.y[a] + w.d[a];
-        const double q_new = latent_flow(L, w.y_new.data(), w.F_new.data(), w.t_new.data());
-        if (q_new < q) {
-          accepted = true;
-        } else if (q_new <= q * (1.0 + 1e-10)) {
-          accepted = gradient_norm(L, w.F_new, w.t_new, w.u, w.g_new) < out.grad_norm;
+      ++out.factorizations;
+      if (!cholesky(w.A.data(), K)) {
+        if (!gauss_newton) {
+          gauss_newton = true;
+        } else {
+          lambda = std::max(lambda * 10.0, 1e-12 * scale);
         }
-        if (accepted) {
-          std::swap(w.y, w.y_new);
-          std::swap(w.F, w.F_new);
-          std::swap(w.t, w.t_new);
-          q = q_new;
-          lambda = std::max(o.damping, lambda * 0.1);
-          break;
-        }
-        lambda *= 10.0;
-      } else {
-        // Not positive definite: jump to the Hessian's own scale rather than creeping up from 1e-6.
-        lambda = std::max(lambda * 10.0, 1e-3 * scale);
+        continue;
       }
+      for (std::int64_t a = 0; a < K; ++a) w.d[a] = -w.g[a];
+      cholesky_solve(w.A.data(), K, w.d.data());
+      double alpha = 1.0;
+      double q_new = try_point(alpha);
+      bool accepted = q_new < q;
+      if (!accepted && q_new <= q * (1.0 + 1e-10))
+        accepted = gradient_norm(L, w.F_new, w.t_new, w.u, w.g_new) < out.grad_norm;
+      for (int h = 0; h < 6 && !accepted && std::isfinite(q); ++h) {
+        alpha *= 0.5;
+        q_new = try_point(alpha);
+        accepted = q_new < q;
+      }
+      if (accepted) {
+        for (std::int64_t a = 0; a < K; ++a) w.d[a] *= alpha;
+        std::swap(w.y, w.y_new);
+        std::swap(w.F, w.F_new);
+        std::swap(w.t, w.t_new);
+        q = q_new;
+        lambda = std::max(o.damping, lambda * 0.1);
+        break;
+      }
+      lambda *= 10.0;
       if (lambda > o.max_damping * scale) {
         out.iterations = it + 1;
         return finish(kStalled);
@@ -506,7 +535,8 @@ inline SlowPointOut minimise_speed(const LatentFlow& L, SlowPointWork& w, const 
 // (control) stops new starts; those get status kMaxIter with zero iterations and y = start.
 inline void find_slow_points(const LatentFlow& L, std::int64_t S, const double* starts, const SlowPointOptions& o,
                              double* y_out, double* q_out, double* speed_out, double* grad_out, std::int64_t* iter_out,
-                             std::int8_t* status_out, int n_threads, Control* control = nullptr) {
+                             std::int8_t* status_out, int n_threads, Control* control = nullptr,
+                             std::int64_t* factorizations_out = nullptr) {
   if (o.max_iter < 0) throw std::invalid_argument("max_iter must be >= 0");
   parallel_for(S, n_threads, [&](std::int64_t s) {
     SlowPointWork w(L.K, L.N);
@@ -525,6 +555,7 @@ inline void find_slow_points(const LatentFlow& L, std::int64_t S, const double* 
     grad_out[s] = r.grad_norm;
     iter_out[s] = r.iterations;
     status_out[s] = r.status;
+    if (factorizations_out) factorizations_out[s] = r.factorizations;
     if (control) control->finish_one();
   });
 }
