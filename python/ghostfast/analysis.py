@@ -404,7 +404,8 @@ class SlowPoints:
     ``kind`` in ("fixed point", "ghost", "slow point"); ``stability`` ("stable", "saddle", "unstable", or
     "" for non-fixed points); ``distance`` to the nearest start; ``count`` how many starts converged to
     it; ``start_index`` the start that produced the kept representative. ``assignment`` (S,) maps every
-    start to its point (-1 if that start did not converge). ``config``: thresholds used.
+    start to its point (-1 if that start did not converge); ``start_speed`` (S,) the final |F| reached from
+    every start; ``factorizations`` (S,) Cholesky factorisations used per start. ``config``: thresholds used.
     """
     x: np.ndarray
     speed: np.ndarray
@@ -418,6 +419,8 @@ class SlowPoints:
     count: np.ndarray
     start_index: np.ndarray
     assignment: np.ndarray
+    start_speed: np.ndarray
+    factorizations: np.ndarray
     config: dict = field(default_factory=dict)
 
     def __len__(self) -> int:
@@ -519,7 +522,8 @@ def _finish(raw: dict, starts: np.ndarray, jacobian, *, tol_fixed: float, ghost_
                interrupted=bool(raw.get("interrupted", False)))
     return SlowPoints(x=x, speed=speed, grad_norm=raw["grad_norm"][reps], iterations=raw["iterations"][reps],
                       converged=converged, eigenvalues=eig, kind=kind, stability=stability, distance=dist[reps],
-                      count=counts, start_index=reps, assignment=assignment, config=cfg)
+                      count=counts, start_index=reps, assignment=assignment, start_speed=raw["speed"],
+                      factorizations=raw["factorizations"], config=cfg)
 
 
 def _check_thresholds(tol_fixed: float, ghost_eig_tol: float, dedup_tol: float) -> tuple[float, float, float]:
