@@ -533,3 +533,14 @@ def test_trained_rank_one_network_has_ghost():
         kap.append(kap[-1] + 0.5 * A.flow_map_1d(p, [kap[-1]])[0])
     np.testing.assert_allclose(kap_net, kap, rtol=0, atol=1e-12)  # 40 steps of rounding
     assert 19 <= int(np.argmax(np.asarray(kap) > 1.0)) <= 23
+
+
+def test_progress_path_same_result(rng):
+    """The progress/cancel path (worker thread + Control) returns the same points as the direct call."""
+    N = 12
+    W = rng.normal(size=(N, N)) * 1.3 / np.sqrt(N)
+    starts = rng.normal(size=(10, N)) * 0.5
+    direct = A.find_slow_points(W, None, starts, n_threads=1)
+    via = A.find_slow_points(W, None, starts, n_threads=1, progress=True)
+    np.testing.assert_array_equal(direct.x, via.x)
+    assert via.config["interrupted"] is False

@@ -236,8 +236,9 @@ def fixed_points_1d(params: Any, kappa_grid: Any = None, *, tol: float = 1e-12) 
     """Fixed points of ``f(kappa) = -kappa + n . tanh(m kappa + b)``.
 
     Sign changes of f between grid neighbours (and exact zeros at grid points) are refined by bisection
-    and Newton's method to ``|d kappa| <= tol``. A fixed point is stable when ``f'(kappa*) < 0`` (for the
-    map with 0 < alpha f' ... the continuous-time criterion; the map is stable iff -2 < alpha f' < 0).
+    and Newton's method to ``|d kappa| <= tol``. ``stable`` is the continuous-time criterion
+    ``f'(kappa*) < 0``; the map kappa + alpha f(kappa) is stable iff ``-2 < alpha f'(kappa*) < 0``, so the
+    two differ only when ``alpha * slope <= -2`` (check ``slope`` for large alpha).
     The default grid covers every fixed point (see :func:`default_kappa_grid`); two fixed points closer
     than the grid spacing (a near-tangency) can be missed: pass a finer grid there.
 
