@@ -92,6 +92,8 @@ def test_count_fixed_points_against_reference(rng):
     n = np.stack([p["n"][0] for p in params])
     b = np.stack([p["b"] for p in params])
     counts = A.count_fixed_points_1d(m, n, b)
+    # an exact zero at a grid point counts once (f = -kappa, grid through 0)
+    assert A.count_fixed_points_1d([[0.0]], [[0.0]], None, [-1.0, 0.0, 1.0])[0] == 1
     expected = [len(roots_ref(p)) for p in params]
     assert expected == [3, 1, 3, 3]  # the reference itself: 3 roots at beta=0, a ghost (1 root), two near the fold
     np.testing.assert_array_equal(counts, expected)
@@ -356,6 +358,9 @@ def test_2d_ghost(rng):
     np.testing.assert_allclose(C @ sp.x[i], [k, 0.0], rtol=0, atol=1e-8)
     np.testing.assert_allclose(sp.speed[i], np.linalg.norm(np.linalg.solve(C, [eps, 0.0])), rtol=1e-8)
     np.testing.assert_allclose(np.sort(sp.eigenvalues[i].real), [-0.5, 0.0], rtol=0, atol=1e-8)
+    # the slow direction is group latent 1 (kappa_2 contracts at -0.5): C maps it onto (+-1, 0) up to scale
+    v = C @ sp.slow_direction[i]
+    np.testing.assert_allclose(abs(v[1]) / np.linalg.norm(v), 0.0, atol=1e-8)
 
 
 def test_speed_field_threads_and_reference(rng):
@@ -468,7 +473,7 @@ def test_plots_return_axes(rng):
     assert sum(isinstance(c, QuadMesh) for c in ax.collections) == 1
     assert sum(isinstance(c, Quiver) for c in ax.collections) == 1
     assert sum(isinstance(c, PathCollection) for c in ax.collections) == len(set(sp.kind))
-    assert len(ax.lines) == 1
+    assert len(ax.lines) == 1 + len(sp.select("ghost"))  # trajectory + slow direction of each ghost
     plt.close(ax.figure)
 
     W = rng.normal(size=(8, 8)) / np.sqrt(8)

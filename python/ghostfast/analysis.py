@@ -402,6 +402,8 @@ class SlowPoints:
     Per point: ``x`` (U, K) location; ``speed`` |F|; ``grad_norm`` |grad q| at the end; ``iterations``;
     ``converged`` (the minimiser stopped at a fixed point, a stationary point of q or the rounding floor
     rather than the iteration cap); ``eigenvalues`` (U, K) of the Jacobian, sorted by decreasing real part;
+    ``slow_direction`` (U, K) the unit (real part of the) eigenvector of the eigenvalue with the smallest
+    |Re lambda| (the ghost's slow direction, drawn red in the paper's 2-D plots);
     ``kind`` in ("fixed point", "ghost", "slow point"); ``stability`` ("stable", "saddle", "unstable", or
     "" for non-fixed points); ``distance`` to the nearest start; ``count`` how many starts converged to
     it; ``start_index`` the start that produced the kept representative. ``assignment`` (S,) maps every
@@ -414,6 +416,7 @@ class SlowPoints:
     iterations: np.ndarray
     converged: np.ndarray
     eigenvalues: np.ndarray
+    slow_direction: np.ndarray
     kind: np.ndarray
     stability: np.ndarray
     distance: np.ndarray
@@ -510,19 +513,25 @@ def _finish(raw: dict, starts: np.ndarray, jacobian, *, tol_fixed: float, ghost_
         dist = np.sqrt(np.maximum(np.min(sq, axis=1), 0.0))
         counts = np.ones(len(reps), dtype=np.int64)
     x = x_all[reps]
+    K = starts.shape[1]
     if len(reps):
-        eig = np.linalg.eigvals(jacobian(x))
+        eig, vec = np.linalg.eig(jacobian(x))
         order = np.argsort(-eig.real, axis=1, kind="stable")
         eig = np.take_along_axis(eig, order, axis=1)
+        vec = np.take_along_axis(vec, order[:, None, :], axis=2)
+        slow = np.argmin(np.abs(eig.real), axis=1)
+        direction = vec[np.arange(len(reps)), :, slow].real
+        direction /= np.maximum(np.linalg.norm(direction, axis=1, keepdims=True), 1e-300)
     else:
-        eig = np.empty((0, starts.shape[1]), dtype=complex)
+        eig = np.empty((0, K), dtype=complex)
+        direction = np.empty((0, K))
     speed = raw["speed"][reps]
     converged = converged_all[reps]
     kind, stability = _classify(speed, eig, converged, tol_fixed, ghost_eig_tol)
     cfg = dict(config, tol_fixed=tol_fixed, ghost_eig_tol=ghost_eig_tol, dedup_tol=dedup_tol,
                interrupted=bool(raw.get("interrupted", False)))
     return SlowPoints(x=x, speed=speed, grad_norm=raw["grad_norm"][reps], iterations=raw["iterations"][reps],
-                      converged=converged, eigenvalues=eig, kind=kind, stability=stability, distance=dist[reps],
+                      converged=converged, eigenvalues=eig, slow_direction=direction, kind=kind, stability=stability, distance=dist[reps],
                       count=counts, start_index=reps, assignment=assignment, start_speed=raw["speed"],
                       factorizations=raw["factorizations"], config=cfg)
 

@@ -66,10 +66,10 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
                   slow_points: _an.SlowPoints | None = None, trajectories: Sequence[Any] | None = None,
                   arrows: int = 20, vmin: float = -1.0, vmax: float = 1.0, n_threads: int | None = None) -> Any:
     """Speed map of a 2-D latent flow (spec 5.2): log10 |F| as a colour mesh (vmin -1, vmax 1), an
-    ``arrows`` x ``arrows`` field of unit-normalised F, slow points coloured by class (:data:`KIND_COLORS`;
-    ghosts' slow eigen-directions are not drawn) and optional latent trajectories (each (T, 2)).
+    ``arrows`` x ``arrows`` field of unit-normalised F, slow points coloured by class (:data:`KIND_COLORS`),
+    each ghost's slow eigen-direction as a red segment, and optional latent trajectories (each (T, 2)).
     Returns the Axes (one QuadMesh, one Quiver, one PathCollection per slow-point class, one line per
-    trajectory)."""
+    trajectory and per ghost)."""
     ax = _axes(ax)
     gx = np.asarray(grid_x, float)
     gy = np.asarray(grid_y, float)
@@ -88,6 +88,11 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
             t = np.asarray(traj, float)
             ax.plot(t[:, 0], t[:, 1], color="white", lw=1.0)
     if slow_points is not None:
+        # the slow eigen-direction of each ghost, as a red segment (spec 5.2)
+        span = 0.05 * max(gx[-1] - gx[0], gy[-1] - gy[0])
+        for i in slow_points.select("ghost"):
+            c, d = slow_points.x[i], slow_points.slow_direction[i] * span
+            ax.plot([c[0] - d[0], c[0] + d[0]], [c[1] - d[1], c[1] + d[1]], color="red", lw=2, zorder=4)
         for kind, color in KIND_COLORS.items():
             idx = slow_points.select(kind)
             if idx.size:
