@@ -194,6 +194,39 @@ inline std::vector<Extremum1D> extrema_1d(const Rank1& p, std::int64_t G, const 
   return out;
 }
 
+// sum_k x[k] y[k] with 8 partial sums (four two-wide vectors; GCC/Clang vector extensions, else scalar),
+// combined in a fixed order: deterministic, and vectorised without -ffast-math.
+inline double dot(const double* x, const double* y, std::int64_t n) {
+#if defined(__GNUC__) || defined(__clang__)
+  typedef double v2d __attribute__((vector_size(16)));
+  v2d a0{0.0, 0.0}, a1{0.0, 0.0}, a2{0.0, 0.0}, a3{0.0, 0.0};
+  std::int64_t k = 0;
+  for (; k + 8 <= n; k += 8) {
+    v2d x0, x1, x2, x3, y0, y1, y2, y3;
+    __builtin_memcpy(&x0, x + k, 16);
+    __builtin_memcpy(&x1, x + k + 2, 16);
+    __builtin_memcpy(&x2, x + k + 4, 16);
+    __builtin_memcpy(&x3, x + k + 6, 16);
+    __builtin_memcpy(&y0, y + k, 16);
+    __builtin_memcpy(&y1, y + k + 2, 16);
+    __builtin_memcpy(&y2, y + k + 4, 16);
+    __builtin_memcpy(&y3, y + k + 6, 16);
+    a0 += x0 * y0;
+    a1 += x1 * y1;
+    a2 += x2 * y2;
+    a3 += x3 * y3;
+  }
+  const v2d s = (a0 + a1) + (a2 + a3);
+  double r = s[0] + s[1];
+  for (; k < n; ++k) r += x[k] * y[k];
+  return r;
+#else
+  double r = 0.0;
+  for (std::int64_t k = 0; k < n; ++k) r += x[k] * y[k];
+  return r;
+#endif
+}
+
 // ------------------------------------------------------------------------------------------------------
 // Latent tanh flow F(y) = -y + P tanh(M y + b), y in R^K, M: N x K (row-major), P: K x N (row-major) or
 // nullptr for the identity (then K == N and M = W: the full-rank flow). Speed fields and slow points.
@@ -203,23 +236,19 @@ struct LatentFlow {
   const double* M;
   const double* P;  // nullptr: identity (K == N)
   const double* b;
+  const double* MT = nullptr;  // optional M^T (K x N): enables the blocked Hessian kernel (full rank)
 };
 
 // F(y) into F (K); t (N) receives tanh(M y + b). Returns |F|^2 / 2.
 inline double latent_flow(const LatentFlow& L, const double* y, double* F, double* t) {
   for (std::int64_t j = 0; j < L.N; ++j) {
-    const double* Mj = L.M + j * L.K;
-    double z = L.b[j];
-    for (std::int64_t c = 0; c < L.K; ++c) z += Mj[c] * y[c];
-    t[j] = std::tanh(z);
+    t[j] = std::tanh(L.b[j] + dot(L.M + j * L.K, y, L.K));
   }
   double q = 0.0;
   for (std::int64_t a = 0; a < L.K; ++a) {
     double s;
     if (L.P) {
-      const double* Pa = L.P + a * L.N;
-      s = 0.0;
-      for (std::int64_t j = 0; j < L.N; ++j) s += Pa[j] * t[j];
+      s = dot(L.P + a * L.N, t, L.N);
     } else {
       s = t[a];
     }
@@ -250,17 +279,14 @@ inline void speed_field_2d(const LatentFlow& L, std::int64_t GX, const double* g
 inline bool cholesky(double* A, std::int64_t n) {
   for (std::int64_t j = 0; j < n; ++j) {
     double* Aj = A + j * n;
-    double d = Aj[j];
-    for (std::int64_t k = 0; k < j; ++k) d -= Aj[k] * Aj[k];
+    const double d = Aj[j] - dot(Aj, Aj, j);
     if (!(d > 0.0) || !std::isfinite(d)) return false;
     const double ljj = std::sqrt(d);
     Aj[j] = ljj;
     const double inv = 1.0 / ljj;
     for (std::int64_t i = j + 1; i < n; ++i) {
       double* Ai = A + i * n;
-      double s = Ai[j];
-      for (std::int64_t k = 0; k < j; ++k) s -= Ai[k] * Aj[k];
-      Ai[j] = s * inv;
+      Ai[j] = (Ai[j] - dot(Ai, Aj, j)) * inv;
     }
   }
   return true;
@@ -270,9 +296,7 @@ inline bool cholesky(double* A, std::int64_t n) {
 inline void cholesky_solve(const double* Lm, std::int64_t n, double* x) {
   for (std::int64_t i = 0; i < n; ++i) {
     const double* Li = Lm + i * n;
-    double s = x[i];
-    for (std::int64_t k = 0; k < i; ++k) s -= Li[k] * x[k];
-    x[i] = s / Li[i];
+    x[i] = (x[i] - dot(Li, x, i)) / Li[i];
   }
   for (std::int64_t i = n - 1; i >= 0; --i) {
     double s = x[i];
@@ -301,10 +325,11 @@ enum SlowPointStatus : std::int8_t {
 
 // Workspace for one start (allocated once per start, reused across iterations).
 struct SlowPointWork {
-  std::vector<double> y, y_new, F, F_new, t, t_new, g, g_new, d, J, H, G, A, u, c;
+  std::vector<double> y, y_new, F, F_new, t, t_new, g, g_new, d, J, H, G, A, u, c, BT;
+  bool G_ready = false;
   explicit SlowPointWork(std::int64_t K, std::int64_t N)
       : y(K), y_new(K), F(K), F_new(K), t(N), t_new(N), g(K), g_new(K), d(K), J(K * K), H(K * K), G(K * K),
-        A(K * K), u(N), c(N) {}
+        A(K * K), u(N), c(N), BT(K * N) {}
 };
 
 struct SlowPointOut {
@@ -313,6 +338,62 @@ struct SlowPointOut {
   std::int64_t factorizations = 0;  // Cholesky factorisations (the dominant cost with the Hessian builds)
   std::int8_t status = kMaxIter;
 };
+
+
+// Upper triangle (c >= a, by 4 x 4 blocks; lower parts of diagonal blocks too) of H += X Y^T for X, Y
+// (K x N, row-major, rows contiguous): H[a][c] += sum_j X[a][j] Y[c][j]. A register-blocked kernel of
+// 16 two-wide accumulators over j (GCC/Clang vector extensions; a scalar loop otherwise). The order of
+// operations is fixed, so results do not depend on threads.
+inline void gram_upper(std::int64_t K, std::int64_t N, const double* X, const double* Y, double* H) {
+#if defined(__GNUC__) || defined(__clang__)
+  typedef double v2d __attribute__((vector_size(16)));
+  const std::int64_t N2 = N & ~std::int64_t(1);
+  for (std::int64_t a0 = 0; a0 < K; a0 += 4) {
+    const std::int64_t na = std::min<std::int64_t>(4, K - a0);
+    for (std::int64_t c0 = a0; c0 < K; c0 += 4) {
+      const std::int64_t nc = std::min<std::int64_t>(4, K - c0);
+      if (na == 4 && nc == 4) {
+        v2d acc[4][4];
+        for (int r = 0; r < 4; ++r)
+          for (int q = 0; q < 4; ++q) acc[r][q] = v2d{0.0, 0.0};
+        const double* x[4] = {X + (a0 + 0) * N, X + (a0 + 1) * N, X + (a0 + 2) * N, X + (a0 + 3) * N};
+        const double* y[4] = {Y + (c0 + 0) * N, Y + (c0 + 1) * N, Y + (c0 + 2) * N, Y + (c0 + 3) * N};
+        for (std::int64_t j = 0; j < N2; j += 2) {
+          v2d xv[4], yv[4];
+          for (int r = 0; r < 4; ++r) {
+            __builtin_memcpy(&xv[r], x[r] + j, sizeof(v2d));
+            __builtin_memcpy(&yv[r], y[r] + j, sizeof(v2d));
+          }
+          for (int r = 0; r < 4; ++r)
+            for (int q = 0; q < 4; ++q) acc[r][q] += xv[r] * yv[q];
+        }
+        for (int r = 0; r < 4; ++r)
+          for (int q = 0; q < 4; ++q) {
+            double v = acc[r][q][0] + acc[r][q][1];
+            if (N2 < N) v += x[r][N - 1] * y[q][N - 1];
+            H[(a0 + r) * K + c0 + q] += v;
+          }
+      } else {
+        for (std::int64_t r = 0; r < na; ++r)
+          for (std::int64_t q = 0; q < nc; ++q) {
+            const double* xr = X + (a0 + r) * N;
+            const double* yq = Y + (c0 + q) * N;
+            double v = 0.0;
+            for (std::int64_t j = 0; j < N; ++j) v += xr[j] * yq[j];
+            H[(a0 + r) * K + c0 + q] += v;
+          }
+      }
+    }
+  }
+#else
+  for (std::int64_t a = 0; a < K; ++a)
+    for (std::int64_t c = a; c < K; ++c) {
+      double v = 0.0;
+      for (std::int64_t j = 0; j < N; ++j) v += X[a * N + j] * Y[c * N + j];
+      H[a * K + c] += v;
+    }
+#endif
+}
 
 // Gradient g = J^T F, exact Hessian H and Gauss-Newton matrix G = J^T J of q = |F|^2/2 at w.y (w.F, w.t
 // already evaluated):
@@ -340,7 +421,6 @@ inline void gradient_hessian(const LatentFlow& L, SlowPointWork& w) {
   }
   double* Gm = w.G.data();
   for (std::int64_t i = 0; i < K * K; ++i) H[i] = 0.0;
-  for (std::int64_t i = 0; i < K * K; ++i) Gm[i] = 0.0;
   if (!L.P) {
     // J = A - I with A = diag(D) M; H = I - A - A^T + M^T diag(D^2 + c) M (upper triangle by rank-1 updates)
     for (std::int64_t j = 0; j < N; ++j) {
@@ -349,26 +429,34 @@ inline void gradient_hessian(const LatentFlow& L, SlowPointWork& w) {
       double* Jj = J + j * K;
       for (std::int64_t c = 0; c < K; ++c) Jj[c] = Dj * Mj[c];
       Jj[j] -= 1.0;
-      const double s_gn = Dj * Dj, s_c = w.c[j];
-      for (std::int64_t a = 0; a < K; ++a) {
-        const double ga = s_gn * Mj[a], ca = s_c * Mj[a];
-        double* Ga = Gm + a * K;
-        double* Ha = H + a * K;
-        for (std::int64_t c = a; c < K; ++c) {
-          Ga[c] += ga * Mj[c];
-          Ha[c] += ca * Mj[c];
+      const double s = Dj * Dj + w.c[j];
+      if (!L.MT) {
+        for (std::int64_t a = 0; a < K; ++a) {
+          const double sa = s * Mj[a];
+          double* Ha = H + a * K;
+          for (std::int64_t c = a; c < K; ++c) Ha[c] += sa * Mj[c];
         }
+      } else {
+        w.u[j] = s;  // u is free again (c already holds what it was needed for)
       }
+    }
+    if (L.MT) {
+      for (std::int64_t a = 0; a < K; ++a) {
+        const double* MTa = L.MT + a * N;
+        double* BTa = w.BT.data() + a * N;
+        for (std::int64_t j = 0; j < N; ++j) BTa[j] = w.u[j] * MTa[j];
+      }
+      gram_upper(K, N, L.MT, w.BT.data(), H);
     }
     for (std::int64_t a = 0; a < K; ++a) {
       double* Ha = H + a * K;
       for (std::int64_t c = a; c < K; ++c) {
         // A_ac = J_ac + delta_ac
         const double Aac = J[a * K + c] + (a == c ? 1.0 : 0.0), Aca = J[c * K + a] + (a == c ? 1.0 : 0.0);
-        Gm[a * K + c] += (a == c ? 1.0 : 0.0) - Aac - Aca;
-        Ha[c] += Gm[a * K + c];
+        Ha[c] += (a == c ? 1.0 : 0.0) - Aac - Aca;
       }
     }
+    w.G_ready = false;  // built on demand by gauss_newton_matrix (only where H is indefinite)
   } else {
     // J = -I + P diag(D) M (K x K, K small); H = J^T J + M^T diag(c) M
     for (std::int64_t a = 0; a < K; ++a) {
@@ -387,6 +475,7 @@ inline void gradient_hessian(const LatentFlow& L, SlowPointWork& w) {
         for (std::int64_t r = 0; r < K; ++r) s += J[r * K + a] * J[r * K + c];
         H[a * K + c] = s;
         Gm[a * K + c] = s;
+        Gm[c * K + a] = s;
       }
     for (std::int64_t j = 0; j < N; ++j) {
       const double* Mj = L.M + j * K;
@@ -397,11 +486,9 @@ inline void gradient_hessian(const LatentFlow& L, SlowPointWork& w) {
     }
   }
   // mirror the upper triangle into the lower one
+  if (L.P) w.G_ready = true;
   for (std::int64_t a = 0; a < K; ++a)
-    for (std::int64_t c = 0; c < a; ++c) {
-      H[a * K + c] = H[c * K + a];
-      Gm[a * K + c] = Gm[c * K + a];
-    }
+    for (std::int64_t c = 0; c < a; ++c) H[a * K + c] = H[c * K + a];
   // g = J^T F
   for (std::int64_t c = 0; c < K; ++c) w.g[c] = 0.0;
   for (std::int64_t a = 0; a < K; ++a) {
@@ -409,6 +496,46 @@ inline void gradient_hessian(const LatentFlow& L, SlowPointWork& w) {
     const double* Ja = J + a * K;
     for (std::int64_t c = 0; c < K; ++c) w.g[c] += Ja[c] * Fa;
   }
+}
+
+// The Gauss-Newton matrix G = J^T J for the full-rank flow (P = identity), from w.J of the last
+// gradient_hessian call: G = I - A - A^T + M^T diag(D^2) M with A = J + I.
+inline void gauss_newton_matrix(const LatentFlow& L, SlowPointWork& w) {
+  if (w.G_ready) return;
+  const std::int64_t K = L.K, N = L.N;
+  double* Gm = w.G.data();
+  const double* J = w.J.data();
+  for (std::int64_t i = 0; i < K * K; ++i) Gm[i] = 0.0;
+  if (L.MT) {
+    for (std::int64_t a = 0; a < K; ++a) {
+      const double* MTa = L.MT + a * N;
+      double* BTa = w.BT.data() + a * N;
+      for (std::int64_t j = 0; j < N; ++j) {
+        const double Dj = 1.0 - w.t[j] * w.t[j];
+        BTa[j] = Dj * Dj * MTa[j];
+      }
+    }
+    gram_upper(K, N, L.MT, w.BT.data(), Gm);
+  } else {
+    for (std::int64_t j = 0; j < N; ++j) {
+      const double Dj = 1.0 - w.t[j] * w.t[j];
+      const double* Mj = L.M + j * K;
+      const double s = Dj * Dj;
+      for (std::int64_t a = 0; a < K; ++a) {
+        const double sa = s * Mj[a];
+        double* Ga = Gm + a * K;
+        for (std::int64_t c = a; c < K; ++c) Ga[c] += sa * Mj[c];
+      }
+    }
+  }
+  for (std::int64_t a = 0; a < K; ++a)
+    for (std::int64_t c = a; c < K; ++c) {
+      const double Aac = J[a * K + c] + (a == c ? 1.0 : 0.0), Aca = J[c * K + a] + (a == c ? 1.0 : 0.0);
+      Gm[a * K + c] += (a == c ? 1.0 : 0.0) - Aac - Aca;
+    }
+  for (std::int64_t a = 0; a < K; ++a)
+    for (std::int64_t c = 0; c < a; ++c) Gm[a * K + c] = Gm[c * K + a];
+  w.G_ready = true;
 }
 
 inline double norm2(const std::vector<double>& v) {
@@ -473,7 +600,7 @@ inline SlowPointOut minimise_speed(const LatentFlow& L, SlowPointWork& w, const 
     if (std::sqrt(2.0 * q) <= o.speed_tol) return finish(kFixed);
     if (out.grad_norm <= o.grad_tol) return finish(kStationary);
     double trace = 0.0;
-    for (std::int64_t a = 0; a < K; ++a) trace += std::fabs(w.G[a * K + a]);
+    for (std::int64_t a = 0; a < K; ++a) trace += std::fabs(w.H[a * K + a]);
     const double scale = std::max(trace / static_cast<double>(K), 1e-300);
     bool gauss_newton = false;
     for (;;) {
@@ -484,6 +611,7 @@ inline SlowPointOut minimise_speed(const LatentFlow& L, SlowPointWork& w, const 
       if (!cholesky(w.A.data(), K)) {
         if (!gauss_newton) {
           gauss_newton = true;
+          gauss_newton_matrix(L, w);
         } else {
           lambda = std::max(lambda * 10.0, 1e-12 * scale);
         }
@@ -538,7 +666,17 @@ inline void find_slow_points(const LatentFlow& L, std::int64_t S, const double* 
                              std::int8_t* status_out, int n_threads, Control* control = nullptr,
                              std::int64_t* factorizations_out = nullptr) {
   if (o.max_iter < 0) throw std::invalid_argument("max_iter must be >= 0");
+  // Full rank: M^T once (shared, read-only) for the blocked Hessian kernel.
+  std::vector<double> MT;
+  LatentFlow Lk = L;
+  if (!L.P && !L.MT) {
+    MT.resize(static_cast<std::size_t>(L.K * L.N));
+    for (std::int64_t j = 0; j < L.N; ++j)
+      for (std::int64_t a = 0; a < L.K; ++a) MT[a * L.N + j] = L.M[j * L.K + a];
+    Lk.MT = MT.data();
+  }
   parallel_for(S, n_threads, [&](std::int64_t s) {
+    const LatentFlow& L = Lk;
     SlowPointWork w(L.K, L.N);
     for (std::int64_t a = 0; a < L.K; ++a) w.y[a] = starts[s * L.K + a];
     SlowPointOut r;
