@@ -94,6 +94,8 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=60.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--starts", type=int, default=1000)
+    ap.add_argument("--torch-threads", type=int, default=1,
+                    help="torch intra-op threads (2 on the loaded 2-core test machine was ~100x slower: spin-waits)")
     ap.add_argument("--cpp-adam", action="store_true", help="also time ghostfast.analysis.adam_slow_points")
     args = ap.parse_args()
     W, b, starts = network_and_starts(args.starts)
@@ -151,8 +153,8 @@ def main() -> None:
     except ImportError:
         print("torch not installed: PyTorch baseline skipped")
         return
-    baseline(f"torch({args.threads} thr)", lambda X, steps: adam_torch(W, b, X, steps=steps, threads=args.threads),
-             100)
+    tt = args.torch_threads
+    baseline(f"torch({tt} thr)", lambda X, steps: adam_torch(W, b, X, steps=steps, threads=tt), 100)
 
 if __name__ == "__main__":
     main()

@@ -94,8 +94,8 @@ def rank_one_vectors(params: Any = None, *, m: Any = None, n: Any = None, b: Any
 
 def _weights_and_bias(params: Any, b: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Full W (N, N) and b (N,) from a dict with ``W`` or ``m``/``n`` (any rank), or a matrix."""
-    if isinstance(params, Mapping) or (not isinstance(params, np.ndarray) and _get(params, "m") is not None
-                                       or _get(params, "W") is not None):
+    is_matrix = isinstance(params, (np.ndarray, list, tuple))
+    if not is_matrix:  # a dict (or an object with attributes) holding W, or m and n, and maybe b
         W = _get(params, "W")
         if W is None:
             m, n = _get(params, "m"), _get(params, "n")
