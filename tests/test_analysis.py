@@ -403,6 +403,8 @@ def test_learning_metrics_synthetic():
     np.testing.assert_array_equal(A.learning_metrics(L, window=50).trapped, [False, True, True, False])
     # vectorised over leading axes
     assert A.learning_metrics(L.reshape(2, 2, E), window=50).plateau_length.shape == (2, 2)
+    # smoothing (moving average of width 5) keeps the drop epoch of the sharp drop within the window
+    assert abs(A.learning_metrics(L, window=50, smooth=5).drop_epoch[2] - 149) <= 2
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -504,6 +506,13 @@ def test_trained_rank_one_network_has_ghost():
     res = rnn.train(model, task, lr=0.01, epochs=epochs, seed=2, record_every=100,
                     snapshot_epochs=list(range(0, epochs + 1, 1000)))
     assert res.loss[-1] < 0.05 and not res.diverged
+    # abrupt learning: a long plateau with a tiny gradient, then 90 % of the drop within 500 epochs and a
+    # gradient spike (grad_0 ~ 1e-3, spec target 9) at the drop; records are every 100 epochs
+    met = A.learning_metrics(res.loss, res.grad_norm, window=20)
+    assert met.dropped and not met.trapped and not met.oscillating
+    assert met.plateau_length >= 50 and 0 <= met.drop_duration <= 5
+    assert res.grad_norm.max() > 1e3 * res.grad_norm[0]
+    assert abs(int(np.argmax(res.grad_norm)) - int(met.drop_epoch)) <= 5
 
     # initialisation: b = 0 makes kappa = 0 an exact fixed point, and the only one (small n.m)
     p0 = res.snapshots[0]

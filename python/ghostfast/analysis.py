@@ -750,7 +750,7 @@ def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: floa
     oscillating = (sign_change_fraction >= oscillation_fraction) & (relative_std >= oscillation_rel_std)
     cfg = dict(plateau_fraction=plateau_fraction, window=window, smooth=smooth, trapped_fraction=trapped_fraction,
                grad_tol=grad_tol, oscillation_fraction=oscillation_fraction, oscillation_rel_std=oscillation_rel_std)
-    return LearningMetrics(initial=L0, final=final, dropped=dropped, plateau_length=plateau_length,
-                           drop_epoch=drop_epoch, drop_rate=drop_rate, drop_duration=drop_duration, trapped=trapped,
-                           fell_back=dropped & trapped, sign_change_fraction=sign_change_fraction,
-                           relative_std=relative_std, oscillating=oscillating, config=cfg)
+    out = dict(initial=L0, final=final, dropped=dropped, plateau_length=plateau_length, drop_epoch=drop_epoch,
+               drop_rate=drop_rate, drop_duration=drop_duration, trapped=trapped, fell_back=dropped & trapped,
+               sign_change_fraction=sign_change_fraction, relative_std=relative_std, oscillating=oscillating)
+    return LearningMetrics(**{k: np.asarray(v) for k, v in out.items()}, config=cfg)
