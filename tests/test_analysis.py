@@ -264,6 +264,22 @@ def test_nd_threads_bit_identical(rng):
         np.testing.assert_array_equal(getattr(s1, name), getattr(s2, name))
 
 
+def test_cancelled_control_stops_starts(rng):
+    """A cancel request before the call: no start is minimised; each is reported unconverged (status 3,
+    0 iterations) at its starting point."""
+    from ghostfast import _core
+
+    W = 0.5 * np.eye(4)
+    starts = rng.normal(size=(5, 4))
+    control = _core.Control()
+    control.cancel()
+    raw = _core.find_slow_points(W, None, np.zeros(4), starts, control=control)
+    np.testing.assert_array_equal(raw["iterations"], 0)
+    np.testing.assert_array_equal(raw["status"], 3)
+    np.testing.assert_array_equal(raw["x"], starts)
+    assert control.done == 5
+
+
 def test_dedup_keeps_point_closest_to_starts(rng):
     W = 0.5 * np.eye(3)  # single stable fixed point at 0
     starts = np.array([[1.0, 1, 1], [0.1, 0, 0], [-2.0, 0.5, 0]])
@@ -520,9 +536,7 @@ def test_trained_rank_one_network_has_ghost():
     assert len(fp0) == 1 and fp0.stable[0] and abs(fp0.kappa[0]) < 1e-12
 
     # the number of fixed points stays 1 through training (no saddle-node pair is created)
-    E = sorted(res.snapshots)
-    stack = {k: np.stack([res.snapshots[e][k].reshape(-1) for e in E]) for k in ("m", "n", "b")}
-    np.testing.assert_array_equal(A.count_fixed_points_1d(stack["m"], stack["n"], stack["b"]), 1)
+    np.testing.assert_array_equal(A.count_fixed_points_1d(*A.stack_rank_one(res.snapshots)), 1)
 
     # after learning: f > 0 on (kappa0, 1) and a ghost (local minimum of f, f > 0) between them
     p = res.params

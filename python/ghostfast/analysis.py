@@ -30,7 +30,7 @@ from ._validation import as_float_array, check_int, check_real, check_threads
 
 __all__ = [
     "FixedPoints1D", "Ghosts1D", "LatentReduction", "SlowPoints", "LearningMetrics",
-    "rank_one_vectors", "flow_map_1d", "flow_maps_1d", "count_fixed_points_1d", "fixed_points_1d", "ghosts_1d",
+    "rank_one_vectors", "stack_rank_one", "flow_map_1d", "flow_maps_1d", "count_fixed_points_1d", "fixed_points_1d", "ghosts_1d",
     "default_kappa_grid", "latent_reduction", "latent_flow", "latent_jacobian", "speed_field_2d",
     "slow_point_candidates_2d", "slow_points_2d", "full_flow", "full_jacobian", "find_slow_points",
     "adam_slow_points", "learning_metrics",
@@ -202,6 +202,20 @@ def flow_maps_1d(m: Any, n: Any, b: Any, kappa_grid: Any, *, n_threads: int | No
     m, n, b = _stack(m, n, b)
     grid = _grid(kappa_grid, n[0])
     return _core.flow_map_1d_batch(m, n, b, grid, check_threads(n_threads))
+
+
+def stack_rank_one(snapshots: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(m, n, b) stacks (E, N) from a sequence of rank-one parameter dicts, or a dict {epoch: params}
+    (e.g. ``TrainResult.snapshots``, in increasing epoch order), for :func:`flow_maps_1d` and
+    :func:`count_fixed_points_1d`."""
+    items = [snapshots[k] for k in sorted(snapshots)] if isinstance(snapshots, Mapping) else list(snapshots)
+    if not items:
+        raise ValueError("snapshots must contain at least one parameter set")
+    vecs = [rank_one_vectors(p) for p in items]
+    N = vecs[0][0].shape[0]
+    if any(v[0].shape[0] != N for v in vecs):
+        raise ValueError("all snapshots must have the same N")
+    return tuple(np.stack([v[i] for v in vecs]) for i in range(3))  # type: ignore[return-value]
 
 
 def count_fixed_points_1d(m: Any, n: Any, b: Any, kappa_grid: Any = None, *, n_threads: int | None = None
