@@ -357,6 +357,20 @@ def test_2d_saddle_and_stable_nodes(rng):
         np.testing.assert_allclose(sp.eigenvalues[i].imag, 0.0, atol=1e-12)
 
 
+def test_2d_factor_basis_gives_model_latents(rng):
+    """basis='factors' uses kappa = n @ x directly: the fixed points are the group latents themselves."""
+    M, P, b = two_group_network(20, 2.0, 0.0, 0.5, 0.0, rng)
+    red = A.latent_reduction({"m": M, "n": P, "b": b}, basis="factors")
+    grid = np.linspace(-1.5, 1.5, 61)
+    sp = A.slow_points_2d(red, grid, grid)
+    ks = solve_1d(2.0, 0.0, 1.0)
+    fixed = sp.select("fixed point")
+    np.testing.assert_allclose(np.sort(sp.x[fixed, 0]), [-ks, 0.0, ks], rtol=0, atol=1e-8)
+    np.testing.assert_allclose(sp.x[fixed, 1], 0.0, rtol=0, atol=1e-8)
+    with pytest.raises(ValueError, match="basis"):
+        A.latent_reduction({"W": M @ P}, basis="factors")
+
+
 def test_2d_ghost(rng):
     g1 = 2.0
     beta1 = fold_beta(g1) + 1e-3

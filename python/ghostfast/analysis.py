@@ -349,8 +349,13 @@ class LatentReduction:
         return x @ self.P.T
 
 
-def latent_reduction(params: Any, b: Any = None, *, rank: int = 2) -> LatentReduction:
-    """Reduce a network (dict with ``W`` or ``m``/``n``, or a matrix W) to ``rank`` latents via the SVD.
+def latent_reduction(params: Any, b: Any = None, *, rank: int = 2, basis: str = "svd") -> LatentReduction:
+    """Reduce a network (dict with ``W`` or ``m``/``n``, or a matrix W) to ``rank`` latents.
+
+    ``basis="svd"`` (spec 5.2): M = U_K Sigma_K, P = V_K^T from the SVD of W (orthonormal latent axes).
+    ``basis="factors"``: M = m, P = n of a rank-K parameter dict, i.e. the model's own latents
+    kappa = n @ x (exact; the axes are then not orthonormal, so |F| and its minima are measured in that
+    metric). ``singular_values`` are those of W in both cases.
 
     >>> red = latent_reduction(np.outer([1.0, 0.0], [0.0, 2.0]), rank=1)
     >>> red.exact, red.M.shape
@@ -358,12 +363,22 @@ def latent_reduction(params: Any, b: Any = None, *, rank: int = 2) -> LatentRedu
     """
     W, b = _weights_and_bias(params, b)
     rank = check_int(rank, "rank", minimum=1)
+    if basis not in ("svd", "factors"):
+        raise ValueError(f"basis must be 'svd' or 'factors', got {basis!r}")
     if rank > W.shape[0]:
         raise ValueError(f"rank must be <= N = {W.shape[0]}, got {rank}")
     U, s, Vt = np.linalg.svd(W)
+    exact = bool(rank == W.shape[0] or s[rank] <= 1e-12 * max(s[0], 1e-300))
+    if basis == "factors":
+        m, n = _get(params, "m"), _get(params, "n")
+        if m is None or n is None:
+            raise ValueError("basis='factors' needs params with 'm' (N, K) and 'n' (K, N)")
+        m = as_float_array(m, "m", ndim=2, shape=(W.shape[0], rank))
+        n = as_float_array(n, "n", ndim=2, shape=(rank, W.shape[0]))
+        return LatentReduction(M=np.ascontiguousarray(m), P=np.ascontiguousarray(n), b=b, singular_values=s,
+                               exact=True)
     M = np.ascontiguousarray(U[:, :rank] * s[:rank])
     P = np.ascontiguousarray(Vt[:rank])
-    exact = bool(rank == W.shape[0] or s[rank] <= 1e-12 * max(s[0], 1e-300))
     return LatentReduction(M=M, P=P, b=b, singular_values=s, exact=exact)
 
 
