@@ -60,3 +60,20 @@ def test_as_float_array_messages():
         _validation.as_float_array([1.0, np.nan], "x")
     with pytest.raises(ValueError, match="x must be a 2-D array"):
         _validation.as_float_array([1.0], "x", ndim=2)
+
+
+def test_core_stub_matches_module():
+    """python/ghostfast/_core.pyi must list exactly the compiled module's public names (regenerate it with
+    pybind11-stubgen when a binding is added or removed)."""
+    import ast
+    from pathlib import Path
+
+    from ghostfast import _core
+
+    stub = Path(ghostfast.__file__).with_name("_core.pyi")
+    tree = ast.parse(stub.read_text())
+    listed = next(node.value for node in tree.body
+                  if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "__all__")
+    stub_names = set(ast.literal_eval(listed))
+    module_names = {name for name in dir(_core) if not name.startswith("_")}
+    assert stub_names == module_names
