@@ -1,0 +1,746 @@
+"""Phase-space analysis of leaky-tanh networks: flow maps, fixed points, ghosts and slow points, and
+abrupt-learning metrics of loss histories (spec sections 2.6 and 5).
+
+Conventions (column vectors): the network ``x_{t+1} = (1 - alpha) x_t + alpha tanh(W x_t + b)`` with
+``W = m @ n`` (rank K: ``m`` (N, K), ``n`` (K, N)) or a full ``W`` (N, N). Its zero-input flow is
+``F(x) = -x + tanh(W x + b)``; the map is the Euler step ``x + alpha F(x)``.
+
+* 1-D (rank one): the latent ``kappa = n . x`` obeys exactly ``kappa_{t+1} = kappa_t + alpha f(kappa_t)``
+  with ``f(kappa) = -kappa + n . tanh(m kappa + b)``: :func:`flow_map_1d`, :func:`flow_maps_1d`,
+  :func:`fixed_points_1d`, :func:`ghosts_1d`, :func:`count_fixed_points_1d`.
+* 2-D latent (rank two): :func:`latent_reduction` (SVD of W), :func:`speed_field_2d`,
+  :func:`slow_points_2d`.
+* N-D (full rank): :func:`find_slow_points` (exact-Hessian Levenberg-Marquardt in C++, many starts in
+  parallel), :func:`adam_slow_points` (the paper's solver, for comparison).
+* :func:`learning_metrics`: plateau length, drop epoch and sharpness, trapped and oscillation flags.
+
+Jacobian eigenvalues of slow points are computed in numpy (``numpy.linalg.eigvals`` on the Jacobians of
+the de-duplicated points), which is cheap next to the minimisation.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from . import _core
+from ._validation import as_float_array, check_int, check_real, check_threads
+
+__all__ = [
+    "FixedPoints1D", "Ghosts1D", "LatentReduction", "SlowPoints", "LearningMetrics",
+    "rank_one_vectors", "flow_map_1d", "flow_maps_1d", "count_fixed_points_1d", "fixed_points_1d", "ghosts_1d",
+    "default_kappa_grid", "latent_reduction", "latent_flow", "latent_jacobian", "speed_field_2d",
+    "slow_point_candidates_2d", "slow_points_2d", "full_flow", "full_jacobian", "find_slow_points",
+    "adam_slow_points", "learning_metrics",
+]
+
+#: Classes of slow points (see :func:`find_slow_points`).
+KINDS = ("fixed point", "ghost", "slow point")
+#: Stability of true fixed points ("" for non-fixed points).
+STABILITIES = ("stable", "saddle", "unstable", "")
+
+_STATUS_NAMES = {0: "fixed", 1: "stationary", 2: "stalled", 3: "max_iter", 4: "non-finite"}
+
+
+# ---------------------------------------------------------------------------------------------------
+# parameter handling
+# ---------------------------------------------------------------------------------------------------
+def _get(params: Any, key: str) -> Any:
+    if isinstance(params, Mapping):
+        return params.get(key)
+    return getattr(params, key, None)
+
+
+def rank_one_vectors(params: Any = None, *, m: Any = None, n: Any = None, b: Any = None
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(m, n, b)`` as three float64 vectors of length N from a rank-one parameter set.
+
+    ``params`` is a dict (keys ``m``, ``n``, ``b``), an object with those attributes, or a tuple
+    ``(m, n, b)``; keyword arguments override. ``m`` may be (N,) or (N, 1), ``n`` (N,) or (1, N); ``b``
+    defaults to zeros.
+    """
+    if isinstance(params, (tuple, list)):
+        if len(params) != 3:
+            raise ValueError(f"params as a sequence must be (m, n, b), got {len(params)} items")
+        pm, pn, pb = params
+    elif params is None:
+        pm = pn = pb = None
+    else:
+        pm, pn, pb = _get(params, "m"), _get(params, "n"), _get(params, "b")
+    m = pm if m is None else m
+    n = pn if n is None else n
+    b = pb if b is None else b
+    if m is None or n is None:
+        raise ValueError("rank-one analysis needs m and n (a dict with keys 'm', 'n', 'b')")
+    m = as_float_array(m, "m")
+    n = as_float_array(n, "n")
+    if m.ndim == 2 and m.shape[1] == 1:
+        m = m[:, 0]
+    if n.ndim == 2 and n.shape[0] == 1:
+        n = n[0]
+    if m.ndim != 1:
+        raise ValueError(f"m must have shape (N,) or (N, 1) for rank-one analysis, got {m.shape}")
+    if n.ndim != 1 or n.shape != m.shape:
+        raise ValueError(f"n must have shape (N,) or (1, N) with N = {m.shape[0]} (from m), got {n.shape}")
+    if m.shape[0] < 1:
+        raise ValueError("m and n must be non-empty")
+    b = np.zeros_like(m) if b is None else as_float_array(b, "b")
+    if b.shape != m.shape:
+        raise ValueError(f"b must have shape ({m.shape[0]},) (N from m), got {b.shape}")
+    return np.ascontiguousarray(m), np.ascontiguousarray(n), np.ascontiguousarray(b)
+
+
+def _weights_and_bias(params: Any, b: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    """Full W (N, N) and b (N,) from a dict with ``W`` or ``m``/``n`` (any rank), or a matrix."""
+    if isinstance(params, Mapping) or (not isinstance(params, np.ndarray) and _get(params, "m") is not None
+                                       or _get(params, "W") is not None):
+        W = _get(params, "W")
+        if W is None:
+            m, n = _get(params, "m"), _get(params, "n")
+            if m is None or n is None:
+                raise ValueError("params must contain 'W' or both 'm' and 'n'")
+            m = as_float_array(m, "m")
+            n = as_float_array(n, "n")
+            if m.ndim == 1:
+                m = m[:, None]
+            if n.ndim == 1:
+                n = n[None, :]
+            if m.ndim != 2 or n.ndim != 2 or m.shape[1] != n.shape[0] or m.shape[0] != n.shape[1]:
+                raise ValueError(f"m (N, K) and n (K, N) do not match: m {m.shape}, n {n.shape}")
+            W = m @ n
+        if b is None:
+            b = _get(params, "b")
+    else:
+        W = params
+    W = as_float_array(W, "W", ndim=2)
+    if W.shape[0] != W.shape[1] or W.shape[0] < 1:
+        raise ValueError(f"W must be a non-empty square (N, N) matrix, got {W.shape}")
+    N = W.shape[0]
+    b = np.zeros(N) if b is None else as_float_array(b, "b")
+    if b.shape != (N,):
+        raise ValueError(f"b must have shape ({N},) to match W {W.shape}, got {b.shape}")
+    return W, b
+
+
+def default_kappa_grid(n: np.ndarray, points: int = 4001) -> np.ndarray:
+    """A grid that contains every fixed point of the rank-one flow: |kappa*| = |n . tanh(.)| <= sum |n_i|,
+    so ``linspace(-R, R, points)`` with ``R = sum |n_i| + 1``."""
+    R = float(np.sum(np.abs(n))) + 1.0
+    return np.linspace(-R, R, points)
+
+
+def _grid(kappa_grid: Any, n: np.ndarray, name: str = "kappa_grid", min_points: int = 1) -> np.ndarray:
+    if kappa_grid is None:
+        return default_kappa_grid(n)
+    g = as_float_array(kappa_grid, name, ndim=1)
+    if g.size < min_points:
+        raise ValueError(f"{name} must have at least {min_points} points, got {g.size}")
+    if g.size > 1 and not np.all(np.diff(g) > 0):
+        raise ValueError(f"{name} must be strictly increasing")
+    return g
+
+
+# ---------------------------------------------------------------------------------------------------
+# 1-D: rank-one latent flow
+# ---------------------------------------------------------------------------------------------------
+def flow_map_1d(params: Any, kappa_grid: Any, *, n_threads: int | None = None) -> np.ndarray:
+    """The exact latent flow ``f(kappa) = -kappa + n . tanh(m kappa + b)`` of a rank-one network.
+
+    Parameters
+    ----------
+    params : dict with ``m`` (N,) or (N, 1), ``n`` (N,) or (1, N), ``b`` (N,); or a tuple ``(m, n, b)``.
+    kappa_grid : (G,) strictly increasing latent values.
+    n_threads : OpenMP threads (None: default).
+
+    Returns
+    -------
+    (G,) float64: f on the grid. The map is ``kappa_{t+1} = kappa_t + alpha f(kappa_t)``.
+
+    Examples
+    --------
+    >>> f = flow_map_1d({"m": [1.0], "n": [0.5], "b": [0.0]}, [0.0, 1.0])
+    >>> bool(f[0] == 0.0)
+    True
+    """
+    m, n, b = rank_one_vectors(params)
+    grid = _grid(kappa_grid, n)
+    return _core.flow_map_1d_batch(m[None], n[None], b[None], grid, check_threads(n_threads))[0]
+
+
+def _stack(m: Any, n: Any, b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    m = as_float_array(m, "m")
+    n = as_float_array(n, "n")
+    if m.ndim == 3 and m.shape[2] == 1:
+        m = m[:, :, 0]
+    if n.ndim == 3 and n.shape[1] == 1:
+        n = n[:, 0, :]
+    if m.ndim != 2:
+        raise ValueError(f"m must be a stack of shape (E, N) or (E, N, 1), got {m.shape}")
+    if n.shape != m.shape:
+        raise ValueError(f"n must have shape {m.shape} (or (E, 1, N)) to match m, got {n.shape}")
+    b = np.zeros_like(m) if b is None else as_float_array(b, "b")
+    if b.ndim == 1 and b.shape[0] == m.shape[1]:
+        b = np.broadcast_to(b, m.shape)
+    if b.shape != m.shape:
+        raise ValueError(f"b must have shape {m.shape} to match m, got {b.shape}")
+    if m.shape[0] < 1 or m.shape[1] < 1:
+        raise ValueError(f"the stack must be non-empty, got m {m.shape}")
+    return np.ascontiguousarray(m), np.ascontiguousarray(n), np.ascontiguousarray(b)
+
+
+def flow_maps_1d(m: Any, n: Any, b: Any, kappa_grid: Any, *, n_threads: int | None = None) -> np.ndarray:
+    """Flow maps of E rank-one snapshots (e.g. a training history): ``out[e, g] = f_e(kappa_grid[g])``.
+
+    ``m``, ``n``, ``b``: (E, N) stacks (``m`` may be (E, N, 1), ``n`` (E, 1, N); ``b`` may be one (N,)
+    vector for all). OpenMP over (snapshot, grid block); bit-identical for any ``n_threads``.
+
+    >>> flow_maps_1d([[1.0], [2.0]], [[1.0], [1.0]], None, [0.0]).shape
+    (2, 1)
+    """
+    m, n, b = _stack(m, n, b)
+    grid = _grid(kappa_grid, n[0])
+    return _core.flow_map_1d_batch(m, n, b, grid, check_threads(n_threads))
+
+
+def count_fixed_points_1d(m: Any, n: Any, b: Any, kappa_grid: Any = None, *, n_threads: int | None = None
+                          ) -> np.ndarray:
+    """Number of fixed points of each of E rank-one snapshots on a grid (spec Fig 3 "fixed point test").
+
+    Counts strict sign changes of f between grid neighbours plus exact zeros at grid points (a tangency
+    between grid points is invisible, as in the paper's test). The flow maps are not stored. Default grid:
+    ``linspace(-15, 15, 1000)`` as in the paper. Returns int64 (E,).
+
+    >>> int(count_fixed_points_1d([[0.1]], [[0.1]], None)[0])
+    1
+    """
+    m, n, b = _stack(m, n, b)
+    grid = np.linspace(-15.0, 15.0, 1000) if kappa_grid is None else _grid(kappa_grid, n[0], min_points=2)
+    return _core.count_fixed_points_1d_batch(m, n, b, grid, check_threads(n_threads))
+
+
+@dataclass(frozen=True)
+class FixedPoints1D:
+    """Fixed points of the 1-D latent flow: location, slope f'(kappa*), stability (f' < 0) and |f| left."""
+    kappa: np.ndarray
+    slope: np.ndarray
+    stable: np.ndarray
+    residual: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.kappa.size)
+
+
+def fixed_points_1d(params: Any, kappa_grid: Any = None, *, tol: float = 1e-12) -> FixedPoints1D:
+    """Fixed points of ``f(kappa) = -kappa + n . tanh(m kappa + b)``.
+
+    Sign changes of f between grid neighbours (and exact zeros at grid points) are refined by bisection
+    and Newton's method to ``|d kappa| <= tol``. A fixed point is stable when ``f'(kappa*) < 0`` (for the
+    map with 0 < alpha f' ... the continuous-time criterion; the map is stable iff -2 < alpha f' < 0).
+    The default grid covers every fixed point (see :func:`default_kappa_grid`); two fixed points closer
+    than the grid spacing (a near-tangency) can be missed: pass a finer grid there.
+
+    >>> fp = fixed_points_1d({"m": [2.0], "n": [1.0], "b": [0.0]})
+    >>> len(fp), int(fp.stable.sum())
+    (3, 2)
+    """
+    m, n, b = rank_one_vectors(params)
+    grid = _grid(kappa_grid, n, min_points=2)
+    tol = check_real(tol, "tol", positive=True)
+    kappa, slope, residual = _core.fixed_points_1d(m, n, b, grid, tol)
+    return FixedPoints1D(kappa=kappa, slope=slope, stable=slope < 0, residual=residual)
+
+
+@dataclass(frozen=True)
+class Ghosts1D:
+    """Ghosts of the 1-D latent flow and their normal form ``dx/dt = r + x^2``.
+
+    ``kappa``: location kappa_g (an extremum of f, f'(kappa_g) = 0); ``speed``: eps = f(kappa_g) (signed:
+    > 0 for a minimum of f above zero, the flow moves right through it; < 0 for a maximum below zero, the
+    flow moves left); ``curvature``: f''(kappa_g) (> 0 for minima, < 0 for maxima); ``r = eps f''/2`` (> 0
+    for both kinds: with x = f''(kappa_g) (kappa - kappa_g) / 2 the local flow is dx/dt = r + x^2);
+    ``passage_time``: pi / sqrt(r), the time (in the flow's units) to pass the ghost from far before to
+    far after it. ``kind``: "min" or "max".
+    """
+    kappa: np.ndarray
+    speed: np.ndarray
+    curvature: np.ndarray
+    r: np.ndarray
+    passage_time: np.ndarray
+    kind: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.kappa.size)
+
+    def passage_steps(self, alpha: float) -> np.ndarray:
+        """Predicted number of steps of the map kappa + alpha f(kappa) through each ghost: pi / (alpha sqrt r)
+        (asymptotic for small eps: corrections are O(1) steps and relative O(sqrt r))."""
+        alpha = check_real(alpha, "alpha", positive=True)
+        return self.passage_time / alpha
+
+
+def ghosts_1d(params: Any, kappa_grid: Any = None, *, max_speed: float = np.inf, tol: float = 1e-12) -> Ghosts1D:
+    """Ghosts of the rank-one latent flow: local minima of f with f > 0 and local maxima with f < 0.
+
+    Such an extremum has no zero of f nearby (f keeps its sign across it), so the flow slows down there
+    without stopping; the smaller |eps| = |f(kappa_g)|, the longer the passage. Extrema are found as sign
+    changes of the exact f' on the grid and refined by Newton's method on f' = 0 with the exact f''
+    (to ``|d kappa| <= tol``). ``max_speed`` keeps only ghosts with |eps| <= max_speed.
+    See :class:`Ghosts1D` for the normal form and sign conventions.
+
+    >>> g = ghosts_1d({"m": [2.0], "n": [1.0], "b": [0.6]})
+    >>> len(g), str(g.kind[0]), bool(g.speed[0] > 0)
+    (1, 'min', True)
+    """
+    m, n, b = rank_one_vectors(params)
+    grid = _grid(kappa_grid, n, min_points=3)
+    tol = check_real(tol, "tol", positive=True)
+    max_speed = check_real(max_speed, "max_speed", positive=True, finite=False)
+    kappa, value, curvature, _slope = _core.extrema_1d(m, n, b, grid, tol)
+    is_min = (curvature > 0) & (value > 0)
+    is_max = (curvature < 0) & (value < 0)
+    keep = (is_min | is_max) & (np.abs(value) <= max_speed)
+    r = 0.5 * value[keep] * curvature[keep]
+    return Ghosts1D(kappa=kappa[keep], speed=value[keep], curvature=curvature[keep], r=r,
+                    passage_time=np.pi / np.sqrt(r), kind=np.where(is_min[keep], "min", "max"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# 2-D latent reduction (rank two)
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LatentReduction:
+    """Latent coordinates kappa = P x of a low-rank network: F(kappa) = -kappa + P tanh(M kappa + b).
+
+    ``M`` (N, K) = U_K Sigma_K and ``P`` (K, N) = V_K^T from the SVD W = U Sigma V^T; exact when W has rank
+    <= K (``exact``: sigma_{K+1} <= 1e-12 sigma_1). ``singular_values``: all of them.
+    """
+    M: np.ndarray
+    P: np.ndarray
+    b: np.ndarray
+    singular_values: np.ndarray
+    exact: bool
+
+    @property
+    def rank(self) -> int:
+        return int(self.M.shape[1])
+
+    def project(self, states: Any) -> np.ndarray:
+        """Latents kappa = P x of states [..., N] -> [..., K]."""
+        x = as_float_array(states, "states")
+        if x.shape[-1] != self.P.shape[1]:
+            raise ValueError(f"states must have last axis N = {self.P.shape[1]}, got shape {x.shape}")
+        return x @ self.P.T
+
+
+def latent_reduction(params: Any, b: Any = None, *, rank: int = 2) -> LatentReduction:
+    """Reduce a network (dict with ``W`` or ``m``/``n``, or a matrix W) to ``rank`` latents via the SVD.
+
+    >>> red = latent_reduction(np.outer([1.0, 0.0], [0.0, 2.0]), rank=1)
+    >>> red.exact, red.M.shape
+    (True, (2, 1))
+    """
+    W, b = _weights_and_bias(params, b)
+    rank = check_int(rank, "rank", minimum=1)
+    if rank > W.shape[0]:
+        raise ValueError(f"rank must be <= N = {W.shape[0]}, got {rank}")
+    U, s, Vt = np.linalg.svd(W)
+    M = np.ascontiguousarray(U[:, :rank] * s[:rank])
+    P = np.ascontiguousarray(Vt[:rank])
+    exact = bool(rank == W.shape[0] or s[rank] <= 1e-12 * max(s[0], 1e-300))
+    return LatentReduction(M=M, P=P, b=b, singular_values=s, exact=exact)
+
+
+def latent_flow(reduction: LatentReduction, kappa: Any) -> np.ndarray:
+    """F(kappa) = -kappa + P tanh(M kappa + b) for kappa [..., K] (numpy)."""
+    k = as_float_array(kappa, "kappa")
+    if k.shape[-1] != reduction.rank:
+        raise ValueError(f"kappa must have last axis K = {reduction.rank}, got shape {k.shape}")
+    return -k + np.tanh(k @ reduction.M.T + reduction.b) @ reduction.P.T
+
+
+def latent_jacobian(reduction: LatentReduction, kappa: Any) -> np.ndarray:
+    """J = -I + P diag(1 - tanh^2(M kappa + b)) M for kappa [..., K] -> [..., K, K]."""
+    k = as_float_array(kappa, "kappa")
+    d = 1.0 - np.tanh(k @ reduction.M.T + reduction.b) ** 2
+    return -np.eye(reduction.rank) + np.einsum("an,...n,nc->...ac", reduction.P, d, reduction.M)
+
+
+def speed_field_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, n_threads: int | None = None
+                   ) -> np.ndarray:
+    """|F| of a 2-D latent flow on a grid: (len(grid_y), len(grid_x)) (rows = y, as pcolormesh expects).
+
+    C++ with OpenMP over rows; bit-identical for any ``n_threads``.
+    """
+    if reduction.rank != 2:
+        raise ValueError(f"speed_field_2d needs a rank-2 reduction, got rank {reduction.rank}")
+    gx = _grid(grid_x, reduction.b, "grid_x")
+    gy = _grid(grid_y, reduction.b, "grid_y")
+    return _core.speed_field_2d(reduction.M, reduction.P, reduction.b, gx, gy, check_threads(n_threads))
+
+
+def slow_point_candidates_2d(speed: np.ndarray, grid_x: np.ndarray, grid_y: np.ndarray) -> np.ndarray:
+    """Grid points equal to the minimum of |F| over their 3x3 neighbourhood (the paper's
+    ``minimum_filter`` test; borders use the available neighbours). Returns (C, 2) latent points."""
+    s = np.asarray(speed, dtype=np.float64)
+    padded = np.pad(s, 1, mode="constant", constant_values=np.inf)
+    ny, nx = s.shape
+    neigh = np.min(np.stack([padded[i:i + ny, j:j + nx] for i in range(3) for j in range(3)]), axis=0)
+    iy, ix = np.nonzero(s <= neigh)
+    return np.stack([np.asarray(grid_x)[ix], np.asarray(grid_y)[iy]], axis=1)
+
+
+# ---------------------------------------------------------------------------------------------------
+# slow points (2-D latent and N-D)
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SlowPoints:
+    """De-duplicated slow points of a flow F, each a local minimum of q = |F|^2 / 2.
+
+    Per point: ``x`` (U, K) location; ``speed`` |F|; ``grad_norm`` |grad q| at the end; ``iterations``;
+    ``converged`` (the minimiser stopped at a fixed point, a stationary point of q or the rounding floor
+    rather than the iteration cap); ``eigenvalues`` (U, K) of the Jacobian, sorted by decreasing real part;
+    ``kind`` in ("fixed point", "ghost", "slow point"); ``stability`` ("stable", "saddle", "unstable", or
+    "" for non-fixed points); ``distance`` to the nearest start; ``count`` how many starts converged to
+    it; ``start_index`` the start that produced the kept representative. ``assignment`` (S,) maps every
+    start to its point (-1 if that start did not converge); ``start_speed`` (S,) the final |F| reached from
+    every start; ``factorizations`` (S,) Cholesky factorisations used per start. ``config``: thresholds used.
+    """
+    x: np.ndarray
+    speed: np.ndarray
+    grad_norm: np.ndarray
+    iterations: np.ndarray
+    converged: np.ndarray
+    eigenvalues: np.ndarray
+    kind: np.ndarray
+    stability: np.ndarray
+    distance: np.ndarray
+    count: np.ndarray
+    start_index: np.ndarray
+    assignment: np.ndarray
+    start_speed: np.ndarray
+    factorizations: np.ndarray
+    config: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return int(self.speed.size)
+
+    def select(self, kind: str) -> np.ndarray:
+        """Indices of the points of one kind."""
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {list(KINDS)}, got {kind!r}")
+        return np.nonzero(self.kind == kind)[0]
+
+
+def _classify(speed: np.ndarray, eigenvalues: np.ndarray, converged: np.ndarray, tol_fixed: float,
+              ghost_eig_tol: float) -> tuple[np.ndarray, np.ndarray]:
+    re = eigenvalues.real
+    fixed = speed < tol_fixed
+    near_zero = np.min(np.abs(re), axis=1) < ghost_eig_tol if re.size else np.zeros(len(speed), bool)
+    kind = np.where(fixed, "fixed point", np.where(near_zero & converged, "ghost", "slow point")).astype(object)
+    stability = np.full(len(speed), "", dtype=object)
+    if re.size:
+        stable = np.all(re < 0, axis=1)
+        unstable = np.all(re > 0, axis=1)
+        stability[fixed] = np.where(stable, "stable", np.where(unstable, "unstable", "saddle"))[fixed]
+    return kind.astype(str), stability.astype(str)
+
+
+def _deduplicate(x: np.ndarray, starts: np.ndarray, usable: np.ndarray, tol: float
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Greedy clustering within ``tol`` (Euclidean, full space), visiting points from the one closest to
+    the start set outward, so each cluster is represented by its point closest to the starts."""
+    S = x.shape[0]
+    # nearest-start distance of every end point (|a|^2 + |b|^2 - 2 a.b, clipped for rounding)
+    sq = np.sum(x * x, axis=1)[:, None] + np.sum(starts * starts, axis=1)[None, :] - 2.0 * x @ starts.T
+    dist = np.sqrt(np.maximum(np.min(sq, axis=1), 0.0))
+    order = np.argsort(np.where(usable, dist, np.inf), kind="stable")
+    reps: list[int] = []
+    assignment = np.full(S, -1, dtype=np.int64)
+    rep_x = np.empty((0, x.shape[1]))
+    for i in order:
+        if not usable[i]:
+            continue
+        if reps:
+            d = np.sqrt(np.sum((rep_x - x[i]) ** 2, axis=1))
+            j = int(np.argmin(d))
+            if d[j] <= tol:
+                assignment[i] = j
+                continue
+        assignment[i] = len(reps)
+        reps.append(int(i))
+        rep_x = np.vstack([rep_x, x[i]])
+    reps_arr = np.asarray(reps, dtype=np.int64)
+    counts = np.bincount(assignment[assignment >= 0], minlength=len(reps)).astype(np.int64)
+    return reps_arr, assignment, dist, counts
+
+
+def _solve(M: np.ndarray, P: np.ndarray | None, b: np.ndarray, starts: np.ndarray, *, max_iter: int,
+           n_threads: int | None, progress: bool | None) -> dict:
+    max_iter = check_int(max_iter, "max_iter", minimum=0)
+    threads = check_threads(n_threads)
+    if progress:
+        from ._progress import run_with_control
+
+        out, interrupted = run_with_control(
+            lambda control: _core.find_slow_points(M, P, b, starts, max_iter=max_iter, n_threads=threads,
+                                                   control=control),
+            total=starts.shape[0], progress=progress, desc="slow points", unit="start")
+        out["interrupted"] = interrupted
+        return out
+    out = _core.find_slow_points(M, P, b, starts, max_iter=max_iter, n_threads=threads)
+    out["interrupted"] = False
+    return out
+
+
+def _finish(raw: dict, starts: np.ndarray, jacobian, *, tol_fixed: float, ghost_eig_tol: float,
+            dedup_tol: float, deduplicate: bool, config: dict) -> SlowPoints:
+    status = raw["status"]
+    converged_all = status <= 2  # fixed, stationary, or stalled at the rounding floor
+    usable = converged_all & np.isfinite(raw["speed"])
+    x_all = raw["x"]
+    if deduplicate:
+        reps, assignment, dist, counts = _deduplicate(x_all, starts, usable, dedup_tol)
+    else:
+        reps = np.arange(x_all.shape[0])
+        assignment = np.where(usable, reps, -1)
+        sq = np.sum(x_all * x_all, 1)[:, None] + np.sum(starts * starts, 1)[None] - 2 * x_all @ starts.T
+        dist = np.sqrt(np.maximum(np.min(sq, axis=1), 0.0))
+        counts = np.ones(len(reps), dtype=np.int64)
+    x = x_all[reps]
+    if len(reps):
+        eig = np.linalg.eigvals(jacobian(x))
+        order = np.argsort(-eig.real, axis=1, kind="stable")
+        eig = np.take_along_axis(eig, order, axis=1)
+    else:
+        eig = np.empty((0, starts.shape[1]), dtype=complex)
+    speed = raw["speed"][reps]
+    converged = converged_all[reps]
+    kind, stability = _classify(speed, eig, converged, tol_fixed, ghost_eig_tol)
+    cfg = dict(config, tol_fixed=tol_fixed, ghost_eig_tol=ghost_eig_tol, dedup_tol=dedup_tol,
+               interrupted=bool(raw.get("interrupted", False)))
+    return SlowPoints(x=x, speed=speed, grad_norm=raw["grad_norm"][reps], iterations=raw["iterations"][reps],
+                      converged=converged, eigenvalues=eig, kind=kind, stability=stability, distance=dist[reps],
+                      count=counts, start_index=reps, assignment=assignment, start_speed=raw["speed"],
+                      factorizations=raw["factorizations"], config=cfg)
+
+
+def _check_thresholds(tol_fixed: float, ghost_eig_tol: float, dedup_tol: float) -> tuple[float, float, float]:
+    return (check_real(tol_fixed, "tol_fixed", positive=True), check_real(ghost_eig_tol, "ghost_eig_tol", positive=True),
+            check_real(dedup_tol, "dedup_tol", nonnegative=True))
+
+
+def slow_points_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, starts: Any = None,
+                   tol_fixed: float = 1e-8, ghost_eig_tol: float = 0.05, dedup_tol: float = 1e-6,
+                   max_iter: int = 100, n_threads: int | None = None) -> SlowPoints:
+    """Slow points of a 2-D latent flow (spec 5.2): grid candidates (3x3 minima of |F|) refined by
+    Newton's method on E = |F|^2/2 with the exact Hessian (J^T J + sum_i F_i Hess F_i) and
+    Levenberg-Marquardt damping (initial 1e-6, increased x10 whenever a step does not decrease E), at most
+    ``max_iter`` iterations; then de-duplicated and classified:
+
+    * "fixed point": |F| < ``tol_fixed`` after refinement; ``stability`` from the Jacobian's eigenvalues
+      (all Re < 0 stable, all > 0 unstable, else saddle);
+    * "ghost": a converged local minimum of |F| with |F| >= tol_fixed and an eigenvalue with
+      |Re lambda| < ``ghost_eig_tol`` (spec target 19 uses 0.05);
+    * "slow point": any other local minimum of |F|.
+
+    ``starts`` (C, 2) adds extra starting points (e.g. trajectory latents).
+    """
+    if reduction.rank != 2:
+        raise ValueError(f"slow_points_2d needs a rank-2 reduction, got rank {reduction.rank}")
+    tol_fixed, ghost_eig_tol, dedup_tol = _check_thresholds(tol_fixed, ghost_eig_tol, dedup_tol)
+    gx = _grid(grid_x, reduction.b, "grid_x", min_points=2)
+    gy = _grid(grid_y, reduction.b, "grid_y", min_points=2)
+    speed = speed_field_2d(reduction, gx, gy, n_threads=n_threads)
+    cand = slow_point_candidates_2d(speed, gx, gy)
+    if starts is not None:
+        cand = np.vstack([cand, as_float_array(starts, "starts", ndim=2, shape=(None, 2))])
+    cand = np.ascontiguousarray(cand)
+    raw = _solve(reduction.M, reduction.P, reduction.b, cand, max_iter=max_iter, n_threads=n_threads, progress=False)
+    return _finish(raw, cand, lambda x: latent_jacobian(reduction, x), tol_fixed=tol_fixed,
+                   ghost_eig_tol=ghost_eig_tol, dedup_tol=dedup_tol, deduplicate=True,
+                   config={"max_iter": max_iter, "space": "latent-2d"})
+
+
+def full_flow(W: Any, b: Any, x: Any) -> np.ndarray:
+    """F(x) = -x + tanh(W x + b) for states x [..., N] (numpy reference)."""
+    W, b = _weights_and_bias(W, b)
+    x = as_float_array(x, "x")
+    return -x + np.tanh(x @ W.T + b)
+
+
+def full_jacobian(W: Any, b: Any, x: Any) -> np.ndarray:
+    """J = -I + diag(1 - tanh^2(W x + b)) W for x [..., N] -> [..., N, N]."""
+    W, b = _weights_and_bias(W, b)
+    x = as_float_array(x, "x")
+    d = 1.0 - np.tanh(x @ W.T + b) ** 2
+    return -np.eye(W.shape[0]) + d[..., :, None] * W
+
+
+def find_slow_points(params: Any, b: Any = None, starts: Any = None, *, tol_fixed: float = 1e-8,
+                     ghost_eig_tol: float = 0.05, dedup_tol: float = 1e-6, max_iter: int = 100,
+                     deduplicate: bool = True, n_threads: int | None = None, progress: bool | None = None
+                     ) -> SlowPoints:
+    """Fixed points, ghosts and slow points of the full flow F(x) = -x + tanh(W x + b) (spec 5.3).
+
+    From every start, q(x) = |F(x)|^2 / 2 is minimised in C++ (OpenMP over starts) by Newton's method with
+    the exact Hessian J^T J + sum_i F_i Hess F_i, a dense Cholesky solve and Levenberg-Marquardt damping
+    (at most ``max_iter`` iterations); this converges quadratically both to fixed points (q = 0) and to
+    ghosts (q > 0), to |F| ~ 1e-15 and locations ~ 1e-13, where the paper's 5000 Adam steps stop around
+    |F| ~ 1e-3..1e-5. Ends are then de-duplicated (within ``dedup_tol`` in the full space, keeping the point
+    closest to the start set), their Jacobian eigenvalues computed with numpy, and classified as in
+    :func:`slow_points_2d`.
+
+    Parameters
+    ----------
+    params : dict with ``W`` (N, N) or ``m`` (N, K) and ``n`` (K, N) (and ``b``), or the matrix W.
+    b : (N,) bias (overrides ``params["b"]``; default zeros).
+    starts : (S, N) starting states, e.g. all visited states of a trajectory.
+
+    Examples
+    --------
+    >>> sp = find_slow_points(0.5 * np.eye(3), np.zeros(3), np.ones((4, 3)))
+    >>> sp.kind.tolist(), sp.stability.tolist()
+    (['fixed point'], ['stable'])
+    """
+    W, b = _weights_and_bias(params, b)
+    N = W.shape[0]
+    if starts is None:
+        raise ValueError("starts (S, N) are required")
+    starts = as_float_array(starts, "starts", ndim=2)
+    if starts.shape[1] != N:
+        raise ValueError(f"starts must have shape (S, {N}) to match W {W.shape}, got {starts.shape}")
+    if starts.shape[0] < 1:
+        raise ValueError("starts must contain at least one state")
+    tol_fixed, ghost_eig_tol, dedup_tol = _check_thresholds(tol_fixed, ghost_eig_tol, dedup_tol)
+    raw = _solve(W, None, b, starts, max_iter=max_iter, n_threads=n_threads, progress=progress)
+    return _finish(raw, starts, lambda x: full_jacobian(W, b, x), tol_fixed=tol_fixed, ghost_eig_tol=ghost_eig_tol,
+                   dedup_tol=dedup_tol, deduplicate=bool(deduplicate), config={"max_iter": max_iter, "space": "full"})
+
+
+def adam_slow_points(params: Any, b: Any = None, starts: Any = None, *, lr: float = 1e-2, iterations: int = 5000,
+                     n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The paper's solver (spec 5.3) for comparison: Adam (lr, betas 0.9/0.999, eps 1e-8) on the mean of
+    F(x)^2 over units, from each start, in C++. Returns (x_end (S, N), speed |F| (S,)). No Newton step."""
+    W, b = _weights_and_bias(params, b)
+    starts = as_float_array(starts, "starts", ndim=2, shape=(None, W.shape[0]))
+    lr = check_real(lr, "lr", positive=True)
+    iterations = check_int(iterations, "iterations", minimum=0)
+    return _core.adam_slow_points(W, None, b, starts, lr, iterations, check_threads(n_threads))
+
+
+# ---------------------------------------------------------------------------------------------------
+# abrupt-learning metrics
+# ---------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LearningMetrics:
+    """Abrupt-learning metrics of loss histories [..., epochs] (all arrays have the leading shape).
+
+    ``initial``: L0; ``final``: mean loss over the last ``window`` epochs; ``dropped``: the loss fell
+    below ``plateau_fraction * L0`` at some epoch; ``plateau_length``: the first such epoch (number of
+    epochs spent on the initial plateau; = epochs if never); ``drop_epoch``: epoch e of the steepest
+    decrease L[e] - L[e+1] of the (moving-average smoothed) loss; ``drop_rate``: that decrease / L0
+    (fraction of the initial loss lost in one epoch: ~1 for an abrupt drop, ~1/plateau for a gradual one);
+    ``drop_duration``: epochs from 10 % to 90 % of the total drop L0 - min L (-1 if not dropped);
+    ``trapped``: final > ``trapped_fraction * L0`` (never learned, or learned and fell back) and, when
+    gradient norms are given, final grad norm (mean over the window) <= ``grad_tol`` * max grad norm;
+    ``fell_back``: dropped but trapped; ``sign_change_fraction``: fraction of sign changes of consecutive
+    loss increments in the last window (0 monotone, ~0.5 noise, 1 period-2 oscillation);
+    ``relative_std``: std / mean of the loss over the last window; ``oscillating``:
+    sign_change_fraction >= ``oscillation_fraction`` and relative_std >= ``oscillation_rel_std``.
+    """
+    initial: np.ndarray
+    final: np.ndarray
+    dropped: np.ndarray
+    plateau_length: np.ndarray
+    drop_epoch: np.ndarray
+    drop_rate: np.ndarray
+    drop_duration: np.ndarray
+    trapped: np.ndarray
+    fell_back: np.ndarray
+    sign_change_fraction: np.ndarray
+    relative_std: np.ndarray
+    oscillating: np.ndarray
+    config: dict = field(default_factory=dict)
+
+
+def _first_true(mask: np.ndarray, default: int) -> np.ndarray:
+    any_ = mask.any(axis=-1)
+    return np.where(any_, np.argmax(mask, axis=-1), default)
+
+
+def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: float = 0.9, window: int = 100,
+                     smooth: int = 1, trapped_fraction: float = 0.5, grad_tol: float = 1e-3,
+                     oscillation_fraction: float = 0.5, oscillation_rel_std: float = 1e-3) -> LearningMetrics:
+    """Plateau, drop, trap and oscillation metrics of loss histories ``loss[..., epochs]`` (numpy,
+    vectorised over the leading axes). Thresholds are keyword arguments, documented in
+    :class:`LearningMetrics`; ``window`` is clipped to the number of epochs; ``smooth`` is the width of
+    the moving average applied to L before the steepest drop is located (1 = none).
+
+    >>> L = np.r_[np.ones(50), np.full(50, 1e-3)]
+    >>> met = learning_metrics(L, window=10)
+    >>> int(met.plateau_length), int(met.drop_epoch), bool(met.trapped)
+    (50, 49, False)
+    """
+    L = as_float_array(loss, "loss", finite=False)
+    if L.ndim < 1 or L.shape[-1] < 2:
+        raise ValueError(f"loss must have an epochs axis (last) with at least 2 epochs, got shape {L.shape}")
+    if np.any(np.isnan(L)) or np.any(L < 0):
+        raise ValueError("loss must be non-negative and not NaN (inf marks a diverged run and is allowed)")
+    E = L.shape[-1]
+    plateau_fraction = check_real(plateau_fraction, "plateau_fraction", positive=True)
+    trapped_fraction = check_real(trapped_fraction, "trapped_fraction", positive=True)
+    grad_tol = check_real(grad_tol, "grad_tol", nonnegative=True)
+    oscillation_fraction = check_real(oscillation_fraction, "oscillation_fraction", nonnegative=True)
+    oscillation_rel_std = check_real(oscillation_rel_std, "oscillation_rel_std", nonnegative=True)
+    window = min(check_int(window, "window", minimum=2), E)
+    smooth = check_int(smooth, "smooth", minimum=1)
+    L0 = L[..., 0]
+    last = L[..., E - window:]
+    with np.errstate(invalid="ignore", over="ignore"):
+        final = np.mean(last, axis=-1)
+    below = L < plateau_fraction * L0[..., None]
+    dropped = below.any(axis=-1)
+    plateau_length = _first_true(below, E)
+    Ls = L
+    if smooth > 1:
+        kernel = np.ones(smooth) / smooth
+        Ls = np.apply_along_axis(lambda v: np.convolve(v, kernel, mode="valid"), -1, L)
+    with np.errstate(invalid="ignore"):
+        dec = -np.diff(Ls, axis=-1)
+    dec = np.where(np.isfinite(dec), dec, -np.inf)
+    drop_epoch = np.argmax(dec, axis=-1) + (smooth - 1) // 2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        drop_rate = np.max(dec, axis=-1) / L0
+    Lmin = np.min(L, axis=-1)
+    total = L0 - Lmin
+    e10 = _first_true(L <= (L0 - 0.1 * total)[..., None], -1)
+    e90 = _first_true(L <= (L0 - 0.9 * total)[..., None], -1)
+    drop_duration = np.where(dropped & (e10 >= 0) & (e90 >= 0), e90 - e10, -1)
+    high = final > trapped_fraction * L0
+    if grad_norm is not None:
+        G = as_float_array(grad_norm, "grad_norm", finite=False)
+        if G.shape != L.shape:
+            raise ValueError(f"grad_norm must have the shape of loss {L.shape}, got {G.shape}")
+        with np.errstate(invalid="ignore"):
+            gmax = np.max(np.where(np.isfinite(G), G, 0.0), axis=-1)
+            gfinal = np.mean(G[..., E - window:], axis=-1)
+        trapped = high & (gfinal <= grad_tol * gmax)
+    else:
+        trapped = high
+    inc = np.diff(last, axis=-1)
+    if inc.shape[-1] >= 2:
+        prod = inc[..., 1:] * inc[..., :-1]
+        sign_change_fraction = np.mean(prod < 0, axis=-1)
+    else:
+        sign_change_fraction = np.zeros(L0.shape)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        relative_std = np.where(final > 0, np.std(last, axis=-1) / final, 0.0)
+    oscillating = (sign_change_fraction >= oscillation_fraction) & (relative_std >= oscillation_rel_std)
+    cfg = dict(plateau_fraction=plateau_fraction, window=window, smooth=smooth, trapped_fraction=trapped_fraction,
+               grad_tol=grad_tol, oscillation_fraction=oscillation_fraction, oscillation_rel_std=oscillation_rel_std)
+    return LearningMetrics(initial=L0, final=final, dropped=dropped, plateau_length=plateau_length,
+                           drop_epoch=drop_epoch, drop_rate=drop_rate, drop_duration=drop_duration, trapped=trapped,
+                           fell_back=dropped & trapped, sign_change_fraction=sign_change_fraction,
+                           relative_std=relative_std, oscillating=oscillating, config=cfg)
