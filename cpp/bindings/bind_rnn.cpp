@@ -1,6 +1,197 @@
-// Bindings for ghostfast.rnn (filled in by the rnn work).
+// Bindings for ghostfast.rnn: converts the job dictionaries built by python/ghostfast/rnn.py into RunSpecs
+// (under the GIL), runs the core with the GIL released, and converts the results back. No maths here.
+#include <map>
+#include <tuple>
+
+#include <pybind11/stl.h>
+
 #include "boundary.hpp"
+#include "ghostfast/rnn_train.hpp"
 
 namespace py = pybind11;
+using namespace ghostfast::rnn;
+using ghostfast::Control;
+using ghostfast::bindings::darray;
 
-void bind_rnn(py::module_& m) { (void)m; }
+namespace {
+
+std::vector<double> to_vector(const py::handle& obj, const char* name) {
+  darray a = darray::ensure(obj);
+  if (!a) throw py::type_error(std::string(name) + " must be an array of float64");
+  return std::vector<double>(a.data(), a.data() + a.size());
+}
+
+ModelSpec parse_model(const py::dict& d) {
+  ModelSpec s;
+  s.N = d["N"].cast<int>();
+  s.K = d["K"].cast<int>();
+  s.full_rank = d["full_rank"].cast<bool>();
+  s.alpha = d["alpha"].cast<double>();
+  s.readout = static_cast<Readout>(d["readout"].cast<int>());
+  s.output = static_cast<Output>(d["output"].cast<int>());
+  s.threshold = d["threshold"].cast<double>();
+  s.read_before = d["read_before"].cast<bool>();
+  s.n_in = d["n_in"].cast<int>();
+  s.n_out = d["n_out"].cast<int>();
+  s.noise_std = d["noise_std"].cast<double>();
+  s.x0_random = d["x0_random"].cast<bool>();
+  s.x0_std = d["x0_std"].cast<double>();
+  if (!s.x0_random) s.x0 = to_vector(d["x0"], "model.x0");
+  auto tr = d["trainable"].cast<std::vector<bool>>();
+  if (tr.size() != kNumGroups) throw py::value_error("model.trainable: expected one flag per group");
+  for (int g = 0; g < kNumGroups; ++g) s.trainable[g] = tr[g];
+  s.readout_l1_cap = d["readout_l1_cap"].cast<double>();
+  return s;
+}
+
+std::shared_ptr<const TaskData> parse_task(const py::dict& d) {
+  auto t = std::make_shared<TaskData>();
+  darray in = darray::ensure(d["inputs"]), tg = darray::ensure(d["targets"]), mk = darray::ensure(d["mask"]);
+  if (!in || !tg || !mk || in.ndim() != 3 || tg.ndim() != 3 || mk.ndim() != 3)
+    throw py::value_error("task arrays must be 3-D float64 arrays");
+  t->B = static_cast<int>(tg.shape(0));
+  t->S = static_cast<int>(tg.shape(1));
+  t->n_out = static_cast<int>(tg.shape(2));
+  t->n_in = static_cast<int>(in.shape(2));
+  t->inputs.assign(in.data(), in.data() + in.size());
+  t->targets.assign(tg.data(), tg.data() + tg.size());
+  t->mask.assign(mk.data(), mk.data() + mk.size());
+  t->loss_scale = d["loss_scale"].cast<double>();
+  t->ternary = d["ternary"].cast<bool>();
+  return t;
+}
+
+TrainStateData parse_state(const py::dict& d) {
+  TrainStateData st;
+  st.params = to_vector(d["params"], "state.params");
+  st.adam_m = to_vector(d["adam_m"], "state.adam_m");
+  st.adam_v = to_vector(d["adam_v"], "state.adam_v");
+  st.adam_step = d["adam_step"].cast<std::int64_t>();
+  auto rng = d["rng"].cast<std::vector<std::uint64_t>>();
+  if (rng.size() != st.rng.size()) throw py::value_error("state.rng must hold 6 uint64 words");
+  std::copy(rng.begin(), rng.end(), st.rng.begin());
+  st.epoch = d["epoch"].cast<std::int64_t>();
+  if (st.epoch < 0) throw py::value_error("state.epoch must be >= 0");
+  return st;
+}
+
+RunSpec parse_job(const py::dict& d, std::map<PyObject*, std::shared_ptr<const TaskData>>& task_cache) {
+  RunSpec r;
+  r.model = parse_model(d["model"].cast<py::dict>());
+  py::object task_obj = d["task"];
+  auto it = task_cache.find(task_obj.ptr());
+  if (it == task_cache.end()) it = task_cache.emplace(task_obj.ptr(), parse_task(task_obj.cast<py::dict>())).first;
+  r.task = it->second;
+  r.params = to_vector(d["params"], "params");
+  r.optimizer = static_cast<Optimizer>(d["optimizer"].cast<int>());
+  r.lr = d["lr"].cast<double>();
+  r.epochs = d["epochs"].cast<std::int64_t>();
+  r.beta1 = d["beta1"].cast<double>();
+  r.beta2 = d["beta2"].cast<double>();
+  r.eps = d["eps"].cast<double>();
+  r.key0 = d["key0"].cast<std::uint64_t>();
+  r.key1 = d["key1"].cast<std::uint64_t>();
+  r.stream = d["stream"].cast<std::uint64_t>();
+  r.record_every = d["record_every"].cast<std::int64_t>();
+  r.snapshot_epochs = d["snapshot_epochs"].cast<std::vector<std::int64_t>>();
+  if (!d["state"].is_none()) {
+    r.has_state = true;
+    r.state = parse_state(d["state"].cast<py::dict>());
+  }
+  if (!d["fixed_point_grid"].is_none()) r.fixed_point_grid = to_vector(d["fixed_point_grid"], "fixed_point_grid");
+  check_run(r);  // raise ValueError now, under the GIL, rather than from a worker
+  return r;
+}
+
+template <class T>
+py::array_t<T> to_numpy(const std::vector<T>& v) {
+  py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), a.mutable_data());
+  return a;
+}
+
+py::dict state_to_dict(const TrainStateData& st) {
+  py::dict d;
+  d["params"] = to_numpy(st.params);
+  d["adam_m"] = to_numpy(st.adam_m);
+  d["adam_v"] = to_numpy(st.adam_v);
+  d["adam_step"] = st.adam_step;
+  d["rng"] = to_numpy(std::vector<std::uint64_t>(st.rng.begin(), st.rng.end()));
+  d["epoch"] = st.epoch;
+  return d;
+}
+
+py::dict result_to_dict(const RunResult& r) {
+  py::dict d;
+  d["epochs"] = to_numpy(r.epochs);
+  d["loss"] = to_numpy(r.loss);
+  d["grad_norm"] = to_numpy(r.grad_norm);
+  d["weight_norm"] = to_numpy(r.weight_norm);
+  d["accuracy"] = to_numpy(r.accuracy);
+  d["fixed_point_count"] = r.fixed_point_count.empty() ? py::object(py::none()) : py::object(to_numpy(r.fixed_point_count));
+  auto gn = to_numpy(r.group_norms);
+  d["group_norms"] = gn.reshape({static_cast<py::ssize_t>(kNumGroups), static_cast<py::ssize_t>(r.loss.size())});
+  py::list snaps;
+  for (const auto& [epoch, params] : r.snapshots) snaps.append(py::make_tuple(epoch, to_numpy(params)));
+  d["snapshots"] = snaps;
+  d["state"] = state_to_dict(r.state);
+  d["diverged"] = r.diverged;
+  d["diverged_epoch"] = r.diverged_epoch;
+  return d;
+}
+
+py::list train_many_py(const py::list& jobs, int n_threads, Control* control) {
+  std::vector<RunSpec> runs;
+  runs.reserve(jobs.size());
+  std::map<PyObject*, std::shared_ptr<const TaskData>> task_cache;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    try {
+      runs.push_back(parse_job(jobs[i].cast<py::dict>(), task_cache));
+    } catch (const std::invalid_argument& err) {
+      throw py::value_error("job " + std::to_string(i) + ": " + err.what());
+    }
+  }
+  std::vector<RunResult> results;
+  std::vector<unsigned char> done;
+  {
+    py::gil_scoped_release release;
+    train_many(runs, results, done, n_threads, control);
+  }
+  py::list out;
+  for (std::size_t i = 0; i < runs.size(); ++i) out.append(done[i] ? py::object(result_to_dict(results[i])) : py::object(py::none()));
+  return out;
+}
+
+// One forward (+ backward) pass: (loss, grad or None, outputs [B,S,O], states [B,S+1,N]).
+py::tuple evaluate_py(const py::dict& job, bool with_grad) {
+  std::map<PyObject*, std::shared_ptr<const TaskData>> task_cache;
+  RunSpec r;
+  try {
+    r = parse_job(job, task_cache);
+  } catch (const std::invalid_argument& err) {
+    throw py::value_error(err.what());
+  }
+  const TaskData& task = *r.task;
+  const Layout L = make_layout(r.model);
+  std::vector<double> grad(with_grad ? L.total : 0);
+  Workspace ws;
+  double loss;
+  {
+    py::gil_scoped_release release;
+    ghostfast::Rng rng(r.key0, r.key1, r.stream);
+    loss = evaluate(r.model, r.params.data(), task, rng, ws, with_grad ? grad.data() : nullptr);
+  }
+  auto ys = to_numpy(ws.ys).reshape({task.B, task.S, task.n_out});
+  auto xs = to_numpy(ws.xs).reshape({task.B, task.S + 1, r.model.N});
+  return py::make_tuple(loss, with_grad ? py::object(to_numpy(grad)) : py::object(py::none()), ys, xs);
+}
+
+}  // namespace
+
+void bind_rnn(py::module_& m) {
+  m.def("rnn_train_many", &train_many_py, py::arg("jobs"), py::arg("n_threads") = 0,
+        py::arg("control") = nullptr,
+        "Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; None for cancelled jobs.");
+  m.def("rnn_evaluate", &evaluate_py, py::arg("job"), py::arg("with_grad") = true,
+        "One forward (+ BPTT) pass of a job dict: (loss, flat grad | None, outputs, states).");
+}

@@ -1,0 +1,299 @@
+// Full-batch training of one RNN (all epochs in C++) and of many independent runs in parallel.
+//
+// Epoch e: [readout L1 cap] -> [snapshot] -> forward + BPTT on the current parameters -> record (loss of
+// THAT pass, gradient norms, accuracy, weight norm, fixed-point count) -> stop if non-finite -> optimizer
+// step on the trainable groups. Everything a run needs to continue exactly (parameters, Adam moments and
+// step, Rng state, epoch counter) is in TrainStateData.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "ghostfast/parallel.hpp"
+#include "ghostfast/random.hpp"
+#include "ghostfast/rnn_bptt.hpp"
+#include "ghostfast/rnn_model.hpp"
+
+namespace ghostfast::rnn {
+
+struct TrainStateData {
+  std::vector<double> params;         // flat, Layout order
+  std::vector<double> adam_m, adam_v;  // flat (empty for SGD)
+  std::int64_t adam_step = 0;
+  Rng::State rng{};
+  std::int64_t epoch = 0;  // epochs done so far (the next epoch's absolute index)
+};
+
+struct RunSpec {
+  ModelSpec model;
+  std::shared_ptr<const TaskData> task;
+  std::vector<double> params;  // initial, flat (ignored when has_state)
+  Optimizer optimizer = Optimizer::Sgd;
+  double lr = 0.0;
+  std::int64_t epochs = 0;
+  double beta1 = 0.9, beta2 = 0.999, eps = 1e-8;
+  std::uint64_t key0 = 0, key1 = 0, stream = 0;
+  std::int64_t record_every = 1;
+  std::vector<std::int64_t> snapshot_epochs;  // absolute epoch indices
+  bool has_state = false;
+  TrainStateData state;
+  std::vector<double> fixed_point_grid;  // rank one only; empty = off
+};
+
+struct RunResult {
+  std::vector<std::int64_t> epochs;  // recorded absolute epoch indices
+  std::vector<double> loss, grad_norm, weight_norm, accuracy, fixed_point_count;
+  std::vector<double> group_norms;  // [kNumGroups, n_recorded] (NaN rows for absent groups)
+  std::vector<std::pair<std::int64_t, std::vector<double>>> snapshots;
+  TrainStateData state;
+  bool diverged = false;
+  std::int64_t diverged_epoch = -1;
+};
+
+inline void check_run(const RunSpec& r) {
+  auto fail = [](const std::string& msg) { throw std::invalid_argument(msg); };
+  check_model(r.model);
+  if (!r.task) fail("task is missing");
+  check_task(*r.task, r.model);
+  const Layout L = make_layout(r.model);
+  const auto& p = r.has_state ? r.state.params : r.params;
+  if (p.size() != L.total) fail("params: wrong number of parameters for the model");
+  for (double v : p)
+    if (!std::isfinite(v)) fail("params must be finite (contains NaN or inf)");
+  if (!(r.lr >= 0.0) || !std::isfinite(r.lr)) fail("lr must be finite and >= 0");
+  if (r.epochs < 0) fail("epochs must be >= 0");
+  if (r.record_every < 1) fail("record_every must be >= 1");
+  if (r.optimizer == Optimizer::Adam) {
+    if (!(r.beta1 >= 0.0 && r.beta1 < 1.0) || !(r.beta2 >= 0.0 && r.beta2 < 1.0)) fail("betas must be in [0, 1)");
+    if (!(r.eps > 0.0) || !std::isfinite(r.eps)) fail("eps must be finite and > 0");
+    if (r.has_state && r.state.adam_step > 0 &&
+        (r.state.adam_m.size() != L.total || r.state.adam_v.size() != L.total))
+      fail("state: Adam moments have the wrong size");
+  }
+  if (!r.fixed_point_grid.empty() && (r.model.full_rank || r.model.K != 1))
+    fail("fixed_point_grid needs a rank-one model");
+}
+
+// ||m n||_F (low rank, via K x K Gram matrices) or ||W||_F.
+inline double weight_norm(const ModelSpec& s, const Layout& L, const double* theta) {
+  const int N = s.N;
+  if (s.full_rank) {
+    const double* W = theta + L.offset[kW];
+    return std::sqrt(dot(W, W, N * N));
+  }
+  const int K = s.K;
+  const double* m = theta + L.offset[kM];
+  const double* n = theta + L.offset[kN];
+  double total = 0.0;
+  for (int k = 0; k < K; ++k)
+    for (int l = 0; l < K; ++l) {
+      double mm = 0.0;  // (m^T m)[k, l]
+      for (int i = 0; i < N; ++i) mm += m[std::size_t(i) * K + k] * m[std::size_t(i) * K + l];
+      total += mm * dot(n + std::size_t(l) * N, n + std::size_t(k) * N, N);
+    }
+  return std::sqrt(std::max(total, 0.0));
+}
+
+// Sign changes of f(kappa) = -kappa + n . tanh(m kappa + b) along the grid (rank one).
+inline double count_fixed_points(const ModelSpec& s, const Layout& L, const double* theta,
+                                 const std::vector<double>& grid, std::vector<double>& buf) {
+  const int N = s.N;
+  const double* m = theta + L.offset[kM];
+  const double* n = theta + L.offset[kN];
+  const double* b = theta + L.offset[kB];
+  buf.resize(2 * static_cast<std::size_t>(N));
+  double* pre = buf.data();
+  double* h = buf.data() + N;
+  int count = 0;
+  bool prev_pos = false;
+  for (std::size_t j = 0; j < grid.size(); ++j) {
+    const double k = grid[j];
+    for (int i = 0; i < N; ++i) pre[i] = m[i] * k + b[i];
+    tanh_array(pre, h, N);
+    const bool pos = (-k + dot(n, h, N)) > 0.0;
+    if (j > 0 && pos != prev_pos) ++count;
+    prev_pos = pos;
+  }
+  return count;
+}
+
+inline void apply_l1_cap(const ModelSpec& s, const Layout& L, double* theta) {
+  if (!(s.readout_l1_cap > 0.0)) return;
+  double* w = theta + L.offset[kWout];
+  double* bo = theta + L.offset[kBout];
+  double l1 = 0.0;
+  for (std::size_t i = 0; i < L.size[kWout]; ++i) l1 += std::fabs(w[i]);
+  if (!(l1 > 0.0)) return;  // an all-zero readout cannot be rescaled
+  const double scale = l1 / s.readout_l1_cap;
+  for (std::size_t i = 0; i < L.size[kWout]; ++i) w[i] /= scale;
+  for (std::size_t i = 0; i < L.size[kBout]; ++i) bo[i] /= scale;
+}
+
+// One forward + backward pass (used by loss_and_grad and forward()).
+inline double evaluate(const ModelSpec& s, const double* theta, const TaskData& task, Rng& rng, Workspace& ws,
+                       double* grad) {
+  const Layout L = make_layout(s);
+  ws.resize(s, task);
+  forward(s, L, theta, task, rng, ws);
+  const double loss = loss_of(task, ws);
+  if (grad) backward(s, L, theta, task, ws, grad);
+  return loss;
+}
+
+inline std::int64_t count_recorded(std::int64_t first, std::int64_t count, std::int64_t every) {
+  if (count <= 0) return 0;
+  // multiples of `every` in [first, first + count)
+  const std::int64_t last = first + count - 1;
+  const std::int64_t up_to_last = last / every + 1;
+  const std::int64_t before_first = first > 0 ? (first - 1) / every + 1 : 0;
+  return up_to_last - before_first;
+}
+
+// The per-run training routine. Returns false when cancelled through `control` before finishing.
+inline bool train_run(const RunSpec& r, RunResult& out, const Control* control = nullptr) {
+  check_run(r);
+  const ModelSpec& s = r.model;
+  const TaskData& task = *r.task;
+  const Layout L = make_layout(s);
+  const std::size_t P = L.total;
+  const bool adam = r.optimizer == Optimizer::Adam;
+
+  TrainStateData st;
+  if (r.has_state) {
+    st = r.state;
+  } else {
+    st.params = r.params;
+    st.rng = Rng(r.key0, r.key1, r.stream).state();
+  }
+  if (adam && st.adam_m.size() != P) {
+    st.adam_m.assign(P, 0.0);
+    st.adam_v.assign(P, 0.0);
+    st.adam_step = 0;
+  }
+  Rng rng(st.rng);
+  std::vector<double>& theta = st.params;
+  std::vector<double> grad(P, 0.0);
+  std::vector<unsigned char> train_mask(P, 0);
+  for (int g = 0; g < kNumGroups; ++g)
+    if (L.has(g) && s.trainable[g]) std::fill(train_mask.begin() + L.offset[g], train_mask.begin() + L.offset[g] + L.size[g], 1);
+  Workspace ws;
+  ws.resize(s, task);
+  std::vector<double> fp_buf;
+
+  const std::int64_t first = st.epoch;
+  const std::int64_t n_rec = count_recorded(first, r.epochs, r.record_every);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  out = RunResult{};
+  out.epochs.resize(n_rec);
+  out.loss.assign(n_rec, nan);
+  out.grad_norm.assign(n_rec, nan);
+  out.weight_norm.assign(n_rec, nan);
+  out.accuracy.assign(n_rec, nan);
+  if (!r.fixed_point_grid.empty()) out.fixed_point_count.assign(n_rec, nan);
+  out.group_norms.assign(static_cast<std::size_t>(kNumGroups) * n_rec, nan);
+  {
+    std::int64_t e = first + ((r.record_every - first % r.record_every) % r.record_every);
+    for (std::int64_t i = 0; i < n_rec; ++i, e += r.record_every) out.epochs[i] = e;
+  }
+  std::vector<std::int64_t> snaps = r.snapshot_epochs;
+  std::sort(snaps.begin(), snaps.end());
+  snaps.erase(std::unique(snaps.begin(), snaps.end()), snaps.end());
+  std::size_t next_snap = std::lower_bound(snaps.begin(), snaps.end(), first) - snaps.begin();
+
+  std::int64_t rec = 0;
+  const double b1 = r.beta1, b2 = r.beta2;
+  for (std::int64_t e = 0; e < r.epochs; ++e) {
+    if (control && control->cancelled()) return false;
+    const std::int64_t abs_epoch = first + e;
+    while (next_snap < snaps.size() && snaps[next_snap] < abs_epoch) ++next_snap;
+    if (next_snap < snaps.size() && snaps[next_snap] == abs_epoch) {
+      out.snapshots.emplace_back(abs_epoch, theta);
+      ++next_snap;
+    }
+    apply_l1_cap(s, L, theta.data());
+    forward(s, L, theta.data(), task, rng, ws);
+    const double loss = loss_of(task, ws);
+    backward(s, L, theta.data(), task, ws, grad.data());
+    double sq_train = 0.0, sq_all = 0.0;
+    std::array<double, kNumGroups> sq_group{};
+    for (int g = 0; g < kNumGroups; ++g) {
+      if (!L.has(g)) continue;
+      const double* gg = grad.data() + L.offset[g];
+      sq_group[g] = dot(gg, gg, static_cast<int>(L.size[g]));
+      sq_all += sq_group[g];
+      if (s.trainable[g]) sq_train += sq_group[g];
+    }
+    const bool finite = std::isfinite(loss) && std::isfinite(sq_all);
+    if (abs_epoch % r.record_every == 0) {
+      out.loss[rec] = loss;
+      out.grad_norm[rec] = std::sqrt(sq_train);
+      for (int g = 0; g < kNumGroups; ++g)
+        if (L.has(g)) out.group_norms[std::size_t(g) * n_rec + rec] = std::sqrt(sq_group[g]);
+      out.weight_norm[rec] = weight_norm(s, L, theta.data());
+      out.accuracy[rec] = accuracy_of(task, ws);
+      if (!r.fixed_point_grid.empty())
+        out.fixed_point_count[rec] = count_fixed_points(s, L, theta.data(), r.fixed_point_grid, fp_buf);
+      ++rec;
+    }
+    if (!finite) {
+      out.diverged = true;
+      out.diverged_epoch = abs_epoch;
+      st.epoch = abs_epoch;
+      break;
+    }
+    if (adam) {
+      ++st.adam_step;
+      const double bc1 = 1.0 - std::pow(b1, static_cast<double>(st.adam_step));
+      const double bc2 = 1.0 - std::pow(b2, static_cast<double>(st.adam_step));
+      const double step_size = r.lr / bc1;
+      const double sqrt_bc2 = std::sqrt(bc2);
+      double* mom = st.adam_m.data();
+      double* vel = st.adam_v.data();
+      for (std::size_t i = 0; i < P; ++i) {
+        if (!train_mask[i]) continue;
+        const double g = grad[i];
+        mom[i] = b1 * mom[i] + (1.0 - b1) * g;
+        vel[i] = b2 * vel[i] + (1.0 - b2) * g * g;
+        const double denom = std::sqrt(vel[i]) / sqrt_bc2 + r.eps;
+        theta[i] -= step_size * (mom[i] / denom);
+      }
+    } else {
+      for (std::size_t i = 0; i < P; ++i)
+        if (train_mask[i]) theta[i] -= r.lr * grad[i];
+    }
+    st.epoch = abs_epoch + 1;
+  }
+  if (r.epochs == 0) st.epoch = first;
+  // A snapshot at the epoch right after the last one is the final parameters.
+  if (!out.diverged) {
+    while (next_snap < snaps.size() && snaps[next_snap] < st.epoch) ++next_snap;
+    if (next_snap < snaps.size() && snaps[next_snap] == st.epoch) out.snapshots.emplace_back(st.epoch, theta);
+  }
+  st.rng = rng.state();
+  out.state = std::move(st);
+  return true;
+}
+
+// Runs independent jobs in parallel (dynamic schedule). done[i] = 1 for jobs that finished; cancelled jobs
+// stay 0. Each job's result depends only on the job. The first exception is rethrown after the loop.
+inline void train_many(const std::vector<RunSpec>& runs, std::vector<RunResult>& results,
+                       std::vector<unsigned char>& done, int n_threads, Control* control) {
+  results.assign(runs.size(), RunResult{});
+  done.assign(runs.size(), 0);
+  parallel_for(static_cast<std::int64_t>(runs.size()), n_threads, [&](std::int64_t i) {
+    if (control && control->cancelled()) return;
+    if (train_run(runs[i], results[i], control)) {
+      done[i] = 1;
+      if (control) control->finish_one();
+    }
+  });
+}
+
+}  // namespace ghostfast::rnn

@@ -1,0 +1,626 @@
+"""Leaky-tanh RNNs of the paper (spec §3) with hand-written BPTT, SGD/Adam, all epochs in C++.
+
+Conventions
+-----------
+* **Column vectors.** ``x_{t+1} = (1 - alpha) x_t + alpha tanh(W x_t + w_in u_t + b + xi_t)`` with ``W = m @ n``
+  for rank K (``m``: (N, K), ``n``: (K, N)) or a full ``W``: (N, N). Latents ``kappa = n @ x`` (K-vector). For rank
+  one this is spec §3.1 exactly (``kappa = n.x``, pre-activation ``m kappa + b``) and the latent flow is
+  ``f(kappa) = -kappa + n.tanh(m kappa + b)``. The paper's PyTorch code uses row vectors (``x @ W_spec``), so
+  ``W_ours = W_spec.T``; for its rank-K code (``x @ m_spec @ n_spec``) ``m_ours = n_spec.T``, ``n_ours = m_spec.T``.
+  There is ONE bias inside the tanh, ``b`` (the spec's ``b_in`` of §3.4).
+* **Parameters** are a dict of float64 arrays: ``m`` (N, K), ``n`` (K, N), ``W`` (N, N), ``b`` (N,), ``w_in``
+  (N, n_in), ``w_out`` (n_out, N) [(n_out, K) for ``readout="latent_linear"``], ``b_out`` (n_out,), ``c`` shape ()
+  (the confidence of ``readout="latent"``). Only the groups the model uses are present.
+* **Readouts.** ``"latent"``: ``y = sigmoid(c (kappa_0 - threshold))``, ``kappa_0 = n[0] @ x``; ``"linear"``:
+  ``y = g(w_out @ x + b_out)``; ``"latent_linear"``: ``y = g(w_out @ kappa + b_out)``, g = ``output`` in
+  {"sigmoid", "tanh", "identity"}. ``read="after"``: ``y_t`` from ``x_{t+1}`` (S outputs for S updates, §3.1-3.3);
+  ``read="before"``: ``y_t`` from ``x_t`` before the update that absorbs ``u_t`` (§3.4).
+* **Initial state / noise.** ``x0`` is a float (every unit), an (N,) array or ``"random"``: ``x0 = tanh(x0_std z)``,
+  ``z ~ N(0, I)``. Noise ``xi ~ N(0, noise_std^2)`` per unit, step, trial and epoch. Draw order per epoch, trial by
+  trial: x0's N normals (if random), then N noise normals per step (if ``noise_std > 0``). A deterministic model
+  draws no random numbers. The stream of a run is ``Rng(key0, key1, stream)`` (``train``: the seed's key, stream 0).
+* **Loss** ``= task.loss_scale * sum_{b,t,o} mask (y - y*)^2``; accuracy by the task's rule (see ``ghostfast.tasks``).
+* **Training** is full batch. Epoch e: [``readout_l1_cap`` rescaling] -> [snapshot] -> forward + BPTT on the current
+  parameters -> record (if ``e % record_every == 0``, e the absolute epoch index) the loss of THAT pass, gradient
+  norms, weight norm, accuracy -> stop if the loss or a gradient is NaN/inf (``diverged``) -> optimizer step on the
+  trainable groups. SGD: ``p -= lr g``. Adam: PyTorch's formula (bias corrected, ``eps`` added to
+  ``sqrt(v_hat)``, no amsgrad/weight decay). ``snapshots[e]`` are the parameters at the START of epoch e (before
+  its cap rescaling and update); ``e == final epoch`` gives the final parameters.
+* **Initialisation** (``init_params``) uses ``numpy.random.default_rng(seed)`` (PCG64 from a SeedSequence),
+  drawing groups in the order m, n, W, b, w_in, w_out, b_out (spec §3.1: m then n). Presets: ``"delayed"``
+  (spec §3.1-3.3: m, n or W ~ N(0, 1/N), b = 0, w_out, b_out ~ N(0, 1/N), c = confidence) and ``"task"`` (§3.4:
+  xavier-uniform W, w_in, w_out; b ~ U(+-1/sqrt(n_in)); b_out ~ U(+-1/sqrt(fan_in)); low rank: n ~ N(0, 1/N),
+  m ~ N(0, 1), b ~ N(0, 0.1^2)). ``init="auto"`` picks "task" when the model has inputs, else "delayed".
+
+Example
+-------
+>>> from ghostfast import rnn, tasks
+>>> model = rnn.Model(N=100, rank=1)
+>>> params = rnn.init_params(model, seed=0)
+>>> res = rnn.train(model, tasks.delayed_activation(20), lr=0.01, epochs=100, params=params, seed=0)
+>>> res.loss.shape
+(100,)
+"""
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass, field, replace
+from typing import Any, Mapping, Sequence, Union
+
+import numpy as np
+
+from . import _core
+from ._seeding import SeedLike, seed_key
+from ._validation import as_float_array, check_choice, check_int, check_real, check_threads
+from .tasks import Task
+
+__all__ = ["Model", "GROUPS", "param_shapes", "init_params", "check_params", "forward", "ForwardResult",
+           "loss_and_grad", "TrainState", "TrainJob", "TrainResult", "train", "train_many"]
+
+#: Parameter groups in the order of the core's flat layout.
+GROUPS = ("m", "n", "W", "b", "w_in", "w_out", "b_out", "c")
+_READOUTS = ("latent", "linear", "latent_linear")
+_OUTPUTS = ("sigmoid", "tanh", "identity")
+_OPTIMIZERS = ("sgd", "adam")
+_SCHEMES = ("delayed", "task")
+
+
+def _version() -> str:
+    import ghostfast
+
+    return str(ghostfast.__version__)
+
+
+@dataclass(frozen=True)
+class Model:
+    """An RNN configuration (validated; see the module docstring for the conventions).
+
+    Parameters
+    ----------
+    N : int >= 1, number of units.
+    rank : int K in [1, N] (W = m @ n) or "full".
+    alpha : float in (0, 1], leak (dt / tau).
+    readout : "latent" | "linear" | "latent_linear".
+    output : "sigmoid" | "tanh" | "identity" (linear readouts; the latent readout is a sigmoid).
+    confidence : initial value of ``c`` (latent readout).
+    threshold : kappa threshold of the latent readout.
+    train_confidence : train ``c`` (Fig 8B); otherwise it stays fixed.
+    read : "after" | "before".
+    n_in, n_out : input channels (>= 0) and outputs (>= 1; 1 for the latent readout).
+    noise_std : >= 0, std of the noise inside the tanh.
+    x0 : float, (N,) array or "random"; x0_std : >= 0, used with "random".
+    trainable : None (all present groups; ``c`` only with train_confidence) or a set of group names.
+    readout_l1_cap : None or > 0 (Fig 8C): before each forward, w_out and b_out are divided by
+        ``||w_out||_1 / cap`` in place.
+    init : "auto" | "delayed" | "task", the default initialisation preset.
+
+    Example
+    -------
+    >>> Model(N=100, rank="full", readout="linear", output="tanh", read="before", n_in=1,
+    ...       noise_std=0.01, x0="random", x0_std=0.1).groups
+    ('W', 'b', 'w_in', 'w_out', 'b_out')
+    """
+
+    N: int
+    rank: Union[int, str] = 1
+    alpha: float = 0.5
+    readout: str = "latent"
+    output: str = "sigmoid"
+    confidence: float = 10.0
+    threshold: float = 1.0
+    train_confidence: bool = False
+    read: str = "after"
+    n_in: int = 0
+    n_out: int = 1
+    noise_std: float = 0.0
+    x0: Any = -0.3
+    x0_std: float = 0.0
+    trainable: Any = None
+    readout_l1_cap: float | None = None
+    init: str = "auto"
+
+    def __post_init__(self) -> None:
+        N = check_int(self.N, "N", minimum=1)
+        if isinstance(self.rank, str):
+            if self.rank != "full":
+                raise ValueError(f"rank must be an int in [1, N] or 'full', got {self.rank!r}")
+        else:
+            K = check_int(self.rank, "rank", minimum=1)
+            if K > N:
+                raise ValueError(f"rank must be <= N = {N}, got {K}")
+        alpha = check_real(self.alpha, "alpha")
+        if not 0.0 < alpha <= 1.0:
+            raise ValueError(f"alpha must be in (0, 1], got {alpha}")
+        check_choice(self.readout, "readout", _READOUTS)
+        check_choice(self.output, "output", _OUTPUTS)
+        check_choice(self.read, "read", ("after", "before"))
+        check_choice(self.init, "init", ("auto",) + _SCHEMES)
+        check_real(self.confidence, "confidence")
+        check_real(self.threshold, "threshold")
+        if not isinstance(self.train_confidence, bool):
+            raise TypeError("train_confidence must be a bool")
+        check_int(self.n_in, "n_in", minimum=0)
+        check_int(self.n_out, "n_out", minimum=1)
+        check_real(self.noise_std, "noise_std", nonnegative=True)
+        check_real(self.x0_std, "x0_std", nonnegative=True)
+        if self.rank == "full" and self.readout != "linear":
+            raise ValueError(f"readout={self.readout!r} reads the latents and needs a low-rank model (rank='full')")
+        if self.readout == "latent" and self.n_out != 1:
+            raise ValueError(f"n_out must be 1 for readout='latent', got {self.n_out}")
+        if self.train_confidence and self.readout != "latent":
+            raise ValueError("train_confidence=True needs readout='latent' (the confidence c)")
+        if self.readout_l1_cap is not None:
+            check_real(self.readout_l1_cap, "readout_l1_cap", positive=True)
+            if self.readout == "latent":
+                raise ValueError("readout_l1_cap needs a readout with w_out (readout='linear' or 'latent_linear')")
+        # x0: a float, "random" or an (N,) array stored as a tuple (keeps the Model hashable)
+        if isinstance(self.x0, str):
+            if self.x0 != "random":
+                raise ValueError(f"x0 must be a float, an (N,) array or 'random', got {self.x0!r}")
+        elif isinstance(self.x0, numbers.Real) and not isinstance(self.x0, bool):
+            object.__setattr__(self, "x0", check_real(self.x0, "x0"))
+        else:
+            arr = as_float_array(self.x0, "x0", shape=(N,))
+            object.__setattr__(self, "x0", tuple(float(v) for v in arr))
+        groups = self.groups
+        if self.trainable is None:
+            train = frozenset(g for g in groups if g != "c" or self.train_confidence)
+        else:
+            if isinstance(self.trainable, str) or not all(isinstance(g, str) for g in self.trainable):
+                raise TypeError("trainable must be None or a set of group names")
+            train = frozenset(self.trainable)
+            unknown = sorted(train - set(groups))
+            if unknown:
+                raise ValueError(f"trainable names groups the model does not have: {unknown}; groups: {list(groups)}")
+            if self.train_confidence:
+                train = train | {"c"}
+        object.__setattr__(self, "trainable", train)
+
+    @property
+    def K(self) -> int | None:
+        """The rank K, or None for a full-rank model."""
+        return None if self.rank == "full" else int(self.rank)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The parameter groups this model uses, in layout order."""
+        g = ["W"] if self.rank == "full" else ["m", "n"]
+        g.append("b")
+        if self.n_in > 0:
+            g.append("w_in")
+        if self.readout == "latent":
+            g.append("c")
+        else:
+            g += ["w_out", "b_out"]
+        return tuple(x for x in GROUPS if x in g)
+
+    @property
+    def stochastic(self) -> bool:
+        """True when a forward pass draws random numbers (noise or a random x0)."""
+        return self.noise_std > 0 or self.x0 == "random"
+
+    def core_dict(self) -> dict[str, Any]:
+        K = self.K or 0
+        if self.x0 == "random":
+            x0 = np.zeros(self.N)
+        elif isinstance(self.x0, float):
+            x0 = np.full(self.N, self.x0)
+        else:
+            x0 = np.asarray(self.x0, dtype=np.float64)
+        return {"N": self.N, "K": K, "full_rank": self.rank == "full", "alpha": float(self.alpha),
+                "readout": _READOUTS.index(self.readout), "output": _OUTPUTS.index(self.output),
+                "threshold": float(self.threshold), "read_before": self.read == "before",
+                "n_in": self.n_in, "n_out": self.n_out, "noise_std": float(self.noise_std),
+                "x0_random": self.x0 == "random", "x0_std": float(self.x0_std), "x0": x0,
+                "trainable": [g in self.trainable for g in GROUPS],
+                "readout_l1_cap": float(self.readout_l1_cap or 0.0)}
+
+
+def param_shapes(model: Model) -> dict[str, tuple[int, ...]]:
+    """Shape of every parameter group of ``model`` (layout order)."""
+    N, K = model.N, model.K
+    shapes = {"m": (N, K), "n": (K, N), "W": (N, N), "b": (N,), "w_in": (N, model.n_in),
+              "w_out": (model.n_out, K if model.readout == "latent_linear" else N), "b_out": (model.n_out,),
+              "c": ()}
+    return {g: shapes[g] for g in model.groups}  # type: ignore[misc]
+
+
+def _check_model(model: Any) -> Model:
+    if not isinstance(model, Model):
+        raise TypeError(f"model must be a ghostfast.rnn.Model, got {type(model).__name__}")
+    return model
+
+
+def _check_task(task: Any, model: Model) -> Task:
+    if not isinstance(task, Task):
+        raise TypeError(f"task must be a ghostfast.tasks.Task, got {type(task).__name__}")
+    if task.n_in != model.n_in:
+        raise ValueError(f"task has {task.n_in} input channels but model.n_in = {model.n_in}")
+    if task.n_out != model.n_out:
+        raise ValueError(f"task has {task.n_out} outputs but model.n_out = {model.n_out}")
+    return task
+
+
+def check_params(model: Model, params: Mapping[str, Any], name: str = "params") -> dict[str, np.ndarray]:
+    """Validated float64 copy of a parameter dict: exactly the model's groups, right shapes, finite values."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"{name} must be a dict of arrays, got {type(params).__name__}")
+    shapes = param_shapes(model)
+    missing = [g for g in shapes if g not in params]
+    extra = [g for g in params if g not in shapes]
+    if missing or extra:
+        raise ValueError(f"{name} must have exactly the keys {list(shapes)}; missing {missing}, unexpected {extra}")
+    return {g: _check_group(params[g], f"{name}[{g!r}]", shape) for g, shape in shapes.items()}
+
+
+def _check_group(value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    if shape == ():  # np.ascontiguousarray would turn a 0-d array into shape (1,)
+        arr = np.asarray(value)
+        if arr.shape != ():
+            raise ValueError(f"{name} must be a scalar (shape ()), got shape {arr.shape}")
+        return as_float_array(arr.reshape(1), name)[0].copy().reshape(())
+    return as_float_array(value, name, shape=shape).copy()
+
+
+def _flatten(model: Model, params: Mapping[str, np.ndarray]) -> np.ndarray:
+    return np.concatenate([np.asarray(params[g], dtype=np.float64).ravel() for g in model.groups])
+
+
+def _unflatten(model: Model, flat: np.ndarray) -> dict[str, np.ndarray]:
+    out, off = {}, 0
+    for g, shape in param_shapes(model).items():
+        size = int(np.prod(shape, dtype=np.int64))
+        out[g] = flat[off:off + size].reshape(shape).copy()
+        off += size
+    return out
+
+
+def init_params(model: Model, seed: SeedLike = None, scheme: str | Mapping[str, Any] | None = None
+                ) -> dict[str, np.ndarray]:
+    """Initial parameters from the spec's initialisers (see the module docstring), deterministic per seed.
+
+    Parameters
+    ----------
+    model : Model
+    seed : int >= 0, numpy SeedSequence or None (fresh entropy); feeds ``numpy.random.default_rng``.
+    scheme : None (``model.init``), "delayed", "task", or a dict {group: spec} overriding groups of the
+        model's preset, spec one of ("normal", std), ("uniform", bound), ("constant", value).
+
+    Example
+    -------
+    >>> p = init_params(Model(N=100), seed=40)
+    >>> sorted(p), p["m"].shape, float(p["c"])
+    (['b', 'c', 'm', 'n'], (100, 1), 10.0)
+    """
+    model = _check_model(model)
+    if isinstance(seed, bool) or not (seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence))):
+        raise TypeError(f"seed must be an int >= 0, a numpy SeedSequence or None, got {type(seed).__name__}")
+    if isinstance(seed, numbers.Integral) and seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    overrides: dict[str, Any] = {}
+    preset = model.init
+    if isinstance(scheme, str):
+        preset = check_choice(scheme, "scheme", ("auto",) + _SCHEMES)
+    elif isinstance(scheme, Mapping):
+        overrides = dict(scheme)
+        unknown = [g for g in overrides if g not in model.groups]
+        if unknown:
+            raise ValueError(f"scheme names groups the model does not have: {unknown}")
+    elif scheme is not None:
+        raise TypeError("scheme must be None, a preset name or a dict {group: spec}")
+    if preset == "auto":
+        preset = "task" if model.n_in > 0 else "delayed"
+    N, K, n_in, n_out = model.N, model.K, model.n_in, model.n_out
+    shapes = param_shapes(model)
+    if preset == "delayed":
+        std = 1.0 / np.sqrt(N)
+        specs = {"m": ("normal", std), "n": ("normal", std), "W": ("normal", std), "b": ("constant", 0.0),
+                 "w_in": ("uniform", np.sqrt(6.0 / (N + max(n_in, 1)))), "w_out": ("normal", std),
+                 "b_out": ("normal", std), "c": ("constant", float(model.confidence))}
+    else:
+        fan = K if model.readout == "latent_linear" else N
+        low_rank = model.rank != "full"
+        specs = {"m": ("normal", 1.0), "n": ("normal", 1.0 / np.sqrt(N)),
+                 "W": ("uniform", np.sqrt(6.0 / (2 * N))),
+                 "b": ("normal", 0.1) if low_rank else ("uniform", 1.0 / np.sqrt(max(n_in, 1))),
+                 "w_in": ("uniform", np.sqrt(6.0 / (N + n_in))),
+                 "w_out": ("uniform", np.sqrt(6.0 / (fan + n_out))), "b_out": ("uniform", 1.0 / np.sqrt(fan)),
+                 "c": ("constant", float(model.confidence))}
+    specs.update(overrides)
+    gen = np.random.default_rng(seed)
+    params: dict[str, np.ndarray] = {}
+    for g in model.groups:
+        spec, shape = specs[g], shapes[g]
+        if not (isinstance(spec, tuple) and len(spec) == 2 and spec[0] in ("normal", "uniform", "constant")):
+            raise ValueError(f"scheme[{g!r}] must be ('normal', std), ('uniform', bound) or ('constant', value)")
+        kind, value = spec[0], check_real(spec[1], f"scheme[{g!r}] value")
+        if kind == "normal":
+            params[g] = gen.standard_normal(shape) * value
+        elif kind == "uniform":
+            params[g] = gen.uniform(-value, value, shape)
+        else:
+            params[g] = np.full(shape, value, dtype=np.float64)
+    return params
+
+
+def _job_dict(model: Model, task: Task, flat_params: np.ndarray, *, optimizer: str = "sgd", lr: float = 0.0,
+              epochs: int = 0, key0: int = 0, key1: int = 0, stream: int = 0, record_every: int = 1,
+              snapshot_epochs: Sequence[int] = (), state: dict | None = None,
+              betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+              fixed_point_grid: np.ndarray | None = None, model_dict: dict | None = None) -> dict[str, Any]:
+    return {"model": model_dict if model_dict is not None else model.core_dict(), "task": task.core_dict(),
+            "params": flat_params, "optimizer": _OPTIMIZERS.index(optimizer), "lr": lr, "epochs": epochs,
+            "beta1": betas[0], "beta2": betas[1], "eps": eps, "key0": key0, "key1": key1, "stream": stream,
+            "record_every": record_every, "snapshot_epochs": list(snapshot_epochs), "state": state,
+            "fixed_point_grid": fixed_point_grid}
+
+
+@dataclass(frozen=True, eq=False)
+class ForwardResult:
+    """One forward pass: ``outputs`` [B, S, n_out], ``states`` [B, S+1, N] (x_0 .. x_S), ``loss``."""
+
+    outputs: np.ndarray
+    states: np.ndarray
+    loss: float
+
+
+def _evaluate(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike, with_grad: bool):
+    model = _check_model(model)
+    task = _check_task(task, model)
+    p = check_params(model, params)
+    key = seed_key(seed) if model.stochastic else seed_key(0)
+    job = _job_dict(model, task, _flatten(model, p), key0=key.key0, key1=key.key1, stream=0)
+    return _core.rnn_evaluate(job, with_grad)
+
+
+def forward(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike = None) -> ForwardResult:
+    """Run the model on every trial of ``task`` (noise / random x0 from stream 0 of ``seed``).
+
+    Example
+    -------
+    >>> from ghostfast import tasks
+    >>> m = Model(N=20)
+    >>> forward(m, init_params(m, 0), tasks.delayed_activation(5)).outputs.shape
+    (1, 10, 1)
+    """
+    loss, _, ys, xs = _evaluate(model, params, task, seed, False)
+    return ForwardResult(ys, xs, float(loss))
+
+
+def loss_and_grad(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike = None
+                  ) -> tuple[float, dict[str, np.ndarray]]:
+    """Loss and its gradient w.r.t. every parameter group (frozen groups included), by BPTT.
+
+    Noise and a random x0 are drawn from stream 0 of ``seed`` when the model is stochastic.
+
+    Example
+    -------
+    >>> from ghostfast import tasks
+    >>> m = Model(N=100)
+    >>> loss, grads = loss_and_grad(m, init_params(m, 40), tasks.delayed_activation(20))
+    >>> round(loss, 3), sorted(grads)
+    (1.0, ['b', 'c', 'm', 'n'])
+    """
+    loss, grad, _, _ = _evaluate(model, params, task, seed, True)
+    return float(loss), _unflatten(model, grad)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainState:
+    """Everything needed to continue a training run exactly (pass as ``state=``).
+
+    ``params``: current parameters; ``adam_m``/``adam_v``: Adam moments (None for SGD); ``adam_step``;
+    ``rng``: the run's Rng state (6 uint64); ``epoch``: epochs done (absolute index of the next epoch).
+    """
+
+    params: dict[str, np.ndarray]
+    adam_m: dict[str, np.ndarray] | None
+    adam_v: dict[str, np.ndarray] | None
+    adam_step: int
+    rng: np.ndarray
+    epoch: int
+    optimizer: str
+
+    def core_dict(self, model: Model) -> dict[str, Any]:
+        empty = np.zeros(0)
+        return {"params": _flatten(model, self.params),
+                "adam_m": empty if self.adam_m is None else _flatten(model, self.adam_m),
+                "adam_v": empty if self.adam_v is None else _flatten(model, self.adam_v),
+                "adam_step": int(self.adam_step), "rng": [int(w) for w in self.rng], "epoch": int(self.epoch)}
+
+
+@dataclass(frozen=True, eq=False)
+class TrainResult:
+    """Histories (one entry per recorded epoch, NaN after a divergence) and the final parameters.
+
+    Attributes
+    ----------
+    loss, grad_norm (L2 over trainable params), weight_norm (||W||_F or ||m @ n||_F), accuracy : (n_rec,)
+    grad_norm_groups : dict group -> (n_rec,) L2 norm of that group's gradient (every group).
+    epochs : (n_rec,) absolute indices of the recorded epochs.
+    params : final parameters; state : TrainState to continue; snapshots : {epoch: params at its start}.
+    diverged, diverged_epoch : a NaN/inf loss or gradient stopped the run at that epoch (else -1).
+    fixed_point_count : (n_rec,) sign changes of f(kappa) on fixed_point_grid, or None.
+    """
+
+    loss: np.ndarray
+    grad_norm: np.ndarray
+    grad_norm_groups: dict[str, np.ndarray]
+    weight_norm: np.ndarray
+    accuracy: np.ndarray
+    epochs: np.ndarray
+    params: dict[str, np.ndarray]
+    state: TrainState
+    snapshots: dict[int, dict[str, np.ndarray]]
+    diverged: bool
+    diverged_epoch: int
+    fixed_point_count: np.ndarray | None
+    model: Model
+    seed_entropy: int | None = None
+    version: str = field(default_factory=_version)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainJob:
+    """One training run for :func:`train_many` (initial ``params``; Rng(key0, key1, stream) for noise/x0)."""
+
+    model: Model
+    task: Task
+    lr: float
+    epochs: int
+    params: dict[str, np.ndarray]
+    optimizer: str = "sgd"
+    key0: int = 0
+    key1: int = 0
+    stream: int = 0
+    record_every: int = 1
+    snapshot_epochs: tuple[int, ...] = ()
+    state: TrainState | None = None
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: float = 1e-8
+    fixed_point_grid: np.ndarray | None = None
+
+
+_U64 = 2**64
+
+
+def _job_to_core(job: Any, i: int, model_cache: dict) -> dict[str, Any]:
+    where = f"jobs[{i}]"
+    if not isinstance(job, TrainJob):
+        raise TypeError(f"{where} must be a TrainJob, got {type(job).__name__}")
+    model = _check_model(job.model)
+    task = _check_task(job.task, model)
+    lr = check_real(job.lr, f"{where}.lr", nonnegative=True)
+    epochs = check_int(job.epochs, f"{where}.epochs", minimum=0)
+    optimizer = check_choice(job.optimizer, f"{where}.optimizer", _OPTIMIZERS)
+    record_every = check_int(job.record_every, f"{where}.record_every", minimum=1)
+    for name in ("key0", "key1", "stream"):
+        v = check_int(getattr(job, name), f"{where}.{name}", minimum=0)
+        if v >= _U64:
+            raise ValueError(f"{where}.{name} must be < 2**64")
+    snaps = tuple(check_int(e, f"{where}.snapshot_epochs", minimum=0) for e in job.snapshot_epochs)
+    betas = tuple(job.betas)
+    if len(betas) != 2:
+        raise ValueError(f"{where}.betas must be a pair (beta1, beta2)")
+    for k, beta in enumerate(betas):
+        beta = check_real(beta, f"{where}.betas[{k}]")
+        if not 0.0 <= beta < 1.0:
+            raise ValueError(f"{where}.betas[{k}] must be in [0, 1), got {beta}")
+    eps = check_real(job.eps, f"{where}.eps", positive=True)
+    grid = None
+    if job.fixed_point_grid is not None:
+        if model.rank != 1:
+            raise ValueError(f"{where}.fixed_point_grid needs a rank-one model")
+        grid = as_float_array(job.fixed_point_grid, f"{where}.fixed_point_grid", ndim=1)
+        if grid.size < 2:
+            raise ValueError(f"{where}.fixed_point_grid needs at least 2 points")
+    state = None
+    if job.state is not None:
+        if not isinstance(job.state, TrainState):
+            raise TypeError(f"{where}.state must be a TrainState, got {type(job.state).__name__}")
+        if job.state.optimizer != optimizer:
+            raise ValueError(f"{where}.state comes from optimizer {job.state.optimizer!r}, not {optimizer!r}")
+        check_params(model, job.state.params, f"{where}.state.params")
+        state = job.state.core_dict(model)
+        flat = state["params"]
+    else:
+        flat = _flatten(model, check_params(model, job.params, f"{where}.params"))
+    key = id(model)
+    if key not in model_cache:
+        model_cache[key] = (model, model.core_dict())
+    return _job_dict(model, task, flat, optimizer=optimizer, lr=lr, epochs=epochs, key0=int(job.key0),
+                     key1=int(job.key1), stream=int(job.stream), record_every=record_every, snapshot_epochs=snaps,
+                     state=state, betas=(float(betas[0]), float(betas[1])), eps=eps, fixed_point_grid=grid,
+                     model_dict=model_cache[key][1])
+
+
+def _result_from_core(job: TrainJob, d: dict[str, Any]) -> TrainResult:
+    model = job.model
+    st = d["state"]
+    adam = job.optimizer == "adam"
+    state = TrainState(params=_unflatten(model, st["params"]),
+                       adam_m=_unflatten(model, st["adam_m"]) if adam else None,
+                       adam_v=_unflatten(model, st["adam_v"]) if adam else None,
+                       adam_step=int(st["adam_step"]), rng=np.asarray(st["rng"], dtype=np.uint64),
+                       epoch=int(st["epoch"]), optimizer=job.optimizer)
+    group_norms = d["group_norms"]
+    return TrainResult(loss=d["loss"], grad_norm=d["grad_norm"],
+                       grad_norm_groups={g: group_norms[GROUPS.index(g)].copy() for g in model.groups},
+                       weight_norm=d["weight_norm"], accuracy=d["accuracy"], epochs=d["epochs"],
+                       params=_unflatten(model, st["params"]), state=state,
+                       snapshots={int(e): _unflatten(model, p) for e, p in d["snapshots"]},
+                       diverged=bool(d["diverged"]), diverged_epoch=int(d["diverged_epoch"]),
+                       fixed_point_count=d["fixed_point_count"], model=model)
+
+
+def train_many(jobs: Sequence[TrainJob], *, n_threads: int | None = None, control: Any = None
+               ) -> list[TrainResult | None]:
+    """Train independent jobs in ONE C++ call, OpenMP-parallel over jobs, GIL released.
+
+    Each result depends only on its job (bit-identical for any ``n_threads``). With a ``control``
+    (``ghostfast._core.Control``), ``control.done`` counts finished jobs and a cancel makes unfinished jobs come
+    back as None. All jobs are validated before any work starts.
+
+    Example
+    -------
+    >>> from ghostfast import tasks
+    >>> m = Model(N=50)
+    >>> jobs = [TrainJob(m, tasks.delayed_activation(20), lr, 10, init_params(m, 0)) for lr in (0.003, 0.01)]
+    >>> [r.loss.shape for r in train_many(jobs, n_threads=2)]
+    [(10,), (10,)]
+    """
+    jobs = list(jobs)
+    threads = check_threads(n_threads)
+    if control is not None and not isinstance(control, _core.Control):
+        raise TypeError(f"control must be a ghostfast._core.Control or None, got {type(control).__name__}")
+    cache: dict = {}
+    core_jobs = [_job_to_core(job, i, cache) for i, job in enumerate(jobs)]
+    out = _core.rnn_train_many(core_jobs, threads, control)
+    return [None if d is None else _result_from_core(job, d) for job, d in zip(jobs, out)]
+
+
+def train(model: Model, task: Task, lr: float, epochs: int, optimizer: str = "sgd", seed: SeedLike = None,
+          params: Mapping[str, Any] | None = None, record_every: int = 1, snapshot_epochs: Sequence[int] = (),
+          state: TrainState | None = None, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+          fixed_point_grid: Any = None, n_threads: int | None = None) -> TrainResult:
+    """Train one network full-batch for ``epochs`` epochs (all in C++; see the module docstring).
+
+    Parameters
+    ----------
+    model, task : Model and Task (sizes must match).
+    lr : float >= 0; epochs : int >= 0; optimizer : "sgd" | "adam".
+    seed : int, SeedSequence or None; keys the noise/x0 stream (stream 0) and, when ``params`` is None,
+        the initialisation ``init_params(model, seed)``.
+    params : initial parameters (default ``init_params(model, seed)``); ignored when ``state`` is given.
+    record_every : record epochs whose absolute index is a multiple of this.
+    snapshot_epochs : absolute epochs whose starting parameters are kept in ``result.snapshots``.
+    state : a previous result's ``state``: continue exactly (same seed stream, moments, epoch counter).
+    betas, eps : Adam's constants. fixed_point_grid : kappa grid (rank one) for ``fixed_point_count``.
+    n_threads : accepted for API symmetry (one run uses one thread).
+
+    Example
+    -------
+    >>> from ghostfast import tasks
+    >>> r = train(Model(N=100), tasks.delayed_activation(20), lr=0.01, epochs=2000, seed=0, record_every=100)
+    >>> r.epochs[:3].tolist()
+    [0, 100, 200]
+    """
+    model = _check_model(model)
+    task = _check_task(task, model)
+    if isinstance(seed, bool) or not (seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence))):
+        raise TypeError(f"seed must be an int >= 0, a numpy SeedSequence or None, got {type(seed).__name__}")
+    ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
+    if isinstance(seed, numbers.Integral) and seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    key = seed_key(ss)
+    if params is None and state is None:
+        params = init_params(model, ss if seed is None else seed)
+    elif params is None:
+        params = state.params if isinstance(state, TrainState) else {}
+    job = TrainJob(model=model, task=task, lr=lr, epochs=epochs, params=dict(params), optimizer=optimizer,
+                   key0=key.key0, key1=key.key1, stream=0, record_every=record_every,
+                   snapshot_epochs=tuple(snapshot_epochs), state=state, betas=betas, eps=eps,
+                   fixed_point_grid=fixed_point_grid)
+    result = train_many([job], n_threads=n_threads)[0]
+    assert result is not None  # no control: nothing can cancel the run
+    return replace(result, seed_entropy=key.entropy)

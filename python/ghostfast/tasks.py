@@ -1,0 +1,173 @@
+"""Trial generators of the paper's tasks (spec §4): delayed activation, DCDT and DMTS.
+
+A :class:`Task` holds the full batch: ``inputs`` [B, S, n_in] (n_in may be 0), ``targets`` [B, S, n_out],
+``mask`` [B, S, n_out] (loss and accuracy weights; ones by default), the ``loss_scale`` of the loss
+``loss_scale * sum(mask * (y - target)**2)`` and the accuracy rule (``"binary"``: ``(y > 0.5) == target``;
+``"ternary"``: y mapped to {-1, 0, 1} with thresholds ±0.33, compared with the target). Accuracy is the mean
+over the entries with ``mask != 0`` (all trials x steps x outputs with the default mask).
+
+Example
+-------
+>>> from ghostfast import tasks
+>>> task = tasks.dmts(*tasks.dmts_config("A"))
+>>> task.inputs.shape, task.loss_scale == 1 / (4 * 38)
+((4, 38, 1), True)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ._validation import as_float_array, check_choice, check_int, check_real
+
+__all__ = ["Task", "delayed_activation", "dcdt", "dmts", "dcdt_config", "dmts_config"]
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    """A full batch of trials (see the module docstring for the conventions).
+
+    Parameters
+    ----------
+    inputs : array [B, S, n_in]
+    targets : array [B, S, n_out]
+    mask : array [B, S, n_out] or None (ones)
+    loss_scale : float > 0
+    accuracy : "binary" or "ternary"
+    name : str
+    """
+
+    inputs: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray | None = None
+    loss_scale: float = 1.0
+    accuracy: str = "binary"
+    name: str = "task"
+    _core_dict: dict = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
+
+    def __post_init__(self) -> None:
+        targets = as_float_array(self.targets, "targets", ndim=3)
+        B, S, n_out = targets.shape
+        if B < 1 or S < 1 or n_out < 1:
+            raise ValueError(f"targets must have B >= 1 trials, S >= 1 steps and >= 1 outputs, got {targets.shape}")
+        inputs = as_float_array(self.inputs, "inputs", ndim=3, shape=(B, S, None))
+        mask = np.ones_like(targets) if self.mask is None else as_float_array(self.mask, "mask", shape=(B, S, n_out))
+        if np.any(mask < 0):
+            raise ValueError("mask must be >= 0")
+        check_real(self.loss_scale, "loss_scale", positive=True)
+        check_choice(self.accuracy, "accuracy", ("binary", "ternary"))
+        if not isinstance(self.name, str):
+            raise TypeError(f"name must be a str, got {type(self.name).__name__}")
+        for name, arr in (("inputs", inputs), ("targets", targets), ("mask", mask)):
+            arr = arr.copy()
+            arr.setflags(write=False)
+            object.__setattr__(self, name, arr)
+        object.__setattr__(self, "loss_scale", float(self.loss_scale))
+
+    @property
+    def n_trials(self) -> int:
+        return int(self.targets.shape[0])
+
+    @property
+    def n_steps(self) -> int:
+        return int(self.targets.shape[1])
+
+    @property
+    def n_in(self) -> int:
+        return int(self.inputs.shape[2])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.targets.shape[2])
+
+    def core_dict(self) -> dict[str, Any]:
+        """The dictionary the C++ binding reads (cached so sweeps share one copy per task)."""
+        if self._core_dict is None:
+            d = {"inputs": self.inputs, "targets": self.targets, "mask": self.mask, "loss_scale": self.loss_scale,
+                 "ternary": self.accuracy == "ternary"}
+            object.__setattr__(self, "_core_dict", d)
+        return self._core_dict
+
+
+def delayed_activation(T: int) -> Task:
+    """Delayed activation (spec §3.1, §4): one trial, no input, 2T steps, target 0 for T steps then 1.
+
+    loss_scale = 1/T (the sum over 2T steps divided by T). Accuracy: binary.
+
+    Example
+    -------
+    >>> delayed_activation(20).targets[0, :, 0].sum()
+    20.0
+    """
+    T = check_int(T, "T", minimum=1)
+    targets = np.zeros((1, 2 * T, 1))
+    targets[0, T:, 0] = 1.0
+    return Task(np.zeros((1, 2 * T, 0)), targets, None, 1.0 / T, "binary", f"delayed_activation(T={T})")
+
+
+def _check_timing(n_in: int, n_delay: int, n_react: int, samples_per_class: int) -> tuple[int, int, int, int]:
+    return (check_int(n_in, "n_in", minimum=1), check_int(n_delay, "n_delay", minimum=0),
+            check_int(n_react, "n_react", minimum=1), check_int(samples_per_class, "samples_per_class", minimum=1))
+
+
+def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> Task:
+    """Delayed cue-discrimination (spec §4): trial types cue +1, cue -1, tiled ``samples_per_class`` times.
+
+    Input: the cue for ``n_in`` steps, then 0 for ``n_delay + n_react`` steps. Target: 0 during cue and delay,
+    sign(cue) during the response window. loss_scale = 1/(B S) (MSE mean), ternary accuracy.
+
+    Example
+    -------
+    >>> t = dcdt(2, 10, 10)
+    >>> t.inputs.shape, t.targets[1, -1, 0]
+    ((2, 22, 1), -1.0)
+    """
+    n_in, n_delay, n_react, spc = _check_timing(n_in, n_delay, n_react, samples_per_class)
+    S = n_in + n_delay + n_react
+    cues = np.tile(np.array([1.0, -1.0]), spc)
+    B = cues.size
+    inputs = np.zeros((B, S, 1))
+    targets = np.zeros((B, S, 1))
+    inputs[:, :n_in, 0] = cues[:, None]
+    targets[:, n_in + n_delay:, 0] = cues[:, None]
+    return Task(inputs, targets, None, 1.0 / (B * S), "ternary", f"dcdt({n_in}, {n_delay}, {n_react}, {spc})")
+
+
+def dmts(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> Task:
+    """Delayed match-to-sample (spec §4): types (s1, s2) = (+,+), (-,-), (-,+), (+,-), tiled.
+
+    Input: s1 for ``n_in`` steps, 0 for ``n_delay``, s2 for ``n_in``, 0 for ``n_react``. Target: 1 during the
+    response window (last ``n_react`` steps) for matches, 0 otherwise. loss_scale = 1/(B S), binary accuracy.
+
+    Example
+    -------
+    >>> t = dmts(6, 16, 10)
+    >>> t.targets[:, -1, 0].tolist()
+    [1.0, 1.0, 0.0, 0.0]
+    """
+    n_in, n_delay, n_react, spc = _check_timing(n_in, n_delay, n_react, samples_per_class)
+    S = 2 * n_in + n_delay + n_react
+    types = np.tile(np.array([[1.0, 1.0], [-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0]]), (spc, 1))
+    B = types.shape[0]
+    inputs = np.zeros((B, S, 1))
+    targets = np.zeros((B, S, 1))
+    inputs[:, :n_in, 0] = types[:, :1]
+    inputs[:, n_in + n_delay:2 * n_in + n_delay, 0] = types[:, 1:]
+    targets[:, S - n_react:, 0] = (types[:, 0] == types[:, 1]).astype(float)[:, None]
+    return Task(inputs, targets, None, 1.0 / (B * S), "binary", f"dmts({n_in}, {n_delay}, {n_react}, {spc})")
+
+
+_DCDT = {"A": (2, 10, 10), "B": (6, 16, 10)}
+_DMTS = {"A": (6, 16, 10), "B": (2, 30, 10)}
+
+
+def dcdt_config(name: str) -> tuple[int, int, int]:
+    """(n_in, n_delay, n_react) of the paper's DCDT configs: "A" (22 steps, Figs 4, 5, 8C), "B" (32, Fig 7)."""
+    return _DCDT[check_choice(name, "name", tuple(_DCDT))]
+
+
+def dmts_config(name: str) -> tuple[int, int, int]:
+    """(n_in, n_delay, n_react) of the paper's DMTS configs: "A" (38 steps, Figs 4, 7), "B" (44, Fig 5)."""
+    return _DMTS[check_choice(name, "name", tuple(_DMTS))]
