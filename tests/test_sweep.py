@@ -108,7 +108,7 @@ def test_every_lr_starts_from_the_same_network():
 def test_model_fields_and_optimizer_lists_are_axes():
     model = rank_one(N=20)
     res = sweep.sweep(model, tasks.delayed_activation(6), 5, lr=[1e-2], seed=[0], optimizer=["sgd", "adam"],
-                      rank=[1, 3, "full"], confidence=[1.0, 10.0], n_threads=2)
+                      rank=[1, 3, 5], confidence=[1.0, 10.0], n_threads=2)
     assert res.dims == ("lr", "seed", "optimizer", "rank", "confidence")
     assert res.loss.shape == (1, 1, 2, 3, 2, 5)
     assert res.done.all()
@@ -118,7 +118,7 @@ def test_model_fields_and_optimizer_lists_are_axes():
     ds = res.to_xarray()
     assert ds["loss"].dims == ("lr", "seed", "optimizer", "rank", "confidence", "record")
     assert list(ds["optimizer"].values) == ["sgd", "adam"]
-    assert list(ds["rank"].values) == [1, 3, "full"]
+    assert list(ds["rank"].values) == [1, 3, 5]
     np.testing.assert_array_equal(ds["loss"].values, res.loss)
     np.testing.assert_array_equal(ds["epoch"].values, res.record_epochs)
     assert ds["trapped"].dims == ("lr", "seed", "optimizer", "rank", "confidence")
@@ -191,8 +191,10 @@ def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
     out = tmp_path / "killed"
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in [os.path.dirname(os.path.dirname(rnn.__file__)),
                                                                      os.environ.get("PYTHONPATH", "")] if p))
-    proc = subprocess.Popen([sys.executable, "-c", SIGKILL_SCRIPT.format(epochs=epochs, lrs=lrs), str(out)],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    log = tmp_path / "child.log"
+    with open(log, "wb") as log_fh:
+        proc = subprocess.Popen([sys.executable, "-c", SIGKILL_SCRIPT.format(epochs=epochs, lrs=lrs), str(out)],
+                                env=env, stdout=log_fh, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -201,7 +203,7 @@ def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
             if proc.poll() is not None:
                 break
             time.sleep(0.01)
-        assert proc.poll() is None, f"the sweep finished before it could be killed: {proc.communicate()}"
+        assert proc.poll() is None, f"the sweep ended before it could be killed: {log.read_text()}"
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
     finally:
