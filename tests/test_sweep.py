@@ -256,22 +256,17 @@ def test_ctrl_c_returns_finished_runs_and_resumes(tmp_path):
 # Flags
 
 
-def test_huge_lr_is_flagged_while_small_lrs_learn():
-    model = rank_one()
-    res = sweep.sweep(model, tasks.delayed_activation(20), 4000, lr=[8e-3, 1.2e-2, 0.5, 1e250], seed=[0, 1],
-                      record_every=10, n_threads=2)
+def test_divergence_is_flagged_and_the_sweep_goes_on():
+    """An unbounded (identity) readout with a huge lr overflows to NaN: flagged, while the other runs train on."""
+    model = rnn.Model(N=20, rank="full", readout="linear", output="identity")
+    res = sweep.sweep(model, tasks.delayed_activation(10), 400, lr=[1e-2, 10.0], seed=[0, 1], n_threads=2)
     assert res.done.all()
-    learned = res.final_loss[:2] < 0.05
-    assert learned.any(), res.final_loss  # some small-lr runs learn within 4000 epochs
-    assert not (res.trapped[:2] | res.diverged[:2]).any()
-    assert (res.drop_epoch[:2][learned] > 0).all()
-    # lr = 0.5: one step overshoots into the no-learning zone: loss ~1 with vanishing gradient
-    assert res.trapped[2].all(), (res.final_loss[2], res.grad_norm[2, :, -1])
-    np.testing.assert_allclose(res.final_loss[2], 1.0, atol=1e-3)  # output confidently 0 over the trial
-    assert (res.drop_epoch[2] == -1).all() | (res.final_loss[2] > 0.5).all()
-    # lr = 1e250: parameters overflow -> NaN/inf: flagged as diverged (not trapped), and the sweep went on
-    assert res.diverged[3].all() and not res.trapped[3].any()
-    assert (res.diverged_epoch[3] >= 0).all() and (res.diverged_epoch[:3] == -1).all()
+    assert res.diverged[1].all() and not res.diverged[0].any()
+    assert (res.diverged_epoch[1] >= 0).all() and (res.diverged_epoch[0] == -1).all()
+    assert np.isnan(res.final_loss[1]).all() and not res.trapped[1].any()
+    assert np.isfinite(res.loss[0]).all()
+    assert (res.final_loss[0] < 0.5 * res.loss[0, :, 0]).all()  # the small lr learns (drop flagged)
+    assert (res.drop_epoch[0] > 0).all() and (res.drop_epoch[1] == -1).all()
 
 
 def test_flag_helpers():
@@ -372,9 +367,10 @@ def test_dask_missing_gives_a_clear_import_error(monkeypatch):
 
 @pytest.fixture(scope="module")
 def fig6a():
-    """Rank-one, T = 20, seeds 0-4, 10 log-spaced lrs in [3e-3, 1e-1], 3000 epochs."""
+    """Rank-one, T = 20, seeds 0-4, 10 log-spaced lrs in [3e-3, 1e-1], 13 000 epochs (lr ~ 1e-2 needs ~11 000
+    epochs to arrive; the spec's rule of thumb is 150 / lr)."""
     lrs = np.geomspace(3e-3, 1e-1, 10)
-    return sweep.sweep(rank_one(), tasks.delayed_activation(20), 3000, lr=lrs, seed=range(5), record_every=10)
+    return sweep.sweep(rank_one(), tasks.delayed_activation(20), 13_000, lr=lrs, seed=range(5), record_every=10)
 
 
 def test_fig6a_window_and_wall(fig6a):
