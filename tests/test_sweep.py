@@ -396,9 +396,9 @@ def test_fig6a_window_and_wall(fig6a):
 
 def test_critical_lr_bisection_is_consistent_with_the_grid():
     model = rank_one()
-    c = sweep.critical_lr(model, tasks.delayed_activation(20), 1500, seeds=range(4), lr_bounds=(5e-3, 1e-1),
+    c = sweep.critical_lr(model, tasks.delayed_activation(20), 6000, seeds=range(4), lr_bounds=(5e-3, 1e-1),
                           n_grid=5, n_bisect=3)
-    print("critical lr (T=20, 1500 epochs, 4 seeds):", c.lr, c.bracket)
+    print("critical lr (T=20, 6000 epochs, 4 seeds):", c.lr, c.bracket, c.lrs, c.trapped_fraction)
     assert c.found
     lo, hi = c.bracket
     assert lo < c.lr < hi and math.isclose(c.lr, math.sqrt(lo * hi))
@@ -406,18 +406,23 @@ def test_critical_lr_bisection_is_consistent_with_the_grid():
     np.testing.assert_allclose(math.log(hi / lo), math.log(1e-1 / 5e-3) / 4 / 8, rtol=1e-12)
     frac = dict(zip(c.lrs.tolist(), c.trapped_fraction.tolist()))
     assert frac[hi] >= 0.5 and frac[lo] < 0.5
-    assert 1e-2 < c.lr < 5e-2
+    # after 6000 epochs only lrs >~ 0.02 have arrived at the optimum (arrival ~ 150 / lr epochs), so the
+    # crossing sits at or a little above the long-run critical lr (1.5e-2 - 2.1e-2 in the Fig 6A test)
+    assert 1.2e-2 < c.lr < 4e-2
 
 
 def test_critical_lr_scaling_small():
-    """T in {10, 20, 40}: the critical lr falls with T (the measured exponent is reported, not asserted exactly)."""
-    sc = sweep.critical_lr_scaling(rank_one(), Ts=[10, 20, 40], epochs=lambda T: 60 * T,
-                                   lr_bounds=lambda T: (0.3 * (20 / T) ** 2 * 1e-2, 30 * (20 / T) ** 2 * 1e-2),
+    """T in {5, 10, 20} (the cheap end of the spec's suggested T range; see bench/results_sweep.md for T up to
+    40): the critical lr falls steeply with T. Epochs grow with T because runs near lr_c need ~ 1/lr_c epochs
+    to reach the optimum (and only then can they overshoot into the no-learning zone)."""
+    sc = sweep.critical_lr_scaling(rank_one(), Ts=[5, 10, 20], epochs=lambda T: 400 * T,
+                                   lr_bounds=lambda T: (0.3 * 0.017 * (20 / T) ** 2, 6 * 0.017 * (20 / T) ** 2),
                                    seeds=range(3), n_grid=5, n_bisect=2)
     print("Ts", sc.Ts, "lr_c", sc.lr_c, "fit", sc.fit)
     assert all(r.found for r in sc.results)
     assert np.all(np.diff(sc.lr_c) < 0)
-    assert sc.fit is not None and sc.fit.exponent < -0.5
+    # measured exponent ~ -1.6 over this range (a new experiment, no paper value): assert only a steep fall
+    assert sc.fit is not None and -3.0 < sc.fit.exponent < -1.0, sc.fit
 
 
 def test_power_law_fit_recovers_exact_and_noisy_laws(rng):

@@ -373,7 +373,10 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
                 b_lo = mid
         lr_c = math.sqrt(b_lo * b_hi)
     else:
-        b_lo, b_hi, lr_c = (float("nan"), float(grid_lrs[0])) if above.size else (float(grid_lrs[-1]), float("nan"))
+        if above.size:  # already >= fraction at lr_bounds[0]
+            b_lo, b_hi = float("nan"), float(grid_lrs[0])
+        else:
+            b_lo, b_hi = float(grid_lrs[-1]), float("nan")
         lr_c = float("nan")
         side = "below lr_bounds[0]" if above.size else "above lr_bounds[1]"
         warnings.warn(f"critical_lr: the fraction trapped does not cross {fraction} inside lr_bounds={tuple(lr_bounds)}"
