@@ -231,7 +231,8 @@ def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[i
         raise ImportError("backend='dask' needs dask.distributed: pip install 'ghostfast[dask]'") from err
     own_cluster = None
     if client is None:
-        own_cluster = LocalCluster(n_workers=max(1, _default_threads()), threads_per_worker=1, processes=True)
+        own_cluster = LocalCluster(n_workers=max(1, _default_threads()), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
         client = Client(own_cluster)
     threads = 1 if n_threads is None else n_threads
     new: List[Dict[str, Any]] = []
