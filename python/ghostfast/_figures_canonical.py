@@ -12,12 +12,12 @@ from ._validation import check_real
 _T = 100.0  # the delay of every canonical-model script (spec 2.1)
 
 
-def fig1(scale: str = "default") -> FigureResult:
+def fig1(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureResult:
     """Fig 1: saddle-node vs ghost. The vector field dx/dt = x^2 + r for r = -0.5 (two fixed points
     +-sqrt(0.5): stable on the left, unstable on the right) and r = +0.5 (no fixed point; the flow slows near
     x = 0, the ghost), on x in linspace(-1, 1, 100) with ylim [-1, 2] and a zero line (spec Fig 1).
 
-    Every scale draws the same thing (instant).
+    Every scale draws the same thing (instant); ``n_threads`` is accepted for a uniform signature.
 
     Returns
     -------
@@ -31,6 +31,7 @@ def fig1(scale: str = "default") -> FigureResult:
     (2, 100)
     """
     scale = check_scale(scale)
+    threads(n_threads)
     x = np.linspace(-1.0, 1.0, 100)
     r = np.array([-0.5, 0.5])
     flow = x[None, :] ** 2 + r[:, None]
