@@ -201,7 +201,20 @@ def fig2d(scale: str = "default", *, measured_critical_lr: Optional[float] = Non
     lrs = np.logspace(-11, -8, n_lr)
     sw = canonical.lr_sweep(_T, lrs, n_seeds=n_seeds, epochs=epochs, normalized=False, seeding="paper",
                             record_epochs=record, n_threads=threads(n_threads), progress=False)
-    lr_c = canonical.critical_lr(_T, normalized=False)
+    fig, data = draw_lr_sweep(sw, measured_critical_lr)
+    params = {"scale": scale, "T": _T, "lrs": "logspace(-11, -8, %d)" % n_lr, "n_seeds": n_seeds,
+              "epochs": epochs, "record_epochs": list(record), "seeding": "paper", "normalized": False,
+              "measured_critical_lr": measured_critical_lr}
+    return FigureResult("fig2d", fig, data, params)
+
+
+def draw_lr_sweep(sw: canonical.LRSweepResult, measured_critical_lr: Optional[float] = None):
+    """Draw a :class:`canonical.LRSweepResult` as Fig 2D (loss vs lr per recorded epoch, trapped fraction).
+
+    Returns ``(figure, data)``; used by :func:`fig2d` and by ``ghostfast demo``."""
+    T = float(sw.T)
+    n_seeds = int(sw.loss.shape[1])
+    lr_c = canonical.critical_lr(T, normalized=sw.normalized)
     fig, axes = new_figure(2, 1, figsize=(6.4, 6.4), sharex=True, height_ratios=(3, 1))
     ax, ax_trap = axes[:, 0]
     import matplotlib
@@ -215,22 +228,20 @@ def fig2d(scale: str = "default", *, measured_critical_lr: Optional[float] = Non
         if measured_critical_lr is not None:
             a.axvline(check_real(measured_critical_lr, "measured_critical_lr", positive=True), color="tab:red",
                       ls=":", lw=1, label="measured (50 % trapped)" if a is ax else None)
+    power = 4 if sw.normalized else 5
     ax.set_xscale("log")
     ax.set_yscale("log")
     ax.set_ylabel(f"loss (mean ± SEM over {n_seeds} runs)")
-    ax.set_title(f"Fig 2D: canonical model, T = {_T:g}, r0 ≈ 10 r*; critical lr 3π⁴/(32T⁵) = {lr_c:.3e}",
+    ax.set_title(f"Fig 2D: canonical model, T = {T:g}, r0 ≈ 10 r*; critical lr 3π⁴/(32T^{power}) = {lr_c:.3e}",
                  fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
     ax_trap.plot(sw.lrs, sw.trapped_fraction, color="black", marker=".", ms=3)
     ax_trap.set_ylabel("trapped fraction")
-    ax_trap.set_xlabel("learning rate (paper-code convention: gradient without 1/T)")
+    ax_trap.set_xlabel("learning rate" + ("" if sw.normalized else " (paper-code convention: gradient without 1/T)"))
     ax_trap.set_ylim(-0.05, 1.05)
     data = {"lrs": sw.lrs, "record_epochs": sw.record_epochs, "mean_loss": sw.mean_loss, "sem_loss": sw.sem_loss,
             "loss": sw.loss, "trapped_fraction": sw.trapped_fraction, "critical_lr": np.array(lr_c)}
-    params = {"scale": scale, "T": _T, "lrs": "logspace(-11, -8, %d)" % n_lr, "n_seeds": n_seeds,
-              "epochs": epochs, "record_epochs": list(record), "seeding": "paper", "normalized": False,
-              "measured_critical_lr": measured_critical_lr}
-    return FigureResult("fig2d", fig, data, params)
+    return fig, data
 
 
 def fig8a(scale: str = "default", *, confidences: Sequence[float] = (0.01, 0.1, 0.5, 1.0, 2.0),
