@@ -26,10 +26,18 @@ EXPECTED = {
     "fig3_large_lr": (5, {"epochs": (6000,), "loss": (6000,), "grad_norm": (6000,), "accuracy": (6000,),
                           "drop_epoch": (), "flow_epochs": (3,), "kappa": (600,), "flow": (3, 600),
                           "kappa0": (3,)}),
+    "fig5_dcdt": (None, {"epochs": (3001,), "loss": (3001,), "grad_norm_W": (3001,), "accuracy": (3001,),
+                         "snapshot_epochs": (4,), "states": (4, 2, 23, 100)}),
     "fig6a": (2, {"lrs": (6,), "seeds": (2,), "epochs_shown": (3,), "loss": (6, 2, 3), "mean_loss": (6, 3),
                   "sem_loss": (6, 3), "trapped_fraction": (6,), "grad_norm_final": (6, 2)}),
     "fig6b": (2, {"ranks": (2,), "lrs": (1,), "seeds": (3,), "fraction_learned": (1, 2),
                   "relative_final_loss": (1, 3, 2), "record_epochs": (300,), "curve_lr": (), "curves": (2, 300)}),
+    "fig7_dcdt": (6, {"lrs": (5,), "seeds": (2,), "mean_loss": (5, 2), "mean_grad_norm": (5, 2),
+                      "mean_weight_norm": (5, 2), "example_lr": (), "example_seeds": (2,), "example_epochs": (200,),
+                      "example_loss": (2, 200), "example_grad_norm": (2, 200), "example_weight_norm": (2, 200)}),
+    "fig7_dmts": (6, {"lrs": (5,), "seeds": (2,), "mean_loss": (5, 2), "mean_grad_norm": (5, 2),
+                      "mean_weight_norm": (5, 2), "example_lr": (), "example_seeds": (2,), "example_epochs": (200,),
+                      "example_loss": (2, 200), "example_grad_norm": (2, 200), "example_weight_norm": (2, 200)}),
     "fig8a": (1, {"r": (40,), "confidences": (5,), "grad_simulated": (5, 40), "grad_relative": (5, 40),
                   "grad_analytic": (40,), "grad_analytic_relative": (40,), "relative_grad_at_zero": (5,),
                   "r_star": (), "r_zone": ()}),
@@ -63,6 +71,8 @@ def test_registry_lists_every_expected_figure():
 def test_quick_structure(quick, name):
     res = quick(name)
     n_axes, shapes = EXPECTED[name]
+    if n_axes is None:  # fig5: 2 + 4 3-D panels + one colour bar per panel with slow points
+        n_axes = 6 + np.unique(res.data["slow_epoch"]).size
     assert isinstance(res, figures.FigureResult)
     assert res.name == name
     assert res.params["scale"] == "quick"
@@ -274,3 +284,34 @@ def test_cli_rejects_unknown_figure(capsys):
 def test_canonical_constants_drawn(quick):
     d = quick("fig2_dynamics").data
     assert float(d["critical_lr"]) == canonical.critical_lr(100.0, normalized=False)
+
+
+def test_fig5_learns_and_finds_slow_points(quick):
+    d = quick("fig5_dcdt").data
+    assert d["accuracy"][0] < 0.6 and d["accuracy"][-100:].mean() > 0.9  # the network learns the task
+    U = d["slow_speed"].size
+    for key in ("slow_x", "slow_distance", "slow_min_abs_eig", "slow_epoch", "slow_kind"):
+        assert len(d[key]) == U
+    assert set(np.unique(d["slow_epoch"])) == set(d["snapshot_epochs"])  # points found at every snapshot
+    assert np.all(d["slow_speed"] >= 0)
+    assert set(d["slow_kind"]) <= {"fixed point", "ghost", "slow point"}
+
+
+def test_fig7_dcdt_no_learning_zone_at_large_lr(quick):
+    d = quick("fig7_dcdt").data
+    loss = np.median(d["mean_loss"], axis=1)
+    grad = np.median(d["mean_grad_norm"], axis=1)
+    best = int(np.argmin(loss))
+    assert 0 < best < loss.size - 1  # non-monotone in lr
+    assert loss[-1] > 2 * loss[best]  # the largest lr: loss saturates high ...
+    assert grad[-1] < 0.2 * grad[best]  # ... while the gradient collapses (no-learning zone)
+
+
+def test_doctests():
+    import doctest
+
+    from ghostfast import _figures_canonical, _figures_rnn
+
+    for mod in (figures, _figures_canonical, _figures_rnn):
+        result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+        assert result.failed == 0 and result.attempted > 0, mod.__name__
