@@ -44,10 +44,10 @@ def fig7(scale: str = "default", *, task: str = "dcdt", n_threads: Optional[int]
     ==========  =====================  =====  =======  =============================================
     scale       lrs                    seeds  epochs   time (2 loaded cores)
     ==========  =====================  =====  =======  =============================================
-    paper       logspace(-3, 1, 20)    0-19   20 000   DCDT ~1 h, DMTS ~2.5 h (extrapolated: 0.4 and
-                                                       ~1 ms per run-epoch)
-    default     logspace(-3, 1, 9)     0-3    1 000    DCDT ~15 s, DMTS ~35 s
-    quick       logspace(-3, 1, 5)     0-1    200      ~1-2 s
+    paper       logspace(-3, 1, 20)    0-19   20 000   ~1.3 h each (extrapolated from the measured 0.58
+                                                       (DCDT) and 0.63 (DMTS) ms per run-epoch)
+    default     logspace(-3, 1, 9)     0-3    1 000    ~21 s (DCDT), ~23 s (DMTS)
+    quick       logspace(-3, 1, 5)     0-1    200      ~2 s
     ==========  =====================  =====  =======  =============================================
 
     Returns
@@ -128,7 +128,7 @@ def fig5_dcdt(scale: str = "default", *, seed: int = 3, n_threads: Optional[int]
     C++, where the paper ran 5000 Adam steps), coloured by log10 speed. Claim: a slow point near the
     trajectory precedes the accuracy jump.
 
-    The same computation at every scale (the paper's is ~2 s). Differences from the paper: numpy's generator
+    The same computation at every scale (the paper's; ~4-7 s measured). Differences from the paper: numpy's generator
     for the initialisation, noise and r0 (seed 3 is not the paper's network); each panel's PCA is fitted on
     that epoch's states (the paper pooled all saved epochs).
 
