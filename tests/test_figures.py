@@ -46,6 +46,8 @@ EXPECTED = {
                            "final_accuracy": (10,), "n_selected": ()}),
     "fig8b_learnable": (2, {"epochs": (20000,), "loss": (20000,), "grad_norm": (20000,), "c_end": (2,),
                             "switch_epoch": ()}),
+    "fig8c": (2, {"epochs": (40,), "caps": (5,), "accuracy_mean": (5, 40), "accuracy_sem": (5, 40),
+                  "loss_mean": (5, 40), "loss_sem": (5, 40), "late_accuracy": (5, 2), "switch_epoch": ()}),
 }
 
 
@@ -315,3 +317,16 @@ def test_doctests():
     for mod in (figures, _figures_canonical, _figures_rnn):
         result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
         assert result.failed == 0 and result.attempted > 0, mod.__name__
+
+
+def test_fig8c_capped_confidence_beats_no_cap(quick):
+    d = quick("fig8c").data
+    assert np.isinf(d["caps"][-1])
+    late = d["late_accuracy"].mean(axis=1)  # mean over seeds of the late phase-2 accuracy, per cap
+    uncapped = late[-1]
+    for c in (0.5, 1.0, 3.0):
+        assert late[np.flatnonzero(d["caps"] == c)[0]] > uncapped
+    # Before the switch all branches are the same runs.
+    pre = d["epochs"] < d["switch_epoch"]
+    np.testing.assert_array_equal(d["accuracy_mean"][:, pre], np.broadcast_to(d["accuracy_mean"][:1, pre],
+                                                                              d["accuracy_mean"][:, pre].shape))

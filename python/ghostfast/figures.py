@@ -36,6 +36,7 @@ Figures
 ``fig8a``              canonical gradient profile |dL/dr| vs r for several confidences a
 ``fig8b_ablation``     trapped rank-one networks: lowering the confidence c lets them leave the zone
 ``fig8b_learnable``    rank-one RNN with a learnable confidence, reset to c = 1 after 10 000 epochs
+``fig8c``              full-rank DCDT: capping the readout L1 norm (confidence) after 10 000 epochs
 =====================  =====================================================================================
 
 Example
@@ -52,10 +53,10 @@ from typing import Callable, Dict
 from ._figures_base import SCALES, FigureResult
 from ._figures_canonical import fig1, fig2_dynamics, fig2_loss, fig2d, fig8a
 from ._figures_rnn import fig3_large_lr, fig3_small_lr, fig6a, fig6b, fig8b_ablation, fig8b_learnable
-from ._figures_tasks import fig5_dcdt, fig7, fig7_dcdt, fig7_dmts
+from ._figures_tasks import fig5_dcdt, fig7, fig7_dcdt, fig7_dmts, fig8c
 
 __all__ = ["SCALES", "FigureResult", "FIGURES", "fig1", "fig2_loss", "fig2_dynamics", "fig2d", "fig3_small_lr",
-           "fig3_large_lr", "fig5_dcdt", "fig6a", "fig6b", "fig7", "fig7_dcdt", "fig7_dmts", "fig8a", "fig8b_ablation", "fig8b_learnable"]
+           "fig3_large_lr", "fig5_dcdt", "fig6a", "fig6b", "fig7", "fig7_dcdt", "fig7_dmts", "fig8a", "fig8b_ablation", "fig8b_learnable", "fig8c"]
 
 #: Figure name -> function, in the paper's order (the choices of ``ghostfast reproduce``).
 FIGURES: Dict[str, Callable[..., FigureResult]] = {
@@ -73,4 +74,5 @@ FIGURES: Dict[str, Callable[..., FigureResult]] = {
     "fig8a": fig8a,
     "fig8b_ablation": fig8b_ablation,
     "fig8b_learnable": fig8b_learnable,
+    "fig8c": fig8c,
 }
