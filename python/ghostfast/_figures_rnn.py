@@ -54,7 +54,8 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
     (red dot) and the readout threshold kappa = 1 (orange). After learning a ghost (a minimum of f slightly
     above 0) sits between kappa0 and 1.
 
-    Scales ("paper": spec Fig 3A exactly, ~20 s measured on a loaded 2-core machine; one run is serial):
+    Scales ("paper": spec Fig 3A exactly, 23 s measured on a loaded 2-core machine; default 8-11 s; quick
+    ~2 s; one run is serial):
     ==========  ======  ========  ===========================  ============
     scale       lr      epochs    flow maps at epochs          record every
     ==========  ======  ========  ===========================  ============
@@ -182,7 +183,7 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     scale       lrs                       seeds     epochs     epochs shown                        time
     ==========  ========================  ========  =========  ==================================  ============
     paper       logspace(-4, -1, 30)      0-9       200 001    10k, 20k, 30k, 50k, 100k, 200k      ~30 min*
-    default     logspace(-3, -1, 9)       0-2       20 001     5k, 10k, 20k                        ~17 s
+    default     logspace(-3, -1, 9)       0-2       20 001     5k, 10k, 20k                        9-17 s
     quick       logspace(-2.5, -1, 6)     0-1       15 001     5k, 10k, 15k                        ~3 s
     ==========  ========================  ========  =========  ==================================  ============
     (*) extrapolated from 31 us per run-epoch measured on 2 loaded cores (6e7 run-epochs). The full-rank curve of the
@@ -246,7 +247,7 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     scale       K                                    lrs                     seeds  epochs    time
     ==========  ===================================  ======================  =====  ========  ==========
     paper       1, 2, 3, 4, 5, 10, 30, 50, 100       logspace(-3, 0, 10)     0-9    500 000   ~1 day*
-    default     1, 3, 10, 30                         0.03, 0.1               0-2    10 000    ~30 s
+    default     1, 3, 10, 30                         0.03, 0.1               0-2    10 000    21-30 s
     quick       1, 30                                0.1                     0-2    3 000     ~3 s
     ==========  ===================================  ======================  =====  ========  ==========
     (*) extrapolated from measured wall times per run-epoch on 2 loaded cores (rank 1: 33 us, rank 10: 0.15 ms,
@@ -323,9 +324,9 @@ def fig8b_ablation(scale: str = "default", *, n_threads: Optional[int] = None, p
     ==========  ============  ==========  =====================
     scale       seeds         c values    time (2 loaded cores)
     ==========  ============  ==========  =====================
-    paper       0-99          30          ~12 s
-    default     0-39          30          ~5 s
-    quick       0-11          10 plotted  ~2 s
+    paper       0-99          30          25 s (measured)
+    default     0-39          30          5-8 s
+    quick       0-11          10 plotted  ~1.3 s
     ==========  ============  ==========  =====================
 
     Returns

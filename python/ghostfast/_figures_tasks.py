@@ -209,7 +209,7 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
     scale       seeds  epochs (1 + 2)    recorded every       time (2 loaded cores)
     ==========  =====  ================  ===================  ============================================
     paper       0-99   10 000 + 10 000   200                  ~2.5 h (extrapolated: 1.4 ms per run-epoch)
-    default     0-2    1 000 + 1 000     10                   ~40 s
+    default     0-2    1 000 + 1 000     10                   27-40 s
     quick       0-1    200 + 200         10                   ~4 s
     ==========  =====  ================  ===================  ============================================
     At the reduced scales the phases are far shorter than the paper's, so the effect of the cap need not
