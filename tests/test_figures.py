@@ -330,3 +330,12 @@ def test_fig8c_capped_confidence_beats_no_cap(quick):
     pre = d["epochs"] < d["switch_epoch"]
     np.testing.assert_array_equal(d["accuracy_mean"][:, pre], np.broadcast_to(d["accuracy_mean"][:1, pre],
                                                                               d["accuracy_mean"][:, pre].shape))
+
+
+def test_fig8a_paper_gradient_option():
+    res = figures.fig8a(scale="quick", gradient="paper")
+    rel0 = res.data["relative_grad_at_zero"]
+    assert np.all(np.diff(rel0[res.data["confidences"] >= 0.1]) < 0)
+    assert res.params["gradient"] == "paper"
+    with pytest.raises(ValueError, match="gradient"):
+        figures.fig8a(scale="quick", gradient="central")
