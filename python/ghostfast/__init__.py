@@ -5,7 +5,7 @@ Implements and scales up Dinc et al., "A ghost mechanism: An analytical model of
 
 Submodules (imported on first use): ``canonical`` (the 1D model dx/dt = r + x^2), ``tasks``, ``rnn``
 (leaky-tanh RNNs trained with hand-written BPTT), ``sweep`` (parallel grids), ``analysis`` (flow maps,
-fixed points, ghosts), ``plotting``.
+fixed points, ghosts), ``plotting``, ``figures`` (the paper's figures).
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ except PackageNotFoundError:  # in-tree development build
 #: True when the C++ core was compiled with OpenMP (parallel runs); False means everything runs serially.
 has_openmp: bool = bool(_core.has_openmp)
 
-_SUBMODULES = ("canonical", "tasks", "rnn", "sweep", "analysis", "plotting", "cli")
+_SUBMODULES = ("canonical", "tasks", "rnn", "sweep", "analysis", "plotting", "figures", "cli")
 
 __all__ = ["__version__", "has_openmp", "default_threads", *_SUBMODULES]
 

@@ -16,33 +16,12 @@ from . import canonical
 
 
 def _plot(sweep: canonical.LRSweepResult, analytic: float, measured: float, path: str) -> None:
-    import matplotlib
+    """The sweep drawn as the paper's Fig 2D (``ghostfast.figures``), with the measured critical lr."""
+    from ._figures_canonical import draw_lr_sweep
 
-    matplotlib.use("Agg")  # files only, never a window
-    import matplotlib.pyplot as plt
-
-    fig, (ax, ax_trap) = plt.subplots(2, 1, figsize=(6.4, 6.4), sharex=True, height_ratios=(3, 1))
-    colors = plt.cm.viridis(np.linspace(0.1, 0.9, sweep.record_epochs.size))
-    for k, (epoch, color) in enumerate(zip(sweep.record_epochs, colors)):
-        mean, sem = sweep.mean_loss[:, k], np.nan_to_num(sweep.sem_loss[:, k])
-        ax.plot(sweep.lrs, mean, color=color, label=f"epoch {epoch}")
-        ax.fill_between(sweep.lrs, np.maximum(mean - sem, 1e-6), mean + sem, color=color, alpha=0.25, lw=0)
-    for a in (ax, ax_trap):
-        a.axvline(analytic, color="k", ls="--", lw=1)
-        a.axvline(measured, color="tab:red", ls=":", lw=1)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_ylabel("loss (mean ± SEM over seeds)")
-    ax.set_title(f"canonical model, T = {sweep.T:g}\ncritical lr: dashed = analytic, dotted = measured (50 % trapped)",
-                 fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
-    ax_trap.plot(sweep.lrs, sweep.trapped_fraction, color="k", marker=".", ms=3)
-    ax_trap.set_ylabel("trapped fraction")
-    ax_trap.set_xlabel("learning rate (paper-code convention, gradient without 1/T)")
-    ax_trap.set_ylim(-0.05, 1.05)
-    fig.tight_layout()
+    del analytic  # draw_lr_sweep draws the same analytic 3 pi^4 / (32 T^5) line the demo prints
+    fig, _ = draw_lr_sweep(sweep, measured_critical_lr=measured)
     fig.savefig(path, dpi=120)
-    plt.close(fig)
 
 
 def run_demo(out_dir: str = "ghostfast-demo", quick: bool = False, n_threads: Optional[int] = None) -> int:

@@ -1,4 +1,5 @@
-"""Command line: ``ghostfast info`` and ``ghostfast demo`` (more subcommands register here)."""
+"""Command line: ``ghostfast info``, ``ghostfast demo`` and ``ghostfast reproduce FIG`` (more subcommands
+register here)."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,31 @@ def _demo(args: argparse.Namespace) -> int:
     return run_demo(out_dir=args.out, quick=args.quick, n_threads=args.threads)
 
 
+def _reproduce(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from . import figures
+
+    names = list(figures.FIGURES) if args.figure == "all" else [args.figure]
+    total = time.perf_counter()
+    for name in names:
+        start = time.perf_counter()
+        result = figures.FIGURES[name](scale=args.scale, n_threads=args.threads)
+        elapsed = time.perf_counter() - start
+        png, npz = result.save(args.out)
+        print(f"{name}: {png} (data: {os.path.basename(npz)}) in {elapsed:.1f} s")
+    if len(names) > 1:
+        print(f"all done in {time.perf_counter() - total:.1f} s")
+    return 0
+
+
+def _figure_names() -> list:
+    from .figures import FIGURES
+
+    return [*FIGURES, "all"]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="ghostfast", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -33,6 +59,18 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--quick", action="store_true", help="fewer seeds and delays (seconds, for smoke tests)")
     p_demo.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
     p_demo.set_defaults(func=_demo)
+
+    p_rep = sub.add_parser("reproduce", help="draw one of the paper's figures (PNG + .npz data)",
+                           description="Compute and draw a figure of the paper; writes FIG.png and FIG.npz.")
+    p_rep.add_argument("figure", metavar="FIG", choices=_figure_names(),
+                       help="one of: %(choices)s")
+    p_rep.add_argument("--scale", choices=("quick", "default", "paper"), default="default",
+                       help="quick: seconds (smoke test); default: scaled down, under a minute; paper: the "
+                            "authors' exact parameters (minutes to hours, see ghostfast.figures) "
+                            "(default: %(default)s)")
+    p_rep.add_argument("--out", default="ghostfast-figures", help="output folder (default: %(default)s)")
+    p_rep.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
+    p_rep.set_defaults(func=_reproduce)
     return parser
 
 

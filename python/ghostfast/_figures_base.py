@@ -1,0 +1,107 @@
+"""Shared pieces of ``ghostfast.figures``: the result type, scale handling and figure creation."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Dict, Mapping, Optional, Tuple
+
+import numpy as np
+
+from ._validation import check_choice, check_threads
+
+#: The three sizes every figure function accepts.
+SCALES = ("quick", "default", "paper")
+
+
+@dataclass(frozen=True, eq=False)
+class FigureResult:
+    """A drawn figure with the arrays it shows.
+
+    Attributes
+    ----------
+    name : str
+        The figure's name (``"fig2d"``, ...), used for file names.
+    figure : matplotlib.figure.Figure
+        The figure (not attached to pyplot; ``figure.savefig`` works, nothing is shown).
+    data : dict of str -> ndarray
+        Every plotted array (coordinates included), enough to re-plot the figure.
+    params : dict
+        What was run: the scale and every parameter of the computation (plain Python values).
+    """
+
+    name: str
+    figure: Any
+    data: Dict[str, np.ndarray]
+    params: Dict[str, Any] = field(default_factory=dict)
+
+    def save(self, out_dir: str | os.PathLike = ".", dpi: int = 120) -> Tuple[str, str]:
+        """Write ``<out_dir>/<name>.png`` and ``<out_dir>/<name>.npz`` (the data plus ``params`` as a JSON
+        string under the key ``params_json``). Returns the two paths."""
+        import json
+
+        os.makedirs(out_dir, exist_ok=True)
+        png = os.path.join(os.fspath(out_dir), f"{self.name}.png")
+        npz = os.path.join(os.fspath(out_dir), f"{self.name}.npz")
+        self.figure.savefig(png, dpi=dpi)
+        arrays = {k: np.asarray(v) for k, v in self.data.items()}
+        arrays["params_json"] = np.array(json.dumps(_plain(self.params), sort_keys=True))
+        with open(npz, "wb") as fh:
+            np.savez(fh, **arrays)
+        return png, npz
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return repr(value)
+
+
+def check_scale(scale: Any) -> str:
+    return check_choice(scale, "scale", SCALES)
+
+
+def pick(scale: str, quick: Any, default: Any, paper: Any) -> Any:
+    """The value for ``scale``."""
+    return {"quick": quick, "default": default, "paper": paper}[scale]
+
+
+def threads(n_threads: Optional[int]) -> Optional[int]:
+    """Validated thread count (None = the package default)."""
+    return None if n_threads is None else (check_threads(n_threads) or None)
+
+
+def new_figure(nrows: int = 1, ncols: int = 1, figsize: Tuple[float, float] = (6.4, 4.8), **subplot_kw: Any
+               ) -> Tuple[Any, np.ndarray]:
+    """A Figure NOT registered with pyplot (no global state, no window) and its Axes as an array."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
+    return fig, axes
+
+
+def mean_sem(values: np.ndarray, axis: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Mean and standard error of the mean (ddof = 1; 0 when there is a single sample)."""
+    values = np.asarray(values, dtype=np.float64)
+    n = values.shape[axis]
+    mean = values.mean(axis=axis)
+    sem = values.std(axis=axis, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)
+    return mean, sem
+
+
+def band(ax: Any, x: np.ndarray, mean: np.ndarray, sem: np.ndarray, floor: float = 0.0, **kw: Any) -> Any:
+    """A line with a mean +- SEM band (the band clipped below at ``floor`` for log axes)."""
+    (line,) = ax.plot(x, mean, **kw)
+    lo = mean - sem
+    if floor > 0:
+        lo = np.maximum(lo, floor)
+    ax.fill_between(x, lo, mean + sem, color=line.get_color(), alpha=0.25, lw=0)
+    return line

@@ -1,0 +1,280 @@
+"""Figures of full-rank task RNNs on DCDT / DMTS (paper Figs 5 and 7; spec sections 3.4, 4, 5.3 and 6).
+
+Models are spec section 3.4 (N = 100, alpha = 0.5, one input, read before the update, tanh output for DCDT and
+sigmoid for DMTS) with the "task" initialisation preset of :func:`ghostfast.rnn.init_params` (xavier-uniform
+W, w_in, w_out; PyTorch-default biases) drawn from numpy's generator: the paper's PyTorch seeds cannot be
+matched, so compare statistically.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from . import analysis, plotting, rnn, sweep, tasks
+from ._figures_base import FigureResult, check_scale, new_figure, pick, threads
+from ._validation import check_choice, check_int
+
+#: Fig 7: task -> (config, output nonlinearity, example lr index in logspace(-3, 1, 20), example seeds).
+_FIG7 = {"dcdt": ("B", "tanh", 12, (1, 9)), "dmts": ("A", "sigmoid", 15, (12, 0))}
+
+
+def _task(name: str, config: str, samples_per_class: int = 1) -> tasks.Task:
+    if name == "dcdt":
+        return tasks.dcdt(*tasks.dcdt_config(config), samples_per_class=samples_per_class)
+    return tasks.dmts(*tasks.dmts_config(config), samples_per_class=samples_per_class)
+
+
+def _full_rank_model(output: str, noise_std: float, x0_std: float) -> rnn.Model:
+    x0: Any = "random" if x0_std > 0 else 0.0
+    return rnn.Model(N=100, rank="full", alpha=0.5, readout="linear", output=output, read="before", n_in=1,
+                     noise_std=noise_std, x0=x0, x0_std=x0_std)
+
+
+def fig7(scale: str = "default", *, task: str = "dcdt", n_threads: Optional[int] = None,
+         progress: Optional[bool] = None) -> FigureResult:
+    """Fig 7: full-rank RNNs on DCDT (config B, 32 steps) or DMTS (config A, 38 steps), deterministic
+    (no noise, r0 = 0), SGD. Box plots over seeds of the time-averaged loss, gradient norm and weight norm
+    ||W||_F vs learning rate; example runs (loss, gradient norm, ||W||_F vs epoch, log-log) at the paper's
+    example lr (the grid point nearest 0.336 for DCDT, 1.438 for DMTS) for two seeds. Claim: beyond a critical
+    lr the time-averaged loss rises while the time-averaged gradient collapses (the no-learning zone).
+
+    The gradient norm is over ALL trainable parameters (``sweep`` records that), where the paper logged
+    ||grad W||_F only; W dominates it in these runs but the two are not identical.
+    ==========  =====================  =====  =======  =============================================
+    scale       lrs                    seeds  epochs   time (2 loaded cores)
+    ==========  =====================  =====  =======  =============================================
+    paper       logspace(-3, 1, 20)    0-19   20 000   ~1.3 h each (extrapolated from the measured 0.58
+                                                       (DCDT) and 0.63 (DMTS) ms per run-epoch)
+    default     logspace(-3, 1, 9)     0-3    1 000    ~21 s (DCDT), ~23 s (DMTS)
+    quick       logspace(-3, 1, 5)     0-1    200      ~2 s
+    ==========  =====================  =====  =======  =============================================
+
+    Returns
+    -------
+    FigureResult
+        Six Axes (3 box plots, 3 example panels). ``data``: ``lrs`` (n,), ``seeds`` (s,), ``mean_loss``,
+        ``mean_grad_norm``, ``mean_weight_norm`` (n, s) (time averages), ``example_lr`` (0-d),
+        ``example_seeds`` (2,), ``example_epochs`` (E,), ``example_loss``/``example_grad_norm``/
+        ``example_weight_norm`` (2, E).
+    """
+    scale = check_scale(scale)
+    task = check_choice(task, "task", tuple(_FIG7))
+    config, output, paper_idx, paper_seeds = _FIG7[task]
+    lrs, seeds, epochs = pick(scale, (np.logspace(-3, 1, 5), range(2), 200), (np.logspace(-3, 1, 9), range(4), 1000),
+                              (np.logspace(-3, 1, 20), range(20), 20000))
+    model = _full_rank_model(output, 0.0, 0.0)
+    res = sweep.sweep(model, _task(task, config), epochs=epochs, lr=list(lrs), seed=list(seeds),
+                      n_threads=threads(n_threads), progress=progress)
+    with np.errstate(invalid="ignore"):
+        mean_loss = np.nanmean(res.loss, axis=-1)
+        mean_grad = np.nanmean(res.grad_norm, axis=-1)
+        mean_w = np.nanmean(res.weight_norm, axis=-1)
+    ex_lr_target = float(np.logspace(-3, 1, 20)[paper_idx])
+    ex_i = int(np.argmin(np.abs(np.log(lrs) - np.log(ex_lr_target))))
+    seed_list = list(seeds)
+    ex_seeds = [s for s in paper_seeds if s in seed_list]
+    ex_seeds = (ex_seeds + [s for s in seed_list if s not in ex_seeds])[:2]
+    ex_j = [seed_list.index(s) for s in ex_seeds]
+
+    fig, axes = new_figure(2, 3, figsize=(13.0, 7.5))
+    labels = [f"{lr:.2g}" for lr in lrs]
+    for ax, values, name in zip(axes[0], (mean_loss, mean_grad, mean_w),
+                                ("time-averaged loss", "time-averaged gradient norm", "time-averaged ||W||_F")):
+        ax.boxplot([v[np.isfinite(v)] for v in values], positions=np.arange(len(lrs)), widths=0.6)
+        ax.set_xticks(np.arange(len(lrs)), labels, rotation=60, fontsize=7)
+        ax.set_yscale("log")
+        ax.set_xlabel("learning rate (SGD)")
+        ax.set_title(name, fontsize=9)
+    x = np.maximum(res.record_epochs, 1)
+    colors = ("tab:blue", "tab:red")
+    for ax, hist, name in zip(axes[1], (res.loss, res.grad_norm, res.weight_norm),
+                              ("loss", "gradient norm", "||W||_F")):
+        for j, s, color in zip(ex_j, ex_seeds, colors):
+            ax.plot(x, hist[ex_i, j], color=color, label=f"seed {s}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(1, max(epochs, 10)) if scale != "paper" else ax.set_xlim(10, 3e4)
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{name}, lr = {lrs[ex_i]:.3g}", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"Fig 7: full-rank RNN on {task.upper()} (config {config}), {len(seed_list)} seeds, {epochs} epochs, "
+                 "no noise", fontsize=10)
+    data = {"lrs": np.asarray(lrs), "seeds": np.asarray(seed_list), "mean_loss": mean_loss,
+            "mean_grad_norm": mean_grad, "mean_weight_norm": mean_w, "example_lr": np.array(lrs[ex_i]),
+            "example_seeds": np.asarray(ex_seeds), "example_epochs": res.record_epochs,
+            "example_loss": res.loss[ex_i, ex_j], "example_grad_norm": res.grad_norm[ex_i, ex_j],
+            "example_weight_norm": res.weight_norm[ex_i, ex_j]}
+    params_out = {"scale": scale, "task": task, "config": config, "lrs": np.asarray(lrs).tolist(),
+                  "seeds": seed_list, "epochs": epochs, "noise_std": 0.0, "x0": 0.0, "init": "task", "N": 100}
+    return FigureResult(f"fig7_{task}", fig, data, params_out)
+
+
+def fig7_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
+    """Fig 7, DCDT half: ``fig7(scale, task="dcdt", ...)``."""
+    return fig7(scale, task="dcdt", **kwargs)
+
+
+def fig7_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
+    """Fig 7, DMTS half: ``fig7(scale, task="dmts", ...)``."""
+    return fig7(scale, task="dmts", **kwargs)
+
+
+def fig5_dcdt(scale: str = "default", *, seed: int = 3, n_threads: Optional[int] = None) -> FigureResult:
+    """Fig 5A-C: a full-rank RNN learning DCDT (config A, 22 steps, one trial per class, noise 1e-2, random
+    r0 with sigma 0.1), SGD lr 1e-2, 3001 epochs: loss and ||grad W||_F vs epoch (log-log), accuracy vs epoch
+    (log-x), and at epochs 10, 200, 1000, 3000 the trial trajectories on their top-3 principal components with
+    the slow points found from every visited state (``analysis.find_slow_points``: exact-Hessian Newton in
+    C++, where the paper ran 5000 Adam steps), coloured by log10 speed. Claim: a slow point near the
+    trajectory precedes the accuracy jump.
+
+    The same computation at every scale (the paper's; ~4-7 s measured). Differences from the paper: numpy's generator
+    for the initialisation, noise and r0 (seed 3 is not the paper's network); each panel's PCA is fitted on
+    that epoch's states (the paper pooled all saved epochs).
+
+    Returns
+    -------
+    FigureResult
+        Six Axes plus one colour bar per 3-D panel with slow points. ``data``: ``epochs`` (3001,), ``loss``,
+        ``grad_norm_W``, ``accuracy`` (3001,), ``snapshot_epochs`` (4,), ``states`` (4, 2, 23, 100),
+        ``slow_x`` (U, 100), ``slow_speed`` (U,), ``slow_distance`` (U,), ``slow_min_abs_eig`` (U,),
+        ``slow_epoch`` (U,) (which snapshot each point belongs to), ``slow_kind`` (U,) (str).
+    """
+    scale = check_scale(scale)
+    seed = check_int(seed, "seed", minimum=0)
+    lr, epochs, snap_epochs = 1e-2, 3001, (10, 200, 1000, 3000)
+    model = _full_rank_model("tanh", 1e-2, 0.1)
+    task = _task("dcdt", "A")
+    res = rnn.train(model, task, lr=lr, epochs=epochs, seed=seed, snapshot_epochs=snap_epochs,
+                    n_threads=threads(n_threads))
+    states, sps, sx, ss, sd, se, sk, sev = [], [], [], [], [], [], [], []
+    for e in snap_epochs:
+        p = res.snapshots[e]
+        st = rnn.forward(model, p, task, seed=seed).states  # (B, S + 1, N): r_0 .. r_S
+        states.append(st)
+        sp = analysis.find_slow_points(p, starts=st.reshape(-1, model.N), n_threads=threads(n_threads))
+        sps.append(sp)
+        sx.append(sp.x)
+        ss.append(sp.speed)
+        sd.append(sp.distance)
+        se.append(np.full(len(sp), e))
+        sk.append(sp.kind)
+        sev.append(np.min(np.abs(sp.eigenvalues.real), axis=1) if len(sp) else np.zeros(0))
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(14.0, 7.5), layout="constrained")
+    gs = fig.add_gridspec(2, 4)
+    ax_loss = fig.add_subplot(gs[0, :2])
+    ax_acc = fig.add_subplot(gs[0, 2:])
+    x = np.maximum(res.epochs, 1)
+    ax_loss.plot(x, res.loss, color="black", label="loss")
+    ax_loss.plot(x, res.grad_norm_groups["W"], color="tab:red", label="||grad W||_F")
+    ax_loss.set_xscale("log")
+    ax_loss.set_yscale("log")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.legend(fontsize=8)
+    ax_acc.plot(x, res.accuracy, color="tab:blue")
+    ax_acc.set_xscale("log")
+    ax_acc.set_ylim(-0.02, 1.02)
+    ax_acc.set_xlabel("epoch")
+    ax_acc.set_ylabel("accuracy")
+    for e in snap_epochs:
+        for a in (ax_loss, ax_acc):
+            a.axvline(e, color="grey", lw=0.8, ls=":")
+    for k, e in enumerate(snap_epochs):
+        ax = fig.add_subplot(gs[1, k], projection="3d")
+        plotting.plot_pca_3d(states[k], sps[k], ax=ax)
+        ax.set_title(f"epoch {e}: {len(sps[k])} slow/fixed points", fontsize=8)
+    fig.suptitle(f"Fig 5A-C: full-rank RNN on DCDT (config A), seed {seed}, SGD lr {lr:g}, {epochs} epochs",
+                 fontsize=10)
+    data = {"epochs": res.epochs, "loss": res.loss, "grad_norm_W": res.grad_norm_groups["W"],
+            "accuracy": res.accuracy, "snapshot_epochs": np.asarray(snap_epochs), "states": np.stack(states),
+            "slow_x": np.concatenate(sx), "slow_speed": np.concatenate(ss), "slow_distance": np.concatenate(sd),
+            "slow_min_abs_eig": np.concatenate(sev), "slow_epoch": np.concatenate(se),
+            "slow_kind": np.concatenate(sk).astype(str)}
+    params_out = {"scale": scale, "seed": seed, "lr": lr, "epochs": epochs, "snapshot_epochs": list(snap_epochs),
+                  "noise_std": 1e-2, "x0_std": 0.1, "config": "A", "init": "task", "N": 100}
+    return FigureResult("fig5_dcdt", fig, data, params_out)
+
+
+def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureResult:
+    """Fig 8C: capping the readout confidence of full-rank RNNs on DCDT (config A, 10 trials per class, noise
+    1e-3, random r0 with sigma 0.1, Adam lr 0.1). Phase 1: plain training. Phase 2: the same runs continue
+    (same parameters, Adam moments and random stream: ``rnn.TrainState``) with the readout L1 norm fixed to
+    c before every forward pass (``Model.readout_l1_cap``), for c in {0.1, 0.5, 1, 3, inf} (inf: no cap).
+    Phase 1 is shared by the five branches (trained once). Plotted: accuracy and loss, mean +- SEM over seeds.
+    Claim (spec target 18): late accuracy is higher for c in {0.5, 1, 3} than for c = inf.
+
+    ==========  =====  ================  ===================  ============================================
+    scale       seeds  epochs (1 + 2)    recorded every       time (2 loaded cores)
+    ==========  =====  ================  ===================  ============================================
+    paper       0-99   10 000 + 10 000   200                  ~2.5 h (extrapolated: 1.4 ms per run-epoch)
+    default     0-2    1 000 + 1 000     10                   27-40 s
+    quick       0-1    200 + 200         10                   ~4 s
+    ==========  =====  ================  ===================  ============================================
+    At the reduced scales the phases are far shorter than the paper's, so the effect of the cap need not
+    have developed yet.
+
+    Returns
+    -------
+    FigureResult
+        Two Axes. ``data``: ``epochs`` (n,), ``caps`` (5,) (inf = no cap), ``accuracy_mean``/``accuracy_sem``/
+        ``loss_mean``/``loss_sem`` (5, n), ``late_accuracy`` (5, seeds) (mean over the second half of phase 2),
+        ``switch_epoch`` (0-d).
+    """
+    scale = check_scale(scale)
+    n_seeds, E1, E2, every = pick(scale, (2, 200, 200, 10), (3, 1000, 1000, 10), (100, 10000, 10000, 200))
+    caps = np.array([0.1, 0.5, 1.0, 3.0, np.inf])
+    lr = 0.1
+    from dataclasses import replace
+
+    from ._seeding import seed_key
+
+    model = _full_rank_model("tanh", 1e-3, 0.1)
+    task = _task("dcdt", "A", samples_per_class=10)
+    nt = threads(n_threads)
+    keys = [seed_key(s) for s in range(n_seeds)]
+    jobs1 = [rnn.TrainJob(model, task, lr, E1, rnn.init_params(model, s), optimizer="adam", key0=k.key0,
+                          key1=k.key1, record_every=every) for s, k in zip(range(n_seeds), keys)]
+    out1 = rnn.train_many(jobs1, n_threads=nt)
+    jobs2 = []
+    for r, k in zip(out1, keys):
+        for c in caps:
+            m_c = model if np.isinf(c) else replace(model, readout_l1_cap=float(c))
+            jobs2.append(rnn.TrainJob(m_c, task, lr, E2, r.state.params, optimizer="adam", key0=k.key0,
+                                      key1=k.key1, record_every=every, state=r.state))
+    out2 = rnn.train_many(jobs2, n_threads=nt)
+    acc1 = np.stack([r.accuracy for r in out1])  # (seed, n1)
+    loss1 = np.stack([r.loss for r in out1])
+    acc2 = np.stack([r.accuracy for r in out2]).reshape(n_seeds, caps.size, -1)
+    loss2 = np.stack([r.loss for r in out2]).reshape(n_seeds, caps.size, -1)
+    epochs = np.concatenate([out1[0].epochs, out2[0].epochs])
+    acc = np.concatenate([np.broadcast_to(acc1[:, None, :], (n_seeds, caps.size, acc1.shape[1])), acc2], axis=2)
+    loss = np.concatenate([np.broadcast_to(loss1[:, None, :], (n_seeds, caps.size, loss1.shape[1])), loss2], axis=2)
+    from ._figures_base import band, mean_sem
+
+    acc_mean, acc_sem = mean_sem(acc, axis=0)
+    loss_mean, loss_sem = mean_sem(loss, axis=0)
+    late = acc2[:, :, acc2.shape[2] // 2:].mean(axis=2).T  # (cap, seed)
+    fig, axes = new_figure(2, 1, figsize=(7.0, 6.4), sharex=True)
+    ax_acc, ax_loss = axes[:, 0]
+    colors = ("tab:blue", "tab:green", "tab:orange", "tab:red", "black")
+    for k, (c, color) in enumerate(zip(caps, colors)):
+        label = "c = ∞ (no cap)" if np.isinf(c) else f"c = {c:g}"
+        band(ax_acc, epochs, acc_mean[k], acc_sem[k], color=color, label=label)
+        band(ax_loss, epochs, loss_mean[k], loss_sem[k], floor=1e-6, color=color)
+    for a in (ax_acc, ax_loss):
+        a.axvline(E1, color="grey", ls="--", lw=1)
+    ax_acc.set_ylabel("accuracy (mean ± SEM)")
+    ax_acc.legend(fontsize=8)
+    ax_loss.set_yscale("log")
+    ax_loss.set_ylabel("loss")
+    ax_loss.set_xlabel("epoch")
+    ax_acc.set_title(f"Fig 8C: full-rank RNN on DCDT, Adam lr {lr:g}, {n_seeds} seeds; readout L1 norm capped at c "
+                     f"from epoch {E1}", fontsize=9)
+    data = {"epochs": epochs, "caps": caps, "accuracy_mean": acc_mean, "accuracy_sem": acc_sem,
+            "loss_mean": loss_mean, "loss_sem": loss_sem, "late_accuracy": late, "switch_epoch": np.array(E1)}
+    params_out = {"scale": scale, "seeds": f"0-{n_seeds - 1}", "lr": lr, "optimizer": "adam", "epochs_phase1": E1,
+                  "epochs_phase2": E2, "record_every": every, "caps": [float(c) for c in caps],
+                  "samples_per_class": 10, "noise_std": 1e-3, "x0_std": 0.1, "config": "A", "init": "task", "N": 100}
+    return FigureResult("fig8c", fig, data, params_out)

@@ -1,0 +1,567 @@
+"""Many trainings at once: grids over learning rate x seed x any model or task field, in parallel.
+
+Every grid point is one ``rnn.TrainJob``; a chunk of grid points is ONE ``rnn.train_many`` call (OpenMP over
+runs, GIL released). Chunks run locally (``backend="local"``) or on a ``dask.distributed`` cluster
+(``backend="dask"``). With ``out=`` each finished chunk is written to disk atomically and a rerun of the
+same call resumes. Results never depend on threads, chunking, resume or backend (see :func:`sweep`).
+
+Also: :func:`critical_lr` (the learning rate above which most seeds end in the no-learning zone) and
+:func:`critical_lr_scaling` (its power law in the delay T of the delayed-activation task).
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from ._progress import progress_default, run_with_control
+from ._seeding import seed_key
+from ._sweep_grid import GridSpec, build_spec, config_hash, plain, run_chunk
+from ._sweep_result import (DROP_FRACTION, TRAP_GRAD_TOL, TRAP_LOSS_FRACTION, SweepResult, assemble,
+                            drop_epochs, load, trapped_mask)
+from ._sweep_store import Store
+from ._validation import check_choice, check_int, check_real, check_threads
+
+__all__ = ["sweep", "SweepResult", "load", "drop_epochs", "trapped_mask", "critical_lr", "CriticalLR",
+           "critical_lr_scaling", "CriticalLRScaling", "power_law_fit", "PowerLawFit", "estimate_memory"]
+
+logger = logging.getLogger("ghostfast.sweep")
+
+BACKENDS = ("local", "dask")
+DEFAULT_MAX_MEMORY = 8 * 2**30
+_HISTORY_COUNT = 4  # loss, grad_norm, accuracy, weight_norm
+
+
+def _version() -> str:
+    import ghostfast
+
+    return str(ghostfast.__version__)
+
+
+def _n_records_estimate(epochs: int, record_every: int) -> int:
+    # Epochs 0, r, 2r, ... < epochs (the engine's result decides the exact count; this sizes the estimate).
+    return -(-epochs // record_every) if epochs > 0 else 0
+
+
+def estimate_memory(spec: GridSpec) -> int:
+    """Bytes the result arrays of a sweep will take (histories, plus final params with keep_params)."""
+    n_rec = _n_records_estimate(spec.epochs, spec.record_every)
+    total = spec.n_runs * (n_rec * _HISTORY_COUNT * 8 + 64)
+    if spec.keep_params:
+        from . import rnn
+
+        per_model = {k: sum(np.asarray(v).nbytes for v in rnn.init_params(m, 0).values())
+                     for k, m in spec.models.items()}
+        # every model-axis combination appears equally often in the grid
+        total += spec.n_runs // len(per_model) * sum(per_model.values())
+    return int(total)
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def _chunks(pending: Sequence[int], size: int) -> List[List[int]]:
+    return [list(pending[i:i + size]) for i in range(0, len(pending), size)]
+
+
+def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_threads: Optional[int] = None,
+          progress: Optional[bool] = None, out: Union[str, os.PathLike, None] = None, backend: str = "local",
+          client: Any = None, chunk_size: Optional[int] = None, record_every: int = 1, optimizer: Any = "sgd",
+          keep_params: bool = False, overwrite: bool = False, max_memory: float = DEFAULT_MAX_MEMORY,
+          drop_fraction: float = DROP_FRACTION, trap_loss_fraction: float = TRAP_LOSS_FRACTION,
+          trap_grad_tol: float = TRAP_GRAD_TOL, **grid: Any) -> SweepResult:
+    """Train every point of a grid (lr x seed x optimizer x model/task fields) in parallel.
+
+    Parameters
+    ----------
+    model : rnn.Model
+        The base model; ``**grid`` entries naming Model fields replace them per grid point.
+    task : tasks.Task or callable
+        A fixed Task, or a task factory (e.g. ``tasks.delayed_activation``) whose keyword parameters may be
+        swept in ``**grid`` (``task=tasks.delayed_activation, T=[10, 20, 40]``). Fix other factory arguments
+        with ``functools.partial``. A name that is both a Model field and a factory parameter (``n_in`` for
+        ``tasks.dcdt``) must be written ``model__n_in`` or ``task__n_in``.
+    epochs : int >= 0
+    lr : float or sequence of float > 0
+    seed : int or sequence of distinct ints >= 0
+        Initial parameters are ``rnn.init_params(model, seed)``: the same network for every lr (as in the
+        paper). The noise / initial-state stream of run ``i`` is ``Rng(seed_key(seed), stream=i)`` where ``i``
+        is the run's flat index in the full grid (C order over the axes). A grid point's result therefore
+        depends only on its own config, seed and index: never on ``n_threads``, ``chunk_size``, resume or
+        ``backend``.
+    n_threads : int or None
+        OpenMP threads per ``train_many`` call (local: None = all cores; dask: None = 1 per worker task).
+    progress : bool or None
+        tqdm bar over finished runs (None: on in a terminal, off in CI).
+    out : path or None
+        Directory for checkpoints: every finished chunk is written atomically with a manifest holding the
+        config hash; rerunning the same call resumes, skipping finished runs. A different sweep at the
+        same path raises ValueError unless ``overwrite=True`` (which discards the stored runs).
+    backend : {"local", "dask"}
+        "dask" sends chunks to ``client`` (a ``dask.distributed.Client``; None: a LocalCluster made for the
+        call and closed after). Needs ``pip install 'ghostfast[dask]'``.
+    chunk_size : int or None
+        Runs per ``train_many`` call. None: all pending runs in one call (local, no ``out``), else about 1/16
+        of them (at least the thread count), so checkpoints and dask tasks are frequent enough.
+    record_every : int >= 1
+        Histories keep every ``record_every``-th epoch.
+    optimizer : "sgd", "adam" or a list of them (a list becomes an axis right after ``seed``)
+    keep_params : bool
+        Keep the final parameters of every run (``result.params``).
+    max_memory : float
+        Refuse (ValueError) when the result arrays would exceed this many bytes (default 8 GiB).
+    drop_fraction, trap_loss_fraction, trap_grad_tol : float
+        Thresholds of the derived flags ``drop_epoch`` and ``trapped`` (see :class:`SweepResult`).
+    **grid : sequences
+        Axes over Model fields (``rank=[1, 2, 5]``, ``confidence=[...]``) or task factory parameters
+        (``T=[10, 20, 40]``). The result's axes are ``lr, seed, [optimizer], *grid`` in that order.
+
+    Returns
+    -------
+    SweepResult
+        On Ctrl-C: the finished runs (others NaN, ``done`` False), ``interrupted=True`` and a RuntimeWarning
+        saying how many finished.
+
+    Examples
+    --------
+    >>> from ghostfast import rnn, tasks, sweep
+    >>> model = rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0,
+    ...                   read="after", x0=-0.3)
+    >>> res = sweep.sweep(model, tasks.delayed_activation(T=20), epochs=200, lr=[1e-2, 2e-2], seed=range(3))
+    >>> res.loss.shape          # (lr, seed, record)
+    (2, 3, 200)
+    """
+    backend = check_choice(backend, "backend", BACKENDS)
+    threads = check_threads(n_threads)
+    if chunk_size is not None:
+        chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
+    max_memory = check_real(max_memory, "max_memory", positive=True, finite=False)
+    flags = {"drop_fraction": check_real(drop_fraction, "drop_fraction", positive=True),
+             "trap_loss_fraction": check_real(trap_loss_fraction, "trap_loss_fraction", positive=True),
+             "trap_grad_tol": check_real(trap_grad_tol, "trap_grad_tol", positive=True)}
+    spec, config = build_spec(model, task, epochs, lr, seed, optimizer, record_every, keep_params, grid)
+    digest = config_hash(config)  # flags are derived at assembly: changing them does not invalidate a resume
+    config = {**config, "flags": flags, "config_hash": digest}
+
+    need = estimate_memory(spec)
+    logger.info("sweep: %d runs x %d epochs, result arrays %s", spec.n_runs, spec.epochs, _fmt_bytes(need))
+    if need > max_memory:
+        raise ValueError(f"max_memory: this sweep's result arrays need {_fmt_bytes(need)} "
+                         f"({spec.n_runs} runs), above max_memory={_fmt_bytes(max_memory)}; raise record_every, "
+                         "split the grid, or raise max_memory")
+
+    store = Store(out, config, digest, overwrite=overwrite) if out is not None else None
+    chunks_done: List[Dict[str, Any]] = list(store.read()) if store is not None else []
+    finished = np.zeros(spec.n_runs, dtype=bool)
+    for c in chunks_done:
+        finished[np.asarray(c["runs"], dtype=np.int64)] = True
+    pending = [int(i) for i in np.flatnonzero(~finished)]
+    if store is not None and chunks_done:
+        logger.info("sweep: resuming from %s: %d of %d runs already finished", store.path,
+                    spec.n_runs - len(pending), spec.n_runs)
+
+    interrupted = False
+    if pending:
+        if chunk_size is None:
+            width = max(1, threads or _default_threads()) if backend == "local" else 1
+            chunk_size = len(pending) if (backend == "local" and store is None) else \
+                max(width, -(-len(pending) // 16))
+        chunk_list = _chunks(pending, chunk_size)
+        if backend == "local":
+            new, interrupted = _run_local(spec, chunk_list, n_threads, progress, store, len(pending))
+        else:
+            new, interrupted = _run_dask(spec, chunk_list, n_threads, progress, store, client, len(pending))
+        chunks_done.extend(new)
+
+    seeds = next(a.values for a in spec.axes if a.kind == "seed")
+    result = assemble({a.name: tuple(a.values) for a in spec.axes}, spec.shape,
+                      _n_records_estimate(spec.epochs, spec.record_every), chunks_done,
+                      keep_params=spec.keep_params, config=config,
+                      seed_entropy=np.array([seed_key(s).entropy for s in seeds], dtype=np.int64),
+                      version=_version(), interrupted=interrupted, flags=flags)
+    if interrupted:
+        n_done = int(result.done.sum())
+        where = f"; rerun the same call to resume from {store.path}" if store is not None else ""
+        warnings.warn(f"sweep interrupted: {n_done} of {spec.n_runs} runs finished (the others are NaN){where}",
+                      RuntimeWarning, stacklevel=2)
+    n_div = int(result.diverged.sum())
+    if n_div:
+        logger.info("sweep: %d run(s) diverged (flagged in result.diverged)", n_div)
+    return result
+
+
+def _default_threads() -> int:
+    from . import _core
+
+    return int(_core.default_threads())
+
+
+def _run_local(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[int], progress: Optional[bool],
+               store: Optional[Store], total: int) -> Tuple[List[Dict[str, Any]], bool]:
+    new: List[Dict[str, Any]] = []
+
+    def call(control: Any) -> None:
+        for runs in chunk_list:
+            if control.cancelled:
+                break
+            packed = run_chunk(spec, runs, n_threads, control)
+            if store is not None:
+                store.write(packed)
+            new.append(packed)
+
+    _, interrupted = run_with_control(call, total=total, progress=progress, desc="sweep", unit="run")
+    return new, interrupted
+
+
+def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[int], progress: Optional[bool],
+              store: Optional[Store], client: Any, total: int) -> Tuple[List[Dict[str, Any]], bool]:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as err:
+        raise ImportError("backend='dask' needs dask.distributed: pip install 'ghostfast[dask]'") from err
+    own_cluster = None
+    if client is None:
+        own_cluster = LocalCluster(n_workers=max(1, _default_threads()), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+        client = Client(own_cluster)
+    threads = 1 if n_threads is None else n_threads
+    new: List[Dict[str, Any]] = []
+    interrupted = False
+    bar = None
+    show = progress_default() if progress is None else bool(progress)
+    futures: List[Any] = []
+    try:
+        if show:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, desc="sweep (dask)", unit="run", dynamic_ncols=True)
+        futures = [client.submit(run_chunk, spec, runs, threads, None, pure=False) for runs in chunk_list]
+        try:
+            for future in as_completed(futures):
+                packed = future.result()
+                if store is not None:
+                    store.write(packed)
+                new.append(packed)
+                if bar is not None:
+                    bar.update(len(packed["runs"]))
+        except KeyboardInterrupt:
+            interrupted = True
+            client.cancel(futures)
+    finally:
+        if bar is not None:
+            bar.close()
+        if own_cluster is not None:
+            client.close()
+            own_cluster.close()
+    return new, interrupted
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Critical learning rate
+
+
+@dataclass(frozen=True)
+class CriticalLR:
+    """Result of :func:`critical_lr`.
+
+    Attributes
+    ----------
+    lr : float
+        Geometric midpoint of the final bracket (NaN if the fraction trapped never crossed ``fraction``).
+    bracket : (float, float)
+        Largest lr evaluated with fraction trapped < ``fraction`` and smallest with >= ``fraction``.
+    lrs, trapped_fraction, learned_fraction : ndarray
+        Every evaluated lr (sorted) with the fraction of seeds trapped / learned (final loss < learned_loss).
+    found : bool
+    config : dict
+    """
+
+    lr: float
+    bracket: Tuple[float, float]
+    lrs: np.ndarray
+    trapped_fraction: np.ndarray
+    learned_fraction: np.ndarray
+    found: bool
+    config: Dict[str, Any] = field(default_factory=dict)
+
+
+def _fractions(res: SweepResult, learned_loss: float) -> Tuple[np.ndarray, np.ndarray]:
+    axes = tuple(range(1, res.trapped.ndim))
+    trapped = res.trapped.mean(axis=axes)
+    learned = (res.final_loss < learned_loss).mean(axis=axes)
+    return trapped, learned
+
+
+def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = range(10),
+                lr_bounds: Tuple[float, float] = (1e-3, 1e-1), n_grid: int = 8, n_bisect: int = 4,
+                fraction: float = 0.5, learned_loss: float = 0.05, n_threads: Optional[int] = None,
+                progress: Optional[bool] = None, record_every: Optional[int] = None,
+                trap_loss_fraction: float = TRAP_LOSS_FRACTION, trap_grad_tol: float = TRAP_GRAD_TOL,
+                **grid: Any) -> CriticalLR:
+    """The learning rate at which the fraction of seeds trapped in the no-learning zone crosses ``fraction``.
+
+    A coarse log grid of ``n_grid`` lrs on ``lr_bounds`` (one parallel sweep over lr x seeds) finds the
+    first grid lr where the fraction trapped (:func:`trapped_mask` after ``epochs`` epochs) is
+    >= ``fraction``; then ``n_bisect`` bisection steps in log lr between it and the previous grid point
+    (each one parallel sweep over the seeds) narrow the bracket. Assumes one crossing in that interval.
+
+    Parameters
+    ----------
+    model, task, epochs : as in :func:`sweep` (``**grid`` may fix factory parameters as 1-element lists).
+    seeds : sequence of int
+    lr_bounds : (lo, hi) with 0 < lo < hi
+    n_grid : int >= 2; n_bisect : int >= 0
+    fraction : float in (0, 1]
+    learned_loss : float
+        Final loss below which a run counts as learned (reported, not used for the crossing).
+
+    Returns
+    -------
+    CriticalLR
+
+    Examples
+    --------
+    >>> c = sweep.critical_lr(model, tasks.delayed_activation(T=20), 3000, seeds=range(5), lr_bounds=(5e-3, 5e-2))
+    >>> c.lr   # doctest: +SKIP
+    0.017...
+    """
+    if not (isinstance(lr_bounds, (tuple, list)) and len(lr_bounds) == 2):
+        raise ValueError(f"lr_bounds must be a pair (lo, hi), got {lr_bounds!r}")
+    lo = check_real(lr_bounds[0], "lr_bounds[0]", positive=True)
+    hi = check_real(lr_bounds[1], "lr_bounds[1]", positive=True)
+    if not lo < hi:
+        raise ValueError(f"lr_bounds must satisfy lo < hi, got {lr_bounds!r}")
+    n_grid = check_int(n_grid, "n_grid", minimum=2)
+    n_bisect = check_int(n_bisect, "n_bisect", minimum=0)
+    fraction = check_real(fraction, "fraction", positive=True)
+    if fraction > 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    epochs = check_int(epochs, "epochs", minimum=1)
+    if record_every is None:
+        record_every = max(1, epochs // 200)
+    seeds = list(seeds)
+    common = dict(n_threads=n_threads, progress=progress, record_every=record_every,
+                  trap_loss_fraction=trap_loss_fraction, trap_grad_tol=trap_grad_tol, **grid)
+
+    grid_lrs = np.geomspace(lo, hi, n_grid)
+    res = sweep(model, task, epochs, lr=grid_lrs, seed=seeds, **common)
+    trapped, learned = _fractions(res, learned_loss)
+    evaluated: Dict[float, Tuple[float, float]] = {float(l): (float(t), float(s))
+                                                   for l, t, s in zip(grid_lrs, trapped, learned)}
+    above = np.flatnonzero(trapped >= fraction)
+    found = above.size > 0 and above[0] > 0
+    if found:
+        k = int(above[0])
+        b_lo, b_hi = float(grid_lrs[k - 1]), float(grid_lrs[k])
+        for _ in range(n_bisect):
+            mid = math.sqrt(b_lo * b_hi)
+            r = sweep(model, task, epochs, lr=[mid], seed=seeds, **common)
+            t, s = _fractions(r, learned_loss)
+            evaluated[mid] = (float(t[0]), float(s[0]))
+            if t[0] >= fraction:
+                b_hi = mid
+            else:
+                b_lo = mid
+        lr_c = math.sqrt(b_lo * b_hi)
+    else:
+        if above.size:  # already >= fraction at lr_bounds[0]
+            b_lo, b_hi = float("nan"), float(grid_lrs[0])
+        else:
+            b_lo, b_hi = float(grid_lrs[-1]), float("nan")
+        lr_c = float("nan")
+        side = "below lr_bounds[0]" if above.size else "above lr_bounds[1]"
+        warnings.warn(f"critical_lr: the fraction trapped does not cross {fraction} inside lr_bounds={tuple(lr_bounds)}"
+                      f" (the critical lr is {side}, or more epochs are needed)", RuntimeWarning, stacklevel=2)
+    lrs = np.array(sorted(evaluated))
+    return CriticalLR(lr=float(lr_c), bracket=(b_lo, b_hi), lrs=lrs,
+                      trapped_fraction=np.array([evaluated[l][0] for l in lrs]),
+                      learned_fraction=np.array([evaluated[l][1] for l in lrs]), found=bool(found),
+                      config={"epochs": epochs, "seeds": plain(seeds), "lr_bounds": [lo, hi], "n_grid": n_grid,
+                              "n_bisect": n_bisect, "fraction": fraction, "learned_loss": learned_loss,
+                              "trap_loss_fraction": trap_loss_fraction, "trap_grad_tol": trap_grad_tol,
+                              "sweep_config": res.config})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Power-law fit (no scipy)
+
+
+def _betacf(a: float, b: float, x: float) -> float:
+    # Continued fraction of the regularised incomplete beta function (Lentz's method).
+    tiny, eps = 1e-300, 1e-15
+    qab, qap, qam = a + b, a + 1.0, a - 1.0
+    c, d = 1.0, 1.0 - qab * x / qap
+    d = 1.0 / (d if abs(d) > tiny else tiny)
+    h = d
+    for m in range(1, 400):
+        m2 = 2 * m
+        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        h *= d * c
+        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
+        d = 1.0 + aa * d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = 1.0 + aa / c
+        c = c if abs(c) > tiny else tiny
+        delta = d * c
+        h *= delta
+        if abs(delta - 1.0) < eps:
+            break
+    return h
+
+
+def _betainc(a: float, b: float, x: float) -> float:
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    lbt = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    if x < (a + 1.0) / (a + b + 2.0):
+        return math.exp(lbt) * _betacf(a, b, x) / a
+    return 1.0 - math.exp(lbt) * _betacf(b, a, 1.0 - x) / b
+
+
+def student_t_cdf(t: float, df: float) -> float:
+    """CDF of Student's t distribution (regularised incomplete beta; no scipy)."""
+    x = df / (df + t * t)
+    tail = 0.5 * _betainc(0.5 * df, 0.5, x)
+    return 1.0 - tail if t >= 0 else tail
+
+
+def student_t_ppf(q: float, df: float) -> float:
+    """Quantile of Student's t distribution for 0.5 < q < 1 (bisection on the CDF)."""
+    lo, hi = 0.0, 1.0
+    while student_t_cdf(hi, df) < q:
+        hi *= 2.0
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        if student_t_cdf(mid, df) < q:
+            lo = mid
+        else:
+            hi = mid
+    return 0.5 * (lo + hi)
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """``y = prefactor * x ** exponent`` by least squares in log-log (natural log).
+
+    ``exponent_se`` / ``log_prefactor_se`` are the usual OLS standard errors; the 95 % intervals use
+    Student's t with n - 2 degrees of freedom (NaN when n < 3)."""
+
+    exponent: float
+    prefactor: float
+    exponent_se: float
+    log_prefactor_se: float
+    exponent_ci95: Tuple[float, float]
+    prefactor_ci95: Tuple[float, float]
+    n: int
+
+
+def power_law_fit(x: Sequence[float], y: Sequence[float]) -> PowerLawFit:
+    """Fit ``y = a x^p`` by ordinary least squares on ``(log x, log y)``.
+
+    Examples
+    --------
+    >>> fit = power_law_fit([10, 20, 40], [3.0 * 10**-4, 3.0 * 20**-4, 3.0 * 40**-4])
+    >>> round(fit.exponent, 6), round(fit.prefactor, 6)
+    (-4.0, 3.0)
+    """
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    if x.ndim != 1 or x.shape != y.shape:
+        raise ValueError(f"x and y must be 1-D arrays of the same length, got shapes {x.shape} and {y.shape}")
+    if x.size < 2:
+        raise ValueError(f"x: a power-law fit needs at least 2 points, got {x.size}")
+    if not (np.all(np.isfinite(x)) and np.all(x > 0)):
+        raise ValueError("x must be finite and > 0")
+    if not (np.all(np.isfinite(y)) and np.all(y > 0)):
+        raise ValueError("y must be finite and > 0")
+    lx, ly = np.log(x), np.log(y)
+    n = x.size
+    mx, my = lx.mean(), ly.mean()
+    sxx = float(np.sum((lx - mx) ** 2))
+    if sxx == 0:
+        raise ValueError("x: all values are equal; the exponent is undefined")
+    slope = float(np.sum((lx - mx) * (ly - my)) / sxx)
+    intercept = float(my - slope * mx)
+    if n > 2:
+        resid = ly - (intercept + slope * lx)
+        s2 = float(np.sum(resid**2) / (n - 2))
+        se_slope = math.sqrt(s2 / sxx)
+        se_icpt = math.sqrt(s2 * (1.0 / n + mx**2 / sxx))
+        tq = student_t_ppf(0.975, n - 2)
+        ci_slope = (slope - tq * se_slope, slope + tq * se_slope)
+        ci_pref = (math.exp(intercept - tq * se_icpt), math.exp(intercept + tq * se_icpt))
+    else:
+        se_slope = se_icpt = float("nan")
+        ci_slope = ci_pref = (float("nan"), float("nan"))
+    return PowerLawFit(exponent=slope, prefactor=math.exp(intercept), exponent_se=se_slope,
+                       log_prefactor_se=se_icpt, exponent_ci95=ci_slope, prefactor_ci95=ci_pref, n=int(n))
+
+
+@dataclass(frozen=True)
+class CriticalLRScaling:
+    """Result of :func:`critical_lr_scaling`: ``lr_c[i]`` at delay ``Ts[i]`` and the power-law fit."""
+
+    Ts: np.ndarray
+    lr_c: np.ndarray
+    results: Tuple[CriticalLR, ...]
+    fit: Optional[PowerLawFit]
+
+
+def critical_lr_scaling(model: Any, Ts: Sequence[int] = (10, 20, 40, 80), *, task: Optional[Callable[..., Any]] = None,
+                        epochs: Union[int, Callable[[int], int]] = 5000,
+                        lr_bounds: Union[Tuple[float, float], Callable[[int], Tuple[float, float]]] = (1e-4, 1.0),
+                        seeds: Sequence[int] = range(10), **kwargs: Any) -> CriticalLRScaling:
+    """Critical learning rate of the delayed-activation task as a function of the delay T, with a power law.
+
+    Parameters
+    ----------
+    model : rnn.Model
+    Ts : sequence of int
+    task : callable ``task(T=...)``; default ``tasks.delayed_activation``
+    epochs : int or callable ``T -> int``
+    lr_bounds : (lo, hi) or callable ``T -> (lo, hi)``
+    seeds : sequence of int
+    **kwargs : passed to :func:`critical_lr` (n_grid, n_bisect, fraction, n_threads, ...)
+
+    Returns
+    -------
+    CriticalLRScaling
+        ``fit`` is ``power_law_fit(Ts, lr_c)`` over the T where a crossing was found (None if < 2).
+
+    Examples
+    --------
+    >>> sc = sweep.critical_lr_scaling(model, Ts=[10, 20, 40], epochs=lambda T: 200 * T)  # doctest: +SKIP
+    >>> sc.fit.exponent  # doctest: +SKIP
+    """
+    if task is None:
+        from . import tasks
+
+        task = tasks.delayed_activation
+    Ts_list = [check_int(T, "Ts", minimum=1) for T in Ts]
+    if not Ts_list:
+        raise ValueError("Ts must not be empty")
+    results = []
+    for T in Ts_list:
+        e = epochs(T) if callable(epochs) else epochs
+        b = lr_bounds(T) if callable(lr_bounds) else lr_bounds
+        results.append(critical_lr(model, task, e, seeds=seeds, lr_bounds=tuple(b), T=[T], **kwargs))
+    lr_c = np.array([r.lr for r in results])
+    ok = np.isfinite(lr_c)
+    fit = power_law_fit(np.array(Ts_list)[ok], lr_c[ok]) if ok.sum() >= 2 else None
+    return CriticalLRScaling(Ts=np.array(Ts_list), lr_c=lr_c, results=tuple(results), fit=fit)
