@@ -209,9 +209,14 @@ def test_fig6a_window_then_wall(quick):
 
 def test_fig6b_higher_rank_learns(quick):
     d = quick("fig6b").data
-    frac = d["fraction_learned"][0]
     assert list(d["ranks"]) == [1, 30]
-    assert frac[0] == 0.0 and frac[1] > 0.0
+    # At quick scale (3000 epochs, lr 0.01) few runs pass the paper's 1e-2 "learned" cut, so test the claim on
+    # the loss itself: more trainable rank, lower final/initial loss, for every seed. lr 0.01 is in the smooth
+    # regime (measured: rank 1 gives 0.10-0.33, rank 30 0.03-0.04), so rounding-level changes in the engine
+    # cannot flip it, unlike the chaotic lr 0.1 used before.
+    rel = d["relative_final_loss"][0]  # (seeds, ranks)
+    assert np.all(rel[:, 1] < 0.5 * rel[:, 0])
+    assert np.all(np.diff(d["fraction_learned"][0]) >= 0)
 
 
 def test_fig8a_gradient_grows_as_confidence_falls(quick):
