@@ -44,6 +44,27 @@ ModelSpec parse_model(const py::dict& d) {
   return s;
 }
 
+// [B, S, C] (Python layout) -> [S, B, C] (the engine's time-major layout).
+std::vector<double> to_time_major(const darray& a) {
+  const py::ssize_t B = a.shape(0), S = a.shape(1), C = a.shape(2);
+  std::vector<double> out(static_cast<std::size_t>(a.size()));
+  const double* p = a.data();
+  for (py::ssize_t b = 0; b < B; ++b)
+    for (py::ssize_t t = 0; t < S; ++t)
+      for (py::ssize_t c = 0; c < C; ++c) out[(t * B + b) * C + c] = p[(b * S + t) * C + c];
+  return out;
+}
+
+// [S, B, C] -> numpy [B, S, C].
+darray to_batch_major(const std::vector<double>& v, py::ssize_t S, py::ssize_t B, py::ssize_t C) {
+  darray out(std::vector<py::ssize_t>{B, S, C});
+  double* p = out.mutable_data();
+  for (py::ssize_t t = 0; t < S; ++t)
+    for (py::ssize_t b = 0; b < B; ++b)
+      for (py::ssize_t c = 0; c < C; ++c) p[(b * S + t) * C + c] = v[(t * B + b) * C + c];
+  return out;
+}
+
 std::shared_ptr<const TaskData> parse_task(const py::dict& d) {
   auto t = std::make_shared<TaskData>();
   darray in = darray::ensure(d["inputs"]), tg = darray::ensure(d["targets"]), mk = darray::ensure(d["mask"]);
@@ -53,9 +74,12 @@ std::shared_ptr<const TaskData> parse_task(const py::dict& d) {
   t->S = static_cast<int>(tg.shape(1));
   t->n_out = static_cast<int>(tg.shape(2));
   t->n_in = static_cast<int>(in.shape(2));
-  t->inputs.assign(in.data(), in.data() + in.size());
-  t->targets.assign(tg.data(), tg.data() + tg.size());
-  t->mask.assign(mk.data(), mk.data() + mk.size());
+  if (in.shape(0) != t->B || in.shape(1) != t->S || mk.shape(0) != t->B || mk.shape(1) != t->S ||
+      mk.shape(2) != t->n_out)
+    throw py::value_error("task.inputs, targets and mask must agree in trials and steps");
+  t->inputs = to_time_major(in);
+  t->targets = to_time_major(tg);
+  t->mask = to_time_major(mk);
   t->loss_scale = d["loss_scale"].cast<double>();
   t->ternary = d["ternary"].cast<bool>();
   return t;
@@ -174,15 +198,16 @@ py::tuple evaluate_py(const py::dict& job, bool with_grad) {
   const TaskData& task = *r.task;
   const Layout L = make_layout(r.model);
   std::vector<double> grad(with_grad ? L.total : 0);
+  std::vector<double> states(static_cast<std::size_t>(task.S + 1) * task.B * r.model.N);
   Workspace ws;
   double loss;
   {
     py::gil_scoped_release release;
     ghostfast::Rng rng(r.key0, r.key1, r.stream);
-    loss = evaluate(r.model, r.params.data(), task, rng, ws, with_grad ? grad.data() : nullptr);
+    loss = evaluate(r.model, r.params.data(), task, rng, ws, with_grad ? grad.data() : nullptr, states.data());
   }
-  auto ys = to_numpy(ws.ys).reshape({task.B, task.S, task.n_out});
-  auto xs = to_numpy(ws.xs).reshape({task.B, task.S + 1, r.model.N});
+  auto ys = to_batch_major(ws.ys, task.S, task.B, task.n_out);
+  auto xs = to_batch_major(states, task.S + 1, task.B, r.model.N);
   return py::make_tuple(loss, with_grad ? py::object(to_numpy(grad)) : py::object(py::none()), ys, xs);
 }
 
@@ -192,6 +217,26 @@ void bind_rnn(py::module_& m) {
   m.def("rnn_train_many", &train_many_py, py::arg("jobs"), py::arg("n_threads") = 0,
         py::arg("control") = nullptr,
         "Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; None for cancelled jobs.");
+  m.def(
+      "rnn_tanh",
+      [](const darray& x) {
+        darray out(x.request().shape);
+        const auto n = static_cast<int>(x.size());
+        tanh_array(x.data(), out.mutable_data(), n);
+        return out;
+      },
+      py::arg("x"), "The engine's vectorised tanh (for tests against numpy's).");
+  m.def(
+      "rnn_normals",
+      [](std::uint64_t key0, std::uint64_t key1, std::uint64_t stream, py::ssize_t n) {
+        if (n < 0) throw py::value_error("n must be >= 0");
+        darray out(std::vector<py::ssize_t>{n});
+        ghostfast::Rng rng(key0, key1, stream);
+        fill_normal(rng, 1.0, out.mutable_data(), static_cast<int>(n));
+        return out;
+      },
+      py::arg("key0"), py::arg("key1"), py::arg("stream"), py::arg("n"),
+      "Standard normals of the RNN noise stream Rng(key0, key1, stream) (for tests).");
   m.def("rnn_evaluate", &evaluate_py, py::arg("job"), py::arg("with_grad") = true,
         "One forward (+ BPTT) pass of a job dict: (loss, flat grad | None, outputs, states).");
 }

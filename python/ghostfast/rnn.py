@@ -16,9 +16,10 @@ Conventions
   {"sigmoid", "tanh", "identity"}. ``read="after"``: ``y_t`` from ``x_{t+1}`` (S outputs for S updates, §3.1-3.3);
   ``read="before"``: ``y_t`` from ``x_t`` before the update that absorbs ``u_t`` (§3.4).
 * **Initial state / noise.** ``x0`` is a float (every unit), an (N,) array or ``"random"``: ``x0 = tanh(x0_std z)``,
-  ``z ~ N(0, I)``. Noise ``xi ~ N(0, noise_std^2)`` per unit, step, trial and epoch. Draw order per epoch, trial by
-  trial: x0's N normals (if random), then N noise normals per step (if ``noise_std > 0``). A deterministic model
-  draws no random numbers. The stream of a run is ``Rng(key0, key1, stream)`` (``train``: the seed's key, stream 0).
+  ``z ~ N(0, I)``. Noise ``xi ~ N(0, noise_std^2)`` per unit, step, trial and epoch. Standard normals come from the
+  run's stream ``Rng(key0, key1, stream)`` (``train``: the seed's key, stream 0) through a 128-layer ziggurat
+  (Doornik 2005). Draw order per epoch: x0's N normals for trials 0 .. B-1 (if random), then for each step t the
+  N noise normals of trials 0 .. B-1 (if ``noise_std > 0``). A deterministic model draws no random numbers.
 * **Loss** ``= task.loss_scale * sum_{b,t,o} mask (y - y*)^2``; accuracy by the task's rule (see ``ghostfast.tasks``).
 * **Training** is full batch. Epoch e: [``readout_l1_cap`` rescaling] -> [snapshot] -> forward + BPTT on the current
   parameters -> record (if ``e % record_every == 0``, e the absolute epoch index) the loss of THAT pass, gradient
@@ -62,7 +63,7 @@ GROUPS = ("m", "n", "W", "b", "w_in", "w_out", "b_out", "c")
 _READOUTS = ("latent", "linear", "latent_linear")
 _OUTPUTS = ("sigmoid", "tanh", "identity")
 _OPTIMIZERS = ("sgd", "adam")
-_SCHEMES = ("delayed", "task")
+_SCHEMES = ("delayed", "task", "torch")
 
 
 def _version() -> str:
@@ -283,8 +284,11 @@ def init_params(model: Model, seed: SeedLike = None, scheme: str | Mapping[str, 
     ----------
     model : Model
     seed : int >= 0, numpy SeedSequence or None (fresh entropy); feeds ``numpy.random.default_rng``.
-    scheme : None (``model.init``), "delayed", "task", or a dict {group: spec} overriding groups of the
-        model's preset, spec one of ("normal", std), ("uniform", bound), ("constant", value).
+    scheme : None (``model.init``), "delayed", "task", "torch", or a dict {group: spec} overriding groups of
+        the model's preset, spec one of ("normal", std), ("uniform", bound), ("constant", value).
+        "torch" (spec §3.1 rank-one model only, int seed < 2**32): the paper's PyTorch draws after
+        ``torch.manual_seed(seed)`` (mt19937 + PyTorch's 16-wide Box-Muller), equal to PyTorch's float32
+        values to within one float32 ulp, so seed 40 gives the paper's network.
 
     Example
     -------
@@ -310,6 +314,8 @@ def init_params(model: Model, seed: SeedLike = None, scheme: str | Mapping[str, 
         raise TypeError("scheme must be None, a preset name or a dict {group: spec}")
     if preset == "auto":
         preset = "task" if model.n_in > 0 else "delayed"
+    if preset == "torch":
+        return _torch_init(model, seed, overrides)
     N, K, n_in, n_out = model.N, model.K, model.n_in, model.n_out
     shapes = param_shapes(model)
     if preset == "delayed":
@@ -341,6 +347,57 @@ def init_params(model: Model, seed: SeedLike = None, scheme: str | Mapping[str, 
         else:
             params[g] = np.full(shape, value, dtype=np.float64)
     return params
+
+
+def _torch_uniform24(rs: np.random.RandomState, n: int) -> np.ndarray:
+    """PyTorch's CPU float uniforms: the low 24 bits of each mt19937 output / 2^24."""
+    raw = rs.randint(0, 2**32, size=n, dtype=np.uint64)
+    return ((raw & 0xFFFFFF).astype(np.float64) / 2**24).astype(np.float32)
+
+
+def _torch_normal_fill_16(u: np.ndarray) -> np.ndarray:
+    """PyTorch's Box-Muller on blocks of 16 float32 uniforms [..., 16]: u1 = 1 - u[:8], u2 = u[8:]."""
+    f32 = np.float32
+    u1, u2 = f32(1) - u[..., :8], u[..., 8:]
+    radius = np.sqrt(f32(-2) * np.log(u1.astype(np.float64)).astype(f32))
+    theta = (f32(2 * np.pi) * u2).astype(f32)
+    out = np.empty(u.shape, dtype=f32)
+    out[..., :8] = radius * np.cos(theta.astype(np.float64)).astype(f32)
+    out[..., 8:] = radius * np.sin(theta.astype(np.float64)).astype(f32)
+    return out
+
+
+def _torch_randn(rs: np.random.RandomState, n: int) -> np.ndarray:
+    """``torch.randn(n)`` (float32, CPU, n >= 16) from the mt19937 stream ``rs``: n uniforms, Box-Muller on
+    blocks of 16, and when n % 16 != 0 the last 16 values are recomputed from 16 fresh uniforms (spec §10).
+    PyTorch evaluates log/sin/cos with SLEEF in float32; here they are correctly rounded, so ~15% of the
+    values differ from PyTorch's by one float32 ulp."""
+    u = _torch_uniform24(rs, n)
+    out = u.copy()
+    full = (n // 16) * 16
+    out[:full] = _torch_normal_fill_16(u[:full].reshape(-1, 16)).reshape(-1)
+    if n % 16:
+        out[n - 16:] = _torch_normal_fill_16(_torch_uniform24(rs, 16))
+    return out
+
+
+def _torch_init(model: Model, seed: Any, overrides: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Spec §3.1 init as the paper's PyTorch code draws it: torch.manual_seed(seed); m = randn(N)/sqrt(N);
+    n = randn(N)/sqrt(N) (float32); b = 0; c = confidence."""
+    if model.rank != 1 or model.readout != "latent" or model.n_in != 0:
+        raise ValueError("scheme='torch' reproduces the spec §3.1 rank-one model (rank=1, readout='latent', n_in=0)")
+    if overrides:
+        raise ValueError("scheme='torch' takes no per-group overrides")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**32:
+        raise ValueError(f"scheme='torch' needs an int seed in [0, 2**32), got {seed!r}")
+    N = model.N
+    if N < 16:
+        raise ValueError("scheme='torch' reproduces PyTorch's vectorised randn path, which needs N >= 16")
+    rs = np.random.RandomState(int(seed))  # legacy seeding = mt19937 init_genrand, as torch.manual_seed
+    scale = np.float32(np.sqrt(N))
+    m = (_torch_randn(rs, N) / scale).astype(np.float64)
+    n = (_torch_randn(rs, N) / scale).astype(np.float64)
+    return {"m": m.reshape(N, 1), "n": n.reshape(1, N), "b": np.zeros(N), "c": np.array(float(model.confidence))}
 
 
 def _job_dict(model: Model, task: Task, flat_params: np.ndarray, *, optimizer: str = "sgd", lr: float = 0.0,

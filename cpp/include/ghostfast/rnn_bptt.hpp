@@ -12,28 +12,54 @@
 #include "ghostfast/random.hpp"
 #include "ghostfast/rnn_kernels.hpp"
 #include "ghostfast/rnn_model.hpp"
+#include "ghostfast/rnn_noise.hpp"
 
 namespace ghostfast::rnn {
 
+// Trials are processed in chunks of kChunkTrials (forward then backward through all steps per chunk), so the
+// stored trajectories of one chunk stay in cache and a run's memory does not grow with the batch size.
+constexpr int kChunkTrials = 16;
+
 struct Workspace {
-  std::vector<double> xs;    // [B, S+1, N] states x_0 .. x_S
-  std::vector<double> hs;    // [B, S, N] tanh(pre_t)
-  std::vector<double> kaps;  // [B, S+1, K] latents n x_t (low rank only)
-  std::vector<double> ys;    // [B, S, n_out] outputs
-  std::vector<double> gx, gpre, gkap, gy, gz, tmp;
+  int C = 0;                 // trials per chunk (min(B, kChunkTrials))
+  std::vector<double> xs;    // [S+1, C, N] states x_0 .. x_S of the current chunk (time-major)
+  std::vector<double> hs;    // [S, C, N] tanh(pre_t)
+  std::vector<double> kaps;  // [S+1, C, K] latents n x_t (low rank only)
+  std::vector<double> ys;    // [S, B, n_out] outputs of ALL trials (the layout of TaskData's arrays)
+  std::vector<double> pre;   // [C, N] pre-activations of one step
+  std::vector<double> gx;    // [C, N] dL/dx of one step
+  std::vector<double> gpre, gkap, gy, gz;
+  std::vector<double> wt;       // W^T (full rank)
+  std::vector<double> mt, gmt;  // m^T and dL/dm^T (K x N, low rank)
+  std::vector<double> noise;    // [N] noise of one trial-step
+  std::vector<const double*> in_ptr;  // [C] per-trial operands of the batched products
+  std::vector<double*> out_ptr;
+  std::vector<const double*> sample_g, sample_x;  // [C S] operands of dL/dW
+  std::vector<double*> row_ptr;                    // [N] rows of dL/dW
 
   void resize(const ModelSpec& s, const TaskData& t) {
     const std::size_t N = s.N, K = s.full_rank ? 0 : s.K, B = t.B, S = t.S;
-    xs.assign(B * (S + 1) * N, 0.0);
-    hs.assign(B * S * N, 0.0);
-    kaps.assign(B * (S + 1) * K, 0.0);
+    C = std::min(t.B, kChunkTrials);
+    const std::size_t Cs = static_cast<std::size_t>(C);
+    xs.assign(Cs * (S + 1) * N, 0.0);
+    hs.assign(Cs * S * N, 0.0);
+    kaps.assign(Cs * (S + 1) * K, 0.0);
     ys.assign(B * S * s.n_out, 0.0);
-    gx.assign(N, 0.0);
+    pre.assign(Cs * N, 0.0);
+    gx.assign(Cs * N, 0.0);
+    wt.assign(s.full_rank ? N * N : 0, 0.0);
+    mt.assign(K * N, 0.0);
+    gmt.assign(K * N, 0.0);
+    noise.assign(N, 0.0);
+    in_ptr.assign(Cs, nullptr);
+    out_ptr.assign(Cs, nullptr);
+    sample_g.assign(s.full_rank ? Cs * S : 0, nullptr);
+    sample_x.assign(s.full_rank ? Cs * S : 0, nullptr);
+    row_ptr.assign(s.full_rank ? N : 0, nullptr);
     gy.assign(s.n_out, 0.0);
     gpre.assign(N, 0.0);
     gkap.assign(std::max<std::size_t>(K, 1), 0.0);
     gz.assign(s.n_out, 0.0);
-    tmp.assign(N, 0.0);
   }
 };
 
@@ -140,53 +166,78 @@ inline void readout_backward(const ModelSpec& s, const Layout& L, const double* 
   }
 }
 
-// Draws x0 and runs the recurrence for every trial, storing states, tanh values, latents and outputs.
-// Random numbers (only if the model is stochastic), trial by trial: x0's N normals (x0="random"), then
-// N noise normals per step (noise_std > 0).
-inline void forward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Rng& rng,
-                    Workspace& ws) {
-  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, nin = s.n_in, nout = s.n_out;
+// Per-pass transposes of the recurrent weights (W^T for the full-rank products, m^T for low rank).
+GHOSTFAST_HOT inline void prepare_pass(const ModelSpec& s, const Layout& L, const double* theta, Workspace& ws) {
+  const int N = s.N, K = s.full_rank ? 0 : s.K;
+  if (s.full_rank) {
+    const double* W = theta + L.offset[kW];
+    for (int i = 0; i < N; ++i)
+      for (int j = 0; j < N; ++j) ws.wt[std::size_t(j) * N + i] = W[std::size_t(i) * N + j];
+  } else {
+    const double* m = theta + L.offset[kM];
+    for (int i = 0; i < N; ++i)
+      for (int k = 0; k < K; ++k) ws.mt[std::size_t(k) * N + i] = m[std::size_t(i) * K + k];
+  }
+}
+
+// Draws x0 and runs the recurrence for the trials of one chunk, storing states, tanh values, latents and
+// outputs. Time-major within the chunk (step t for all its trials, then step t + 1; the workspace arrays are
+// [step, trial, ...]), so the full-rank products W x of the chunk's trials share each row of W.
+// Random numbers (only if the model is stochastic; standard normals from the run's Rng by the ziggurat of
+// rnn_noise.hpp), chunk after chunk: x0's N normals for the chunk's trials in order (x0="random"), then for
+// each step t, N noise normals for the chunk's trials in order (noise_std > 0).
+// Forward pass of the chunk of trials [tr0, tr0 + nc) (nc <= ws.C); prepare_pass() must have run for theta.
+// states_out (optional, [S+1, B, N]) receives the chunk's states.
+GHOSTFAST_HOT inline void forward_chunk(const ModelSpec& s, const Layout& L, const double* theta,
+                                        const TaskData& task, Rng& rng, Workspace& ws, int tr0, int nc,
+                                        double* states_out) {
+  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, C = ws.C, nin = s.n_in, nout = s.n_out;
   const double a = s.alpha, keep = 1.0 - s.alpha;
   const double* m = theta + L.offset[kM];
   const double* nv = theta + L.offset[kN];
-  const double* W = theta + L.offset[kW];
   const double* b = theta + L.offset[kB];
   const double* win = theta + L.offset[kWin];
   const bool noisy = s.noise_std > 0.0;
-  double* pre = ws.tmp.data();
-  for (int tr = 0; tr < task.B; ++tr) {
-    double* X = ws.xs.data() + std::size_t(tr) * (S + 1) * N;
-    double* H = ws.hs.data() + std::size_t(tr) * S * N;
-    double* KA = ws.kaps.data() + std::size_t(tr) * (S + 1) * K;
-    double* Y = ws.ys.data() + std::size_t(tr) * S * nout;
-    const double* U = task.inputs.data() + std::size_t(tr) * S * nin;
+  // tr: index within the chunk; trial tr0 + tr of the task
+  auto xat = [&](int t, int tr) { return ws.xs.data() + (std::size_t(t) * C + tr) * N; };
+  auto kat = [&](int t, int tr) { return ws.kaps.data() + (std::size_t(t) * C + tr) * K; };
+  for (int tr = 0; tr < nc; ++tr) {
+    double* X = xat(0, tr);
     if (s.x0_random) {
-      for (int i = 0; i < N; ++i) X[i] = std::tanh(s.x0_std * rng.normal());
+      fill_normal(rng, s.x0_std, X, N);  // x0 = tanh(x0_std z)
+      tanh_array(X, X, N);
     } else {
       std::copy(s.x0.begin(), s.x0.end(), X);
     }
+    double* KA = kat(0, tr);
     for (int k = 0; k < K; ++k) KA[k] = dot(nv + std::size_t(k) * N, X, N);
-    for (int t = 0; t < S; ++t) {
-      const double* xt = X + std::size_t(t) * N;
-      double* xn = X + std::size_t(t + 1) * N;
-      double* h = H + std::size_t(t) * N;
-      const double* kt = KA + std::size_t(t) * K;
-      if (s.read_before) readout_forward(s, L, theta, xt, kt, Y + std::size_t(t) * nout);
-      // pre = b + W x_t (or m kappa_t) + w_in u_t + noise
+  }
+  for (int t = 0; t < S; ++t) {
+    if (s.full_rank) {  // pre_b = W x_{b,t} for every trial b (W^T rows stream once per 4 trials)
+      for (int tr = 0; tr < nc; ++tr) {
+        ws.in_ptr[tr] = xat(t, tr);
+        ws.out_ptr[tr] = ws.pre.data() + std::size_t(tr) * N;
+      }
+      gemv_rows_multi(ws.wt.data(), N, ws.in_ptr.data(), ws.out_ptr.data(), nc, false);
+    }
+    for (int tr = 0; tr < nc; ++tr) {
+      const double* xt = xat(t, tr);
+      double* xn = xat(t + 1, tr);
+      double* h = ws.hs.data() + (std::size_t(t) * C + tr) * N;
+      const double* kt = kat(t, tr);
+      double* kn = kat(t + 1, tr);
+      double* y = ws.ys.data() + (std::size_t(t) * B + tr0 + tr) * nout;
+      double* pre = ws.pre.data() + std::size_t(tr) * N;
+      if (s.read_before) readout_forward(s, L, theta, xt, kt, y);
       if (s.full_rank) {
-        for (int i = 0; i < N; ++i) pre[i] = b[i] + dot(W + std::size_t(i) * N, xt, N);
-      } else if (K == 1) {
+        for (int i = 0; i < N; ++i) pre[i] += b[i];
+      } else {  // pre = b + sum_k m[:, k] kappa_k
         const double k0 = kt[0];
-        for (int i = 0; i < N; ++i) pre[i] = b[i] + m[i] * k0;
-      } else {
-        for (int i = 0; i < N; ++i) {
-          double acc = 0.0;
-          for (int k = 0; k < K; ++k) acc += m[std::size_t(i) * K + k] * kt[k];
-          pre[i] = b[i] + acc;
-        }
+        for (int i = 0; i < N; ++i) pre[i] = b[i] + m[i * K] * k0;
+        for (int k = 1; k < K; ++k) axpy(kt[k], ws.mt.data() + std::size_t(k) * N, pre, N);
       }
       if (nin > 0) {
-        const double* u = U + std::size_t(t) * nin;
+        const double* u = task.inputs.data() + (std::size_t(t) * B + tr0 + tr) * nin;
         for (int q = 0; q < nin; ++q) {
           const double uq = u[q];
           if (uq == 0.0) continue;
@@ -194,18 +245,23 @@ inline void forward(const ModelSpec& s, const Layout& L, const double* theta, co
         }
       }
       if (noisy) {
-        for (int i = 0; i < N; ++i) pre[i] += s.noise_std * rng.normal();
+        double* xi = ws.noise.data();
+        fill_normal(rng, s.noise_std, xi, N);
+        for (int i = 0; i < N; ++i) pre[i] += xi[i];
       }
       tanh_array(pre, h, N);
       for (int i = 0; i < N; ++i) xn[i] = keep * xt[i] + a * h[i];
-      double* kn = KA + std::size_t(t + 1) * K;
       for (int k = 0; k < K; ++k) kn[k] = dot(nv + std::size_t(k) * N, xn, N);
-      if (!s.read_before) readout_forward(s, L, theta, xn, kn, Y + std::size_t(t) * nout);
+      if (!s.read_before) readout_forward(s, L, theta, xn, kn, y);
     }
   }
+  if (states_out)
+    for (int t = 0; t <= S; ++t)
+      for (int tr = 0; tr < nc; ++tr)
+        std::copy(xat(t, tr), xat(t, tr) + N, states_out + (std::size_t(t) * B + tr0 + tr) * N);
 }
 
-// Loss = loss_scale * sum mask (y - target)^2 of the outputs in ws (after forward()).
+// Loss = loss_scale * sum mask (y - target)^2 of the outputs in ws (after run_pass()).
 inline double loss_of(const TaskData& task, const Workspace& ws) {
   const std::size_t n = ws.ys.size();
   double total = 0.0;
@@ -235,86 +291,116 @@ inline double accuracy_of(const TaskData& task, const Workspace& ws) {
   return counted ? static_cast<double>(correct) / static_cast<double>(counted) : 0.0;
 }
 
-// Gradient of the loss w.r.t. every parameter (all groups, frozen or not) into grad (size L.total),
-// using the forward quantities stored in ws.
-inline void backward(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Workspace& ws,
-                     double* grad) {
-  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, nin = s.n_in, nout = s.n_out;
+// Adds the chunk's contribution to the gradient of the loss (grad, and dL/dm^T in ws.gmt for low rank), using
+// the forward quantities of forward_chunk(). Time-major like the forward pass. Full rank: the per-step
+// gradients of the pre-activations overwrite ws.hs (each h_t is needed only at its own step), and
+// dL/dW += sum_{b,t} gpre_{b,t} x_{b,t}^T is accumulated at the end, row block by row block.
+GHOSTFAST_HOT inline void backward_chunk(const ModelSpec& s, const Layout& L, const double* theta,
+                                         const TaskData& task, Workspace& ws, int tr0, int nc, double* grad) {
+  const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, C = ws.C, nin = s.n_in, nout = s.n_out;
   const double a = s.alpha, keep = 1.0 - s.alpha;
-  std::fill(grad, grad + L.total, 0.0);
-  const double* m = theta + L.offset[kM];
   const double* nv = theta + L.offset[kN];
   const double* W = theta + L.offset[kW];
-  double* gm = grad + L.offset[kM];
   double* gn = grad + L.offset[kN];
   double* gW = grad + L.offset[kW];
   double* gb = grad + L.offset[kB];
   double* gwin = grad + L.offset[kWin];
-  double* gx = ws.gx.data();
-  double* gpre = ws.gpre.data();
   double* gk = ws.gkap.data();
+  double* g_out = ws.gy.data();
+  double* gmt = ws.gmt.data();
+  const double* mt = ws.mt.data();  // m^T, filled by prepare_pass()
   const double two_scale = 2.0 * task.loss_scale;
-  for (int tr = 0; tr < task.B; ++tr) {
-    const double* X = ws.xs.data() + std::size_t(tr) * (S + 1) * N;
-    const double* H = ws.hs.data() + std::size_t(tr) * S * N;
-    const double* KA = ws.kaps.data() + std::size_t(tr) * (S + 1) * K;
-    const double* Y = ws.ys.data() + std::size_t(tr) * S * nout;
-    const double* T = task.targets.data() + std::size_t(tr) * S * nout;
-    const double* M = task.mask.data() + std::size_t(tr) * S * nout;
-    const double* U = task.inputs.data() + std::size_t(tr) * S * nin;
-    std::fill(gx, gx + N, 0.0);  // dL/dx_S from later steps: none
-    for (int t = S - 1; t >= 0; --t) {
-      const double* xt = X + std::size_t(t) * N;
-      const double* xn = X + std::size_t(t + 1) * N;
-      const double* h = H + std::size_t(t) * N;
-      const double* kt = KA + std::size_t(t) * K;
-      const double* yt = Y + std::size_t(t) * nout;
-      double* g_out = ws.gy.data();
-      for (int o = 0; o < nout; ++o) {
-        const std::size_t idx = std::size_t(t) * nout + o;
-        g_out[o] = two_scale * M[idx] * (yt[o] - T[idx]);
+  auto xat = [&](int t, int tr) { return ws.xs.data() + (std::size_t(t) * C + tr) * N; };
+  auto kat = [&](int t, int tr) { return ws.kaps.data() + (std::size_t(t) * C + tr) * K; };
+  std::fill(ws.gx.begin(), ws.gx.end(), 0.0);  // dL/dx_{b,S} from later steps: none
+  auto output_grad = [&](int t, int tr) {
+    const std::size_t off = (std::size_t(t) * B + tr0 + tr) * nout;
+    const double* yt = ws.ys.data() + off;
+    const double* T = task.targets.data() + off;
+    const double* M = task.mask.data() + off;
+    for (int o = 0; o < nout; ++o) g_out[o] = two_scale * M[o] * (yt[o] - T[o]);
+    return yt;
+  };
+  for (int t = S - 1; t >= 0; --t) {
+    for (int tr = 0; tr < nc; ++tr) {
+      const double* xt = xat(t, tr);
+      const double* kt = kat(t, tr);
+      double* h = ws.hs.data() + (std::size_t(t) * C + tr) * N;
+      double* gx = ws.gx.data() + std::size_t(tr) * N;
+      double* gpre = s.full_rank ? h : ws.gpre.data();
+      if (!s.read_before) {
+        const double* yt = output_grad(t, tr);
+        readout_backward(s, L, theta, xat(t + 1, tr), kat(t + 1, tr), yt, g_out, ws.gz.data(), gk, gx, grad);
       }
-      if (!s.read_before)
-        readout_backward(s, L, theta, xn, KA + std::size_t(t + 1) * K, yt, g_out, ws.gz.data(), gk, gx, grad);
       // through x_{t+1} = keep x_t + a tanh(pre_t)
       for (int i = 0; i < N; ++i) gpre[i] = gx[i] * a * (1.0 - h[i] * h[i]);
       for (int i = 0; i < N; ++i) gx[i] *= keep;
       for (int i = 0; i < N; ++i) gb[i] += gpre[i];
       if (nin > 0) {
-        const double* u = U + std::size_t(t) * nin;
+        const double* u = task.inputs.data() + (std::size_t(t) * B + tr0 + tr) * nin;
         for (int q = 0; q < nin; ++q) {
           const double uq = u[q];
           if (uq == 0.0) continue;
           for (int i = 0; i < N; ++i) gwin[std::size_t(i) * nin + q] += gpre[i] * uq;
         }
       }
-      if (s.full_rank) {
-        for (int i = 0; i < N; ++i) {
-          const double gi = gpre[i];
-          axpy(gi, W + std::size_t(i) * N, gx, N);
-          axpy(gi, xt, gW + std::size_t(i) * N, N);
-        }
-      } else if (K == 1) {
-        const double gk0 = dot(m, gpre, N);
-        axpy(kt[0], gpre, gm, N);
-        axpy(gk0, xt, gn, N);
-        axpy(gk0, nv, gx, N);
-      } else {
-        for (int k = 0; k < K; ++k) gk[k] = 0.0;
-        for (int i = 0; i < N; ++i) {
-          const double gi = gpre[i];
-          for (int k = 0; k < K; ++k) {
-            gk[k] += m[std::size_t(i) * K + k] * gi;
-            gm[std::size_t(i) * K + k] += gi * kt[k];
-          }
-        }
-        for (int k = 0; k < K; ++k) {
-          axpy(gk[k], xt, gn + std::size_t(k) * N, N);
-          axpy(gk[k], nv + std::size_t(k) * N, gx, N);
-        }
+      if (s.full_rank) continue;  // W^T gpre for all trials below
+      for (int k = 0; k < K; ++k) {  // pre = m kappa + ..., kappa = n x_t
+        const double* mk = mt + std::size_t(k) * N;
+        const double gkk = dot(mk, gpre, N);
+        axpy(kt[k], gpre, gmt + std::size_t(k) * N, N);
+        axpy(gkk, xt, gn + std::size_t(k) * N, N);
+        axpy(gkk, nv + std::size_t(k) * N, gx, N);
       }
-      if (s.read_before) readout_backward(s, L, theta, xt, kt, yt, g_out, ws.gz.data(), gk, gx, grad);
+      if (s.read_before) {
+        const double* yt = output_grad(t, tr);
+        readout_backward(s, L, theta, xt, kt, yt, g_out, ws.gz.data(), gk, gx, grad);
+      }
     }
+    if (!s.full_rank) continue;
+    for (int tr = 0; tr < nc; ++tr) {  // gx_b += W^T gpre_b
+      ws.in_ptr[tr] = ws.hs.data() + (std::size_t(t) * C + tr) * N;
+      ws.out_ptr[tr] = ws.gx.data() + std::size_t(tr) * N;
+    }
+    gemv_rows_multi(W, N, ws.in_ptr.data(), ws.out_ptr.data(), nc, true);
+    if (s.read_before) {
+      for (int tr = 0; tr < nc; ++tr) {
+        const double* yt = output_grad(t, tr);
+        readout_backward(s, L, theta, xat(t, tr), nullptr, yt, g_out, ws.gz.data(), gk,
+                         ws.gx.data() + std::size_t(tr) * N, grad);
+      }
+    }
+  }
+  if (s.full_rank) {  // dL/dW += sum over the chunk's trials (outer) and steps (inner) of gpre x^T
+    for (int tr = 0; tr < nc; ++tr)
+      for (int t = 0; t < S; ++t) {
+        ws.sample_g[std::size_t(tr) * S + t] = ws.hs.data() + (std::size_t(t) * C + tr) * N;
+        ws.sample_x[std::size_t(tr) * S + t] = xat(t, tr);
+      }
+    outer_accumulate(gW, N, ws.sample_g.data(), ws.sample_x.data(), nc * S, ws.row_ptr.data());
+  }
+}
+
+// One full pass over the batch, chunk by chunk: outputs of all trials into ws.ys and, if grad is not null,
+// the gradient of the loss w.r.t. every parameter (all groups, frozen or not) into grad (size L.total).
+// states_out (optional): [S+1, B, N] states of all trials.
+inline void run_pass(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Rng& rng,
+                     Workspace& ws, double* grad, double* states_out = nullptr) {
+  prepare_pass(s, L, theta, ws);
+  if (grad) {
+    std::fill(grad, grad + L.total, 0.0);
+    std::fill(ws.gmt.begin(), ws.gmt.end(), 0.0);
+  }
+  for (int tr0 = 0; tr0 < task.B; tr0 += ws.C) {
+    const int nc = std::min(ws.C, task.B - tr0);
+    forward_chunk(s, L, theta, task, rng, ws, tr0, nc, states_out);
+    if (grad) backward_chunk(s, L, theta, task, ws, tr0, nc, grad);
+  }
+  if (grad && !s.full_rank) {  // dL/dm from its transposed accumulator
+    const int N = s.N, K = s.K;
+    double* gm = grad + L.offset[kM];
+    for (int i = 0; i < N; ++i)
+      for (int k = 0; k < K; ++k) gm[std::size_t(i) * K + k] = ws.gmt[std::size_t(k) * N + i];
   }
 }
 

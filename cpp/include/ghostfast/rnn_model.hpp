@@ -105,7 +105,8 @@ inline Layout make_layout(const ModelSpec& s) {
   return L;
 }
 
-// A batch of trials: inputs [B, S, n_in], targets and mask [B, S, n_out], row-major.
+// A batch of trials, stored TIME-MAJOR (the engine's layout): inputs [S, B, n_in], targets and mask
+// [S, B, n_out], row-major. The bindings transpose from the Python layout [B, S, ...].
 struct TaskData {
   int B = 0, S = 0, n_in = 0, n_out = 0;
   std::vector<double> inputs, targets, mask;

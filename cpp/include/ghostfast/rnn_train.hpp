@@ -136,15 +136,13 @@ inline void apply_l1_cap(const ModelSpec& s, const Layout& L, double* theta) {
   for (std::size_t i = 0; i < L.size[kBout]; ++i) bo[i] /= scale;
 }
 
-// One forward + backward pass (used by loss_and_grad and forward()).
+// One forward (+ backward) pass (used by loss_and_grad and forward()); states_out: [S+1, B, N] or null.
 inline double evaluate(const ModelSpec& s, const double* theta, const TaskData& task, Rng& rng, Workspace& ws,
-                       double* grad) {
+                       double* grad, double* states_out = nullptr) {
   const Layout L = make_layout(s);
   ws.resize(s, task);
-  forward(s, L, theta, task, rng, ws);
-  const double loss = loss_of(task, ws);
-  if (grad) backward(s, L, theta, task, ws, grad);
-  return loss;
+  run_pass(s, L, theta, task, rng, ws, grad, states_out);
+  return loss_of(task, ws);
 }
 
 inline std::int64_t count_recorded(std::int64_t first, std::int64_t count, std::int64_t every) {
@@ -218,9 +216,8 @@ inline bool train_run(const RunSpec& r, RunResult& out, const Control* control =
       ++next_snap;
     }
     apply_l1_cap(s, L, theta.data());
-    forward(s, L, theta.data(), task, rng, ws);
+    run_pass(s, L, theta.data(), task, rng, ws, grad.data());
     const double loss = loss_of(task, ws);
-    backward(s, L, theta.data(), task, ws, grad.data());
     double sq_train = 0.0, sq_all = 0.0;
     std::array<double, kNumGroups> sq_group{};
     for (int g = 0; g < kNumGroups; ++g) {
