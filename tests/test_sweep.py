@@ -105,6 +105,21 @@ def test_every_lr_starts_from_the_same_network():
     assert res.loss[0, 0, 0] != res.loss[0, 1, 0]
 
 
+def test_init_scheme_is_passed_to_init_params():
+    model = rank_one()
+    res = sweep.sweep(model, tasks.delayed_activation(20), 3, lr=[1e-2], seed=[40], init_scheme="torch",
+                      keep_params=True, n_threads=1)
+    key = seed_key(40)
+    job = rnn.TrainJob(model=model, task=tasks.delayed_activation(20), lr=1e-2, epochs=3,
+                       params=rnn.init_params(model, 40, scheme="torch"), key0=key.key0, key1=key.key1, stream=0)
+    direct = rnn.train_many([job], n_threads=1)[0]
+    np.testing.assert_array_equal(res.loss[0, 0], direct.loss)
+    np.testing.assert_array_equal(res.params[0, 0]["m"], direct.params["m"])
+    assert res.config["init_scheme"] == "torch"
+    with pytest.raises(ValueError, match="scheme"):
+        sweep.sweep(model, tasks.delayed_activation(20), 3, lr=[1e-2], init_scheme="nonsense")
+
+
 def test_model_fields_and_optimizer_lists_are_axes():
     model = rank_one(N=20)
     res = sweep.sweep(model, tasks.delayed_activation(6), 5, lr=[1e-2], seed=[0], optimizer=["sgd", "adam"],

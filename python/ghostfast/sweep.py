@@ -77,7 +77,8 @@ def _chunks(pending: Sequence[int], size: int) -> List[List[int]]:
 def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_threads: Optional[int] = None,
           progress: Optional[bool] = None, out: Union[str, os.PathLike, None] = None, backend: str = "local",
           client: Any = None, chunk_size: Optional[int] = None, record_every: int = 1, optimizer: Any = "sgd",
-          keep_params: bool = False, overwrite: bool = False, max_memory: float = DEFAULT_MAX_MEMORY,
+          keep_params: bool = False, init_scheme: Any = None, overwrite: bool = False,
+          max_memory: float = DEFAULT_MAX_MEMORY,
           drop_fraction: float = DROP_FRACTION, trap_loss_fraction: float = TRAP_LOSS_FRACTION,
           trap_grad_tol: float = TRAP_GRAD_TOL, **grid: Any) -> SweepResult:
     """Train every point of a grid (lr x seed x optimizer x model/task fields) in parallel.
@@ -94,9 +95,10 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     epochs : int >= 0
     lr : float or sequence of float > 0
     seed : int or sequence of distinct ints >= 0
-        Initial parameters are ``rnn.init_params(model, seed)``: the same network for every lr (as in the
-        paper). The noise / initial-state stream of run ``i`` is ``Rng(seed_key(seed), stream=i)`` where ``i``
-        is the run's flat index in the full grid (C order over the axes). A grid point's result therefore
+        Initial parameters are ``rnn.init_params(model, seed, scheme=init_scheme)``: the same network for
+        every lr (as in the paper). The noise / initial-state stream of run ``i`` is
+        ``Rng(seed_key(seed), stream=i)`` where ``i`` is the run's flat index in the full grid (C order over
+        the axes). A grid point's result therefore
         depends only on its own config, seed and index: never on ``n_threads``, ``chunk_size``, resume or
         ``backend``.
     n_threads : int or None
@@ -118,6 +120,9 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     optimizer : "sgd", "adam" or a list of them (a list becomes an axis right after ``seed``)
     keep_params : bool
         Keep the final parameters of every run (``result.params``).
+    init_scheme : None, str or dict
+        ``scheme`` of ``rnn.init_params`` (e.g. "torch": the paper's PyTorch draws for the rank-one model, so
+        seed s is the paper's seed s).
     max_memory : float
         Refuse (ValueError) when the result arrays would exceed this many bytes (default 8 GiB).
     drop_fraction, trap_loss_fraction, trap_grad_tol : float
@@ -149,7 +154,8 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     flags = {"drop_fraction": check_real(drop_fraction, "drop_fraction", positive=True),
              "trap_loss_fraction": check_real(trap_loss_fraction, "trap_loss_fraction", positive=True),
              "trap_grad_tol": check_real(trap_grad_tol, "trap_grad_tol", positive=True)}
-    spec, config = build_spec(model, task, epochs, lr, seed, optimizer, record_every, keep_params, grid)
+    spec, config = build_spec(model, task, epochs, lr, seed, optimizer, record_every, keep_params, grid,
+                              init_scheme=init_scheme)
     digest = config_hash(config)  # flags are derived at assembly: changing them does not invalidate a resume
     config = {**config, "flags": flags, "config_hash": digest}
 
