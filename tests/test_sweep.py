@@ -462,3 +462,42 @@ def test_student_t_quantiles_match_tables():
     # two-sided 95% critical values from standard t tables (3 decimals)
     for df, t in ((1, 12.706), (2, 4.303), (3, 3.182), (5, 2.571), (10, 2.228), (30, 2.042)):
         np.testing.assert_allclose(student_t_ppf(0.975, df), t, atol=6e-4)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CLI: ghostfast sweep config.toml
+
+
+def test_cli_sweep_from_toml(tmp_path, capsys):
+    from ghostfast import cli
+
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(textwrap.dedent("""
+        [model]
+        N = 30
+        rank = 1
+        x0 = -0.3
+        [task]
+        factory = "delayed_activation"
+        [sweep]
+        epochs = 40
+        lr = { logspace = [-2, -1, 3] }
+        seed = { range = [0, 2] }
+        record_every = 5
+        out = "OUT"
+        [grid]
+        T = [5, 7]
+    """).replace("OUT", (tmp_path / "ckpt").as_posix()))
+    saved = tmp_path / "r.npz"
+    assert cli.main(["sweep", str(cfg), "--threads", "1", "--save", str(saved), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "12 of 12 runs finished" in text and "fraction trapped" in text
+    got = sweep.load(saved)
+    want = sweep.sweep(rnn.Model(N=30, rank=1, x0=-0.3), tasks.delayed_activation, 40, lr=np.logspace(-2, -1, 3),
+                       seed=range(0, 2), record_every=5, T=[5, 7], n_threads=2)
+    assert_same(want, got)
+    assert (tmp_path / "ckpt" / "manifest.json").exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[sweep]\nepochs = 3\nlr = [0.01]\nbogus = 1\n')
+    with pytest.raises(ValueError, match="bogus"):
+        cli.main(["sweep", str(bad)])

@@ -33,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--quick", action="store_true", help="fewer seeds and delays (seconds, for smoke tests)")
     p_demo.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
     p_demo.set_defaults(func=_demo)
+
+    from ._sweep_cli import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 
