@@ -3,7 +3,9 @@ and in vectorised numpy (hand-written BPTT), measured in the same process, singl
 
 (a) rank-one RNN, N = 100, delayed activation T = 20 (40 steps, 1 trial), SGD (spec §3.1);
 (b) full-rank RNN, N = 100, DMTS config A (38 steps, 4 trials), SGD, read-before, sigmoid readout (spec §3.4,
-    Fig 7: no noise, x0 = 0); (b') the same with noise 0.01 and random x0 (std 0.1).
+    Fig 7: no noise, x0 = 0); (b') the same with noise 0.01 and random x0 (std 0.1);
+(c) the Fig 4 E-H rank-2 model: DMTS A with 500 trials per class (2000 x 38 steps), noise 0.01, random x0,
+    Adam (no numpy baseline).
 
 Usage: python bench/bench_rnn.py [--quick]   (PYTHONPATH=python for an in-tree build)
 PyTorch runs float64 (same precision as ghostfast) and float32 (as the paper's code), one thread.
@@ -199,6 +201,38 @@ def check_baselines(have_torch: bool) -> None:
     print("baselines agree with ghostfast after 3 SGD epochs (rtol 1e-9)")
 
 
+def torch_rank2_task(p, task, epochs, dtype, noise, x0_std, lr=1e-4):
+    """Fig 4 E-H rank-2 RNN in PyTorch (row-vector convention, Adam): r W with W = S_l S_r."""
+    import torch
+
+    S_l = torch.tensor(p["n"].T.copy(), dtype=dtype, requires_grad=True)  # n_ours = S_l^T
+    S_r = torch.tensor(p["m"].T.copy(), dtype=dtype, requires_grad=True)  # m_ours = S_r^T
+    b = torch.tensor(p["b"], dtype=dtype, requires_grad=True)
+    win = torch.tensor(p["w_in"].T.copy(), dtype=dtype, requires_grad=True)
+    wout = torch.tensor(p["w_out"].T.copy(), dtype=dtype, requires_grad=True)
+    bout = torch.tensor(p["b_out"], dtype=dtype, requires_grad=True)
+    params = [S_l, S_r, b, win, wout, bout]
+    opt = torch.optim.Adam(params, lr=lr)
+    U = torch.tensor(task.inputs, dtype=dtype)
+    Y = torch.tensor(task.targets, dtype=dtype)
+    B, S, _ = task.targets.shape
+    N = b.shape[0]
+
+    def run():
+        for _ in range(epochs):
+            opt.zero_grad()
+            x = torch.tanh(x0_std * torch.randn(B, N, dtype=dtype))
+            outs = []
+            for t in range(S):
+                outs.append(torch.sigmoid((x @ S_l) @ wout + bout))
+                x = 0.5 * x + 0.5 * torch.tanh((x @ S_l) @ S_r + U[:, t] @ win + b
+                                               + noise * torch.randn(B, N, dtype=dtype))
+            loss = torch.nn.functional.mse_loss(torch.stack(outs, 1), Y)
+            loss.backward()
+            opt.step()
+    return run
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -255,11 +289,29 @@ def main() -> None:
                 row[name] = best_time(run, 3) / e_t * 1e6
         rows.append(row)
 
-    print(f"{'case':42s} {'ghostfast':>11s} {'numpy':>11s} {'torch f64':>11s} {'torch f32':>11s}"
+    # (c) Fig 4 E-H: rank 2, DMTS A with 500 trials per class (2000 x 38), noise 0.01, x0 random, Adam
+    dm500 = tasks.dmts(*tasks.dmts_config("A"), samples_per_class=500)
+    r2 = rnn.Model(N=100, rank=2, readout="latent_linear", output="sigmoid", read="before", n_in=1,
+                   noise_std=0.01, x0="random", x0_std=0.3)
+    r2params = rnn.init_params(r2, 0)
+
+    def run_r2():
+        rnn.train(r2, dm500, 1e-4, 3 if q else 10, optimizer="adam", params=r2params, seed=0, n_threads=1)
+    run_r2()
+    row = {"case": "(c) rank-2 N=100, DMTS A 2000x38, noise, Adam", "ghostfast_us": best_time(run_r2, 2) / (3 if q else 10) * 1e6,
+           "numpy_us": np.nan}
+    if have_torch:
+        for name, dtype in (("torch64_us", torch.float64), ("torch32_us", torch.float32)):
+            run = torch_rank2_task(r2params, dm500, 2, dtype, 0.01, 0.3)
+            run()
+            row[name] = best_time(run, 2) / 2 * 1e6
+    rows.append(row)
+
+    print(f"{'case':48s} {'ghostfast':>11s} {'numpy':>11s} {'torch f64':>11s} {'torch f32':>11s}"
           f" {'x numpy':>8s} {'x t64':>7s} {'x t32':>7s}   (us/epoch, 1 thread)")
     for r in rows:
         t64, t32 = r.get("torch64_us", np.nan), r.get("torch32_us", np.nan)
-        print(f"{r['case']:42s} {r['ghostfast_us']:11.2f} {r['numpy_us']:11.1f} {t64:11.1f} {t32:11.1f}"
+        print(f"{r['case']:48s} {r['ghostfast_us']:11.2f} {r['numpy_us']:11.1f} {t64:11.1f} {t32:11.1f}"
               f" {r['numpy_us'] / r['ghostfast_us']:8.1f} {t64 / r['ghostfast_us']:7.1f}"
               f" {t32 / r['ghostfast_us']:7.1f}")
 

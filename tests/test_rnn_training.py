@@ -279,3 +279,13 @@ def test_torch_seed_init_matches_pytorch():
         # PyTorch evaluates log/sin/cos with SLEEF in float32, we round correctly: <= 1-2 float32 ulp apart
         np.testing.assert_allclose(params["m"][:, 0], m, rtol=0, atol=4e-8)
         np.testing.assert_allclose(params["n"][0], n, rtol=0, atol=4e-8)
+
+
+def test_train_result_to_xarray():
+    pytest.importorskip("xarray")
+    res = rnn.train(rnn.Model(N=10), tasks.delayed_activation(4), 0.01, 12, seed=3, record_every=4)
+    ds = res.to_xarray()
+    np.testing.assert_array_equal(ds["epoch"].values, [0, 4, 8])
+    np.testing.assert_array_equal(ds["loss"].values, res.loss)
+    np.testing.assert_array_equal(ds["grad_norm_n"].values, res.grad_norm_groups["n"])
+    assert ds.attrs["seed_entropy"] == str(res.seed_entropy) and ds.attrs["diverged"] == 0

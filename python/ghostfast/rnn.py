@@ -516,6 +516,31 @@ class TrainResult:
     seed_entropy: int | None = None
     version: str = field(default_factory=_version)
 
+    def to_xarray(self) -> Any:
+        """The histories as an ``xarray.Dataset`` with an ``epoch`` coordinate (needs xarray).
+
+        Example
+        -------
+        >>> from ghostfast import tasks
+        >>> ds = train(Model(N=20), tasks.delayed_activation(5), 0.01, 10, seed=0).to_xarray()
+        >>> list(ds.data_vars)[:3]
+        ['loss', 'grad_norm', 'weight_norm']
+        """
+        try:
+            import xarray as xr
+        except ImportError as err:  # pragma: no cover - xarray is a test dependency
+            raise ImportError("TrainResult.to_xarray needs xarray (pip install xarray)") from err
+        data = {"loss": ("epoch", self.loss), "grad_norm": ("epoch", self.grad_norm),
+                "weight_norm": ("epoch", self.weight_norm), "accuracy": ("epoch", self.accuracy)}
+        for g, hist in self.grad_norm_groups.items():
+            data[f"grad_norm_{g}"] = ("epoch", hist)
+        if self.fixed_point_count is not None:
+            data["fixed_point_count"] = ("epoch", self.fixed_point_count)
+        attrs = {"diverged": int(self.diverged), "diverged_epoch": int(self.diverged_epoch),
+                 "seed_entropy": "" if self.seed_entropy is None else str(self.seed_entropy),
+                 "version": self.version, "model": repr(self.model)}
+        return xr.Dataset(data, coords={"epoch": self.epochs}, attrs=attrs)
+
 
 @dataclass(frozen=True, eq=False)
 class TrainJob:

@@ -98,7 +98,7 @@ def delayed_activation(T: int) -> Task:
 
     Example
     -------
-    >>> delayed_activation(20).targets[0, :, 0].sum()
+    >>> float(delayed_activation(20).targets[0, :, 0].sum())
     20.0
     """
     T = check_int(T, "T", minimum=1)
@@ -121,7 +121,7 @@ def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> T
     Example
     -------
     >>> t = dcdt(2, 10, 10)
-    >>> t.inputs.shape, t.targets[1, -1, 0]
+    >>> t.inputs.shape, float(t.targets[1, -1, 0])
     ((2, 22, 1), -1.0)
     """
     n_in, n_delay, n_react, spc = _check_timing(n_in, n_delay, n_react, samples_per_class)
