@@ -284,6 +284,14 @@ def test_divergence_is_flagged_and_the_sweep_goes_on():
     assert (res.drop_epoch[0] > 0).all() and (res.drop_epoch[1] == -1).all()
 
 
+def test_zero_epochs_gives_empty_histories(tmp_path):
+    res = sweep.sweep(rank_one(N=10), tasks.delayed_activation(4), 0, lr=[1e-2], seed=[0, 1])
+    assert res.loss.shape == (1, 2, 0) and res.record_epochs.shape == (0,)
+    assert res.done.all() and np.isnan(res.final_loss).all() and (res.drop_epoch == -1).all()
+    res.save(tmp_path / "e0.npz")
+    assert_same(res, sweep.load(tmp_path / "e0.npz"))
+
+
 def test_flag_helpers():
     loss = np.array([[1.0, 0.9, 0.4, 0.1], [1.0, 1.0, 1.0, 1.0], [1.0, 0.8, np.nan, np.nan]])
     grad = np.array([[1e-3, 1e-2, 1e-1, 1e-2], [1e-3, 1e-4, 1e-9, 1e-12], [1e-3, 1e-2, np.nan, np.nan]])
