@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 
 import numpy as np
@@ -80,6 +81,7 @@ def main() -> None:
     ap.add_argument("--Ts", type=int, nargs="+", default=[5, 10, 20, 40])
     ap.add_argument("--seeds", type=int, default=6)
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # long runs: show each result as it comes
     if args.scaling:
         return scaling(args)
     threads = default_threads()  # read before torch is imported (torch.set_num_threads changes the OpenMP default)
