@@ -160,6 +160,16 @@ def test_threads_and_chunking_do_not_change_results(noisy_model, reference):
         assert_same(reference, other)
 
 
+def test_memory_capped_default_chunks_give_the_same_results(noisy_model, reference, monkeypatch):
+    monkeypatch.setattr(sweep, "CHUNK_BYTES", 1)  # default chunk = the thread count: 6 train_many calls
+    calls = []
+    real = rnn.train_many
+    monkeypatch.setattr(rnn, "train_many", lambda jobs, **kw: calls.append(len(jobs)) or real(jobs, **kw))
+    other = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], n_threads=2, keep_params=True, **GRID_KW)
+    assert calls == [2] * 6
+    assert_same(reference, other)
+
+
 def test_out_resume_and_config_mismatch(noisy_model, reference, tmp_path):
     out = tmp_path / "run"
     first = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], n_threads=2, keep_params=True,
