@@ -20,23 +20,6 @@ import numpy as np
 from ghostfast import rnn, tasks
 
 
-def best_time(fn, repeats: int) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
-
-
-# ---------------------------------------------------------------- ghostfast
-def ghostfast_epoch_time(model, task, params, epochs, repeats):
-    def run():
-        rnn.train(model, task, 1e-4, epochs, params=params, seed=0, record_every=1, n_threads=1)
-    run()
-    return best_time(run, repeats) / epochs
-
-
 # ---------------------------------------------------------------- numpy (vectorised over units and trials)
 def numpy_rank_one_epoch(p, T, lr, alpha=0.5, c=10.0, thr=1.0):
     m, n, b = p["m"][:, 0], p["n"][0], p["b"]
@@ -233,13 +216,26 @@ def torch_rank2_task(p, task, epochs, dtype, noise, x0_std, lr=1e-4):
     return run
 
 
+def interleaved_best(callables: dict, rounds: int) -> dict:
+    """Per-epoch time of each callable (name -> (fn, epochs)): best over `rounds` rounds, the callables run
+    in turn inside each round, so a load spike on the shared machine hits all of them alike."""
+    best = {name: np.inf for name in callables}
+    for fn, _ in callables.values():
+        fn()  # warm-up (allocations, lazy imports, caches)
+    for _ in range(rounds):
+        for name, (fn, epochs) in callables.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / epochs)
+    return best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     q = args.quick
-    rows = []
-
+    rounds = 3 if q else 7
     try:
         import torch
 
@@ -249,23 +245,22 @@ def main() -> None:
         have_torch = False
         print("torch not installed: PyTorch baselines skipped (pip install torch==2.13.0)")
     check_baselines(have_torch)
+    dtypes = (("torch64", "float64"), ("torch32", "float32"))
+    cases = []
 
     # (a) rank one
     model = rnn.Model(N=100, rank=1)
     task = tasks.delayed_activation(20)
     params = rnn.init_params(model, 40)
-    ours = ghostfast_epoch_time(model, task, params, 5000 if q else 50000, 3)
-    p_np = {k: v.copy() for k, v in params.items()}
-    e_np = 20 if q else 200
-    t_np = best_time(lambda: [numpy_rank_one_epoch(p_np, 20, 1e-4) for _ in range(e_np)], 3) / e_np
-    row = {"case": "(a) rank-one N=100, T=20", "ghostfast_us": ours * 1e6, "numpy_us": t_np * 1e6}
+    e_ours, e_np, e_t = (5000, 20, 10) if q else (20000, 100, 50)
+    p1_np = {k: v.copy() for k, v in params.items()}
+    calls = {"ghostfast": (lambda e=e_ours: rnn.train(model, task, 1e-4, e, params=params, seed=0, n_threads=1),
+                           e_ours),
+             "numpy": (lambda e=e_np: [numpy_rank_one_epoch(p1_np, 20, 1e-4) for _ in range(e)], e_np)}
     if have_torch:
-        e_t = 10 if q else 100
-        for name, dtype in (("torch64_us", torch.float64), ("torch32_us", torch.float32)):
-            run = torch_rank_one(params, 20, e_t, dtype)
-            run()
-            row[name] = best_time(run, 3) / e_t * 1e6
-    rows.append(row)
+        for name, dt in dtypes:
+            calls[name] = (torch_rank_one(params, 20, e_t, getattr(torch, dt)), e_t)
+    cases.append(("(a) rank-one N=100, T=20", calls))
 
     # (b) full rank DMTS A
     dm = tasks.dmts(*tasks.dmts_config("A"))
@@ -274,46 +269,39 @@ def main() -> None:
         fmodel = rnn.Model(N=100, rank="full", readout="linear", output="sigmoid", read="before", n_in=1,
                            noise_std=noise, x0="random" if x0_std > 0 else 0.0, x0_std=x0_std)
         fparams = rnn.init_params(fmodel, 3)
-        ours = ghostfast_epoch_time(fmodel, dm, fparams, 200 if q else 2000, 3)
+        e_ours, e_np, e_t = (200, 10, 5) if q else (1000, 50, 25)
         p_np = {k: v.copy() for k, v in fparams.items()}
         rng = np.random.default_rng(0)
-        e_np = 10 if q else 100
-        t_np = best_time(lambda: [numpy_full_epoch(p_np, dm, 1e-4, rng=rng, noise=noise, x0_std=x0_std)
-                                  for _ in range(e_np)], 3) / e_np
-        row = {"case": label, "ghostfast_us": ours * 1e6, "numpy_us": t_np * 1e6}
+        calls = {"ghostfast": (lambda fmodel=fmodel, fparams=fparams, e=e_ours: rnn.train(
+                     fmodel, dm, 1e-4, e, params=fparams, seed=0, n_threads=1), e_ours),
+                 "numpy": (lambda p_np=p_np, noise=noise, x0_std=x0_std, e=e_np: [
+                     numpy_full_epoch(p_np, dm, 1e-4, rng=rng, noise=noise, x0_std=x0_std) for _ in range(e)], e_np)}
         if have_torch:
-            e_t = 5 if q else 50
-            for name, dtype in (("torch64_us", torch.float64), ("torch32_us", torch.float32)):
-                run = torch_full(fparams, dm, e_t, dtype, noise, x0_std)
-                run()
-                row[name] = best_time(run, 3) / e_t * 1e6
-        rows.append(row)
+            for name, dt in dtypes:
+                calls[name] = (torch_full(fparams, dm, e_t, getattr(torch, dt), noise, x0_std), e_t)
+        cases.append((label, calls))
 
     # (c) Fig 4 E-H: rank 2, DMTS A with 500 trials per class (2000 x 38), noise 0.01, x0 random, Adam
     dm500 = tasks.dmts(*tasks.dmts_config("A"), samples_per_class=500)
     r2 = rnn.Model(N=100, rank=2, readout="latent_linear", output="sigmoid", read="before", n_in=1,
                    noise_std=0.01, x0="random", x0_std=0.3)
     r2params = rnn.init_params(r2, 0)
-
-    def run_r2():
-        rnn.train(r2, dm500, 1e-4, 3 if q else 10, optimizer="adam", params=r2params, seed=0, n_threads=1)
-    run_r2()
-    row = {"case": "(c) rank-2 N=100, DMTS A 2000x38, noise, Adam", "ghostfast_us": best_time(run_r2, 2) / (3 if q else 10) * 1e6,
-           "numpy_us": np.nan}
+    e_ours = 3 if q else 6
+    calls = {"ghostfast": (lambda e=e_ours: rnn.train(r2, dm500, 1e-4, e, optimizer="adam", params=r2params,
+                                                      seed=0, n_threads=1), e_ours)}
     if have_torch:
-        for name, dtype in (("torch64_us", torch.float64), ("torch32_us", torch.float32)):
-            run = torch_rank2_task(r2params, dm500, 2, dtype, 0.01, 0.3)
-            run()
-            row[name] = best_time(run, 2) / 2 * 1e6
-    rows.append(row)
+        for name, dt in dtypes:
+            calls[name] = (torch_rank2_task(r2params, dm500, 2, getattr(torch, dt), 0.01, 0.3), 2)
+    cases.append(("(c) rank-2 N=100, DMTS A 2000x38, noise, Adam", calls))
 
     print(f"{'case':48s} {'ghostfast':>11s} {'numpy':>11s} {'torch f64':>11s} {'torch f32':>11s}"
-          f" {'x numpy':>8s} {'x t64':>7s} {'x t32':>7s}   (us/epoch, 1 thread)")
-    for r in rows:
-        t64, t32 = r.get("torch64_us", np.nan), r.get("torch32_us", np.nan)
-        print(f"{r['case']:48s} {r['ghostfast_us']:11.2f} {r['numpy_us']:11.1f} {t64:11.1f} {t32:11.1f}"
-              f" {r['numpy_us'] / r['ghostfast_us']:8.1f} {t64 / r['ghostfast_us']:7.1f}"
-              f" {t32 / r['ghostfast_us']:7.1f}")
+          f" {'x numpy':>8s} {'x t64':>7s} {'x t32':>7s}   (us/epoch, 1 thread, best of {rounds} interleaved)")
+    for label, calls in cases:
+        r = {k: v * 1e6 for k, v in interleaved_best(calls, rounds if "(c)" not in label else 2).items()}
+        ours = r["ghostfast"]
+        t_np, t64, t32 = r.get("numpy", np.nan), r.get("torch64", np.nan), r.get("torch32", np.nan)
+        print(f"{label:48s} {ours:11.2f} {t_np:11.1f} {t64:11.1f} {t32:11.1f}"
+              f" {t_np / ours:8.1f} {t64 / ours:7.1f} {t32 / ours:7.1f}", flush=True)
 
 
 if __name__ == "__main__":

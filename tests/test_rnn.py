@@ -306,3 +306,29 @@ def test_noise_normals_are_standard_normal():
     cdf = 0.5 * (1 + np.vectorize(math.erf)(zs / math.sqrt(2)))
     ks = np.max(np.abs(cdf - np.arange(1, zs.size + 1) / zs.size))
     assert ks < 1.63 / np.sqrt(zs.size) * 1.3  # 1% KS critical value (1.63/sqrt(n)) with margin
+
+
+def test_documented_draw_order_of_x0_and_noise():
+    """x0 and noise come from the ziggurat stream of Rng(seed key, stream 0) in the documented order: chunks of
+    16 trials; per chunk x0 (N per trial), then per step the noise (N per trial). With W = 0, b = 0, w_in = 0:
+    x_{t+1} = (1 - a) x_t + a tanh(noise_t), so the states expose the draws."""
+    from ghostfast import _core
+
+    N, S, alpha, sx, sn = 3, 2, 0.5, 0.4, 0.2
+    model = rnn.Model(N=N, rank="full", readout="linear", read="before", n_in=1, alpha=alpha, noise_std=sn,
+                      x0="random", x0_std=sx)
+    task = tasks.dcdt(1, 0, 1, samples_per_class=9)  # 18 trials: chunks of 16 and 2
+    params = {g: np.zeros(s) for g, s in rnn.param_shapes(model).items()}
+    key = seed_key(17)
+    res = rnn.forward(model, params, task, seed=17)
+    z = iter(_core.rnn_normals(key.key0, key.key1, 0, 18 * N * (S + 1)))
+    expected = np.zeros((18, S + 1, N))
+    for start, size in ((0, 16), (16, 2)):
+        for b in range(start, start + size):
+            expected[b, 0] = np.tanh(sx * np.array([next(z) for _ in range(N)]))
+        for t in range(S):
+            for b in range(start, start + size):
+                noise = sn * np.array([next(z) for _ in range(N)])
+                expected[b, t + 1] = (1 - alpha) * expected[b, t] + alpha * np.tanh(noise)
+    # engine tanh within a few ulp of numpy's: agreement to ~1e-15 relative
+    np.testing.assert_allclose(res.states, expected, rtol=1e-13, atol=1e-15)

@@ -27,8 +27,11 @@ ModelSpec parse_model(const py::dict& d) {
   s.K = d["K"].cast<int>();
   s.full_rank = d["full_rank"].cast<bool>();
   s.alpha = d["alpha"].cast<double>();
-  s.readout = static_cast<Readout>(d["readout"].cast<int>());
-  s.output = static_cast<Output>(d["output"].cast<int>());
+  const int readout = d["readout"].cast<int>(), output = d["output"].cast<int>();
+  if (readout < 0 || readout > 2) throw py::value_error("model.readout: unknown readout code");
+  if (output < 0 || output > 2) throw py::value_error("model.output: unknown output code");
+  s.readout = static_cast<Readout>(readout);
+  s.output = static_cast<Output>(output);
   s.threshold = d["threshold"].cast<double>();
   s.read_before = d["read_before"].cast<bool>();
   s.n_in = d["n_in"].cast<int>();
@@ -107,7 +110,9 @@ RunSpec parse_job(const py::dict& d, std::map<PyObject*, std::shared_ptr<const T
   if (it == task_cache.end()) it = task_cache.emplace(task_obj.ptr(), parse_task(task_obj.cast<py::dict>())).first;
   r.task = it->second;
   r.params = to_vector(d["params"], "params");
-  r.optimizer = static_cast<Optimizer>(d["optimizer"].cast<int>());
+  const int optimizer = d["optimizer"].cast<int>();
+  if (optimizer < 0 || optimizer > 1) throw py::value_error("optimizer: unknown optimizer code");
+  r.optimizer = static_cast<Optimizer>(optimizer);
   r.lr = d["lr"].cast<double>();
   r.epochs = d["epochs"].cast<std::int64_t>();
   r.beta1 = d["beta1"].cast<double>();

@@ -18,10 +18,11 @@ Conventions
 * **Initial state / noise.** ``x0`` is a float (every unit), an (N,) array or ``"random"``: ``x0 = tanh(x0_std z)``,
   ``z ~ N(0, I)``. Noise ``xi ~ N(0, noise_std^2)`` per unit, step, trial and epoch. Standard normals come from the
   run's stream ``Rng(key0, key1, stream)`` (``train``: the seed's key, stream 0) through a 128-layer ziggurat
-  (Doornik 2005). Draw order per epoch: x0's N normals for trials 0 .. B-1 (if random), then for each step t the
-  N noise normals of trials 0 .. B-1 (if ``noise_std > 0``). A deterministic model draws no random numbers.
+  (Doornik 2005). Draw order per epoch: the engine processes trials in chunks of 16 (0-15, 16-31, ...); per
+  chunk, x0's N normals for each of its trials in order (if random), then for each step t the N noise normals
+  of each of its trials in order (if ``noise_std > 0``). A deterministic model draws no random numbers.
 * **Loss** ``= task.loss_scale * sum_{b,t,o} mask (y - y*)^2``; accuracy by the task's rule (see ``ghostfast.tasks``).
-* **Training** is full batch. Epoch e: [``readout_l1_cap`` rescaling] -> [snapshot] -> forward + BPTT on the current
+* **Training** is full batch. Epoch e: [snapshot] -> [``readout_l1_cap`` rescaling] -> forward + BPTT on the current
   parameters -> record (if ``e % record_every == 0``, e the absolute epoch index) the loss of THAT pass, gradient
   norms, weight norm, accuracy -> stop if the loss or a gradient is NaN/inf (``diverged``) -> optimizer step on the
   trainable groups. SGD: ``p -= lr g``. Adam: PyTorch's formula (bias corrected, ``eps`` added to
@@ -32,6 +33,10 @@ Conventions
   (spec §3.1-3.3: m, n or W ~ N(0, 1/N), b = 0, w_out, b_out ~ N(0, 1/N), c = confidence) and ``"task"`` (§3.4:
   xavier-uniform W, w_in, w_out; b ~ U(+-1/sqrt(n_in)); b_out ~ U(+-1/sqrt(fan_in)); low rank: n ~ N(0, 1/N),
   m ~ N(0, 1), b ~ N(0, 0.1^2)). ``init="auto"`` picks "task" when the model has inputs, else "delayed".
+  ``scheme="torch"`` (rank-one §3.1 model) reproduces ``torch.manual_seed(seed)`` + ``randn`` to within one
+  float32 ulp, so seed 40 gives the paper's network.
+* **Determinism.** A run's results depend only on its job (parameters, task, lr, keys): bit-identical for any
+  ``n_threads`` and for the SSE2/AVX2/AVX-512 code paths (fixed summation orders, no FMA contraction).
 
 Example
 -------

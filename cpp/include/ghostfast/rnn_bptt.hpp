@@ -32,8 +32,6 @@ struct Workspace {
   std::vector<double> wt;       // W^T (full rank)
   std::vector<double> mt, gmt;  // m^T and dL/dm^T (K x N, low rank)
   std::vector<double> noise;    // [N] noise of one trial-step
-  std::vector<const double*> in_ptr;  // [C] per-trial operands of the batched products
-  std::vector<double*> out_ptr;
   std::vector<const double*> sample_g, sample_x;  // [C S] operands of dL/dW
   std::vector<double*> row_ptr;                    // [N] rows of dL/dW
 
@@ -51,8 +49,6 @@ struct Workspace {
     mt.assign(K * N, 0.0);
     gmt.assign(K * N, 0.0);
     noise.assign(N, 0.0);
-    in_ptr.assign(Cs, nullptr);
-    out_ptr.assign(Cs, nullptr);
     sample_g.assign(s.full_rank ? Cs * S : 0, nullptr);
     sample_x.assign(s.full_rank ? Cs * S : 0, nullptr);
     row_ptr.assign(s.full_rank ? N : 0, nullptr);
@@ -213,13 +209,8 @@ GHOSTFAST_HOT inline void forward_chunk(const ModelSpec& s, const Layout& L, con
     for (int k = 0; k < K; ++k) KA[k] = dot(nv + std::size_t(k) * N, X, N);
   }
   for (int t = 0; t < S; ++t) {
-    if (s.full_rank) {  // pre_b = W x_{b,t} for every trial b (W^T rows stream once per 4 trials)
-      for (int tr = 0; tr < nc; ++tr) {
-        ws.in_ptr[tr] = xat(t, tr);
-        ws.out_ptr[tr] = ws.pre.data() + std::size_t(tr) * N;
-      }
-      gemv_rows_multi(ws.wt.data(), N, ws.in_ptr.data(), ws.out_ptr.data(), nc, false);
-    }
+    if (s.full_rank)  // pre_b = W x_{b,t} for every trial b (W^T rows stream once per 4 trials)
+      gemv_rows_multi(ws.wt.data(), N, xat(t, 0), ws.pre.data(), nc, false);
     for (int tr = 0; tr < nc; ++tr) {
       const double* xt = xat(t, tr);
       double* xn = xat(t + 1, tr);
@@ -358,11 +349,8 @@ GHOSTFAST_HOT inline void backward_chunk(const ModelSpec& s, const Layout& L, co
       }
     }
     if (!s.full_rank) continue;
-    for (int tr = 0; tr < nc; ++tr) {  // gx_b += W^T gpre_b
-      ws.in_ptr[tr] = ws.hs.data() + (std::size_t(t) * C + tr) * N;
-      ws.out_ptr[tr] = ws.gx.data() + std::size_t(tr) * N;
-    }
-    gemv_rows_multi(W, N, ws.in_ptr.data(), ws.out_ptr.data(), nc, true);
+    // gx_b += W^T gpre_b for the chunk's trials (consecutive rows of hs and gx)
+    gemv_rows_multi(W, N, ws.hs.data() + std::size_t(t) * C * N, ws.gx.data(), nc, true);
     if (s.read_before) {
       for (int tr = 0; tr < nc; ++tr) {
         const double* yt = output_grad(t, tr);
@@ -371,13 +359,17 @@ GHOSTFAST_HOT inline void backward_chunk(const ModelSpec& s, const Layout& L, co
       }
     }
   }
-  if (s.full_rank) {  // dL/dW += sum over the chunk's trials (outer) and steps (inner) of gpre x^T
-    for (int tr = 0; tr < nc; ++tr)
-      for (int t = 0; t < S; ++t) {
-        ws.sample_g[std::size_t(tr) * S + t] = ws.hs.data() + (std::size_t(t) * C + tr) * N;
-        ws.sample_x[std::size_t(tr) * S + t] = xat(t, tr);
-      }
-    outer_accumulate(gW, N, ws.sample_g.data(), ws.sample_x.data(), nc * S, ws.row_ptr.data());
+  if (s.full_rank) {  // dL/dW += sum over the chunk's steps (outer) and trials (inner) of gpre x^T
+    if (nc == C) {     // the samples are consecutive rows of hs and xs
+      outer_accumulate_rows(gW, N, ws.hs.data(), ws.xs.data(), S * C, ws.row_ptr.data());
+    } else {
+      for (int t = 0; t < S; ++t)
+        for (int tr = 0; tr < nc; ++tr) {
+          ws.sample_g[std::size_t(t) * nc + tr] = ws.hs.data() + (std::size_t(t) * C + tr) * N;
+          ws.sample_x[std::size_t(t) * nc + tr] = xat(t, tr);
+        }
+      outer_accumulate(gW, N, ws.sample_g.data(), ws.sample_x.data(), nc * S, ws.row_ptr.data());
+    }
   }
 }
 

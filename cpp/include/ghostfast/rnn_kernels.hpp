@@ -80,21 +80,23 @@ GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const 
   for (; i0 < N; ++i0) accumulate_block<R, 1>(out, i0, n_s, coef, row);
 }
 
-// out[b][i] (+)= sum_j x[b][j] A[j N + i] for b < nb (j ascending per element).
-// Forward: A = W^T, so out_b = W x_b; backward: A = W, so out_b += W^T g_b.
-GHOSTFAST_INLINE void gemv_rows_multi(const double* A, int N, const double* const* x, double* const* out,
-                                          int nb, bool accumulate) {
-  if (!accumulate)
-    for (int b = 0; b < nb; ++b) std::fill(out[b], out[b] + N, 0.0);
+// out[b][i] (+)= sum_j x[b N + j] A[j N + i] for b < nb (j ascending per element); x and out hold nb
+// consecutive rows of length N. Forward: A = W^T, so out_b = W x_b; backward: A = W, so out_b += W^T g_b.
+GHOSTFAST_INLINE void gemv_rows_multi(const double* A, int N, const double* x, double* out, int nb,
+                                      bool accumulate) {
+  if (!accumulate) std::fill(out, out + std::size_t(nb) * N, 0.0);
   auto row = [A, N](int j) { return A + std::size_t(j) * N; };
+  double* outs[kTrialBlock];
   int b0 = 0;
   for (; b0 + kTrialBlock <= nb; b0 += kTrialBlock) {
-    const double* const* xb = x + b0;
-    accumulate_rows<kTrialBlock>(out + b0, N, N, [xb](int r, int j) { return xb[r][j]; }, row);
+    const double* xb = x + std::size_t(b0) * N;
+    for (int r = 0; r < kTrialBlock; ++r) outs[r] = out + std::size_t(b0 + r) * N;
+    accumulate_rows<kTrialBlock>(outs, N, N, [xb, N](int r, int j) { return xb[std::size_t(r) * N + j]; }, row);
   }
   for (; b0 < nb; ++b0) {
-    const double* xb = x[b0];
-    accumulate_rows<1>(out + b0, N, N, [xb](int, int j) { return xb[j]; }, row);
+    const double* xb = x + std::size_t(b0) * N;
+    outs[0] = out + std::size_t(b0) * N;
+    accumulate_rows<1>(outs, N, N, [xb](int, int j) { return xb[j]; }, row);
   }
 }
 
@@ -108,6 +110,19 @@ GHOSTFAST_INLINE void outer_accumulate(double* G, int N, const double* const* g,
   for (; r0 + kTrialBlock <= N; r0 += kTrialBlock)
     accumulate_rows<kTrialBlock>(row_ptr + r0, N, n_s, [g, r0](int r, int s) { return g[s][r0 + r]; }, row);
   for (; r0 < N; ++r0) accumulate_rows<1>(row_ptr + r0, N, n_s, [g, r0](int, int s) { return g[s][r0]; }, row);
+}
+
+// The same sum when the samples are consecutive rows: g[s N ...] and x[s N ...] (identical order and result).
+GHOSTFAST_INLINE void outer_accumulate_rows(double* G, int N, const double* g, const double* x, int n_s,
+                                            double** row_ptr) {
+  for (int i = 0; i < N; ++i) row_ptr[i] = G + std::size_t(i) * N;
+  auto row = [x, N](int s) { return x + std::size_t(s) * N; };
+  int r0 = 0;
+  for (; r0 + kTrialBlock <= N; r0 += kTrialBlock)
+    accumulate_rows<kTrialBlock>(row_ptr + r0, N, n_s,
+                                 [g, r0, N](int r, int s) { return g[std::size_t(s) * N + r0 + r]; }, row);
+  for (; r0 < N; ++r0)
+    accumulate_rows<1>(row_ptr + r0, N, n_s, [g, r0, N](int, int s) { return g[std::size_t(s) * N + r0]; }, row);
 }
 
 // tanh for arrays, vectorisable, accurate to a few ulp (tested against std::tanh):

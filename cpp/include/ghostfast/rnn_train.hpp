@@ -1,6 +1,6 @@
 // Full-batch training of one RNN (all epochs in C++) and of many independent runs in parallel.
 //
-// Epoch e: [readout L1 cap] -> [snapshot] -> forward + BPTT on the current parameters -> record (loss of
+// Epoch e: [snapshot] -> [readout L1 cap] -> forward + BPTT on the current parameters -> record (loss of
 // THAT pass, gradient norms, accuracy, weight norm, fixed-point count) -> stop if non-finite -> optimizer
 // step on the trainable groups. Everything a run needs to continue exactly (parameters, Adam moments and
 // step, Rng state, epoch counter) is in TrainStateData.
@@ -102,7 +102,7 @@ inline double weight_norm(const ModelSpec& s, const Layout& L, const double* the
 }
 
 // Sign changes of f(kappa) = -kappa + n . tanh(m kappa + b) along the grid (rank one).
-inline double count_fixed_points(const ModelSpec& s, const Layout& L, const double* theta,
+GHOSTFAST_HOT inline double count_fixed_points(const ModelSpec& s, const Layout& L, const double* theta,
                                  const std::vector<double>& grid, std::vector<double>& buf) {
   const int N = s.N;
   const double* m = theta + L.offset[kM];
