@@ -388,6 +388,29 @@ def test_dask_backend_matches_local_and_resumes(noisy_model, reference, dask_cli
     assert_same(reference, resumed)
 
 
+def test_dask_ctrl_c_keeps_finished_chunks_and_resumes(dask_client, tmp_path):
+    model = rank_one()
+    kw = dict(epochs=3000, lr=[1e-2, 2e-2], seed=list(range(6)), chunk_size=1)
+    out = tmp_path / "dask-ctrlc"
+    main_id = threading.main_thread().ident
+
+    def interrupt_after_first_chunk() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (out.exists() and any(out.glob("chunk-*.npz"))):
+            time.sleep(0.005)
+        signal.pthread_kill(main_id, signal.SIGINT)
+
+    killer = threading.Thread(target=interrupt_after_first_chunk, daemon=True)
+    killer.start()
+    with pytest.warns(RuntimeWarning, match="sweep interrupted"):
+        part = sweep.sweep(model, tasks.delayed_activation(20), backend="dask", client=dask_client, out=out, **kw)
+    killer.join()
+    assert part.interrupted and 0 < part.done.sum() < 12
+    rest = sweep.sweep(model, tasks.delayed_activation(20), out=out, n_threads=2, **kw)
+    full = sweep.sweep(model, tasks.delayed_activation(20), n_threads=2, **kw)
+    assert_same(full, rest)
+
+
 def test_dask_missing_gives_a_clear_import_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "dask.distributed", None)
     with pytest.raises(ImportError, match=r"ghostfast\[dask\]"):
