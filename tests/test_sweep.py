@@ -325,6 +325,7 @@ def test_flag_helpers():
     (dict(seed=[1, 1]), ValueError, "seed"),
     (dict(epochs=-1), ValueError, "epochs"),
     (dict(backend="spark"), ValueError, "backend"),
+    (dict(client=object()), ValueError, "client"),
     (dict(nonsense=[1, 2], alpha2=[3]), ValueError, r"nonsense.*alpha2"),
     (dict(confidence=[]), ValueError, "confidence"),
     (dict(confidence="abc"), TypeError, "confidence"),

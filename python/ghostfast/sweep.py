@@ -150,6 +150,8 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     (2, 3, 200)
     """
     backend = check_choice(backend, "backend", BACKENDS)
+    if client is not None and backend != "dask":
+        raise ValueError("client is only used with backend='dask' (got backend='local')")
     threads = check_threads(n_threads)
     if chunk_size is not None:
         chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
