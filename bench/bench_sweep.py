@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import sys
 import time
 
 import numpy as np
@@ -73,11 +74,14 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=20_001, help="epochs of the timed Fig 6A sweep")
     ap.add_argument("--eff-epochs", type=int, default=5_000, help="epochs of the 1-vs-2-thread comparison")
     ap.add_argument("--torch-epochs", type=int, default=300)
+    ap.add_argument("--init", default="torch", help="init_params scheme for the Fig 6A sweep (default: %(default)s, "
+                    "the paper's PyTorch draws, so seeds 0-9 are the paper's networks)")
     ap.add_argument("--scaling", action="store_true",
                     help="instead: critical lr vs delay T (delayed activation, rank one) with a power-law fit")
     ap.add_argument("--Ts", type=int, nargs="+", default=[5, 10, 20, 40])
     ap.add_argument("--seeds", type=int, default=6)
     args = ap.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # long runs: show each result as it comes
     if args.scaling:
         return scaling(args)
     threads = default_threads()  # read before torch is imported (torch.set_num_threads changes the OpenMP default)
@@ -90,12 +94,13 @@ def main() -> None:
 
     # 1. the Fig 6A sweep on all cores
     t0 = time.perf_counter()
-    res = sweep.sweep(model, task, args.epochs, lr=lrs, seed=range(10), record_every=1000, progress=False)
+    res = sweep.sweep(model, task, args.epochs, lr=lrs, seed=range(10), record_every=1000, progress=False,
+                      init_scheme=args.init)
     wall = time.perf_counter() - t0
     runs = res.done.size
     per_epoch_us = wall / (runs * args.epochs) * 1e6
     full = wall * PAPER_EPOCHS / args.epochs
-    print(f"\n[1] Fig 6A sweep: {runs} runs x {args.epochs} epochs on {threads} threads: {wall:.1f} s "
+    print(f"\n[1] Fig 6A sweep: {runs} runs x {args.epochs} epochs on {threads} threads, init {args.init!r}: {wall:.1f} s "
           f"({per_epoch_us:.2f} us per run-epoch, wall)")
     print(f"    extrapolated to {PAPER_EPOCHS} epochs: {full:.0f} s = {full / 60:.1f} min (target < 10 min)")
     frac_trapped = res.trapped.mean(axis=1)

@@ -105,6 +105,21 @@ def test_every_lr_starts_from_the_same_network():
     assert res.loss[0, 0, 0] != res.loss[0, 1, 0]
 
 
+def test_init_scheme_is_passed_to_init_params():
+    model = rank_one()
+    res = sweep.sweep(model, tasks.delayed_activation(20), 3, lr=[1e-2], seed=[40], init_scheme="torch",
+                      keep_params=True, n_threads=1)
+    key = seed_key(40)
+    job = rnn.TrainJob(model=model, task=tasks.delayed_activation(20), lr=1e-2, epochs=3,
+                       params=rnn.init_params(model, 40, scheme="torch"), key0=key.key0, key1=key.key1, stream=0)
+    direct = rnn.train_many([job], n_threads=1)[0]
+    np.testing.assert_array_equal(res.loss[0, 0], direct.loss)
+    np.testing.assert_array_equal(res.params[0, 0]["m"], direct.params["m"])
+    assert res.config["init_scheme"] == "torch"
+    with pytest.raises(ValueError, match="scheme"):
+        sweep.sweep(model, tasks.delayed_activation(20), 3, lr=[1e-2], init_scheme="nonsense")
+
+
 def test_model_fields_and_optimizer_lists_are_axes():
     model = rank_one(N=20)
     res = sweep.sweep(model, tasks.delayed_activation(6), 5, lr=[1e-2], seed=[0], optimizer=["sgd", "adam"],
@@ -143,6 +158,16 @@ def test_threads_and_chunking_do_not_change_results(noisy_model, reference):
         other = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], n_threads=n_threads,
                             chunk_size=chunk, keep_params=True, **GRID_KW)
         assert_same(reference, other)
+
+
+def test_memory_capped_default_chunks_give_the_same_results(noisy_model, reference, monkeypatch):
+    monkeypatch.setattr(sweep, "CHUNK_BYTES", 1)  # default chunk = the thread count: 6 train_many calls
+    calls = []
+    real = rnn.train_many
+    monkeypatch.setattr(rnn, "train_many", lambda jobs, **kw: calls.append(len(jobs)) or real(jobs, **kw))
+    other = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], n_threads=2, keep_params=True, **GRID_KW)
+    assert calls == [2] * 6
+    assert_same(reference, other)
 
 
 def test_out_resume_and_config_mismatch(noisy_model, reference, tmp_path):
@@ -269,6 +294,14 @@ def test_divergence_is_flagged_and_the_sweep_goes_on():
     assert (res.drop_epoch[0] > 0).all() and (res.drop_epoch[1] == -1).all()
 
 
+def test_zero_epochs_gives_empty_histories(tmp_path):
+    res = sweep.sweep(rank_one(N=10), tasks.delayed_activation(4), 0, lr=[1e-2], seed=[0, 1])
+    assert res.loss.shape == (1, 2, 0) and res.record_epochs.shape == (0,)
+    assert res.done.all() and np.isnan(res.final_loss).all() and (res.drop_epoch == -1).all()
+    res.save(tmp_path / "e0.npz")
+    assert_same(res, sweep.load(tmp_path / "e0.npz"))
+
+
 def test_flag_helpers():
     loss = np.array([[1.0, 0.9, 0.4, 0.1], [1.0, 1.0, 1.0, 1.0], [1.0, 0.8, np.nan, np.nan]])
     grad = np.array([[1e-3, 1e-2, 1e-1, 1e-2], [1e-3, 1e-4, 1e-9, 1e-12], [1e-3, 1e-2, np.nan, np.nan]])
@@ -292,6 +325,7 @@ def test_flag_helpers():
     (dict(seed=[1, 1]), ValueError, "seed"),
     (dict(epochs=-1), ValueError, "epochs"),
     (dict(backend="spark"), ValueError, "backend"),
+    (dict(client=object()), ValueError, "client"),
     (dict(nonsense=[1, 2], alpha2=[3]), ValueError, r"nonsense.*alpha2"),
     (dict(confidence=[]), ValueError, "confidence"),
     (dict(confidence="abc"), TypeError, "confidence"),
@@ -353,6 +387,29 @@ def test_dask_backend_matches_local_and_resumes(noisy_model, reference, dask_cli
     resumed = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], backend="dask", client=dask_client,
                           out=out, keep_params=True, **GRID_KW)
     assert_same(reference, resumed)
+
+
+def test_dask_ctrl_c_keeps_finished_chunks_and_resumes(dask_client, tmp_path):
+    model = rank_one()
+    kw = dict(epochs=3000, lr=[1e-2, 2e-2], seed=list(range(6)), chunk_size=1)
+    out = tmp_path / "dask-ctrlc"
+    main_id = threading.main_thread().ident
+
+    def interrupt_after_first_chunk() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (out.exists() and any(out.glob("chunk-*.npz"))):
+            time.sleep(0.005)
+        signal.pthread_kill(main_id, signal.SIGINT)
+
+    killer = threading.Thread(target=interrupt_after_first_chunk, daemon=True)
+    killer.start()
+    with pytest.warns(RuntimeWarning, match="sweep interrupted"):
+        part = sweep.sweep(model, tasks.delayed_activation(20), backend="dask", client=dask_client, out=out, **kw)
+    killer.join()
+    assert part.interrupted and 0 < part.done.sum() < 12
+    rest = sweep.sweep(model, tasks.delayed_activation(20), out=out, n_threads=2, **kw)
+    full = sweep.sweep(model, tasks.delayed_activation(20), n_threads=2, **kw)
+    assert_same(full, rest)
 
 
 def test_dask_missing_gives_a_clear_import_error(monkeypatch):
@@ -447,3 +504,42 @@ def test_student_t_quantiles_match_tables():
     # two-sided 95% critical values from standard t tables (3 decimals)
     for df, t in ((1, 12.706), (2, 4.303), (3, 3.182), (5, 2.571), (10, 2.228), (30, 2.042)):
         np.testing.assert_allclose(student_t_ppf(0.975, df), t, atol=6e-4)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# CLI: ghostfast sweep config.toml
+
+
+def test_cli_sweep_from_toml(tmp_path, capsys):
+    from ghostfast import cli
+
+    cfg = tmp_path / "s.toml"
+    cfg.write_text(textwrap.dedent("""
+        [model]
+        N = 30
+        rank = 1
+        x0 = -0.3
+        [task]
+        factory = "delayed_activation"
+        [sweep]
+        epochs = 40
+        lr = { logspace = [-2, -1, 3] }
+        seed = { range = [0, 2] }
+        record_every = 5
+        out = "OUT"
+        [grid]
+        T = [5, 7]
+    """).replace("OUT", (tmp_path / "ckpt").as_posix()))
+    saved = tmp_path / "r.npz"
+    assert cli.main(["sweep", str(cfg), "--threads", "1", "--save", str(saved), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "12 of 12 runs finished" in text and "fraction trapped" in text
+    got = sweep.load(saved)
+    want = sweep.sweep(rnn.Model(N=30, rank=1, x0=-0.3), tasks.delayed_activation, 40, lr=np.logspace(-2, -1, 3),
+                       seed=range(0, 2), record_every=5, T=[5, 7], n_threads=2)
+    assert_same(want, got)
+    assert (tmp_path / "ckpt" / "manifest.json").exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[sweep]\nepochs = 3\nlr = [0.01]\nbogus = 1\n')
+    with pytest.raises(ValueError, match="bogus"):
+        cli.main(["sweep", str(bad)])

@@ -117,6 +117,7 @@ class GridSpec:
     models: Dict[Tuple[int, ...], Any]   # model-axis index tuple -> rnn.Model
     tasks: Dict[Tuple[int, ...], Any]    # task-axis index tuple -> tasks.Task
     job_options: Dict[str, Any] = field(default_factory=dict)  # extra TrainJob fields (fixed)
+    init_scheme: Any = None  # passed to rnn.init_params(model, seed, scheme=...)
 
     @property
     def shape(self) -> Tuple[int, ...]:
@@ -154,7 +155,7 @@ class GridSpec:
             model, task, lr, seed, optimizer = self.job_parts(int(run))
             key = (id(model), seed)
             if key not in params_cache:  # params depend only on (model, seed): the same network for every lr
-                params_cache[key] = rnn.init_params(model, seed)
+                params_cache[key] = rnn.init_params(model, seed, scheme=self.init_scheme)
             sk = seed_key(seed)
             jobs.append(rnn.TrainJob(model=model, task=task, lr=lr, epochs=self.epochs,
                                      params=params_cache[key], optimizer=optimizer, key0=sk.key0,
@@ -222,7 +223,8 @@ def _scalar_or_values(value: Any, name: str) -> Tuple[Any, ...]:
 
 def build_spec(model: Any, task: Any, epochs: int, lr: Any, seed: Any, optimizer: Any, record_every: int,
                keep_params: bool, grid: Mapping[str, Any],
-               job_options: Optional[Mapping[str, Any]] = None) -> Tuple[GridSpec, Dict[str, Any]]:
+               job_options: Optional[Mapping[str, Any]] = None,
+               init_scheme: Any = None) -> Tuple[GridSpec, Dict[str, Any]]:
     """Validate the call and expand the grid; returns the spec and a JSON-able config (what determines results)."""
     rnn = _rnn()
     if not isinstance(model, rnn.Model):
@@ -339,8 +341,11 @@ def build_spec(model: Any, task: Any, epochs: int, lr: Any, seed: Any, optimizer
 
     job_options = dict(job_options or {})
     job_options["optimizer"] = fixed_optimizer
+    if init_scheme is not None:  # validate once, before any work (raises ValueError naming the scheme)
+        for m_ in models.values():
+            rnn.init_params(m_, seeds[0], scheme=init_scheme)
     spec = GridSpec(axes=tuple(axes), epochs=epochs, record_every=record_every, keep_params=bool(keep_params),
-                    models=models, tasks=tasks_, job_options=job_options)
+                    models=models, tasks=tasks_, job_options=job_options, init_scheme=init_scheme)
     config = {
         "model": plain(json.loads(to_json(model))),
         "task": ({"factory": _factory_name(task), "parameters": list(task_fields)} if task_fields
@@ -352,6 +357,7 @@ def build_spec(model: Any, task: Any, epochs: int, lr: Any, seed: Any, optimizer
         "keep_params": bool(keep_params),
         "axes": [{"name": a.name, "kind": a.kind, "field": a.field, "values": plain(list(a.values))} for a in axes],
         "job_options": plain(json.loads(to_json(job_options))),
+        "init_scheme": plain(json.loads(to_json(init_scheme))),
     }
     return spec, config
 

@@ -153,54 +153,62 @@ def load(path: str | os.PathLike) -> SweepResult:
                        interrupted=meta["interrupted"], **fields)
 
 
-def assemble(coords: Mapping[str, Tuple[Any, ...]], shape: Tuple[int, ...], n_records: int,
-             chunks: Any, *, keep_params: bool, config: Dict[str, Any], seed_entropy: np.ndarray,
-             version: str, interrupted: bool, flags: Mapping[str, float]) -> SweepResult:
-    """Put finished chunks (dicts of arrays with flat ``runs``) into grid-shaped arrays."""
-    n_runs = int(np.prod(shape, dtype=np.int64))
-    hist = {name: np.full((n_runs, n_records), np.nan) for name in _HISTORIES}
-    record_epochs: Optional[np.ndarray] = None
-    diverged = np.zeros(n_runs, dtype=bool)
-    diverged_epoch = np.full(n_runs, -1, dtype=np.int64)
-    done = np.zeros(n_runs, dtype=bool)
-    params = np.empty(n_runs, dtype=object) if keep_params else None
-    for chunk in chunks:
+class Collector:
+    """Grid-shaped result arrays filled chunk by chunk as runs finish (so finished chunks can be freed)."""
+
+    def __init__(self, shape: Tuple[int, ...], n_records: int, keep_params: bool) -> None:
+        self.shape = tuple(shape)
+        self.n_runs = int(np.prod(self.shape, dtype=np.int64))
+        self.n_records = int(n_records)
+        self.hist = {name: np.full((self.n_runs, self.n_records), np.nan) for name in _HISTORIES}
+        self.record_epochs: Optional[np.ndarray] = None
+        self.diverged = np.zeros(self.n_runs, dtype=bool)
+        self.diverged_epoch = np.full(self.n_runs, -1, dtype=np.int64)
+        self.done = np.zeros(self.n_runs, dtype=bool)
+        self.params = np.empty(self.n_runs, dtype=object) if keep_params else None
+
+    def add(self, chunk: Mapping[str, Any]) -> None:
         runs = np.asarray(chunk["runs"], dtype=np.int64)
         if runs.size == 0:
-            continue
+            return
         epochs_here = np.asarray(chunk["record_epochs"], dtype=np.int64)
-        if record_epochs is None:
-            record_epochs = epochs_here
-            if record_epochs.size != n_records:  # the engine's recording rule decides; all runs are still NaN
-                n_records = int(record_epochs.size)
-                hist = {name: np.full((n_runs, n_records), np.nan) for name in _HISTORIES}
-        elif not np.array_equal(record_epochs, epochs_here):
+        if self.record_epochs is None:
+            self.record_epochs = epochs_here
+            if epochs_here.size != self.n_records:  # the engine's recording rule decides; nothing stored yet
+                self.n_records = int(epochs_here.size)
+                self.hist = {name: np.full((self.n_runs, self.n_records), np.nan) for name in _HISTORIES}
+        elif not np.array_equal(self.record_epochs, epochs_here):
             raise RuntimeError("chunks of one sweep recorded different epochs")
         for name in _HISTORIES:
-            hist[name][runs] = chunk[name]
-        diverged[runs] = chunk["diverged"]
-        diverged_epoch[runs] = chunk["diverged_epoch"]
-        done[runs] = True
-        if params is not None:
+            self.hist[name][runs] = chunk[name]
+        self.diverged[runs] = chunk["diverged"]
+        self.diverged_epoch[runs] = chunk["diverged_epoch"]
+        self.done[runs] = True
+        if self.params is not None:
             for r, p in zip(runs, chunk["params"]):
-                params[r] = p
-    if record_epochs is None:
-        record_epochs = np.full(n_records, -1, dtype=np.int64)  # nothing finished: epochs unknown
-    grid = {name: a.reshape(*shape, n_records) for name, a in hist.items()}
-    loss = grid["loss"]
-    if n_records:
-        final_loss = loss[..., -1].copy()
-        drop = drop_epochs(loss, record_epochs, flags["drop_fraction"])
-        trapped = trapped_mask(loss, grid["grad_norm"], loss_fraction=flags["trap_loss_fraction"],
-                               grad_tol=flags["trap_grad_tol"])
-    else:  # epochs == 0: nothing recorded
-        final_loss = np.full(shape, np.nan)
-        drop = np.full(shape, -1, dtype=np.int64)
-        trapped = np.zeros(shape, dtype=bool)
-    return SweepResult(coords=dict(coords), loss=grid["loss"], grad_norm=grid["grad_norm"],
-                       accuracy=grid["accuracy"], weight_norm=grid["weight_norm"], record_epochs=record_epochs,
-                       final_loss=final_loss, drop_epoch=drop, trapped=trapped & done.reshape(shape),
-                       diverged=diverged.reshape(shape), diverged_epoch=diverged_epoch.reshape(shape),
-                       done=done.reshape(shape), params=None if params is None else params.reshape(shape),
-                       config=config, seed_entropy=np.asarray(seed_entropy, dtype=np.int64),
-                       version=version, interrupted=bool(interrupted))
+                self.params[r] = p
+
+    def finish(self, coords: Mapping[str, Tuple[Any, ...]], *, config: Dict[str, Any], seed_entropy: np.ndarray,
+               version: str, interrupted: bool, flags: Mapping[str, float]) -> SweepResult:
+        shape, n_records = self.shape, self.n_records
+        record_epochs = self.record_epochs
+        if record_epochs is None:
+            record_epochs = np.full(n_records, -1, dtype=np.int64)  # nothing finished: epochs unknown
+        grid = {name: a.reshape(*shape, n_records) for name, a in self.hist.items()}
+        done = self.done.reshape(shape)
+        if n_records:
+            final_loss = grid["loss"][..., -1].copy()
+            drop = drop_epochs(grid["loss"], record_epochs, flags["drop_fraction"])
+            trapped = trapped_mask(grid["loss"], grid["grad_norm"], loss_fraction=flags["trap_loss_fraction"],
+                                   grad_tol=flags["trap_grad_tol"])
+        else:  # epochs == 0: nothing recorded
+            final_loss = np.full(shape, np.nan)
+            drop = np.full(shape, -1, dtype=np.int64)
+            trapped = np.zeros(shape, dtype=bool)
+        return SweepResult(coords=dict(coords), loss=grid["loss"], grad_norm=grid["grad_norm"],
+                           accuracy=grid["accuracy"], weight_norm=grid["weight_norm"], record_epochs=record_epochs,
+                           final_loss=final_loss, drop_epoch=drop, trapped=trapped & done,
+                           diverged=self.diverged.reshape(shape), diverged_epoch=self.diverged_epoch.reshape(shape),
+                           done=done, params=None if self.params is None else self.params.reshape(shape),
+                           config=config, seed_entropy=np.asarray(seed_entropy, dtype=np.int64),
+                           version=version, interrupted=bool(interrupted))

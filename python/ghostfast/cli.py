@@ -1,5 +1,5 @@
-"""Command line: ``ghostfast info``, ``ghostfast demo`` and ``ghostfast reproduce FIG`` (more subcommands
-register here)."""
+"""Command line: ``ghostfast info``, ``ghostfast demo``, ``ghostfast reproduce FIG`` and
+``ghostfast sweep config.toml`` (more subcommands register here)."""
 from __future__ import annotations
 
 import argparse
@@ -71,6 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep.add_argument("--out", default="ghostfast-figures", help="output folder (default: %(default)s)")
     p_rep.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
     p_rep.set_defaults(func=_reproduce)
+
+    from ._sweep_cli import add_parser as add_sweep_parser
+
+    add_sweep_parser(sub)
     return parser
 
 

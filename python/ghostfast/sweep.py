@@ -22,7 +22,7 @@ import numpy as np
 from ._progress import progress_default, run_with_control
 from ._seeding import seed_key
 from ._sweep_grid import GridSpec, build_spec, config_hash, plain, run_chunk
-from ._sweep_result import (DROP_FRACTION, TRAP_GRAD_TOL, TRAP_LOSS_FRACTION, SweepResult, assemble,
+from ._sweep_result import (DROP_FRACTION, TRAP_GRAD_TOL, TRAP_LOSS_FRACTION, Collector, SweepResult,
                             drop_epochs, load, trapped_mask)
 from ._sweep_store import Store
 from ._validation import check_choice, check_int, check_real, check_threads
@@ -34,6 +34,7 @@ logger = logging.getLogger("ghostfast.sweep")
 
 BACKENDS = ("local", "dask")
 DEFAULT_MAX_MEMORY = 8 * 2**30
+CHUNK_BYTES = 256 * 2**20  # default cap on the histories one train_many call returns
 _HISTORY_COUNT = 4  # loss, grad_norm, accuracy, weight_norm
 
 
@@ -77,7 +78,8 @@ def _chunks(pending: Sequence[int], size: int) -> List[List[int]]:
 def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_threads: Optional[int] = None,
           progress: Optional[bool] = None, out: Union[str, os.PathLike, None] = None, backend: str = "local",
           client: Any = None, chunk_size: Optional[int] = None, record_every: int = 1, optimizer: Any = "sgd",
-          keep_params: bool = False, overwrite: bool = False, max_memory: float = DEFAULT_MAX_MEMORY,
+          keep_params: bool = False, init_scheme: Any = None, overwrite: bool = False,
+          max_memory: float = DEFAULT_MAX_MEMORY,
           drop_fraction: float = DROP_FRACTION, trap_loss_fraction: float = TRAP_LOSS_FRACTION,
           trap_grad_tol: float = TRAP_GRAD_TOL, **grid: Any) -> SweepResult:
     """Train every point of a grid (lr x seed x optimizer x model/task fields) in parallel.
@@ -94,9 +96,10 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     epochs : int >= 0
     lr : float or sequence of float > 0
     seed : int or sequence of distinct ints >= 0
-        Initial parameters are ``rnn.init_params(model, seed)``: the same network for every lr (as in the
-        paper). The noise / initial-state stream of run ``i`` is ``Rng(seed_key(seed), stream=i)`` where ``i``
-        is the run's flat index in the full grid (C order over the axes). A grid point's result therefore
+        Initial parameters are ``rnn.init_params(model, seed, scheme=init_scheme)``: the same network for
+        every lr (as in the paper). The noise / initial-state stream of run ``i`` is
+        ``Rng(seed_key(seed), stream=i)`` where ``i`` is the run's flat index in the full grid (C order over
+        the axes). A grid point's result therefore
         depends only on its own config, seed and index: never on ``n_threads``, ``chunk_size``, resume or
         ``backend``.
     n_threads : int or None
@@ -112,14 +115,19 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
         call and closed after). Needs ``pip install 'ghostfast[dask]'``.
     chunk_size : int or None
         Runs per ``train_many`` call. None: all pending runs in one call (local, no ``out``), else about 1/16
-        of them (at least the thread count), so checkpoints and dask tasks are frequent enough.
+        of them (at least the thread count), so checkpoints and dask tasks are frequent enough; in both cases
+        capped so one call's histories stay under ~256 MiB (peak memory stays near the result's size).
     record_every : int >= 1
         Histories keep every ``record_every``-th epoch.
     optimizer : "sgd", "adam" or a list of them (a list becomes an axis right after ``seed``)
     keep_params : bool
         Keep the final parameters of every run (``result.params``).
+    init_scheme : None, str or dict
+        ``scheme`` of ``rnn.init_params`` (e.g. "torch": the paper's PyTorch draws for the rank-one model, so
+        seed s is the paper's seed s).
     max_memory : float
-        Refuse (ValueError) when the result arrays would exceed this many bytes (default 8 GiB).
+        Refuse (ValueError) when the result arrays would exceed this many bytes (default 8 GiB). The estimate
+        is logged (logger ``ghostfast.sweep``, level INFO) before any work starts.
     drop_fraction, trap_loss_fraction, trap_grad_tol : float
         Thresholds of the derived flags ``drop_epoch`` and ``trapped`` (see :class:`SweepResult`).
     **grid : sequences
@@ -142,6 +150,8 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     (2, 3, 200)
     """
     backend = check_choice(backend, "backend", BACKENDS)
+    if client is not None and backend != "dask":
+        raise ValueError("client is only used with backend='dask' (got backend='local')")
     threads = check_threads(n_threads)
     if chunk_size is not None:
         chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
@@ -149,7 +159,8 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     flags = {"drop_fraction": check_real(drop_fraction, "drop_fraction", positive=True),
              "trap_loss_fraction": check_real(trap_loss_fraction, "trap_loss_fraction", positive=True),
              "trap_grad_tol": check_real(trap_grad_tol, "trap_grad_tol", positive=True)}
-    spec, config = build_spec(model, task, epochs, lr, seed, optimizer, record_every, keep_params, grid)
+    spec, config = build_spec(model, task, epochs, lr, seed, optimizer, record_every, keep_params, grid,
+                              init_scheme=init_scheme)
     digest = config_hash(config)  # flags are derived at assembly: changing them does not invalidate a resume
     config = {**config, "flags": flags, "config_hash": digest}
 
@@ -161,12 +172,13 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
                          "split the grid, or raise max_memory")
 
     store = Store(out, config, digest, overwrite=overwrite) if out is not None else None
-    chunks_done: List[Dict[str, Any]] = list(store.read()) if store is not None else []
-    finished = np.zeros(spec.n_runs, dtype=bool)
-    for c in chunks_done:
-        finished[np.asarray(c["runs"], dtype=np.int64)] = True
-    pending = [int(i) for i in np.flatnonzero(~finished)]
-    if store is not None and chunks_done:
+    n_rec = _n_records_estimate(spec.epochs, spec.record_every)
+    collector = Collector(spec.shape, n_rec, spec.keep_params)
+    if store is not None:
+        for stored in store.read():
+            collector.add(stored)
+    pending = [int(i) for i in np.flatnonzero(~collector.done)]
+    if store is not None and len(pending) < spec.n_runs:
         logger.info("sweep: resuming from %s: %d of %d runs already finished", store.path,
                     spec.n_runs - len(pending), spec.n_runs)
 
@@ -174,21 +186,25 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     if pending:
         if chunk_size is None:
             width = max(1, threads or _default_threads()) if backend == "local" else 1
-            chunk_size = len(pending) if (backend == "local" and store is None) else \
-                max(width, -(-len(pending) // 16))
+            # Each finished chunk's TrainResults (histories + per-group gradient norms) live until it is
+            # collected: cap a chunk's histories at ~CHUNK_BYTES so peak memory stays near the result's size.
+            per_run = max(1, n_rec) * 8 * 8
+            cap = max(width, CHUNK_BYTES // per_run)
+            if backend == "local" and store is None:
+                chunk_size = min(len(pending), cap)
+            else:
+                chunk_size = min(max(width, -(-len(pending) // 16)), cap)
         chunk_list = _chunks(pending, chunk_size)
         if backend == "local":
-            new, interrupted = _run_local(spec, chunk_list, n_threads, progress, store, len(pending))
+            interrupted = _run_local(spec, chunk_list, n_threads, progress, store, len(pending), collector.add)
         else:
-            new, interrupted = _run_dask(spec, chunk_list, n_threads, progress, store, client, len(pending))
-        chunks_done.extend(new)
+            interrupted = _run_dask(spec, chunk_list, n_threads, progress, store, client, len(pending),
+                                    collector.add)
 
     seeds = next(a.values for a in spec.axes if a.kind == "seed")
-    result = assemble({a.name: tuple(a.values) for a in spec.axes}, spec.shape,
-                      _n_records_estimate(spec.epochs, spec.record_every), chunks_done,
-                      keep_params=spec.keep_params, config=config,
-                      seed_entropy=np.array([seed_key(s).entropy for s in seeds], dtype=np.int64),
-                      version=_version(), interrupted=interrupted, flags=flags)
+    result = collector.finish({a.name: tuple(a.values) for a in spec.axes}, config=config,
+                              seed_entropy=np.array([seed_key(s).entropy for s in seeds], dtype=np.int64),
+                              version=_version(), interrupted=interrupted, flags=flags)
     if interrupted:
         n_done = int(result.done.sum())
         where = f"; rerun the same call to resume from {store.path}" if store is not None else ""
@@ -207,9 +223,7 @@ def _default_threads() -> int:
 
 
 def _run_local(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[int], progress: Optional[bool],
-               store: Optional[Store], total: int) -> Tuple[List[Dict[str, Any]], bool]:
-    new: List[Dict[str, Any]] = []
-
+               store: Optional[Store], total: int, collect: Callable[[Dict[str, Any]], None]) -> bool:
     def call(control: Any) -> None:
         for runs in chunk_list:
             if control.cancelled:
@@ -217,14 +231,14 @@ def _run_local(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[
             packed = run_chunk(spec, runs, n_threads, control)
             if store is not None:
                 store.write(packed)
-            new.append(packed)
+            collect(packed)  # only this worker thread touches the collector until it has finished
 
     _, interrupted = run_with_control(call, total=total, progress=progress, desc="sweep", unit="run")
-    return new, interrupted
+    return interrupted
 
 
 def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[int], progress: Optional[bool],
-              store: Optional[Store], client: Any, total: int) -> Tuple[List[Dict[str, Any]], bool]:
+              store: Optional[Store], client: Any, total: int, collect: Callable[[Dict[str, Any]], None]) -> bool:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as err:
@@ -235,7 +249,6 @@ def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[i
                                    dashboard_address=None)
         client = Client(own_cluster)
     threads = 1 if n_threads is None else n_threads
-    new: List[Dict[str, Any]] = []
     interrupted = False
     bar = None
     show = progress_default() if progress is None else bool(progress)
@@ -251,7 +264,7 @@ def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[i
                 packed = future.result()
                 if store is not None:
                     store.write(packed)
-                new.append(packed)
+                collect(packed)
                 if bar is not None:
                     bar.update(len(packed["runs"]))
         except KeyboardInterrupt:
@@ -263,7 +276,7 @@ def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[i
         if own_cluster is not None:
             client.close()
             own_cluster.close()
-    return new, interrupted
+    return interrupted
 
 
 # ---------------------------------------------------------------------------------------------------------
