@@ -3,6 +3,7 @@
 killed at any moment (even SIGKILL) leaves only complete chunk files and resumes exactly."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -18,12 +19,15 @@ CHUNK_PREFIX = "chunk-"
 FORMAT_VERSION = 1
 
 
-def _atomic_write_bytes(path: str, data: bytes) -> None:
+@contextlib.contextmanager
+def _atomic_file(path: str, suffix: str = "") -> Iterator[Any]:
+    """A binary file handle whose content appears at ``path`` only once fully written and synced
+    (temporary file in the same directory + ``os.replace``); on any error the temporary file is removed."""
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=suffix, dir=directory)
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -33,23 +37,16 @@ def _atomic_write_bytes(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def _atomic_write_bytes(path: str, data: bytes) -> None:
+    with _atomic_file(path) as fh:
+        fh.write(data)
 
 
 def _atomic_savez(path: str, arrays: Mapping[str, np.ndarray]) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".npz", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with _atomic_file(path, suffix=".npz") as fh:
+        np.savez(fh, **arrays)
 
 
 class Store:
