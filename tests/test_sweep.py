@@ -543,3 +543,14 @@ def test_cli_sweep_from_toml(tmp_path, capsys):
     bad.write_text('[sweep]\nepochs = 3\nlr = [0.01]\nbogus = 1\n')
     with pytest.raises(ValueError, match="bogus"):
         cli.main(["sweep", str(bad)])
+
+
+def test_progress_bar_shows_the_memory_estimate_before_work(capsys):
+    """The memory estimate is visible to a user before a long sweep starts: it is the progress bar's label."""
+    model = rnn.Model(N=20, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after",
+                      x0=-0.3)
+    res = sweep.sweep(model, tasks.delayed_activation(T=5), epochs=10, lr=[1e-2, 2e-2], seed=[0, 1],
+                      progress=True)
+    err = capsys.readouterr().err
+    assert "sweep [4 runs x 10 epochs, results " in err
+    assert res.done.all()

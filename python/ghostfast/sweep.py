@@ -165,6 +165,8 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     config = {**config, "flags": flags, "config_hash": digest}
 
     need = estimate_memory(spec)
+    # The estimate is shown before any work starts: in the progress bar's label and in the INFO log.
+    label = f"sweep [{spec.n_runs} runs x {spec.epochs} epochs, results {_fmt_bytes(need)}]"
     logger.info("sweep: %d runs x %d epochs, result arrays %s", spec.n_runs, spec.epochs, _fmt_bytes(need))
     if need > max_memory:
         raise ValueError(f"max_memory: this sweep's result arrays need {_fmt_bytes(need)} "
@@ -196,10 +198,11 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
                 chunk_size = min(max(width, -(-len(pending) // 16)), cap)
         chunk_list = _chunks(pending, chunk_size)
         if backend == "local":
-            interrupted = _run_local(spec, chunk_list, n_threads, progress, store, len(pending), collector.add)
+            interrupted = _run_local(spec, chunk_list, n_threads, progress, store, len(pending), collector.add,
+                                     label)
         else:
             interrupted = _run_dask(spec, chunk_list, n_threads, progress, store, client, len(pending),
-                                    collector.add)
+                                    collector.add, label + " (dask)")
 
     seeds = next(a.values for a in spec.axes if a.kind == "seed")
     result = collector.finish({a.name: tuple(a.values) for a in spec.axes}, config=config,
@@ -223,7 +226,8 @@ def _default_threads() -> int:
 
 
 def _run_local(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[int], progress: Optional[bool],
-               store: Optional[Store], total: int, collect: Callable[[Dict[str, Any]], None]) -> bool:
+               store: Optional[Store], total: int, collect: Callable[[Dict[str, Any]], None],
+               label: str = "sweep") -> bool:
     def call(control: Any) -> None:
         for runs in chunk_list:
             if control.cancelled:
@@ -233,12 +237,13 @@ def _run_local(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[
                 store.write(packed)
             collect(packed)  # only this worker thread touches the collector until it has finished
 
-    _, interrupted = run_with_control(call, total=total, progress=progress, desc="sweep", unit="run")
+    _, interrupted = run_with_control(call, total=total, progress=progress, desc=label, unit="run")
     return interrupted
 
 
 def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[int], progress: Optional[bool],
-              store: Optional[Store], client: Any, total: int, collect: Callable[[Dict[str, Any]], None]) -> bool:
+              store: Optional[Store], client: Any, total: int, collect: Callable[[Dict[str, Any]], None],
+              label: str = "sweep (dask)") -> bool:
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError as err:
@@ -257,7 +262,7 @@ def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[i
         if show:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=total, desc="sweep (dask)", unit="run", dynamic_ncols=True)
+            bar = tqdm(total=total, desc=label, unit="run", dynamic_ncols=True)
         futures = [client.submit(run_chunk, spec, runs, threads, None, pure=False) for runs in chunk_list]
         try:
             for future in as_completed(futures):
