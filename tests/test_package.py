@@ -77,3 +77,13 @@ def test_core_stub_matches_module():
     stub_names = set(ast.literal_eval(listed))
     module_names = {name for name in dir(_core) if not name.startswith("_")}
     assert stub_names == module_names
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_exception_in_openmp_region_reaches_python(n_threads):
+    from ghostfast import _core
+
+    assert _core._parallel_error_probe(64, -1, n_threads) == 64  # no failure: the loop completes
+    with pytest.raises(ValueError, match="probe failure at iteration 37"):
+        _core._parallel_error_probe(64, 37, n_threads)
+    assert _core._parallel_error_probe(8, -1, n_threads) == 8  # and the module is still usable afterwards

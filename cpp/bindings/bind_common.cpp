@@ -1,4 +1,8 @@
 // Build facts (OpenMP, threads, version) and the Control object that long calls share with Python.
+#include <stdexcept>
+#include <string>
+#include <vector>
+
 #include "boundary.hpp"
 #include "ghostfast/parallel.hpp"
 
@@ -14,6 +18,23 @@ void bind_common(py::module_& m) {
   m.attr("build_version") = GHOSTFAST_VERSION;
   m.def("default_threads", &ghostfast::default_threads,
         "Threads a parallel call uses when n_threads is None (OMP_NUM_THREADS or the core count).");
+
+  // Test hook: throws from iteration fail_at of an OpenMP loop run with the GIL released, to prove that an
+  // exception raised on a worker thread reaches Python as ValueError (see tests/test_package.py).
+  m.def(
+      "_parallel_error_probe",
+      [](std::int64_t n, std::int64_t fail_at, int n_threads) {
+        std::vector<double> out(static_cast<std::size_t>(n > 0 ? n : 0), 0.0);
+        {
+          py::gil_scoped_release release;
+          ghostfast::parallel_for(n, n_threads, [&](std::int64_t i) {
+            if (i == fail_at) throw std::invalid_argument("probe failure at iteration " + std::to_string(i));
+            out[static_cast<std::size_t>(i)] = static_cast<double>(i);
+          });
+        }
+        return n;
+      },
+      py::arg("n"), py::arg("fail_at"), py::arg("n_threads") = 0);
 
   py::class_<Control>(m, "Control",
                       "Progress counter and cancel flag shared with a running C++ call (thread-safe).")
