@@ -87,3 +87,19 @@ def test_exception_in_openmp_region_reaches_python(n_threads):
     with pytest.raises(ValueError, match="probe failure at iteration 37"):
         _core._parallel_error_probe(64, 37, n_threads)
     assert _core._parallel_error_probe(8, -1, n_threads) == 8  # and the module is still usable afterwards
+
+
+def test_threads_warning_only_without_openmp(monkeypatch):
+    import warnings
+
+    monkeypatch.setattr(_validation, "_warned_no_openmp", False)
+    if ghostfast.has_openmp:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert _validation.check_threads(2) == 2  # no warning when threads are real
+    else:
+        with pytest.warns(RuntimeWarning, match="built without OpenMP"):
+            _validation.check_threads(2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _validation.check_threads(2)  # warned once only
