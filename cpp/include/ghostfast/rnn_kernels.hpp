@@ -71,9 +71,54 @@ GHOSTFAST_INLINE void accumulate_block(double* const* out, int i0, int n_s, cons
     for (int l = 0; l < C; ++l) out[r][i0 + l] = acc[r][l];
 }
 
+#if defined(__GNUC__)
+// accumulate_block written with 8-double vectors (GCC vector extensions: one zmm register under AVX-512),
+// so the R x 8 NV accumulators provably stay in registers (the auto-vectorised version spilled some of them
+// once inlined into the passes). Same operations in the same order per element: acc = acc + c * v.
+typedef double Vec8 __attribute__((vector_size(64), aligned(8)));
+template <int R, int NV, class Coef, class Row>
+GHOSTFAST_INLINE void accumulate_block_vec(double* const* out, int i0, int n_s, const Coef& coef, const Row& row) {
+  Vec8 acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) std::memcpy(&acc[r][v], out[r] + i0 + 8 * v, sizeof(Vec8));
+#pragma GCC unroll 1
+  for (int s = 0; s < n_s; ++s) {
+    const double* rw = row(s) + i0;
+    Vec8 x[NV];
+    for (int v = 0; v < NV; ++v) std::memcpy(&x[v], rw + 8 * v, sizeof(Vec8));
+    for (int r = 0; r < R; ++r) {
+      const double c = coef(r, s);
+      for (int v = 0; v < NV; ++v) acc[r][v] = acc[r][v] + c * x[v];
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) std::memcpy(out[r] + i0 + 8 * v, &acc[r][v], sizeof(Vec8));
+}
+#endif
+
+// True when the CPU has AVX-512 (32 vector registers): the products then use 32-wide blocks (R x 32
+// accumulators = 16 zmm registers for R = 4), measured ~10% faster than 16-wide ones on Zen 4; with 16 ymm
+// registers (AVX2) 32-wide blocks spill, so the other clones keep 16. The width never changes a result
+// (every element is still summed over s in ascending order), so this choice is free to depend on the CPU.
+inline bool cpu_has_wide_vectors() {
+#if defined(__GNUC__) && defined(__x86_64__)
+  static const bool wide = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") != 0;
+  }();
+  return wide;
+#else
+  return false;
+#endif
+}
+
 template <int R, class Coef, class Row>
 GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const Coef& coef, const Row& row) {
   int i0 = 0;
+#if defined(__GNUC__)
+  if (cpu_has_wide_vectors())
+    for (; i0 + 32 <= N; i0 += 32) accumulate_block_vec<R, 4>(out, i0, n_s, coef, row);
+#endif
   for (; i0 + 16 <= N; i0 += 16) accumulate_block<R, 16>(out, i0, n_s, coef, row);
   for (; i0 + 8 <= N; i0 += 8) accumulate_block<R, 8>(out, i0, n_s, coef, row);
   for (; i0 + 4 <= N; i0 += 4) accumulate_block<R, 4>(out, i0, n_s, coef, row);
