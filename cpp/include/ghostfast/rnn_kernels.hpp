@@ -76,23 +76,34 @@ GHOSTFAST_INLINE void accumulate_block(double* const* out, int i0, int n_s, cons
 // so the R x 8 NV accumulators provably stay in registers (the auto-vectorised version spilled some of them
 // once inlined into the passes). Same operations in the same order per element: acc = acc + c * v.
 typedef double Vec8 __attribute__((vector_size(64), aligned(8)));
-template <int R, int NV, class Coef, class Row>
+typedef double Vec4 __attribute__((vector_size(32), aligned(8)));
+// R x (8 NV + T) block, T = 0 or 4: a 4-wide tail rides along with a full block (its own 4 accumulators
+// alone would wait on the add latency every sample).
+template <int R, int NV, int T, class Coef, class Row>
 GHOSTFAST_INLINE void accumulate_block_vec(double* const* out, int i0, int n_s, const Coef& coef, const Row& row) {
   Vec8 acc[R][NV];
-  for (int r = 0; r < R; ++r)
+  Vec4 acc_tail[R];
+  for (int r = 0; r < R; ++r) {
     for (int v = 0; v < NV; ++v) std::memcpy(&acc[r][v], out[r] + i0 + 8 * v, sizeof(Vec8));
+    if (T) std::memcpy(&acc_tail[r], out[r] + i0 + 8 * NV, sizeof(Vec4));
+  }
 #pragma GCC unroll 1
   for (int s = 0; s < n_s; ++s) {
     const double* rw = row(s) + i0;
     Vec8 x[NV];
+    Vec4 x_tail;
     for (int v = 0; v < NV; ++v) std::memcpy(&x[v], rw + 8 * v, sizeof(Vec8));
+    if (T) std::memcpy(&x_tail, rw + 8 * NV, sizeof(Vec4));
     for (int r = 0; r < R; ++r) {
       const double c = coef(r, s);
       for (int v = 0; v < NV; ++v) acc[r][v] = acc[r][v] + c * x[v];
+      if (T) acc_tail[r] = acc_tail[r] + c * x_tail;
     }
   }
-  for (int r = 0; r < R; ++r)
+  for (int r = 0; r < R; ++r) {
     for (int v = 0; v < NV; ++v) std::memcpy(out[r] + i0 + 8 * v, &acc[r][v], sizeof(Vec8));
+    if (T) std::memcpy(out[r] + i0 + 8 * NV, &acc_tail[r], sizeof(Vec4));
+  }
 }
 #endif
 
@@ -116,8 +127,18 @@ template <int R, class Coef, class Row>
 GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const Coef& coef, const Row& row) {
   int i0 = 0;
 #if defined(__GNUC__)
-  if (cpu_has_wide_vectors())
-    for (; i0 + 32 <= N; i0 += 32) accumulate_block_vec<R, 4>(out, i0, n_s, coef, row);
+  if (cpu_has_wide_vectors()) {
+    while (N - i0 >= 32) {
+      const int rest = N - i0 - 32;
+      if (rest >= 4 && rest < 8) {
+        accumulate_block_vec<R, 4, 4>(out, i0, n_s, coef, row);
+        i0 += 36;
+      } else {
+        accumulate_block_vec<R, 4, 0>(out, i0, n_s, coef, row);
+        i0 += 32;
+      }
+    }
+  }
 #endif
   for (; i0 + 16 <= N; i0 += 16) accumulate_block<R, 16>(out, i0, n_s, coef, row);
   for (; i0 + 8 <= N; i0 += 8) accumulate_block<R, 8>(out, i0, n_s, coef, row);
