@@ -15,6 +15,7 @@
 // Runtime dispatch of the forward/backward passes to an AVX2 / AVX-512 clone when the CPU has it (results are
 // identical, see above).
 #define GHOSTFAST_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
+#define GHOSTFAST_WIDE_BLOCKS_BY_CPU 1
 #else
 #define GHOSTFAST_HOT
 #endif
@@ -111,13 +112,16 @@ GHOSTFAST_INLINE void accumulate_block_vec(double* const* out, int i0, int n_s, 
 // accumulators = 16 zmm registers for R = 4), measured ~10% faster than 16-wide ones on Zen 4; with 16 ymm
 // registers (AVX2) 32-wide blocks spill, so the other clones keep 16. The width never changes a result
 // (every element is still summed over s in ascending order), so this choice is free to depend on the CPU.
+// Without the clones, the build's own ISA decides (the AVX-512 clone is the only code that runs on such a CPU).
 inline bool cpu_has_wide_vectors() {
-#if defined(__GNUC__) && defined(__x86_64__)
+#if defined(GHOSTFAST_WIDE_BLOCKS_BY_CPU)
   static const bool wide = [] {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") != 0;
   }();
   return wide;
+#elif defined(__GNUC__) && defined(__AVX512F__)
+  return true;
 #else
   return false;
 #endif
