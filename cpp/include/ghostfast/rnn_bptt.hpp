@@ -332,9 +332,12 @@ GHOSTFAST_HOT inline void backward_chunk(const ModelSpec& s, const Layout& L, co
         readout_backward(s, L, theta, xat(t + 1, tr), kat(t + 1, tr), yt, g_out, ws.gz.data(), gk, gx, grad);
       }
       // through x_{t+1} = keep x_t + a tanh(pre_t)
-      for (int i = 0; i < N; ++i) gpre[i] = gx[i] * a * (1.0 - h[i] * h[i]);
-      for (int i = 0; i < N; ++i) gx[i] *= keep;
-      for (int i = 0; i < N; ++i) gb[i] += gpre[i];
+      for (int i = 0; i < N; ++i) {  // (gpre may be h itself: h[i] is read before gpre[i] is written)
+        const double gp = gx[i] * a * (1.0 - h[i] * h[i]);
+        gpre[i] = gp;
+        gx[i] *= keep;
+        gb[i] += gp;
+      }
       if (nin > 0) {
         const double* u = task.inputs.data() + (std::size_t(t) * B + tr0 + tr) * nin;
         for (int q = 0; q < nin; ++q) {
