@@ -211,12 +211,9 @@ GHOSTFAST_HOT inline void forward_chunk(const ModelSpec& s, const Layout& L, con
   for (int t = 0; t < S; ++t) {
     if (s.full_rank)  // pre_b = W x_{b,t} for every trial b (W^T rows stream once per 4 trials)
       gemv_rows_multi(ws.wt.data(), N, xat(t, 0), ws.pre.data(), nc, false);
-    for (int tr = 0; tr < nc; ++tr) {
+    for (int tr = 0; tr < nc; ++tr) {  // pre-activations (noise drawn trial after trial)
       const double* xt = xat(t, tr);
-      double* xn = xat(t + 1, tr);
-      double* h = ws.hs.data() + (std::size_t(t) * C + tr) * N;
       const double* kt = kat(t, tr);
-      double* kn = kat(t + 1, tr);
       double* y = ws.ys.data() + (std::size_t(t) * B + tr0 + tr) * nout;
       double* pre = ws.pre.data() + std::size_t(tr) * N;
       if (s.read_before) readout_forward(s, L, theta, xt, kt, y);
@@ -240,8 +237,19 @@ GHOSTFAST_HOT inline void forward_chunk(const ModelSpec& s, const Layout& L, con
         fill_normal(rng, s.noise_std, xi, N);
         for (int i = 0; i < N; ++i) pre[i] += xi[i];
       }
-      tanh_array(pre, h, N);
-      for (int i = 0; i < N; ++i) xn[i] = keep * xt[i] + a * h[i];
+    }
+    // h = tanh(pre) of all the chunk's trials in one call (consecutive rows of pre and hs): one long loop
+    {
+      double* h = ws.hs.data() + std::size_t(t) * C * N;
+      tanh_array(ws.pre.data(), h, nc * N);
+      const double* xt = xat(t, 0);
+      double* xn = xat(t + 1, 0);
+      for (int i = 0; i < nc * N; ++i) xn[i] = keep * xt[i] + a * h[i];
+    }
+    for (int tr = 0; tr < nc; ++tr) {
+      double* xn = xat(t + 1, tr);
+      double* kn = kat(t + 1, tr);
+      double* y = ws.ys.data() + (std::size_t(t) * B + tr0 + tr) * nout;
       for (int k = 0; k < K; ++k) kn[k] = dot(nv + std::size_t(k) * N, xn, N);
       if (!s.read_before) readout_forward(s, L, theta, xn, kn, y);
     }
@@ -324,9 +332,12 @@ GHOSTFAST_HOT inline void backward_chunk(const ModelSpec& s, const Layout& L, co
         readout_backward(s, L, theta, xat(t + 1, tr), kat(t + 1, tr), yt, g_out, ws.gz.data(), gk, gx, grad);
       }
       // through x_{t+1} = keep x_t + a tanh(pre_t)
-      for (int i = 0; i < N; ++i) gpre[i] = gx[i] * a * (1.0 - h[i] * h[i]);
-      for (int i = 0; i < N; ++i) gx[i] *= keep;
-      for (int i = 0; i < N; ++i) gb[i] += gpre[i];
+      for (int i = 0; i < N; ++i) {  // (gpre may be h itself: h[i] is read before gpre[i] is written)
+        const double gp = gx[i] * a * (1.0 - h[i] * h[i]);
+        gpre[i] = gp;
+        gx[i] *= keep;
+        gb[i] += gp;
+      }
       if (nin > 0) {
         const double* u = task.inputs.data() + (std::size_t(t) * B + tr0 + tr) * nin;
         for (int q = 0; q < nin; ++q) {

@@ -262,8 +262,12 @@ inline bool train_run(const RunSpec& r, RunResult& out, const Control* control =
         theta[i] -= step_size * (mom[i] / denom);
       }
     } else {
-      for (std::size_t i = 0; i < P; ++i)
-        if (train_mask[i]) theta[i] -= r.lr * grad[i];
+      for (int g = 0; g < kNumGroups; ++g) {  // group by group: contiguous, vectorisable loops
+        if (!L.has(g) || !s.trainable[g]) continue;
+        double* th = theta.data() + L.offset[g];
+        const double* gg = grad.data() + L.offset[g];
+        for (std::size_t i = 0; i < L.size[g]; ++i) th[i] -= r.lr * gg[i];
+      }
     }
     st.epoch = abs_epoch + 1;
   }
