@@ -103,3 +103,11 @@ def test_threads_warning_only_without_openmp(monkeypatch):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             _validation.check_threads(2)  # warned once only
+
+
+def test_missing_optional_dependency_names_the_extra():
+    from ghostfast._optional import require
+
+    with pytest.raises(ImportError, match=r"X\.to_xarray needs ghostfast_no_such_module: pip install 'ghostfast\[io\]'"):
+        require("ghostfast_no_such_module", "io", "X.to_xarray")
+    assert require("json", "io", "anything").__name__ == "json"

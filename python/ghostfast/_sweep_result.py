@@ -8,6 +8,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 
 import numpy as np
 
+from ._optional import require
 from ._sweep_grid import plain, to_json
 
 #: Defaults of the derived flags (see SweepResult).
@@ -98,10 +99,7 @@ class SweepResult:
 
     def to_xarray(self) -> Any:
         """An ``xarray.Dataset`` with dims ``(*grid axes, "record")``; needs ``pip install ghostfast[io]``."""
-        try:
-            import xarray as xr
-        except ImportError as err:  # pragma: no cover - xarray is a test dependency
-            raise ImportError("SweepResult.to_xarray needs xarray: pip install 'ghostfast[io]'") from err
+        xr = require("xarray", "io", "SweepResult.to_xarray")
         dims = self.dims
         coords: Dict[str, Any] = {}
         for name, values in self.coords.items():

@@ -34,6 +34,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from . import _core
+from ._optional import require
 from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
 from ._validation import check_int, check_real, check_threads
@@ -198,14 +199,6 @@ def _seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     return np.random.SeedSequence(seed_key(seed).entropy)  # seed_key validates the type and sign
 
 
-def _import_xarray() -> Any:
-    try:
-        import xarray
-    except ImportError as err:  # pragma: no cover - xarray is an optional dependency
-        raise ImportError("to_xarray() needs xarray: pip install 'ghostfast[io]'") from err
-    return xarray
-
-
 def _check_bool(value: Any, name: str) -> bool:
     if not isinstance(value, (bool, np.bool_)):
         raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
@@ -321,7 +314,7 @@ class CanonicalTrainResult:
 
     def to_xarray(self) -> Any:
         """An ``xarray.Dataset`` with dims ``run_0, run_1, ...`` (the grid axes) and ``epoch``."""
-        xr = _import_xarray()
+        xr = require("xarray", "io", "CanonicalTrainResult.to_xarray")
         grid = tuple(f"run_{k}" for k in range(self.r_final.ndim))
         data = {
             "r": (grid + ("epoch",), self.r), "loss": (grid + ("epoch",), self.loss),
@@ -463,7 +456,7 @@ class LRSweepResult:
 
     def to_xarray(self) -> Any:
         """An ``xarray.Dataset`` with dims ``lr``, ``seed`` and ``epoch``."""
-        xr = _import_xarray()
+        xr = require("xarray", "io", "LRSweepResult.to_xarray")
         return xr.Dataset(
             {"loss": (("lr", "seed", "epoch"), self.loss), "mean_loss": (("lr", "epoch"), self.mean_loss),
              "sem_loss": (("lr", "epoch"), self.sem_loss), "trapped": (("lr", "seed"), self.trapped),

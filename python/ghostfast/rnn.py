@@ -56,6 +56,7 @@ from typing import Any, Mapping, Sequence, Union
 import numpy as np
 
 from . import _core
+from ._optional import require
 from ._seeding import SeedLike, seed_key
 from ._validation import as_float_array, check_choice, check_int, check_real, check_threads
 from .tasks import Task
@@ -531,10 +532,7 @@ class TrainResult:
         >>> list(ds.data_vars)[:3]
         ['loss', 'grad_norm', 'weight_norm']
         """
-        try:
-            import xarray as xr
-        except ImportError as err:  # pragma: no cover - xarray is a test dependency
-            raise ImportError("TrainResult.to_xarray needs xarray (pip install xarray)") from err
+        xr = require("xarray", "io", "TrainResult.to_xarray")
         data = {"loss": ("epoch", self.loss), "grad_norm": ("epoch", self.grad_norm),
                 "weight_norm": ("epoch", self.weight_norm), "accuracy": ("epoch", self.accuracy)}
         for g, hist in self.grad_norm_groups.items():

@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from ._optional import require
 from ._progress import progress_default, run_with_control
 from ._seeding import seed_key
 from ._sweep_grid import GridSpec, build_spec, config_hash, plain, run_chunk
@@ -244,10 +245,8 @@ def _run_local(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[
 def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[int], progress: Optional[bool],
               store: Optional[Store], client: Any, total: int, collect: Callable[[Dict[str, Any]], None],
               label: str = "sweep (dask)") -> bool:
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError as err:
-        raise ImportError("backend='dask' needs dask.distributed: pip install 'ghostfast[dask]'") from err
+    distributed = require("dask.distributed", "dask", "backend='dask'")
+    Client, LocalCluster, as_completed = distributed.Client, distributed.LocalCluster, distributed.as_completed
     own_cluster = None
     if client is None:
         own_cluster = LocalCluster(n_workers=max(1, _default_threads()), threads_per_worker=1, processes=True,
