@@ -187,7 +187,13 @@ def test_fig3_large_lr_plateau_drop_then_no_convergence(quick):
     assert np.all(L[:4000] > 0.99)
     after = L[drop:]
     assert after.min() < 0.1
-    assert np.count_nonzero(np.diff(np.sign(np.diff(after)))) > 50  # non-monotone after the drop
+    # lr 0.02 is above the critical rate: what follows the drop is oscillation OR a fall back into the
+    # no-learning zone, and which one depends on rounding (spec §6 Fig 3C/D), so the test asserts the claim
+    # "no monotone convergence" in either form rather than pinning this build's outcome.
+    oscillating = np.count_nonzero(np.diff(np.sign(np.diff(after)))) > 50
+    fell_back = after[-100:].min() > 0.9
+    assert oscillating or fell_back
+    assert not (after[-100:].max() < 0.05 and np.all(np.diff(after[-100:]) <= 0))  # not converging quietly
     assert list(d["flow_epochs"]) == [drop - 7, drop, drop + 3]
     assert quick("fig3_large_lr").figure.axes[2].get_ylim() == (-1.0, 3.0)
 
