@@ -405,9 +405,13 @@ def test_power_law_fit_on_synthetic_data():
     rng = np.random.default_rng(1)
     Ts = np.geomspace(10, 1000, 12)
     y = 7.0 * Ts ** -3.0 * np.exp(0.05 * rng.standard_normal(Ts.size))
-    p, se_p, b, se_b, t = c._power_law_fit(Ts, y)
-    assert p - t * se_p <= -3.0 <= p + t * se_p and 0.005 < se_p < 0.05
-    np.testing.assert_allclose(t, 2.228, rtol=1e-12)  # 10 degrees of freedom
+    from ghostfast._stats import power_law_fit  # the fit fit_critical_lr_scaling uses
+
+    fit = power_law_fit(Ts, y)
+    lo, hi = fit.exponent_ci95
+    assert lo <= -3.0 <= hi and 0.005 < fit.exponent_se < 0.05
+    t = (hi - fit.exponent) / fit.exponent_se
+    np.testing.assert_allclose(t, 2.2281388519649, rtol=1e-6)  # Student t, 97.5 %, 10 degrees of freedom
 
 
 # ------------------------------------------------------------------------------------------ bad input

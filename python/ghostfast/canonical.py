@@ -37,6 +37,7 @@ from . import _core
 from ._optional import require
 from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
+from ._stats import power_law_fit
 from ._validation import check_int, check_real, check_threads
 
 __all__ = [
@@ -638,12 +639,6 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
                             n_evaluations=n_eval, n_seeds=n_seeds, epochs=epochs, seed_entropy=ss.entropy)
 
 
-# Two-sided 97.5 % Student-t quantiles for 1..30 degrees of freedom (beyond: the normal 1.96).
-_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145,
-         2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048,
-         2.045, 2.042)
-
-
 @dataclass(frozen=True)
 class ScalingFit:
     """Power law lr_c = prefactor * T^exponent fitted by least squares in log-log, with 95 % t intervals."""
@@ -658,25 +653,6 @@ class ScalingFit:
     analytic_exponent: int
     analytic_prefactor: float
     results: Tuple[CriticalLRResult, ...]
-
-
-def _power_law_fit(x: np.ndarray, y: np.ndarray) -> Tuple[float, float, float, float, float]:
-    """log y = b + p log x. Returns p, se_p, b, se_b, t quantile (dof = n - 2)."""
-    lx, ly = np.log(x), np.log(y)
-    n = lx.size
-    design = np.column_stack([np.ones(n), lx])
-    coef, *_ = np.linalg.lstsq(design, ly, rcond=None)
-    resid = ly - design @ coef
-    dof = n - 2
-    if dof > 0:
-        sigma2 = float(resid @ resid) / dof
-        cov = sigma2 * np.linalg.inv(design.T @ design)
-        se_b, se_p = float(np.sqrt(cov[0, 0])), float(np.sqrt(cov[1, 1]))
-        t = _T975[dof - 1] if dof <= len(_T975) else 1.959964
-    else:
-        se_b = se_p = float("nan")
-        t = float("nan")
-    return float(coef[1]), se_p, float(coef[0]), se_b, t
 
 
 def fit_critical_lr_scaling(Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400.0), normalized: bool = True,
@@ -708,9 +684,8 @@ def fit_critical_lr_scaling(Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400
     results = tuple(empirical_critical_lr(float(T), normalized, n_seeds, epochs, s, n_threads=n_threads, **kwargs)
                     for T, s in zip(Ts_arr, seeds))
     lr_c = np.array([r.lr_critical for r in results])
-    p, se_p, b, se_b, t = _power_law_fit(Ts_arr, lr_c)
-    return ScalingFit(Ts=Ts_arr, lr_critical=lr_c, exponent=p, exponent_se=se_p,
-                      exponent_ci=(p - t * se_p, p + t * se_p), prefactor=math.exp(b),
-                      prefactor_ci=(math.exp(b - t * se_b), math.exp(b + t * se_b)),
+    fit = power_law_fit(Ts_arr, lr_c)
+    return ScalingFit(Ts=Ts_arr, lr_critical=lr_c, exponent=fit.exponent, exponent_se=fit.exponent_se,
+                      exponent_ci=fit.exponent_ci95, prefactor=fit.prefactor, prefactor_ci=fit.prefactor_ci95,
                       analytic_exponent=-4 if normalized else -5, analytic_prefactor=3.0 * math.pi ** 4 / 32.0,
                       results=results)
