@@ -19,9 +19,8 @@ the de-duplicated points), which is cheap next to the minimisation.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 

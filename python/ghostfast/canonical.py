@@ -33,7 +33,7 @@ from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from . import _core
+from . import __version__, _core
 from ._optional import require
 from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
@@ -47,12 +47,6 @@ __all__ = [
 ]
 
 ArrayLike = Union[float, Sequence[float], np.ndarray]
-
-
-def _version() -> str:
-    import ghostfast
-
-    return ghostfast.__version__
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -422,7 +416,7 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
         diverged=out["diverged"].astype(bool).reshape(shape),
         r0=broadcast[0], lr=broadcast[1],
         interrupted=bool(interrupted or not np.all(out["completed"])),
-        config=config, seed_entropy=entropy, version=_version(),
+        config=config, seed_entropy=entropy, version=__version__,
         n_threads=threads if threads > 0 else int(_core.default_threads()),
     )
 
@@ -542,7 +536,7 @@ def lr_sweep(T: float, lrs: ArrayLike, n_seeds: int = 10, epochs: int = 10000, n
                          trapped=res.trapped, trapped_fraction=res.trapped.mean(axis=1),
                          arrival_epoch=res.arrival_epoch, arrived_fraction=arrived.mean(axis=1), T=T,
                          normalized=bool(normalized), seeding=seeding, seed_entropy=entropy,
-                         version=_version(), interrupted=res.interrupted)
+                         version=__version__, interrupted=res.interrupted)
 
 
 # ---------------------------------------------------------------------------------------------- critical lr

@@ -50,12 +50,12 @@ Example
 from __future__ import annotations
 
 import numbers
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Mapping, Sequence, Union
 
 import numpy as np
 
-from . import _core
+from . import __version__, _core
 from ._optional import require
 from ._seeding import SeedLike, seed_key
 from ._validation import as_float_array, check_choice, check_int, check_real, check_threads
@@ -70,12 +70,6 @@ _READOUTS = ("latent", "linear", "latent_linear")
 _OUTPUTS = ("sigmoid", "tanh", "identity")
 _OPTIMIZERS = ("sgd", "adam")
 _SCHEMES = ("delayed", "task", "torch")
-
-
-def _version() -> str:
-    import ghostfast
-
-    return str(ghostfast.__version__)
 
 
 @dataclass(frozen=True)
@@ -520,7 +514,7 @@ class TrainResult:
     fixed_point_count: np.ndarray | None
     model: Model
     seed_entropy: int | None = None
-    version: str = field(default_factory=_version)
+    version: str = __version__
 
     def to_xarray(self) -> Any:
         """The histories as an ``xarray.Dataset`` with an ``epoch`` coordinate (needs xarray).

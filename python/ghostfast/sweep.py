@@ -19,6 +19,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
+from . import __version__
 from ._optional import require
 from ._progress import progress_default, run_with_control
 from ._seeding import seed_key
@@ -39,12 +40,6 @@ BACKENDS = ("local", "dask")
 DEFAULT_MAX_MEMORY = 8 * 2**30
 CHUNK_BYTES = 256 * 2**20  # default cap on the histories one train_many call returns
 _HISTORY_COUNT = 4  # loss, grad_norm, accuracy, weight_norm
-
-
-def _version() -> str:
-    import ghostfast
-
-    return str(ghostfast.__version__)
 
 
 def _n_records_estimate(epochs: int, record_every: int) -> int:
@@ -210,7 +205,7 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     seeds = next(a.values for a in spec.axes if a.kind == "seed")
     result = collector.finish({a.name: tuple(a.values) for a in spec.axes}, config=config,
                               seed_entropy=np.array([seed_key(s).entropy for s in seeds], dtype=np.int64),
-                              version=_version(), interrupted=interrupted, flags=flags)
+                              version=__version__, interrupted=interrupted, flags=flags)
     if interrupted:
         n_done = int(result.done.sum())
         where = f"; rerun the same call to resume from {store.path}" if store is not None else ""
