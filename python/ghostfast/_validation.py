@@ -56,6 +56,13 @@ def check_int(value: Any, name: str, *, minimum: int | None = None) -> int:
     return i
 
 
+def check_bool(value: Any, name: str) -> bool:
+    """True or False (numpy bools included); anything else is a TypeError naming the argument."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
+    return bool(value)
+
+
 def check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{name} must be one of {list(choices)}, got {type(value).__name__}")

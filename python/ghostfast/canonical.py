@@ -38,7 +38,7 @@ from ._optional import require
 from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
 from ._stats import power_law_fit
-from ._validation import check_int, check_real, check_threads
+from ._validation import check_bool, check_int, check_real, check_threads
 
 __all__ = [
     "optimal_r", "no_learning_boundary", "escape_time", "loss", "loss_grad", "critical_lr",
@@ -157,7 +157,7 @@ def loss_grad(r: ArrayLike, T: ArrayLike, normalized: bool = True) -> Union[floa
     """
     r = _float_array(r, "r", allow_inf=True)
     T = _delay(T)
-    normalized = _check_bool(normalized, "normalized")
+    normalized = check_bool(normalized, "normalized")
     r, T = np.broadcast_arrays(r, T)
     r_star = (np.pi * np.pi) / (4.0 * T * T)
     scale = np.pi / (4.0 * T) if normalized else np.full_like(T, np.pi / 4.0)
@@ -178,7 +178,7 @@ def critical_lr(T: ArrayLike, normalized: bool = True) -> Union[float, np.ndarra
     '9.1321e-10'
     """
     T = _delay(T)
-    normalized = _check_bool(normalized, "normalized")
+    normalized = check_bool(normalized, "normalized")
     power = 4 if normalized else 5
     return _out(3.0 * np.pi ** 4 / (32.0 * T ** power))
 
@@ -192,12 +192,6 @@ def _seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
     if seed is None:
         return np.random.SeedSequence()
     return np.random.SeedSequence(seed_key(seed).entropy)  # seed_key validates the type and sign
-
-
-def _check_bool(value: Any, name: str) -> bool:
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{name} must be True or False, got {type(value).__name__}")
-    return bool(value)
 
 
 # ---------------------------------------------------------------------------------------------- simulation
@@ -374,7 +368,7 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
     T, threshold, dt = _check_sim_args(T, threshold, dt)
     epochs = check_int(epochs, "epochs", minimum=0)
     record_every = check_int(record_every, "record_every", minimum=1)
-    normalized = _check_bool(normalized, "normalized")
+    normalized = check_bool(normalized, "normalized")
     lr_arr = _float_array(lr, "lr")
     if np.any(lr_arr < 0):
         raise ValueError("lr must be >= 0")
@@ -585,7 +579,7 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
     True
     """
     T = _scalar_delay(T)
-    normalized = _check_bool(normalized, "normalized")
+    normalized = check_bool(normalized, "normalized")
     n_seeds = check_int(n_seeds, "n_seeds", minimum=1)
     epochs = check_int(epochs, "epochs", minimum=1)
     rtol = check_real(rtol, "rtol", positive=True)
@@ -671,7 +665,7 @@ def fit_critical_lr_scaling(Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400
     if Ts_arr.ndim != 1 or Ts_arr.size < 2:
         raise ValueError("Ts must be a 1-D sequence of at least 2 delays")
     ss = _seed_sequence(seed)
-    if _check_bool(common_random_numbers, "common_random_numbers"):
+    if check_bool(common_random_numbers, "common_random_numbers"):
         seeds = [ss for _ in Ts_arr]  # empirical_critical_lr copies it: identical draws at every T
     else:
         seeds = ss.spawn(Ts_arr.size)

@@ -58,7 +58,7 @@ import numpy as np
 from . import __version__, _core
 from ._optional import require
 from ._seeding import SeedLike, seed_key
-from ._validation import as_float_array, check_choice, check_int, check_real, check_threads
+from ._validation import as_float_array, check_bool, check_choice, check_int, check_real, check_threads
 from .tasks import Task
 
 __all__ = ["Model", "GROUPS", "param_shapes", "init_params", "check_params", "forward", "ForwardResult",
@@ -138,8 +138,7 @@ class Model:
         check_choice(self.init, "init", ("auto",) + _SCHEMES)
         check_real(self.confidence, "confidence")
         check_real(self.threshold, "threshold")
-        if not isinstance(self.train_confidence, bool):
-            raise TypeError("train_confidence must be a bool")
+        check_bool(self.train_confidence, "train_confidence")
         check_int(self.n_in, "n_in", minimum=0)
         check_int(self.n_out, "n_out", minimum=1)
         check_real(self.noise_std, "noise_std", nonnegative=True)
