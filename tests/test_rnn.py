@@ -88,6 +88,10 @@ VARIANTS = [
      lambda: tasks.dcdt(1, 2, 2, samples_per_class=9)),
     ("rank2_dmts_20_trials", dict(N=7, rank=2, readout="latent_linear", read="before", n_in=1),
      lambda: tasks.dmts(1, 1, 2, samples_per_class=5)),
+    # x0 = 0 and read before: the passes skip W x_0, x_0's dL/dW terms and the unobserved last update
+    ("full_dmts_x0_zero_20_trials", dict(N=7, rank="full", readout="linear", output="sigmoid", read="before",
+                                         n_in=1, x0=0.0),
+     lambda: tasks.dmts(1, 1, 2, samples_per_class=5)),
 ]
 
 
@@ -144,6 +148,21 @@ def test_forward_matches_numpy_reference(name, kwargs, make_task, rng):
     np.testing.assert_allclose(res.states, xs, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(res.outputs, ys, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(res.loss, loss, rtol=1e-12)
+
+
+def test_skipped_last_update_keeps_the_noise_stream(rng):
+    """Read-before models skip the unobserved last update when the states are not wanted (loss_and_grad,
+    train) but still draw its noise: with two chunks of trials (20 > 16), a skipped draw would shift the second
+    chunk's noise. forward() computes every state, so its loss must equal the first loss of train() (the same
+    stream: stream 0 of the seed) bit for bit, and so must the second epoch's."""
+    model = rnn.Model(N=9, rank="full", readout="linear", read="before", n_in=1, noise_std=0.3, x0="random",
+                      x0_std=0.2)
+    task = tasks.dmts(1, 1, 2, samples_per_class=5)
+    params = _random_params(model, rng)
+    fwd = rnn.forward(model, params, task, seed=11)
+    res = rnn.train(model, task, 1e-3, 2, params=params, seed=11)
+    assert fwd.loss == res.loss[0]
+    assert rnn.forward(model, params, task, seed=12).loss != fwd.loss  # the noise matters at this scale
 
 
 def test_random_x0_and_noise_stream(rng):

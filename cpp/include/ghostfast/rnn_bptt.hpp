@@ -176,6 +176,17 @@ GHOSTFAST_HOT inline void prepare_pass(const ModelSpec& s, const Layout& L, cons
   }
 }
 
+// The last update, x_S = F(x_{S-1}), is never observed when every output is read before its update (the task
+// models): no output and no gradient depend on x_S. The passes then skip its products and tanh (when the
+// caller does not ask for the states). Its noise is still drawn, so the random stream stays the same.
+inline bool last_update_unobserved(const ModelSpec& s) { return s.read_before; }
+
+// x0 = 0 for every trial (constant x0 of zeros, as in the deterministic Fig 7 runs): W x_0 = 0 and x_0 adds
+// nothing to dL/dW, so the passes skip those products.
+inline bool x0_is_zero(const ModelSpec& s) {
+  return !s.x0_random && std::all_of(s.x0.begin(), s.x0.end(), [](double v) { return v == 0.0; });
+}
+
 // Draws x0 and runs the recurrence for the trials of one chunk, storing states, tanh values, latents and
 // outputs. Time-major within the chunk (step t for all its trials, then step t + 1; the workspace arrays are
 // [step, trial, ...]), so the full-rank products W x of the chunk's trials share each row of W.
@@ -208,15 +219,26 @@ GHOSTFAST_HOT inline void forward_chunk(const ModelSpec& s, const Layout& L, con
     double* KA = kat(0, tr);
     for (int k = 0; k < K; ++k) KA[k] = dot(nv + std::size_t(k) * N, X, N);
   }
+  const bool skip_last = last_update_unobserved(s) && states_out == nullptr;
+  const bool zero_x0 = s.full_rank && x0_is_zero(s);
   for (int t = 0; t < S; ++t) {
-    if (s.full_rank)  // pre_b = W x_{b,t} for every trial b (W^T rows stream once per 4 trials)
-      gemv_rows_multi(ws.wt.data(), N, xat(t, 0), ws.pre.data(), nc, false);
+    const bool update = !(skip_last && t == S - 1);  // x_{t+1} is needed
+    if (s.full_rank && update) {  // pre_b = W x_{b,t} for every trial b (W^T rows stream once per 4 trials)
+      if (t == 0 && zero_x0)
+        std::fill(ws.pre.begin(), ws.pre.begin() + std::size_t(nc) * N, 0.0);
+      else
+        gemv_rows_multi(ws.wt.data(), N, xat(t, 0), ws.pre.data(), nc, false);
+    }
     for (int tr = 0; tr < nc; ++tr) {  // pre-activations (noise drawn trial after trial)
       const double* xt = xat(t, tr);
       const double* kt = kat(t, tr);
       double* y = ws.ys.data() + (std::size_t(t) * B + tr0 + tr) * nout;
       double* pre = ws.pre.data() + std::size_t(tr) * N;
       if (s.read_before) readout_forward(s, L, theta, xt, kt, y);
+      if (!update) {
+        if (noisy) fill_normal(rng, s.noise_std, ws.noise.data(), N);  // keeps the random stream
+        continue;
+      }
       if (s.full_rank) {
         for (int i = 0; i < N; ++i) pre[i] += b[i];
       } else {  // pre = b + sum_k m[:, k] kappa_k
@@ -238,6 +260,7 @@ GHOSTFAST_HOT inline void forward_chunk(const ModelSpec& s, const Layout& L, con
         for (int i = 0; i < N; ++i) pre[i] += xi[i];
       }
     }
+    if (!update) continue;
     // h = tanh(pre) of all the chunk's trials in one call (consecutive rows of pre and hs): one long loop
     {
       double* h = ws.hs.data() + std::size_t(t) * C * N;
@@ -320,7 +343,21 @@ GHOSTFAST_HOT inline void backward_chunk(const ModelSpec& s, const Layout& L, co
     for (int o = 0; o < nout; ++o) g_out[o] = two_scale * M[o] * (yt[o] - T[o]);
     return yt;
   };
+  // Steps whose pre-activation gradient is known to be zero (the unobserved last update): only the readout
+  // of x_t contributes there. Samples (t, trial) of dL/dW run over t in [t_lo, t_hi): the skipped ones are
+  // exactly zero (gpre = 0 at the last step, x_0 = 0 at the first).
+  const bool skip_last = last_update_unobserved(s);
+  const int t_lo = (s.full_rank && x0_is_zero(s)) ? 1 : 0;
+  const int t_hi = skip_last ? S - 1 : S;
   for (int t = S - 1; t >= 0; --t) {
+    if (t >= t_hi) {  // gpre_t = 0: dL/dx_t is the readout's alone (read before the update)
+      for (int tr = 0; tr < nc; ++tr) {
+        const double* yt = output_grad(t, tr);
+        readout_backward(s, L, theta, xat(t, tr), kat(t, tr), yt, g_out, ws.gz.data(), gk,
+                         ws.gx.data() + std::size_t(tr) * N, grad);
+      }
+      continue;
+    }
     for (int tr = 0; tr < nc; ++tr) {
       const double* xt = xat(t, tr);
       const double* kt = kat(t, tr);
@@ -360,8 +397,8 @@ GHOSTFAST_HOT inline void backward_chunk(const ModelSpec& s, const Layout& L, co
       }
     }
     if (!s.full_rank) continue;
-    // gx_b += W^T gpre_b for the chunk's trials (consecutive rows of hs and gx)
-    gemv_rows_multi(W, N, ws.hs.data() + std::size_t(t) * C * N, ws.gx.data(), nc, true);
+    // gx_b += W^T gpre_b for the chunk's trials (consecutive rows of hs and gx); dL/dx_0 is not needed
+    if (t > 0) gemv_rows_multi(W, N, ws.hs.data() + std::size_t(t) * C * N, ws.gx.data(), nc, true);
     if (s.read_before) {
       for (int tr = 0; tr < nc; ++tr) {
         const double* yt = output_grad(t, tr);
@@ -371,15 +408,19 @@ GHOSTFAST_HOT inline void backward_chunk(const ModelSpec& s, const Layout& L, co
     }
   }
   if (s.full_rank) {  // dL/dW += sum over the chunk's steps (outer) and trials (inner) of gpre x^T
+    const std::size_t first = std::size_t(t_lo) * C * N;
     if (nc == C) {     // the samples are consecutive rows of hs and xs
-      outer_accumulate_rows(gW, N, ws.hs.data(), ws.xs.data(), S * C, ws.row_ptr.data());
+      outer_accumulate_rows(gW, N, ws.hs.data() + first, ws.xs.data() + first, (t_hi - t_lo) * C,
+                            ws.row_ptr.data(), tr0 == 0);
     } else {
-      for (int t = 0; t < S; ++t)
-        for (int tr = 0; tr < nc; ++tr) {
-          ws.sample_g[std::size_t(t) * nc + tr] = ws.hs.data() + (std::size_t(t) * C + tr) * N;
-          ws.sample_x[std::size_t(t) * nc + tr] = xat(t, tr);
+      std::size_t n_s = 0;
+      for (int t = t_lo; t < t_hi; ++t)
+        for (int tr = 0; tr < nc; ++tr, ++n_s) {
+          ws.sample_g[n_s] = ws.hs.data() + (std::size_t(t) * C + tr) * N;
+          ws.sample_x[n_s] = xat(t, tr);
         }
-      outer_accumulate(gW, N, ws.sample_g.data(), ws.sample_x.data(), nc * S, ws.row_ptr.data());
+      outer_accumulate(gW, N, ws.sample_g.data(), ws.sample_x.data(), static_cast<int>(n_s), ws.row_ptr.data(),
+                       tr0 == 0);
     }
   }
 }
@@ -390,8 +431,13 @@ GHOSTFAST_HOT inline void backward_chunk(const ModelSpec& s, const Layout& L, co
 inline void run_pass(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Rng& rng,
                      Workspace& ws, double* grad, double* states_out = nullptr) {
   prepare_pass(s, L, theta, ws);
-  if (grad) {
-    std::fill(grad, grad + L.total, 0.0);
+  if (grad) {  // (dL/dW is not zeroed: the first chunk's outer product starts its sums from 0)
+    if (s.full_rank) {
+      std::fill(grad, grad + L.offset[kW], 0.0);
+      std::fill(grad + L.offset[kW] + L.size[kW], grad + L.total, 0.0);
+    } else {
+      std::fill(grad, grad + L.total, 0.0);
+    }
     std::fill(ws.gmt.begin(), ws.gmt.end(), 0.0);
   }
   for (int tr0 = 0; tr0 < task.B; tr0 += ws.C) {

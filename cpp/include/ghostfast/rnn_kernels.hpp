@@ -1,8 +1,9 @@
 // Small dense kernels of the RNN engine.
 //
 // Determinism: reductions use kLanes explicit partial sums (lane l takes elements i = l mod kLanes) combined
-// in a fixed tree, and the build uses -ffp-contract=off, so every result is the same whatever the ISA the
-// compiler vectorises for (SSE2, AVX2, AVX-512 clones) and whatever the thread count.
+// in a fixed tree, the build uses -ffp-contract=off (the compiler never fuses a multiply and an add on its
+// own), and the dense products fuse them explicitly (accumulate_block), so every result is the same whatever
+// the ISA the compiler vectorises for (SSE2, AVX2, AVX-512 clones and kernels) and whatever the thread count.
 #pragma once
 
 #include <algorithm>
@@ -10,6 +11,17 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+
+// GHOSTFAST_MAX_KERNEL caps the run-time choice of kernels (0: portable only, 1: up to AVX2, 2: up to
+// AVX-512, the default), so the tests can run every path on one machine.
+#ifndef GHOSTFAST_MAX_KERNEL
+#define GHOSTFAST_MAX_KERNEL 2
+#endif
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && GHOSTFAST_MAX_KERNEL > 0
+// AVX2/AVX-512 FMA kernels for the dense products, chosen at run time (product_kernel()).
+#include <immintrin.h>
+#define GHOSTFAST_X86_KERNELS 1
+#endif
 
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(GHOSTFAST_NO_CLONES)
 // Runtime dispatch of the forward/backward passes to an AVX2 / AVX-512 clone when the CPU has it (results are
@@ -50,190 +62,349 @@ GHOSTFAST_INLINE void axpy(double alpha, const double* __restrict x, double* __r
   for (int i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
-// The register-blocked core of the dense products: for r < R outputs and i in [i0, i0 + C),
-//   out[r][i] += sum_{s < n_s} coef(r, s) * row(s)[i],  s ascending for every element,
-// with R x C accumulators held in registers while the rows stream through. Every element is summed in the
-// same order whatever R and C, so blocking never changes a result.
+// The dense products of the full-rank model (W x, W^T g, dL/dW) all reduce to this block operation: for
+// r < R outputs and i in [i0, i0 + C),
+//   out[r][i] = fma(coef(r, s), row(s)[i], out[r][i])  for s = 0, 1, ..., n_s - 1 in turn,
+// with the R x C accumulators held in registers while the rows stream through. Every element gets this
+// chain whatever R and C, so the blocking never changes a result.
+//
+// Why fused multiply-adds: the products are ~75% of a full-rank epoch. A register block whose outputs span
+// only the 4 trials of a DMTS batch reaches ~77% of this core's peak with separate multiplies and adds, ~95%
+// with FMA (bench/results_rnn.md), and FMA rounds once per step instead of twice. GCC only fuses when told
+// (-ffp-contract=off elsewhere) and does not reliably vectorise std::fma over vector lanes, so the vector
+// kernels below use the FMA intrinsics; this portable one uses std::fma (hardware FMA where the build or the
+// clone has it, the C library's correctly rounded fma otherwise: the same bits either way).
 template <int R, int C, class Coef, class Row>
-GHOSTFAST_INLINE void accumulate_block(double* const* out, int i0, int n_s, const Coef& coef, const Row& row) {
+GHOSTFAST_INLINE void accumulate_block(double* const* out, int i0, int n_s, const Coef& coef, const Row& row,
+                                      bool zero_init) {
   double acc[R][C];
   for (int r = 0; r < R; ++r)
-    for (int l = 0; l < C; ++l) acc[r][l] = out[r][i0 + l];
+    for (int l = 0; l < C; ++l) acc[r][l] = zero_init ? 0.0 : out[r][i0 + l];
   for (int s = 0; s < n_s; ++s) {
     const double* __restrict rw = row(s) + i0;
     double c[R];
     for (int r = 0; r < R; ++r) c[r] = coef(r, s);
     for (int l = 0; l < C; ++l) {
       const double v = rw[l];
-      for (int r = 0; r < R; ++r) acc[r][l] += c[r] * v;
+      for (int r = 0; r < R; ++r) acc[r][l] = std::fma(c[r], v, acc[r][l]);
     }
   }
   for (int r = 0; r < R; ++r)
     for (int l = 0; l < C; ++l) out[r][i0 + l] = acc[r][l];
 }
 
-#if defined(__GNUC__)
-// accumulate_block written with 8-double vectors (GCC vector extensions: one zmm register under AVX-512),
-// so the R x 8 NV accumulators provably stay in registers (the auto-vectorised version spilled some of them
-// once inlined into the passes). Same operations in the same order per element: acc = acc + c * v.
-typedef double Vec8 __attribute__((vector_size(64), aligned(8)));
-typedef double Vec4 __attribute__((vector_size(32), aligned(8)));
-// R x (8 NV + T) block, T = 0 or 4: a 4-wide tail rides along with a full block (its own 4 accumulators
-// alone would wait on the add latency every sample).
+#if defined(GHOSTFAST_X86_KERNELS)
+// R x (8 NV + T) block on AVX-512 (T = 0 or 4: a 4-wide ymm tail rides along with a full block, because its
+// own 4 accumulators alone would wait on the FMA latency every sample; a masked zmm tail measured 3x slower
+// on Zen 4). R = 4, NV = 4: 16 zmm + 4 ymm accumulators. Not inlined into the passes' clones (its target
+// differs): one call per block of R x 32 outputs.
 template <int R, int NV, int T, class Coef, class Row>
-GHOSTFAST_INLINE void accumulate_block_vec(double* const* out, int i0, int n_s, const Coef& coef, const Row& row) {
-  Vec8 acc[R][NV];
-  Vec4 acc_tail[R];
+__attribute__((target("avx512f,fma"))) void accumulate_block_avx512(double* const* out, int i0, int n_s,
+                                                                     const Coef& coef, const Row& row,
+                                                                     bool zero_init) {
+  __m512d acc[R][NV > 0 ? NV : 1];
+  __m256d acc_tail[R];
   for (int r = 0; r < R; ++r) {
-    for (int v = 0; v < NV; ++v) std::memcpy(&acc[r][v], out[r] + i0 + 8 * v, sizeof(Vec8));
-    if (T) std::memcpy(&acc_tail[r], out[r] + i0 + 8 * NV, sizeof(Vec4));
+    for (int v = 0; v < NV; ++v) acc[r][v] = zero_init ? _mm512_setzero_pd() : _mm512_loadu_pd(out[r] + i0 + 8 * v);
+    if (T) acc_tail[r] = zero_init ? _mm256_setzero_pd() : _mm256_loadu_pd(out[r] + i0 + 8 * NV);
   }
 #pragma GCC unroll 1
   for (int s = 0; s < n_s; ++s) {
     const double* rw = row(s) + i0;
-    Vec8 x[NV];
-    Vec4 x_tail;
-    for (int v = 0; v < NV; ++v) std::memcpy(&x[v], rw + 8 * v, sizeof(Vec8));
-    if (T) std::memcpy(&x_tail, rw + 8 * NV, sizeof(Vec4));
+    __m512d x[NV > 0 ? NV : 1];
+    __m256d x_tail;
+    for (int v = 0; v < NV; ++v) x[v] = _mm512_loadu_pd(rw + 8 * v);
+    if (T) x_tail = _mm256_loadu_pd(rw + 8 * NV);
     for (int r = 0; r < R; ++r) {
       const double c = coef(r, s);
-      for (int v = 0; v < NV; ++v) acc[r][v] = acc[r][v] + c * x[v];
-      if (T) acc_tail[r] = acc_tail[r] + c * x_tail;
+      const __m512d cv = _mm512_set1_pd(c);
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm512_fmadd_pd(cv, x[v], acc[r][v]);
+      if (T) acc_tail[r] = _mm256_fmadd_pd(_mm256_set1_pd(c), x_tail, acc_tail[r]);
     }
   }
   for (int r = 0; r < R; ++r) {
-    for (int v = 0; v < NV; ++v) std::memcpy(out[r] + i0 + 8 * v, &acc[r][v], sizeof(Vec8));
-    if (T) std::memcpy(out[r] + i0 + 8 * NV, &acc_tail[r], sizeof(Vec4));
+    for (int v = 0; v < NV; ++v) _mm512_storeu_pd(out[r] + i0 + 8 * v, acc[r][v]);
+    if (T) _mm256_storeu_pd(out[r] + i0 + 8 * NV, acc_tail[r]);
   }
+}
+
+// R x 4 NV block on AVX2 + FMA (16 ymm registers: R = 4, NV = 3 uses 12 accumulators).
+template <int R, int NV, class Coef, class Row>
+__attribute__((target("avx2,fma"))) void accumulate_block_avx2(double* const* out, int i0, int n_s,
+                                                              const Coef& coef, const Row& row, bool zero_init) {
+  __m256d acc[R][NV];
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) acc[r][v] = zero_init ? _mm256_setzero_pd() : _mm256_loadu_pd(out[r] + i0 + 4 * v);
+#pragma GCC unroll 1
+  for (int s = 0; s < n_s; ++s) {
+    const double* rw = row(s) + i0;
+    __m256d x[NV];
+    for (int v = 0; v < NV; ++v) x[v] = _mm256_loadu_pd(rw + 4 * v);
+    for (int r = 0; r < R; ++r) {
+      const __m256d c = _mm256_set1_pd(coef(r, s));
+      for (int v = 0; v < NV; ++v) acc[r][v] = _mm256_fmadd_pd(c, x[v], acc[r][v]);
+    }
+  }
+  for (int r = 0; r < R; ++r)
+    for (int v = 0; v < NV; ++v) _mm256_storeu_pd(out[r] + i0 + 4 * v, acc[r][v]);
 }
 #endif
 
-// True when the CPU has AVX-512 (32 vector registers): the products then use 32-wide blocks (R x 32
-// accumulators = 16 zmm registers for R = 4), measured ~10% faster than 16-wide ones on Zen 4; with 16 ymm
-// registers (AVX2) 32-wide blocks spill, so the other clones keep 16. The width never changes a result
-// (every element is still summed over s in ascending order), so this choice is free to depend on the CPU.
-// Without the clones, the build's own ISA decides (the AVX-512 clone is the only code that runs on such a CPU).
-inline bool cpu_has_wide_vectors() {
-#if defined(GHOSTFAST_WIDE_BLOCKS_BY_CPU)
-  static const bool wide = [] {
+// Which vector kernels the products and tanh use on this CPU (decided once). The choice never changes a
+// result: every kernel computes the same IEEE operations as the portable code.
+enum class ProductKernel { Portable, Avx2Fma, Avx512 };
+inline ProductKernel product_kernel() {
+#if defined(GHOSTFAST_X86_KERNELS)
+  static const ProductKernel kernel = [] {
     __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") != 0;
+    if (GHOSTFAST_MAX_KERNEL >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
+      return ProductKernel::Avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ProductKernel::Avx2Fma;
+    return ProductKernel::Portable;
   }();
-  return wide;
-#elif defined(__GNUC__) && defined(__AVX512F__)
-  return true;
+  return kernel;
 #else
-  return false;
+  return ProductKernel::Portable;
 #endif
 }
 
 template <int R, class Coef, class Row>
-GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const Coef& coef, const Row& row) {
+GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const Coef& coef, const Row& row,
+                                     bool zero_init) {
   int i0 = 0;
-#if defined(__GNUC__)
-  if (cpu_has_wide_vectors()) {
+#if defined(GHOSTFAST_X86_KERNELS)
+  const ProductKernel kernel = product_kernel();
+  if (kernel == ProductKernel::Avx512) {
+    // 32-wide blocks; N = 100 = 32 + 32 + 36 (the last one with the 4-wide tail)
     while (N - i0 >= 32) {
       const int rest = N - i0 - 32;
       if (rest >= 4 && rest < 8) {
-        accumulate_block_vec<R, 4, 4>(out, i0, n_s, coef, row);
+        accumulate_block_avx512<R, 4, 4>(out, i0, n_s, coef, row, zero_init);
         i0 += 36;
       } else {
-        accumulate_block_vec<R, 4, 0>(out, i0, n_s, coef, row);
+        accumulate_block_avx512<R, 4, 0>(out, i0, n_s, coef, row, zero_init);
         i0 += 32;
       }
     }
+    for (; i0 + 8 <= N; i0 += 8) accumulate_block_avx512<R, 1, 0>(out, i0, n_s, coef, row, zero_init);
+    if (N - i0 >= 4) {
+      accumulate_block_avx512<R, 0, 4>(out, i0, n_s, coef, row, zero_init);
+      i0 += 4;
+    }
+  } else if (kernel == ProductKernel::Avx2Fma) {
+    for (; i0 + 12 <= N; i0 += 12) accumulate_block_avx2<R, 3>(out, i0, n_s, coef, row, zero_init);
+    for (; i0 + 4 <= N; i0 += 4) accumulate_block_avx2<R, 1>(out, i0, n_s, coef, row, zero_init);
   }
 #endif
-  for (; i0 + 16 <= N; i0 += 16) accumulate_block<R, 16>(out, i0, n_s, coef, row);
-  for (; i0 + 8 <= N; i0 += 8) accumulate_block<R, 8>(out, i0, n_s, coef, row);
-  for (; i0 + 4 <= N; i0 += 4) accumulate_block<R, 4>(out, i0, n_s, coef, row);
-  for (; i0 < N; ++i0) accumulate_block<R, 1>(out, i0, n_s, coef, row);
+  for (; i0 + 16 <= N; i0 += 16) accumulate_block<R, 16>(out, i0, n_s, coef, row, zero_init);
+  for (; i0 + 8 <= N; i0 += 8) accumulate_block<R, 8>(out, i0, n_s, coef, row, zero_init);
+  for (; i0 + 4 <= N; i0 += 4) accumulate_block<R, 4>(out, i0, n_s, coef, row, zero_init);
+  for (; i0 < N; ++i0) accumulate_block<R, 1>(out, i0, n_s, coef, row, zero_init);
 }
 
 // out[b][i] (+)= sum_j x[b N + j] A[j N + i] for b < nb (j ascending per element); x and out hold nb
 // consecutive rows of length N. Forward: A = W^T, so out_b = W x_b; backward: A = W, so out_b += W^T g_b.
+// accumulate = false: the chains start from 0 instead of from out (the same as zeroing out first).
 GHOSTFAST_INLINE void gemv_rows_multi(const double* A, int N, const double* x, double* out, int nb,
                                       bool accumulate) {
-  if (!accumulate) std::fill(out, out + std::size_t(nb) * N, 0.0);
+  const bool zero_init = !accumulate;
   auto row = [A, N](int j) { return A + std::size_t(j) * N; };
   double* outs[kTrialBlock];
   int b0 = 0;
   for (; b0 + kTrialBlock <= nb; b0 += kTrialBlock) {
     const double* xb = x + std::size_t(b0) * N;
     for (int r = 0; r < kTrialBlock; ++r) outs[r] = out + std::size_t(b0 + r) * N;
-    accumulate_rows<kTrialBlock>(outs, N, N, [xb, N](int r, int j) { return xb[std::size_t(r) * N + j]; }, row);
+    accumulate_rows<kTrialBlock>(outs, N, N, [xb, N](int r, int j) { return xb[std::size_t(r) * N + j]; }, row,
+                                 zero_init);
   }
   for (; b0 < nb; ++b0) {
     const double* xb = x + std::size_t(b0) * N;
     outs[0] = out + std::size_t(b0) * N;
-    accumulate_rows<1>(outs, N, N, [xb](int, int j) { return xb[j]; }, row);
+    accumulate_rows<1>(outs, N, N, [xb](int, int j) { return xb[j]; }, row, zero_init);
   }
 }
 
 // G (N x N) += sum_s g[s] x[s]^T over n_s samples (s ascending per element): dL/dW from the per-step
-// pre-activation gradients g and the states x.
+// pre-activation gradients g and the states x. zero_init: G = the sum (G's old contents are ignored).
 GHOSTFAST_INLINE void outer_accumulate(double* G, int N, const double* const* g, const double* const* x,
-                                           int n_s, double** row_ptr) {
+                                       int n_s, double** row_ptr, bool zero_init) {
   for (int i = 0; i < N; ++i) row_ptr[i] = G + std::size_t(i) * N;
   auto row = [x](int s) { return x[s]; };
   int r0 = 0;
   for (; r0 + kTrialBlock <= N; r0 += kTrialBlock)
-    accumulate_rows<kTrialBlock>(row_ptr + r0, N, n_s, [g, r0](int r, int s) { return g[s][r0 + r]; }, row);
-  for (; r0 < N; ++r0) accumulate_rows<1>(row_ptr + r0, N, n_s, [g, r0](int, int s) { return g[s][r0]; }, row);
+    accumulate_rows<kTrialBlock>(row_ptr + r0, N, n_s, [g, r0](int r, int s) { return g[s][r0 + r]; }, row,
+                                 zero_init);
+  for (; r0 < N; ++r0)
+    accumulate_rows<1>(row_ptr + r0, N, n_s, [g, r0](int, int s) { return g[s][r0]; }, row, zero_init);
 }
 
 // The same sum when the samples are consecutive rows: g[s N ...] and x[s N ...] (identical order and result).
 GHOSTFAST_INLINE void outer_accumulate_rows(double* G, int N, const double* g, const double* x, int n_s,
-                                            double** row_ptr) {
+                                            double** row_ptr, bool zero_init) {
   for (int i = 0; i < N; ++i) row_ptr[i] = G + std::size_t(i) * N;
   auto row = [x, N](int s) { return x + std::size_t(s) * N; };
   int r0 = 0;
   for (; r0 + kTrialBlock <= N; r0 += kTrialBlock)
     accumulate_rows<kTrialBlock>(row_ptr + r0, N, n_s,
-                                 [g, r0, N](int r, int s) { return g[std::size_t(s) * N + r0 + r]; }, row);
+                                 [g, r0, N](int r, int s) { return g[std::size_t(s) * N + r0 + r]; }, row,
+                                 zero_init);
   for (; r0 < N; ++r0)
-    accumulate_rows<1>(row_ptr + r0, N, n_s, [g, r0, N](int, int s) { return g[std::size_t(s) * N + r0]; }, row);
+    accumulate_rows<1>(row_ptr + r0, N, n_s, [g, r0, N](int, int s) { return g[std::size_t(s) * N + r0]; }, row,
+                       zero_init);
 }
 
-// tanh for arrays, vectorisable, accurate to a few ulp (tested against std::tanh):
+// tanh, accurate to a few ulp (tested against std::tanh):
 // tanh|x| = e / (e + 2) with e = expm1(2|x|) = 2^k (1 + p) - 1, k = round(2|x| / ln 2),
 // p = expm1(r) by its Taylor series to degree 13 on |r| <= ln2 / 2 (truncation < 1e-17 relative).
 // For k = 0 (|x| < 0.17) e = p exactly, so small arguments keep full relative accuracy.
-GHOSTFAST_INLINE void tanh_array(const double* in, double* out, int n) {
-  constexpr double kLog2e = 1.4426950408889634074;
-  constexpr double kLn2Hi = 6.93147180369123816490e-01;  // ln 2 split so k * kLn2Hi is exact
-  constexpr double kLn2Lo = 1.90821492927058770002e-10;
-  constexpr double kShifter = 0x1.8p52;  // adding it rounds to an integer held in the low mantissa bits
-  std::uint64_t shifter_bits;
-  std::memcpy(&shifter_bits, &kShifter, sizeof shifter_bits);
-  for (int i = 0; i < n; ++i) {
-    const double x = in[i];
-    const double ax = std::min(std::fabs(x), 20.0);  // tanh(20) = 1 - 8.5e-18 rounds to 1
-    const double y = 2.0 * ax;
-    const double shifted = y * kLog2e + kShifter;
-    const double kf = shifted - kShifter;
-    const double r = (y - kf * kLn2Hi) - kf * kLn2Lo;
-    // expm1(r) = r (c1 + c2 r + ... + c13 r^12), c_k = 1/k!, by Estrin's scheme (short dependency chains)
-    const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-    const double q0 = 1.0 + r * 0.5;
-    const double q1 = 1.0 / 6.0 + r * (1.0 / 24.0);
-    const double q2 = 1.0 / 120.0 + r * (1.0 / 720.0);
-    const double q3 = 1.0 / 5040.0 + r * (1.0 / 40320.0);
-    const double q4 = 1.0 / 362880.0 + r * (1.0 / 3628800.0);
-    const double q5 = 1.0 / 39916800.0 + r * (1.0 / 479001600.0);
-    const double q6 = 1.0 / 6227020800.0;
-    const double lo = (q0 + q1 * r2) + (q2 + q3 * r2) * r4;
-    const double hi = (q4 + q5 * r2) + q6 * r4;
-    const double p = r * (lo + hi * r8);
-    std::uint64_t bits;
-    std::memcpy(&bits, &shifted, sizeof bits);
-    const std::uint64_t scale_bits = (bits - shifter_bits + 1023) << 52;  // 2^k, k in [0, 58]
-    double scale;
-    std::memcpy(&scale, &scale_bits, sizeof scale);
-    const double e = scale * p + (scale - 1.0);
-    const double t = e / (e + 2.0);
-    out[i] = std::copysign(t, x);
+// tanh_one is the definition; the AVX-512 and AVX2 kernels below apply the same IEEE operations (fused
+// multiply-adds where tanh_one calls std::fma) to 8 or 4 values at once, so every path gives the same bits.
+namespace tanh_detail {
+constexpr double kLog2e = 1.4426950408889634074;
+constexpr double kLn2Hi = 6.93147180369123816490e-01;  // ln 2 split so k * kLn2Hi is exact
+constexpr double kLn2Lo = 1.90821492927058770002e-10;
+constexpr double kShifter = 0x1.8p52;  // adding it rounds to an integer held in the low mantissa bits
+constexpr std::uint64_t kShifterBits = 0x4338000000000000ULL;
+constexpr double kMaxArg = 20.0;  // tanh(20) = 1 - 8.5e-18 rounds to 1
+// expm1(r) = r (c1 + c2 r + ... + c13 r^12), c_k = 1/k!
+constexpr double c[14] = {0.0,
+                          1.0,
+                          1.0 / 2.0,
+                          1.0 / 6.0,
+                          1.0 / 24.0,
+                          1.0 / 120.0,
+                          1.0 / 720.0,
+                          1.0 / 5040.0,
+                          1.0 / 40320.0,
+                          1.0 / 362880.0,
+                          1.0 / 3628800.0,
+                          1.0 / 39916800.0,
+                          1.0 / 479001600.0,
+                          1.0 / 6227020800.0};
+}  // namespace tanh_detail
+
+GHOSTFAST_INLINE double tanh_one(double x) {
+  using namespace tanh_detail;
+  const double ax = std::min(std::fabs(x), kMaxArg);  // (NaN stays NaN)
+  const double y = 2.0 * ax;
+  const double shifted = std::fma(y, kLog2e, kShifter);
+  const double kf = shifted - kShifter;
+  const double r = std::fma(-kf, kLn2Lo, std::fma(-kf, kLn2Hi, y));
+  // Estrin's scheme (short dependency chains)
+  const double r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+  const double q0 = std::fma(c[2], r, c[1]), q1 = std::fma(c[4], r, c[3]), q2 = std::fma(c[6], r, c[5]);
+  const double q3 = std::fma(c[8], r, c[7]), q4 = std::fma(c[10], r, c[9]), q5 = std::fma(c[12], r, c[11]);
+  const double lo = std::fma(std::fma(q3, r2, q2), r4, std::fma(q1, r2, q0));
+  const double hi = std::fma(c[13], r4, std::fma(q5, r2, q4));
+  const double p = r * std::fma(hi, r8, lo);
+  std::uint64_t bits;
+  std::memcpy(&bits, &shifted, sizeof bits);
+  const std::uint64_t scale_bits = (bits - kShifterBits + 1023) << 52;  // 2^k, k in [0, 58]
+  double scale;
+  std::memcpy(&scale, &scale_bits, sizeof scale);
+  const double e = std::fma(scale, p, scale - 1.0);
+  const double t = e / (e + 2.0);
+  return std::copysign(t, x);
+}
+
+#if defined(GHOSTFAST_X86_KERNELS)
+#if defined(__GNUC__) && !defined(__clang__)
+// GCC 12's AVX-512 intrinsics (_mm512_min_pd, _mm512_slli_epi64, ...) trip a false -Wmaybe-uninitialized
+// (GCC bug 105593, fixed in GCC 13) once inlined.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
+// tanh_one on 8 lanes; returns the number of values done (a multiple of 8).
+__attribute__((target("avx512f,fma"))) inline int tanh_avx512(const double* in, double* out, int n) {
+  using namespace tanh_detail;
+  const __m512i sign_mask = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
+  int i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m512d x = _mm512_loadu_pd(in + i);
+    const __m512i xi = _mm512_castpd_si512(x);
+    const __m512d ax = _mm512_min_pd(_mm512_castsi512_pd(_mm512_andnot_si512(sign_mask, xi)),
+                                     _mm512_set1_pd(kMaxArg));
+    const __m512d y = _mm512_add_pd(ax, ax);
+    const __m512d shifted = _mm512_fmadd_pd(y, _mm512_set1_pd(kLog2e), _mm512_set1_pd(kShifter));
+    const __m512d kf = _mm512_sub_pd(shifted, _mm512_set1_pd(kShifter));
+    const __m512d r = _mm512_fnmadd_pd(kf, _mm512_set1_pd(kLn2Lo),
+                                       _mm512_fnmadd_pd(kf, _mm512_set1_pd(kLn2Hi), y));
+    const __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2), r8 = _mm512_mul_pd(r4, r4);
+    const __m512d q0 = _mm512_fmadd_pd(_mm512_set1_pd(c[2]), r, _mm512_set1_pd(c[1]));
+    const __m512d q1 = _mm512_fmadd_pd(_mm512_set1_pd(c[4]), r, _mm512_set1_pd(c[3]));
+    const __m512d q2 = _mm512_fmadd_pd(_mm512_set1_pd(c[6]), r, _mm512_set1_pd(c[5]));
+    const __m512d q3 = _mm512_fmadd_pd(_mm512_set1_pd(c[8]), r, _mm512_set1_pd(c[7]));
+    const __m512d q4 = _mm512_fmadd_pd(_mm512_set1_pd(c[10]), r, _mm512_set1_pd(c[9]));
+    const __m512d q5 = _mm512_fmadd_pd(_mm512_set1_pd(c[12]), r, _mm512_set1_pd(c[11]));
+    const __m512d lo = _mm512_fmadd_pd(_mm512_fmadd_pd(q3, r2, q2), r4, _mm512_fmadd_pd(q1, r2, q0));
+    const __m512d hi = _mm512_fmadd_pd(_mm512_set1_pd(c[13]), r4, _mm512_fmadd_pd(q5, r2, q4));
+    const __m512d p = _mm512_mul_pd(r, _mm512_fmadd_pd(hi, r8, lo));
+    const __m512i scale_bits = _mm512_slli_epi64(
+        _mm512_add_epi64(_mm512_sub_epi64(_mm512_castpd_si512(shifted),
+                                          _mm512_set1_epi64(static_cast<long long>(kShifterBits))),
+                         _mm512_set1_epi64(1023)),
+        52);
+    const __m512d scale = _mm512_castsi512_pd(scale_bits);
+    const __m512d e = _mm512_fmadd_pd(scale, p, _mm512_sub_pd(scale, _mm512_set1_pd(1.0)));
+    const __m512d t = _mm512_div_pd(e, _mm512_add_pd(e, _mm512_set1_pd(2.0)));
+    const __m512i res = _mm512_or_si512(_mm512_andnot_si512(sign_mask, _mm512_castpd_si512(t)),
+                                        _mm512_and_si512(sign_mask, xi));
+    _mm512_storeu_pd(out + i, _mm512_castsi512_pd(res));
   }
+  return i;
+}
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
+
+// tanh_one on 4 lanes; returns the number of values done (a multiple of 4).
+__attribute__((target("avx2,fma"))) inline int tanh_avx2(const double* in, double* out, int n) {
+  using namespace tanh_detail;
+  const __m256d sign_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ULL)));
+  int i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const __m256d x = _mm256_loadu_pd(in + i);
+    const __m256d ax = _mm256_min_pd(_mm256_andnot_pd(sign_mask, x), _mm256_set1_pd(kMaxArg));
+    const __m256d y = _mm256_add_pd(ax, ax);
+    const __m256d shifted = _mm256_fmadd_pd(y, _mm256_set1_pd(kLog2e), _mm256_set1_pd(kShifter));
+    const __m256d kf = _mm256_sub_pd(shifted, _mm256_set1_pd(kShifter));
+    const __m256d r = _mm256_fnmadd_pd(kf, _mm256_set1_pd(kLn2Lo),
+                                       _mm256_fnmadd_pd(kf, _mm256_set1_pd(kLn2Hi), y));
+    const __m256d r2 = _mm256_mul_pd(r, r), r4 = _mm256_mul_pd(r2, r2), r8 = _mm256_mul_pd(r4, r4);
+    const __m256d q0 = _mm256_fmadd_pd(_mm256_set1_pd(c[2]), r, _mm256_set1_pd(c[1]));
+    const __m256d q1 = _mm256_fmadd_pd(_mm256_set1_pd(c[4]), r, _mm256_set1_pd(c[3]));
+    const __m256d q2 = _mm256_fmadd_pd(_mm256_set1_pd(c[6]), r, _mm256_set1_pd(c[5]));
+    const __m256d q3 = _mm256_fmadd_pd(_mm256_set1_pd(c[8]), r, _mm256_set1_pd(c[7]));
+    const __m256d q4 = _mm256_fmadd_pd(_mm256_set1_pd(c[10]), r, _mm256_set1_pd(c[9]));
+    const __m256d q5 = _mm256_fmadd_pd(_mm256_set1_pd(c[12]), r, _mm256_set1_pd(c[11]));
+    const __m256d lo = _mm256_fmadd_pd(_mm256_fmadd_pd(q3, r2, q2), r4, _mm256_fmadd_pd(q1, r2, q0));
+    const __m256d hi = _mm256_fmadd_pd(_mm256_set1_pd(c[13]), r4, _mm256_fmadd_pd(q5, r2, q4));
+    const __m256d p = _mm256_mul_pd(r, _mm256_fmadd_pd(hi, r8, lo));
+    const __m256i scale_bits = _mm256_slli_epi64(
+        _mm256_add_epi64(_mm256_sub_epi64(_mm256_castpd_si256(shifted),
+                                          _mm256_set1_epi64x(static_cast<long long>(kShifterBits))),
+                         _mm256_set1_epi64x(1023)),
+        52);
+    const __m256d scale = _mm256_castsi256_pd(scale_bits);
+    const __m256d e = _mm256_fmadd_pd(scale, p, _mm256_sub_pd(scale, _mm256_set1_pd(1.0)));
+    const __m256d t = _mm256_div_pd(e, _mm256_add_pd(e, _mm256_set1_pd(2.0)));
+    _mm256_storeu_pd(out + i, _mm256_or_pd(_mm256_andnot_pd(sign_mask, t), _mm256_and_pd(sign_mask, x)));
+  }
+  return i;
+}
+#endif
+
+// out[i] = tanh(in[i]) for i < n (in == out allowed).
+GHOSTFAST_INLINE void tanh_array(const double* in, double* out, int n) {
+  int i = 0;
+#if defined(GHOSTFAST_X86_KERNELS)
+  const ProductKernel kernel = product_kernel();
+  if (kernel == ProductKernel::Avx512)
+    i = tanh_avx512(in, out, n);
+  else if (kernel == ProductKernel::Avx2Fma)
+    i = tanh_avx2(in, out, n);
+#endif
+  for (; i < n; ++i) out[i] = tanh_one(in[i]);
 }
 
 }  // namespace ghostfast::rnn

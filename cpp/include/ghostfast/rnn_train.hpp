@@ -81,8 +81,9 @@ inline void check_run(const RunSpec& r) {
     fail("fixed_point_grid needs a rank-one model");
 }
 
-// ||m n||_F (low rank, via K x K Gram matrices) or ||W||_F.
-inline double weight_norm(const ModelSpec& s, const Layout& L, const double* theta) {
+// ||m n||_F (low rank, via K x K Gram matrices) or ||W||_F. This and the two helpers below run once per epoch
+// over every parameter (N^2 of them at full rank), so they are compiled for each ISA clone like the passes.
+GHOSTFAST_HOT inline double weight_norm(const ModelSpec& s, const Layout& L, const double* theta) {
   const int N = s.N;
   if (s.full_rank) {
     const double* W = theta + L.offset[kW];
@@ -99,6 +100,19 @@ inline double weight_norm(const ModelSpec& s, const Layout& L, const double* the
       total += mm * dot(n + std::size_t(l) * N, n + std::size_t(k) * N, N);
     }
   return std::sqrt(std::max(total, 0.0));
+}
+
+// Squared norm of each group's gradient (0 for absent groups).
+GHOSTFAST_HOT inline void group_sq_norms(const Layout& L, const double* grad, double* sq) {
+  for (int g = 0; g < kNumGroups; ++g) {
+    const double* gg = grad + L.offset[g];
+    sq[g] = L.has(g) ? dot(gg, gg, static_cast<int>(L.size[g])) : 0.0;
+  }
+}
+
+// theta -= lr grad over n entries.
+GHOSTFAST_HOT inline void sgd_step(double* __restrict th, const double* __restrict g, std::size_t n, double lr) {
+  for (std::size_t i = 0; i < n; ++i) th[i] -= lr * g[i];
 }
 
 // Sign changes of f(kappa) = -kappa + n . tanh(m kappa + b) along the grid (rank one).
@@ -220,10 +234,9 @@ inline bool train_run(const RunSpec& r, RunResult& out, const Control* control =
     const double loss = loss_of(task, ws);
     double sq_train = 0.0, sq_all = 0.0;
     std::array<double, kNumGroups> sq_group{};
+    group_sq_norms(L, grad.data(), sq_group.data());
     for (int g = 0; g < kNumGroups; ++g) {
       if (!L.has(g)) continue;
-      const double* gg = grad.data() + L.offset[g];
-      sq_group[g] = dot(gg, gg, static_cast<int>(L.size[g]));
       sq_all += sq_group[g];
       if (s.trainable[g]) sq_train += sq_group[g];
     }
@@ -264,9 +277,7 @@ inline bool train_run(const RunSpec& r, RunResult& out, const Control* control =
     } else {
       for (int g = 0; g < kNumGroups; ++g) {  // group by group: contiguous, vectorisable loops
         if (!L.has(g) || !s.trainable[g]) continue;
-        double* th = theta.data() + L.offset[g];
-        const double* gg = grad.data() + L.offset[g];
-        for (std::size_t i = 0; i < L.size[g]; ++i) th[i] -= r.lr * gg[i];
+        sgd_step(theta.data() + L.offset[g], grad.data() + L.offset[g], L.size[g], r.lr);
       }
     }
     st.epoch = abs_epoch + 1;
