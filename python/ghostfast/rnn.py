@@ -36,7 +36,8 @@ Conventions
   ``scheme="torch"`` (rank-one §3.1 model) reproduces ``torch.manual_seed(seed)`` + ``randn`` to within one
   float32 ulp, so seed 40 gives the paper's network.
 * **Determinism.** A run's results depend only on its job (parameters, task, lr, keys): bit-identical for any
-  ``n_threads`` and for the SSE2/AVX2/AVX-512 code paths (fixed summation orders, no FMA contraction).
+  ``n_threads`` and for the portable/AVX2/AVX-512 code paths (fixed summation orders; fused multiply-adds
+  only where the source writes them, in the full-rank products and the tanh).
 
 Example
 -------

@@ -1,9 +1,10 @@
 // Small dense kernels of the RNN engine.
 //
 // Determinism: reductions use kLanes explicit partial sums (lane l takes elements i = l mod kLanes) combined
-// in a fixed tree, the build uses -ffp-contract=off (the compiler never fuses a multiply and an add on its
-// own), and the dense products fuse them explicitly (accumulate_block), so every result is the same whatever
-// the ISA the compiler vectorises for (SSE2, AVX2, AVX-512 clones and kernels) and whatever the thread count.
+// in a fixed tree; the build uses -ffp-contract=off (the compiler never fuses a multiply and an add on its
+// own); the dense products and tanh fuse them explicitly, with the same operations in the portable code
+// (std::fma) and in the AVX2/AVX-512 kernels. Every result is therefore the same whatever the ISA the code
+// runs on (SSE2, AVX2, AVX-512 clones and kernels) and whatever the thread count.
 #pragma once
 
 #include <algorithm>
@@ -18,7 +19,7 @@
 #define GHOSTFAST_MAX_KERNEL 2
 #endif
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && GHOSTFAST_MAX_KERNEL > 0
-// AVX2/AVX-512 FMA kernels for the dense products, chosen at run time (product_kernel()).
+// AVX2/AVX-512 FMA kernels for the dense products and tanh, chosen at run time (product_kernel()).
 #include <immintrin.h>
 #define GHOSTFAST_X86_KERNELS 1
 #endif
@@ -27,7 +28,6 @@
 // Runtime dispatch of the forward/backward passes to an AVX2 / AVX-512 clone when the CPU has it (results are
 // identical, see above).
 #define GHOSTFAST_HOT __attribute__((target_clones("avx512f", "avx2", "default")))
-#define GHOSTFAST_WIDE_BLOCKS_BY_CPU 1
 #else
 #define GHOSTFAST_HOT
 #endif
