@@ -181,10 +181,10 @@ class Collector:
             self.hist[name][runs] = chunk[name]
         self.diverged[runs] = chunk["diverged"]
         self.diverged_epoch[runs] = chunk["diverged_epoch"]
-        self.done[runs] = True
         if self.params is not None:
             for r, p in zip(runs, chunk["params"]):
                 self.params[r] = p
+        self.done[runs] = True  # last: a Ctrl-C inside add() leaves these runs not done, never half stored
 
     def finish(self, coords: Mapping[str, Tuple[Any, ...]], *, config: Dict[str, Any], seed_entropy: np.ndarray,
                version: str, interrupted: bool, flags: Mapping[str, float]) -> SweepResult:

@@ -263,9 +263,12 @@ def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[i
         try:
             for future in as_completed(futures):
                 packed = future.result()
+                # Ctrl-C arrives in this thread at any bytecode: collect before writing, so every chunk on disk
+                # is also in the returned result (a chunk collected but not yet written is recomputed on resume;
+                # the atomic write leaves no partial file).
+                collect(packed)
                 if store is not None:
                     store.write(packed)
-                collect(packed)
                 if bar is not None:
                     bar.update(len(packed["runs"]))
         except KeyboardInterrupt:
