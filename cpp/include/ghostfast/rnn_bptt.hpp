@@ -348,7 +348,7 @@ GHOSTFAST_HOT inline void backward_chunk(const ModelSpec& s, const Layout& L, co
   // exactly zero (gpre = 0 at the last step, x_0 = 0 at the first).
   const bool skip_last = last_update_unobserved(s);
   const int t_lo = (s.full_rank && x0_is_zero(s)) ? 1 : 0;
-  const int t_hi = skip_last ? S - 1 : S;
+  const int t_hi = std::max(t_lo, skip_last ? S - 1 : S);  // (an empty range when S = 1)
   for (int t = S - 1; t >= 0; --t) {
     if (t >= t_hi) {  // gpre_t = 0: dL/dx_t is the readout's alone (read before the update)
       for (int tr = 0; tr < nc; ++tr) {

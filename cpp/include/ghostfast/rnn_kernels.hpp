@@ -19,7 +19,7 @@
 #define GHOSTFAST_MAX_KERNEL 2
 #endif
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && GHOSTFAST_MAX_KERNEL > 0
-// AVX2/AVX-512 FMA kernels for the dense products and tanh, chosen at run time (product_kernel()).
+// AVX2/AVX-512 FMA kernels for the dense products and tanh, chosen at run time (vector_kernel()).
 #include <immintrin.h>
 #define GHOSTFAST_X86_KERNELS 1
 #endif
@@ -152,19 +152,19 @@ __attribute__((target("avx2,fma"))) void accumulate_block_avx2(double* const* ou
 
 // Which vector kernels the products and tanh use on this CPU (decided once). The choice never changes a
 // result: every kernel computes the same IEEE operations as the portable code.
-enum class ProductKernel { Portable, Avx2Fma, Avx512 };
-inline ProductKernel product_kernel() {
+enum class VectorKernel { Portable, Avx2Fma, Avx512 };
+inline VectorKernel vector_kernel() {
 #if defined(GHOSTFAST_X86_KERNELS)
-  static const ProductKernel kernel = [] {
+  static const VectorKernel kernel = [] {
     __builtin_cpu_init();
     if (GHOSTFAST_MAX_KERNEL >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
-      return ProductKernel::Avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return ProductKernel::Avx2Fma;
-    return ProductKernel::Portable;
+      return VectorKernel::Avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return VectorKernel::Avx2Fma;
+    return VectorKernel::Portable;
   }();
   return kernel;
 #else
-  return ProductKernel::Portable;
+  return VectorKernel::Portable;
 #endif
 }
 
@@ -173,8 +173,8 @@ GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const 
                                      bool zero_init) {
   int i0 = 0;
 #if defined(GHOSTFAST_X86_KERNELS)
-  const ProductKernel kernel = product_kernel();
-  if (kernel == ProductKernel::Avx512) {
+  const VectorKernel kernel = vector_kernel();
+  if (kernel == VectorKernel::Avx512) {
     // 32-wide blocks; N = 100 = 32 + 32 + 36 (the last one with the 4-wide tail)
     while (N - i0 >= 32) {
       const int rest = N - i0 - 32;
@@ -191,7 +191,7 @@ GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const 
       accumulate_block_avx512<R, 0, 4>(out, i0, n_s, coef, row, zero_init);
       i0 += 4;
     }
-  } else if (kernel == ProductKernel::Avx2Fma) {
+  } else if (kernel == VectorKernel::Avx2Fma) {
     for (; i0 + 12 <= N; i0 += 12) accumulate_block_avx2<R, 3>(out, i0, n_s, coef, row, zero_init);
     for (; i0 + 4 <= N; i0 += 4) accumulate_block_avx2<R, 1>(out, i0, n_s, coef, row, zero_init);
   }
@@ -398,10 +398,10 @@ __attribute__((target("avx2,fma"))) inline int tanh_avx2(const double* in, doubl
 GHOSTFAST_INLINE void tanh_array(const double* in, double* out, int n) {
   int i = 0;
 #if defined(GHOSTFAST_X86_KERNELS)
-  const ProductKernel kernel = product_kernel();
-  if (kernel == ProductKernel::Avx512)
+  const VectorKernel kernel = vector_kernel();
+  if (kernel == VectorKernel::Avx512)
     i = tanh_avx512(in, out, n);
-  else if (kernel == ProductKernel::Avx2Fma)
+  else if (kernel == VectorKernel::Avx2Fma)
     i = tanh_avx2(in, out, n);
 #endif
   for (; i < n; ++i) out[i] = tanh_one(in[i]);
