@@ -57,6 +57,40 @@ GHOSTFAST_INLINE double dot(const double* __restrict a, const double* __restrict
   return reduce_lanes(acc);
 }
 
+// out[b] = dot(w, x + b n, n) for b < nb, with dot()'s arithmetic for each b (so the same bits), four rows at a
+// time: their accumulation chains overlap, where one dot alone waits on the add latency at every step.
+GHOSTFAST_INLINE void dot_rows(const double* __restrict w, const double* __restrict x, int n, int nb,
+                               double* __restrict out) {
+  int b = 0;
+#if defined(__GNUC__)
+  // 8-double GCC vectors: lane l of acc[r] is dot()'s partial sum l (the plain loops were not vectorised well)
+  typedef double Lanes __attribute__((vector_size(8 * sizeof(double)), aligned(8)));
+  static_assert(kLanes == 8, "one Lanes vector per partial-sum set");
+  for (; b + 4 <= nb; b += 4) {
+    const double* xr[4];
+    for (int r = 0; r < 4; ++r) xr[r] = x + std::size_t(b + r) * n;
+    Lanes acc[4] = {};
+    int i = 0;
+    for (; i + kLanes <= n; i += kLanes) {
+      Lanes wv;
+      std::memcpy(&wv, w + i, sizeof wv);
+      for (int r = 0; r < 4; ++r) {
+        Lanes xv;
+        std::memcpy(&xv, xr[r] + i, sizeof xv);
+        acc[r] = acc[r] + wv * xv;
+      }
+    }
+    for (int r = 0; r < 4; ++r) {
+      double part[kLanes];
+      std::memcpy(part, &acc[r], sizeof part);
+      for (int j = i, l = 0; j < n; ++j, ++l) part[l] += w[j] * xr[r][j];
+      out[b + r] = reduce_lanes(part);
+    }
+  }
+#endif
+  for (; b < nb; ++b) out[b] = dot(w, x + std::size_t(b) * n, n);
+}
+
 // y += alpha x
 GHOSTFAST_INLINE void axpy(double alpha, const double* __restrict x, double* __restrict y, int n) {
   for (int i = 0; i < n; ++i) y[i] += alpha * x[i];
