@@ -20,6 +20,7 @@
 #endif
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__)) && GHOSTFAST_MAX_KERNEL > 0
 // AVX2/AVX-512 FMA kernels for the dense products and tanh, chosen at run time (vector_kernel()).
+#include <cpuid.h>
 #include <immintrin.h>
 #define GHOSTFAST_X86_KERNELS 1
 #endif
@@ -162,6 +163,14 @@ __attribute__((target("avx512f,fma"))) void accumulate_block_avx512(double* cons
   }
 }
 
+// The last N mod 4 output columns of the vector paths, one at a time: accumulate_block's std::fma compiled
+// for FMA hardware here (in a clone without FMA it would call the C library's fma for every term).
+template <int R, class Coef, class Row>
+__attribute__((target("avx2,fma"))) void accumulate_columns_fma(double* const* out, int i0, int i1, int n_s,
+                                                               const Coef& coef, const Row& row, bool zero_init) {
+  for (int i = i0; i < i1; ++i) accumulate_block<R, 1>(out, i, n_s, coef, row, zero_init);
+}
+
 // R x 4 NV block on AVX2 + FMA (16 ymm registers: R = 4, NV = 3 uses 12 accumulators).
 template <int R, int NV, class Coef, class Row>
 __attribute__((target("avx2,fma"))) void accumulate_block_avx2(double* const* out, int i0, int n_s,
@@ -187,15 +196,29 @@ __attribute__((target("avx2,fma"))) void accumulate_block_avx2(double* const* ou
 // Which vector kernels the products and tanh use on this CPU (decided once). The choice never changes a
 // result: every kernel computes the same IEEE operations as the portable code.
 enum class VectorKernel { Portable, Avx2Fma, Avx512 };
+#if defined(GHOSTFAST_X86_KERNELS)
+// CPUID plus the OS's saved register state (XCR0), read directly rather than through
+// __builtin_cpu_supports: some toolchains' runtimes (zig's compiler-rt, for one) answer "no" to every feature.
+inline VectorKernel detect_vector_kernel() {
+  unsigned a = 0, b = 0, c = 0, d = 0;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return VectorKernel::Portable;
+  const bool fma = (c >> 12) & 1, osxsave = (c >> 27) & 1, avx = (c >> 28) & 1;
+  if (!(fma && osxsave && avx)) return VectorKernel::Portable;
+  unsigned xcr0_lo = 0, xcr0_hi = 0;
+  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  if ((xcr0_lo & 0x6) != 0x6) return VectorKernel::Portable;  // the OS saves xmm and ymm state
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return VectorKernel::Portable;
+  const bool avx2 = (b >> 5) & 1, avx512f = (b >> 16) & 1;
+  const bool zmm_state = (xcr0_lo & 0xe6) == 0xe6;  // ... and opmask and zmm state
+  if (GHOSTFAST_MAX_KERNEL >= 2 && avx512f && zmm_state) return VectorKernel::Avx512;
+  if (avx2) return VectorKernel::Avx2Fma;
+  return VectorKernel::Portable;
+}
+#endif
+
 inline VectorKernel vector_kernel() {
 #if defined(GHOSTFAST_X86_KERNELS)
-  static const VectorKernel kernel = [] {
-    __builtin_cpu_init();
-    if (GHOSTFAST_MAX_KERNEL >= 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
-      return VectorKernel::Avx512;
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return VectorKernel::Avx2Fma;
-    return VectorKernel::Portable;
-  }();
+  static const VectorKernel kernel = detect_vector_kernel();
   return kernel;
 #else
   return VectorKernel::Portable;
@@ -228,6 +251,10 @@ GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const 
   } else if (kernel == VectorKernel::Avx2Fma) {
     for (; i0 + 12 <= N; i0 += 12) accumulate_block_avx2<R, 3>(out, i0, n_s, coef, row, zero_init);
     for (; i0 + 4 <= N; i0 += 4) accumulate_block_avx2<R, 1>(out, i0, n_s, coef, row, zero_init);
+  }
+  if (kernel != VectorKernel::Portable && i0 < N) {
+    accumulate_columns_fma<R>(out, i0, N, n_s, coef, row, zero_init);
+    i0 = N;
   }
 #endif
   for (; i0 + 16 <= N; i0 += 16) accumulate_block<R, 16>(out, i0, n_s, coef, row, zero_init);
@@ -348,8 +375,8 @@ GHOSTFAST_INLINE double tanh_one(double x) {
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-// tanh_one on 8 lanes; returns the number of values done (a multiple of 8).
-__attribute__((target("avx512f,fma"))) inline int tanh_avx512(const double* in, double* out, int n) {
+// tanh_one on 8 lanes, the last n mod 8 values one at a time (std::fma on FMA hardware here).
+__attribute__((target("avx512f,fma"))) inline void tanh_avx512(const double* in, double* out, int n) {
   using namespace tanh_detail;
   const __m512i sign_mask = _mm512_set1_epi64(static_cast<long long>(0x8000000000000000ULL));
   int i = 0;
@@ -385,14 +412,14 @@ __attribute__((target("avx512f,fma"))) inline int tanh_avx512(const double* in, 
                                         _mm512_and_si512(sign_mask, xi));
     _mm512_storeu_pd(out + i, _mm512_castsi512_pd(res));
   }
-  return i;
+  for (; i < n; ++i) out[i] = tanh_one(in[i]);
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
 #endif
 
-// tanh_one on 4 lanes; returns the number of values done (a multiple of 4).
-__attribute__((target("avx2,fma"))) inline int tanh_avx2(const double* in, double* out, int n) {
+// tanh_one on 4 lanes, the last n mod 4 values one at a time (std::fma on FMA hardware here).
+__attribute__((target("avx2,fma"))) inline void tanh_avx2(const double* in, double* out, int n) {
   using namespace tanh_detail;
   const __m256d sign_mask = _mm256_castsi256_pd(_mm256_set1_epi64x(static_cast<long long>(0x8000000000000000ULL)));
   int i = 0;
@@ -424,21 +451,18 @@ __attribute__((target("avx2,fma"))) inline int tanh_avx2(const double* in, doubl
     const __m256d t = _mm256_div_pd(e, _mm256_add_pd(e, _mm256_set1_pd(2.0)));
     _mm256_storeu_pd(out + i, _mm256_or_pd(_mm256_andnot_pd(sign_mask, t), _mm256_and_pd(sign_mask, x)));
   }
-  return i;
+  for (; i < n; ++i) out[i] = tanh_one(in[i]);
 }
 #endif
 
 // out[i] = tanh(in[i]) for i < n (in == out allowed).
 GHOSTFAST_INLINE void tanh_array(const double* in, double* out, int n) {
-  int i = 0;
 #if defined(GHOSTFAST_X86_KERNELS)
   const VectorKernel kernel = vector_kernel();
-  if (kernel == VectorKernel::Avx512)
-    i = tanh_avx512(in, out, n);
-  else if (kernel == VectorKernel::Avx2Fma)
-    i = tanh_avx2(in, out, n);
+  if (kernel == VectorKernel::Avx512) return tanh_avx512(in, out, n);
+  if (kernel == VectorKernel::Avx2Fma) return tanh_avx2(in, out, n);
 #endif
-  for (; i < n; ++i) out[i] = tanh_one(in[i]);
+  for (int i = 0; i < n; ++i) out[i] = tanh_one(in[i]);
 }
 
 }  // namespace ghostfast::rnn
