@@ -92,6 +92,13 @@ VARIANTS = [
     ("full_dmts_x0_zero_20_trials", dict(N=7, rank="full", readout="linear", output="sigmoid", read="before",
                                          n_in=1, x0=0.0),
      lambda: tasks.dmts(1, 1, 2, samples_per_class=5)),
+    # rank K >= 16: the latents and m^T gpre through the register-blocked products (K < 16 uses 8-lane dots)
+    ("rank17_linear_blocked", dict(N=18, rank=17, readout="linear"), lambda: tasks.delayed_activation(3)),
+    ("rank16_latent_linear_blocked_18_trials_noise", dict(N=16, rank=16, readout="latent_linear", read="before",
+                                                          n_in=1, noise_std=0.05, x0="random", x0_std=0.2),
+     lambda: tasks.dcdt(1, 1, 1, samples_per_class=9)),
+    ("rank1_latent_5_trials_after", dict(N=9, rank=1, n_in=1),
+     lambda: tasks.dcdt(1, 1, 2, samples_per_class=3)),
 ]
 
 
@@ -310,9 +317,12 @@ def test_noise_normals_are_standard_normal():
     from ghostfast import _core
 
     n = 400_000
-    z = _core.rnn_normals(1, 2, 3, n)
-    np.testing.assert_array_equal(z, _core.rnn_normals(1, 2, 3, n))  # deterministic per stream
-    assert not np.array_equal(z[:100], _core.rnn_normals(1, 2, 4, 100))
+    z = _core.rnn_normals(1, 3, [n])
+    np.testing.assert_array_equal(z, _core.rnn_normals(1, 3, [n]))  # deterministic per stream
+    assert not np.array_equal(z[:100], _core.rnn_normals(1, 4, [100]))
+    assert not np.array_equal(z[:100], _core.rnn_normals(2, 3, [100]))
+    # a fill of n values consumes ceil(n / 8) rounds of the eight lanes: fills of 8 continue one stream
+    np.testing.assert_array_equal(_core.rnn_normals(1, 3, [8] * 50), z[:400])
     se = 1 / np.sqrt(n)
     assert abs(z.mean()) < 5 * se
     assert abs(z.var() - 1) < 5 * np.sqrt(2) * se
@@ -328,26 +338,26 @@ def test_noise_normals_are_standard_normal():
 
 
 def test_documented_draw_order_of_x0_and_noise():
-    """x0 and noise come from the ziggurat stream of Rng(seed key, stream 0) in the documented order: chunks of
-    16 trials; per chunk x0 (N per trial), then per step the noise (N per trial). With W = 0, b = 0, w_in = 0:
+    """x0 and noise follow the documented order: each pass takes one key from Rng(seed key, stream 0); trials
+    are split into chunks (18 trials: two of 12 and 6); chunk c draws from BulkNormals(key, c): x0 (N per trial,
+    one fill), then per step the noise (N per trial, one fill). With W = 0, b = 0, w_in = 0:
     x_{t+1} = (1 - a) x_t + a tanh(noise_t), so the states expose the draws."""
     from ghostfast import _core
 
     N, S, alpha, sx, sn = 3, 2, 0.5, 0.4, 0.2
     model = rnn.Model(N=N, rank="full", readout="linear", read="before", n_in=1, alpha=alpha, noise_std=sn,
                       x0="random", x0_std=sx)
-    task = tasks.dcdt(1, 0, 1, samples_per_class=9)  # 18 trials: chunks of 16 and 2
+    task = tasks.dcdt(1, 0, 1, samples_per_class=9)  # 18 trials: chunks of 12 and 6
     params = {g: np.zeros(s) for g, s in rnn.param_shapes(model).items()}
     key = seed_key(17)
     res = rnn.forward(model, params, task, seed=17)
-    z = iter(_core.rnn_normals(key.key0, key.key1, 0, 18 * N * (S + 1)))
+    (pass_key,) = _core.rnn_pass_keys(key.key0, key.key1, 0, 1)
     expected = np.zeros((18, S + 1, N))
-    for start, size in ((0, 16), (16, 2)):
-        for b in range(start, start + size):
-            expected[b, 0] = np.tanh(sx * np.array([next(z) for _ in range(N)]))
+    for c, (start, size) in enumerate(((0, 12), (12, 6))):
+        z = _core.rnn_normals(int(pass_key), c, [size * N] * (S + 1)).reshape(S + 1, size, N)
+        expected[start:start + size, 0] = np.tanh(sx * z[0])
         for t in range(S):
-            for b in range(start, start + size):
-                noise = sn * np.array([next(z) for _ in range(N)])
-                expected[b, t + 1] = (1 - alpha) * expected[b, t] + alpha * np.tanh(noise)
+            expected[start:start + size, t + 1] = ((1 - alpha) * expected[start:start + size, t]
+                                                   + alpha * np.tanh(sn * z[t + 1]))
     # engine tanh within a few ulp of numpy's: agreement to ~1e-15 relative
     np.testing.assert_allclose(res.states, expected, rtol=1e-13, atol=1e-15)

@@ -233,15 +233,34 @@ void bind_rnn(py::module_& m) {
       py::arg("x"), "The engine's vectorised tanh (for tests against numpy's).");
   m.def(
       "rnn_normals",
+      [](std::uint64_t key, std::uint64_t stream, const std::vector<py::ssize_t>& sizes) {
+        py::ssize_t total = 0;
+        for (py::ssize_t n : sizes) {
+          if (n < 0 || n > (py::ssize_t(1) << 31) - 8) throw py::value_error("sizes must be in [0, 2^31 - 8]");
+          total += n;
+        }
+        darray out(std::vector<py::ssize_t>{total});
+        BulkNormals normals(key, stream);
+        double* p = out.mutable_data();
+        for (py::ssize_t n : sizes) {
+          normals.fill(1.0, p, static_cast<int>(n));
+          p += n;
+        }
+        return out;
+      },
+      py::arg("key"), py::arg("stream"), py::arg("sizes"),
+      "Standard normals of BulkNormals(key, stream), drawn as fills of the given sizes (for tests).");
+  m.def(
+      "rnn_pass_keys",
       [](std::uint64_t key0, std::uint64_t key1, std::uint64_t stream, py::ssize_t n) {
         if (n < 0) throw py::value_error("n must be >= 0");
-        darray out(std::vector<py::ssize_t>{n});
+        py::array_t<std::uint64_t> out(n);
         ghostfast::Rng rng(key0, key1, stream);
-        fill_normal(rng, 1.0, out.mutable_data(), static_cast<int>(n));
+        for (py::ssize_t i = 0; i < n; ++i) out.mutable_data()[i] = rng.next_u64();
         return out;
       },
       py::arg("key0"), py::arg("key1"), py::arg("stream"), py::arg("n"),
-      "Standard normals of the RNN noise stream Rng(key0, key1, stream) (for tests).");
+      "The noise keys of the first n passes of a stochastic run with stream Rng(key0, key1, stream) (for tests).");
   m.def("rnn_evaluate", &evaluate_py, py::arg("job"), py::arg("with_grad") = true,
         "One forward (+ BPTT) pass of a job dict: (loss, flat grad | None, outputs, states).");
 }

@@ -175,7 +175,7 @@ int main() {
   {
     ghostfast::Rng r6(6, 6, 6);
     int bad = 0, cases = 0;
-    for (int Np : {1, 3, 4, 5, 8, 11, 12, 13, 16, 31, 32, 35, 36, 37, 40, 44, 64, 100, 101})
+    for (int Np : {1, 3, 4, 5, 8, 11, 12, 13, 16, 31, 32, 35, 36, 37, 40, 44, 64, 95, 96, 99, 100, 101, 104, 200})
       for (int n_s : {0, 1, 7, 40})
         for (bool zero_init : {false, true}) {
           std::vector<double> rows(static_cast<std::size_t>(n_s) * Np), coefs(static_cast<std::size_t>(n_s) * 4);
@@ -193,12 +193,83 @@ int main() {
           double* outs[4] = {out.data(), out.data() + Np, out.data() + 2 * Np, out.data() + 3 * Np};
           auto coef = [&](int r, int k) { return coefs[k * 4 + r]; };
           auto row = [&](int k) { return rows.data() + std::size_t(k) * Np; };
+          std::vector<double> out1(out.begin(), out.begin() + Np);  // one row alone (the wide R = 1 blocks)
           accumulate_rows<4>(outs, Np, n_s, coef, row, zero_init);
+          double* out1p[1] = {out1.data()};
+          accumulate_rows<1>(out1p, Np, n_s, coef, row, zero_init);
           ++cases;
           if (std::memcmp(out.data(), ref.data(), out.size() * sizeof(double)) != 0) ++bad;
+          if (std::memcmp(out1.data(), ref.data(), out1.size() * sizeof(double)) != 0) ++bad;
         }
     CHECK(bad == 0, "dense products differ from the fma chains in %d of %d cases (kernel %d)", bad, cases,
           static_cast<int>(vector_kernel()));
+  }
+
+  // 7. Bulk normals: the vector kernels give the portable definition's draws bit for bit, fill sizes of every
+  // residue mod 8 included (the rare draws resolved by the scalar continuation, in order).
+  {
+    BulkNormals va(11, 3), po(11, 3);
+    int bad = 0, total = 0;
+    for (int n : {1, 7, 8, 9, 100, 1600, 13, 4096, 3}) {
+      std::vector<double> x(n), y(n);
+      va.fill(0.7, x.data(), n);
+      po.fill_portable(0.7, y.data(), n);
+      total += n;
+      if (std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) != 0) ++bad;
+    }
+    CHECK(bad == 0, "bulk normals: vector kernel differs from the portable draws in %d fills (kernel %d)", bad,
+          static_cast<int>(vector_kernel()));
+  }
+
+  // 8. ||m n||_F through the Gram matrices (dots for K < 16, blocked products from 16 on) against m n formed.
+  for (int K : {1, 2, 5, 15, 16, 17, 23}) {
+    ModelSpec s = make_model(false, K, Readout::Linear, false, 0, 0.0);
+    s.N = 29;
+    s.x0.assign(s.N, -0.2);
+    const Layout L = make_layout(s);
+    std::vector<double> p = random_params(s, 8);
+    const double* m = p.data() + L.offset[kM];
+    const double* n = p.data() + L.offset[kN];
+    double ref = 0.0;
+    for (int i = 0; i < s.N; ++i)
+      for (int j = 0; j < s.N; ++j) {
+        double w = 0.0;
+        for (int k = 0; k < K; ++k) w += m[i * K + k] * n[k * s.N + j];
+        ref += w * w;
+      }
+    Workspace ws;
+    const double got = weight_norm(s, L, p.data(), ws);
+    CHECK(std::fabs(got - std::sqrt(ref)) <= 1e-12 * std::sqrt(ref), "weight norm K=%d: %.17g vs %.17g", K, got,
+          std::sqrt(ref));
+  }
+
+  // 9. One run with many chunks of trials (B = 70: five chunks of 16, 16, 16, 16, 6 ... as chunking() splits
+  // it), noise and random x0: 1, 2 and 3 threads over its chunks give the same bits; chunking covers B.
+  {
+    auto big = make_task(70, 5, 1);
+    for (bool full : {true, false}) {
+      RunSpec j;
+      j.model = make_model(full, 3, full ? Readout::Linear : Readout::LatentLinear, true, 1, 0.2);
+      j.task = big;
+      j.params = random_params(j.model, 9);
+      j.optimizer = Optimizer::Adam;
+      j.lr = 0.01;
+      j.epochs = 12;
+      j.key0 = 4;
+      RunResult one, two, three;
+      train_run(j, one, nullptr, 1);
+      train_run(j, two, nullptr, 2);
+      train_run(j, three, nullptr, 3);
+      CHECK(one.loss == two.loss && one.state.params == two.state.params && one.state.params == three.state.params &&
+                one.grad_norm == three.grad_norm,
+            "one run (%s): chunks on 1, 2, 3 threads differ", full ? "full" : "rank 3");
+    }
+    for (int B : {1, 3, 4, 15, 16, 17, 20, 33, 70, 1000, 2000}) {
+      const Chunking ch = chunking(B);
+      CHECK(ch.C % 4 == 0 || ch.C == B, "chunking(%d): C = %d", B, ch.C);
+      CHECK(ch.C <= 16 && (ch.n_chunks - 1) * ch.C < B && ch.n_chunks * ch.C >= B, "chunking(%d): %d x %d", B,
+            ch.n_chunks, ch.C);
+    }
   }
 
   if (failures == 0)

@@ -80,4 +80,38 @@ void parallel_for(std::int64_t n, int n_threads, Body&& body) {
   if (first_error) std::rethrow_exception(first_error);
 }
 
+// Runs body(i, worker) for i in [0, n) over n_threads threads (dynamic schedule); worker in [0, threads) names
+// the calling thread, so each can use its own scratch. As parallel_for: body(i) writes only its own outputs,
+// and the first exception is rethrown after the loop.
+template <class Body>
+void parallel_for_workers(std::int64_t n, int n_threads, Body&& body) {
+  std::exception_ptr first_error = nullptr;
+  std::mutex error_mutex;
+  std::atomic<bool> failed{false};
+  const int threads = resolve_threads(n_threads);
+  (void)threads;
+#ifdef GHOSTFAST_HAS_OPENMP
+#pragma omp parallel num_threads(threads)
+#endif
+  {
+#ifdef GHOSTFAST_HAS_OPENMP
+    const int worker = omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+#else
+    const int worker = 0;
+#endif
+    for (std::int64_t i = 0; i < n; ++i) {
+      if (failed.load(std::memory_order_relaxed)) continue;
+      try {
+        body(i, worker);
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(error_mutex);
+        if (!first_error) first_error = std::current_exception();
+        failed.store(true, std::memory_order_relaxed);
+      }
+    }
+  }
+  if (first_error) std::rethrow_exception(first_error);
+}
+
 }  // namespace ghostfast

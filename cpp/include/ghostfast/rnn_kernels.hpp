@@ -49,9 +49,9 @@ inline double reduce_lanes(const double* acc) {
   return ((acc[0] + acc[4]) + (acc[2] + acc[6])) + ((acc[1] + acc[5]) + (acc[3] + acc[7]));
 }
 
-GHOSTFAST_INLINE double dot(const double* __restrict a, const double* __restrict b, int n) {
+GHOSTFAST_INLINE double dot(const double* __restrict a, const double* __restrict b, std::ptrdiff_t n) {
   double acc[kLanes] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int i = 0;
+  std::ptrdiff_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
     for (int l = 0; l < kLanes; ++l) acc[l] += a[i + l] * b[i + l];
   for (int l = 0; i < n; ++i, ++l) acc[l] += a[i] * b[i];
@@ -93,8 +93,8 @@ GHOSTFAST_INLINE void dot_rows(const double* __restrict w, const double* __restr
 }
 
 // y += alpha x
-GHOSTFAST_INLINE void axpy(double alpha, const double* __restrict x, double* __restrict y, int n) {
-  for (int i = 0; i < n; ++i) y[i] += alpha * x[i];
+GHOSTFAST_INLINE void axpy(double alpha, const double* __restrict x, double* __restrict y, std::ptrdiff_t n) {
+  for (std::ptrdiff_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
 
 // The dense products of the full-rank model (W x, W^T g, dL/dW) all reduce to this block operation: for
@@ -232,6 +232,21 @@ GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const 
 #if defined(GHOSTFAST_X86_KERNELS)
   const VectorKernel kernel = vector_kernel();
   if (kernel == VectorKernel::Avx512) {
+    if (R == 1) {
+      // One output row (a single trial, or one row of an outer product): its chains alone would wait on the
+      // FMA latency, so up to 12 vectors (96 columns, 100 with the tail) ride in one block.
+      while (N - i0 >= 96) {
+        const int rest = N - i0 - 96;
+        if (rest >= 4 && rest < 8) {
+          accumulate_block_avx512<R, 12, 4>(out, i0, n_s, coef, row, zero_init);
+          i0 += 100;
+        } else {
+          accumulate_block_avx512<R, 12, 0>(out, i0, n_s, coef, row, zero_init);
+          i0 += 96;
+        }
+      }
+      for (; i0 + 32 <= N; i0 += 32) accumulate_block_avx512<R, 4, 0>(out, i0, n_s, coef, row, zero_init);
+    }
     // 32-wide blocks; N = 100 = 32 + 32 + 36 (the last one with the 4-wide tail)
     while (N - i0 >= 32) {
       const int rest = N - i0 - 32;
@@ -249,6 +264,8 @@ GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const 
       i0 += 4;
     }
   } else if (kernel == VectorKernel::Avx2Fma) {
+    if (R == 1)
+      for (; i0 + 32 <= N; i0 += 32) accumulate_block_avx2<R, 8>(out, i0, n_s, coef, row, zero_init);
     for (; i0 + 12 <= N; i0 += 12) accumulate_block_avx2<R, 3>(out, i0, n_s, coef, row, zero_init);
     for (; i0 + 4 <= N; i0 += 4) accumulate_block_avx2<R, 1>(out, i0, n_s, coef, row, zero_init);
   }
@@ -263,55 +280,64 @@ GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const 
   for (; i0 < N; ++i0) accumulate_block<R, 1>(out, i0, n_s, coef, row, zero_init);
 }
 
-// out[b][i] (+)= sum_j x[b N + j] A[j N + i] for b < nb (j ascending per element); x and out hold nb
-// consecutive rows of length N. Forward: A = W^T, so out_b = W x_b; backward: A = W, so out_b += W^T g_b.
+// out_b[i] (+)= sum_j x_b[j] A[j width + i] (j ascending per element) for b < nb trials and i < width, j < n_j:
+// x_b = x + b x_stride, out_b = out + b out_stride. Forward: A = W^T (n_j = width = N), so out_b = W x_b; backward:
+// A = W, so out_b += W^T g_b; low rank: A = n^T (N x K) gives the latents n x_b, A = m^T (K x N) gives m kappa_b.
 // accumulate = false: the chains start from 0 instead of from out (the same as zeroing out first).
-GHOSTFAST_INLINE void gemv_rows_multi(const double* A, int N, const double* x, double* out, int nb,
-                                      bool accumulate) {
+GHOSTFAST_INLINE void gemv_rows(const double* A, int n_j, int width, const double* x, std::ptrdiff_t x_stride,
+                                double* out, std::ptrdiff_t out_stride, int nb, bool accumulate) {
   const bool zero_init = !accumulate;
-  auto row = [A, N](int j) { return A + std::size_t(j) * N; };
+  auto row = [A, width](int j) { return A + std::size_t(j) * width; };
   double* outs[kTrialBlock];
   int b0 = 0;
   for (; b0 + kTrialBlock <= nb; b0 += kTrialBlock) {
-    const double* xb = x + std::size_t(b0) * N;
-    for (int r = 0; r < kTrialBlock; ++r) outs[r] = out + std::size_t(b0 + r) * N;
-    accumulate_rows<kTrialBlock>(outs, N, N, [xb, N](int r, int j) { return xb[std::size_t(r) * N + j]; }, row,
-                                 zero_init);
+    const double* xb = x + b0 * x_stride;
+    for (int r = 0; r < kTrialBlock; ++r) outs[r] = out + (b0 + r) * out_stride;
+    accumulate_rows<kTrialBlock>(outs, width, n_j, [xb, x_stride](int r, int j) { return xb[r * x_stride + j]; },
+                                 row, zero_init);
   }
   for (; b0 < nb; ++b0) {
-    const double* xb = x + std::size_t(b0) * N;
-    outs[0] = out + std::size_t(b0) * N;
-    accumulate_rows<1>(outs, N, N, [xb](int, int j) { return xb[j]; }, row, zero_init);
+    const double* xb = x + b0 * x_stride;
+    outs[0] = out + b0 * out_stride;
+    accumulate_rows<1>(outs, width, n_j, [xb](int, int j) { return xb[j]; }, row, zero_init);
   }
 }
 
-// G (N x N) += sum_s g[s] x[s]^T over n_s samples (s ascending per element): dL/dW from the per-step
-// pre-activation gradients g and the states x. zero_init: G = the sum (G's old contents are ignored).
-GHOSTFAST_INLINE void outer_accumulate(double* G, int N, const double* const* g, const double* const* x,
-                                       int n_s, double** row_ptr, bool zero_init) {
-  for (int i = 0; i < N; ++i) row_ptr[i] = G + std::size_t(i) * N;
-  auto row = [x](int s) { return x[s]; };
-  int r0 = 0;
-  for (; r0 + kTrialBlock <= N; r0 += kTrialBlock)
-    accumulate_rows<kTrialBlock>(row_ptr + r0, N, n_s, [g, r0](int r, int s) { return g[s][r0 + r]; }, row,
-                                 zero_init);
-  for (; r0 < N; ++r0)
-    accumulate_rows<1>(row_ptr + r0, N, n_s, [g, r0](int, int s) { return g[s][r0]; }, row, zero_init);
+// Square case with consecutive rows (the full-rank products): out_b (+)= A^T-product of x_b, rows of length N.
+GHOSTFAST_INLINE void gemv_rows_multi(const double* A, int N, const double* x, double* out, int nb,
+                                      bool accumulate) {
+  gemv_rows(A, N, N, x, N, out, N, nb, accumulate);
 }
 
-// The same sum when the samples are consecutive rows: g[s N ...] and x[s N ...] (identical order and result).
-GHOSTFAST_INLINE void outer_accumulate_rows(double* G, int N, const double* g, const double* x, int n_s,
-                                            double** row_ptr, bool zero_init) {
-  for (int i = 0; i < N; ++i) row_ptr[i] = G + std::size_t(i) * N;
-  auto row = [x, N](int s) { return x + std::size_t(s) * N; };
+// G (n_rows x width) += sum_s g[s][r] x[s][i] over n_s samples (s ascending per element): dL/dW from the per-step
+// pre-activation gradients g and the states x (n_rows = width = N); low rank: dL/dm^T from the latents and the
+// pre-activation gradients, dL/dn from the latent gradients and the states (n_rows = K, width = N).
+// zero_init: G = the sum (G's old contents are ignored).
+GHOSTFAST_INLINE void outer_accumulate(double* G, int n_rows, int width, const double* const* g,
+                                       const double* const* x, int n_s, double** row_ptr, bool zero_init) {
+  for (int i = 0; i < n_rows; ++i) row_ptr[i] = G + std::size_t(i) * width;
+  auto row = [x](int s) { return x[s]; };
   int r0 = 0;
-  for (; r0 + kTrialBlock <= N; r0 += kTrialBlock)
-    accumulate_rows<kTrialBlock>(row_ptr + r0, N, n_s,
-                                 [g, r0, N](int r, int s) { return g[std::size_t(s) * N + r0 + r]; }, row,
+  for (; r0 + kTrialBlock <= n_rows; r0 += kTrialBlock)
+    accumulate_rows<kTrialBlock>(row_ptr + r0, width, n_s, [g, r0](int r, int s) { return g[s][r0 + r]; }, row,
                                  zero_init);
-  for (; r0 < N; ++r0)
-    accumulate_rows<1>(row_ptr + r0, N, n_s, [g, r0, N](int, int s) { return g[std::size_t(s) * N + r0]; }, row,
-                       zero_init);
+  for (; r0 < n_rows; ++r0)
+    accumulate_rows<1>(row_ptr + r0, width, n_s, [g, r0](int, int s) { return g[s][r0]; }, row, zero_init);
+}
+
+// The same sum when the samples are consecutive rows: g[s g_stride ...] and x[s width ...] (same order, same result).
+GHOSTFAST_INLINE void outer_accumulate_rows(double* G, int n_rows, int width, const double* g,
+                                            std::ptrdiff_t g_stride, const double* x, int n_s, double** row_ptr,
+                                            bool zero_init) {
+  for (int i = 0; i < n_rows; ++i) row_ptr[i] = G + std::size_t(i) * width;
+  auto row = [x, width](int s) { return x + std::size_t(s) * width; };
+  int r0 = 0;
+  for (; r0 + kTrialBlock <= n_rows; r0 += kTrialBlock)
+    accumulate_rows<kTrialBlock>(row_ptr + r0, width, n_s,
+                                 [g, r0, g_stride](int r, int s) { return g[s * g_stride + r0 + r]; }, row, zero_init);
+  for (; r0 < n_rows; ++r0)
+    accumulate_rows<1>(row_ptr + r0, width, n_s, [g, r0, g_stride](int, int s) { return g[s * g_stride + r0]; },
+                       row, zero_init);
 }
 
 // tanh, accurate to a few ulp (tested against std::tanh):

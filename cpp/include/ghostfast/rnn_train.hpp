@@ -20,6 +20,7 @@
 #include "ghostfast/random.hpp"
 #include "ghostfast/rnn_bptt.hpp"
 #include "ghostfast/rnn_model.hpp"
+#include "ghostfast/rnn_optim.hpp"
 
 namespace ghostfast::rnn {
 
@@ -81,38 +82,13 @@ inline void check_run(const RunSpec& r) {
     fail("fixed_point_grid needs a rank-one model");
 }
 
-// ||m n||_F (low rank, via K x K Gram matrices) or ||W||_F. This and the two helpers below run once per epoch
-// over every parameter (N^2 of them at full rank), so they are compiled for each ISA clone like the passes.
-GHOSTFAST_HOT inline double weight_norm(const ModelSpec& s, const Layout& L, const double* theta) {
-  const int N = s.N;
-  if (s.full_rank) {
-    const double* W = theta + L.offset[kW];
-    return std::sqrt(dot(W, W, N * N));
-  }
-  const int K = s.K;
-  const double* m = theta + L.offset[kM];
-  const double* n = theta + L.offset[kN];
-  double total = 0.0;
-  for (int k = 0; k < K; ++k)
-    for (int l = 0; l < K; ++l) {
-      double mm = 0.0;  // (m^T m)[k, l]
-      for (int i = 0; i < N; ++i) mm += m[std::size_t(i) * K + k] * m[std::size_t(i) * K + l];
-      total += mm * dot(n + std::size_t(l) * N, n + std::size_t(k) * N, N);
-    }
-  return std::sqrt(std::max(total, 0.0));
-}
-
+// The per-epoch gradient norms are compiled for each ISA clone like the passes (N^2 entries at full rank).
 // Squared norm of each group's gradient (0 for absent groups).
 GHOSTFAST_HOT inline void group_sq_norms(const Layout& L, const double* grad, double* sq) {
   for (int g = 0; g < kNumGroups; ++g) {
     const double* gg = grad + L.offset[g];
-    sq[g] = L.has(g) ? dot(gg, gg, static_cast<int>(L.size[g])) : 0.0;
+    sq[g] = L.has(g) ? dot(gg, gg, static_cast<std::ptrdiff_t>(L.size[g])) : 0.0;
   }
-}
-
-// theta -= lr grad over n entries.
-GHOSTFAST_HOT inline void sgd_step(double* __restrict th, const double* __restrict g, std::size_t n, double lr) {
-  for (std::size_t i = 0; i < n; ++i) th[i] -= lr * g[i];
 }
 
 // Sign changes of f(kappa) = -kappa + n . tanh(m kappa + b) along the grid (rank one).
@@ -152,11 +128,11 @@ inline void apply_l1_cap(const ModelSpec& s, const Layout& L, double* theta) {
 
 // One forward (+ backward) pass (used by loss_and_grad and forward()); states_out: [S+1, B, N] or null.
 inline double evaluate(const ModelSpec& s, const double* theta, const TaskData& task, Rng& rng, Workspace& ws,
-                       double* grad, double* states_out = nullptr) {
+                       double* grad, double* states_out = nullptr, int n_threads = 1) {
   const Layout L = make_layout(s);
-  ws.resize(s, task);
+  ws.resize(s, task, L, n_threads);
   run_pass(s, L, theta, task, rng, ws, grad, states_out);
-  return loss_of(task, ws);
+  return loss_of(task, ws.ys);
 }
 
 inline std::int64_t count_recorded(std::int64_t first, std::int64_t count, std::int64_t every) {
@@ -169,7 +145,8 @@ inline std::int64_t count_recorded(std::int64_t first, std::int64_t count, std::
 }
 
 // The per-run training routine. Returns false when cancelled through `control` before finishing.
-inline bool train_run(const RunSpec& r, RunResult& out, const Control* control = nullptr) {
+// n_threads: threads for the run's trial chunks (the numbers do not depend on it).
+inline bool train_run(const RunSpec& r, RunResult& out, const Control* control = nullptr, int n_threads = 1) {
   check_run(r);
   const ModelSpec& s = r.model;
   const TaskData& task = *r.task;
@@ -192,11 +169,9 @@ inline bool train_run(const RunSpec& r, RunResult& out, const Control* control =
   Rng rng(st.rng);
   std::vector<double>& theta = st.params;
   std::vector<double> grad(P, 0.0);
-  std::vector<unsigned char> train_mask(P, 0);
-  for (int g = 0; g < kNumGroups; ++g)
-    if (L.has(g) && s.trainable[g]) std::fill(train_mask.begin() + L.offset[g], train_mask.begin() + L.offset[g] + L.size[g], 1);
   Workspace ws;
-  ws.resize(s, task);
+  ws.resize(s, task, L, n_threads);
+  const AdamConfig adam_cfg{r.beta1, r.beta2, r.eps};
   std::vector<double> fp_buf;
 
   const std::int64_t first = st.epoch;
@@ -220,7 +195,6 @@ inline bool train_run(const RunSpec& r, RunResult& out, const Control* control =
   std::size_t next_snap = std::lower_bound(snaps.begin(), snaps.end(), first) - snaps.begin();
 
   std::int64_t rec = 0;
-  const double b1 = r.beta1, b2 = r.beta2;
   for (std::int64_t e = 0; e < r.epochs; ++e) {
     if (control && control->cancelled()) return false;
     const std::int64_t abs_epoch = first + e;
@@ -231,7 +205,7 @@ inline bool train_run(const RunSpec& r, RunResult& out, const Control* control =
     }
     apply_l1_cap(s, L, theta.data());
     run_pass(s, L, theta.data(), task, rng, ws, grad.data());
-    const double loss = loss_of(task, ws);
+    const double loss = loss_of(task, ws.ys);
     double sq_train = 0.0, sq_all = 0.0;
     std::array<double, kNumGroups> sq_group{};
     group_sq_norms(L, grad.data(), sq_group.data());
@@ -246,8 +220,8 @@ inline bool train_run(const RunSpec& r, RunResult& out, const Control* control =
       out.grad_norm[rec] = std::sqrt(sq_train);
       for (int g = 0; g < kNumGroups; ++g)
         if (L.has(g)) out.group_norms[std::size_t(g) * n_rec + rec] = std::sqrt(sq_group[g]);
-      out.weight_norm[rec] = weight_norm(s, L, theta.data());
-      out.accuracy[rec] = accuracy_of(task, ws);
+      out.weight_norm[rec] = weight_norm(s, L, theta.data(), ws);
+      out.accuracy[rec] = accuracy_of(task, ws.ys);
       if (!r.fixed_point_grid.empty())
         out.fixed_point_count[rec] = count_fixed_points(s, L, theta.data(), r.fixed_point_grid, fp_buf);
       ++rec;
@@ -258,28 +232,7 @@ inline bool train_run(const RunSpec& r, RunResult& out, const Control* control =
       st.epoch = abs_epoch;
       break;
     }
-    if (adam) {
-      ++st.adam_step;
-      const double bc1 = 1.0 - std::pow(b1, static_cast<double>(st.adam_step));
-      const double bc2 = 1.0 - std::pow(b2, static_cast<double>(st.adam_step));
-      const double step_size = r.lr / bc1;
-      const double sqrt_bc2 = std::sqrt(bc2);
-      double* mom = st.adam_m.data();
-      double* vel = st.adam_v.data();
-      for (std::size_t i = 0; i < P; ++i) {
-        if (!train_mask[i]) continue;
-        const double g = grad[i];
-        mom[i] = b1 * mom[i] + (1.0 - b1) * g;
-        vel[i] = b2 * vel[i] + (1.0 - b2) * g * g;
-        const double denom = std::sqrt(vel[i]) / sqrt_bc2 + r.eps;
-        theta[i] -= step_size * (mom[i] / denom);
-      }
-    } else {
-      for (int g = 0; g < kNumGroups; ++g) {  // group by group: contiguous, vectorisable loops
-        if (!L.has(g) || !s.trainable[g]) continue;
-        sgd_step(theta.data() + L.offset[g], grad.data() + L.offset[g], L.size[g], r.lr);
-      }
-    }
+    optimizer_step(r.optimizer, s, L, theta.data(), grad.data(), r.lr, adam_cfg, st.adam_m, st.adam_v, st.adam_step);
     st.epoch = abs_epoch + 1;
   }
   if (r.epochs == 0) st.epoch = first;
@@ -299,9 +252,11 @@ inline void train_many(const std::vector<RunSpec>& runs, std::vector<RunResult>&
                        std::vector<unsigned char>& done, int n_threads, Control* control) {
   results.assign(runs.size(), RunResult{});
   done.assign(runs.size(), 0);
-  parallel_for(static_cast<std::int64_t>(runs.size()), n_threads, [&](std::int64_t i) {
+  // One run: its trial chunks share the threads; several: one thread per run (the numbers are the same).
+  const int run_threads = runs.size() == 1 ? resolve_threads(n_threads) : 1;
+  parallel_for(static_cast<std::int64_t>(runs.size()), runs.size() == 1 ? 1 : n_threads, [&](std::int64_t i) {
     if (control && control->cancelled()) return;
-    if (train_run(runs[i], results[i], control)) {
+    if (train_run(runs[i], results[i], control, run_threads)) {
       done[i] = 1;
       if (control) control->finish_one();
     }
