@@ -243,32 +243,35 @@ int main() {
           std::sqrt(ref));
   }
 
-  // 9. One run with many chunks of trials (B = 70: five chunks of 16, 16, 16, 16, 6 ... as chunking() splits
-  // it), noise and random x0: 1, 2 and 3 threads over its chunks give the same bits; chunking covers B.
+  // 9. One run with many chunks of trials (B = 70: five chunks, five groups; B = 300: 19 chunks in 16 groups),
+  // noise and random x0: 1, 2 and 3 threads give the same bits.
   {
-    auto big = make_task(70, 5, 1);
-    for (bool full : {true, false}) {
-      RunSpec j;
-      j.model = make_model(full, 3, full ? Readout::Linear : Readout::LatentLinear, true, 1, 0.2);
-      j.task = big;
-      j.params = random_params(j.model, 9);
-      j.optimizer = Optimizer::Adam;
-      j.lr = 0.01;
-      j.epochs = 12;
-      j.key0 = 4;
-      RunResult one, two, three;
-      train_run(j, one, nullptr, 1);
-      train_run(j, two, nullptr, 2);
-      train_run(j, three, nullptr, 3);
-      CHECK(one.loss == two.loss && one.state.params == two.state.params && one.state.params == three.state.params &&
-                one.grad_norm == three.grad_norm,
-            "one run (%s): chunks on 1, 2, 3 threads differ", full ? "full" : "rank 3");
-    }
+    for (int B : {70, 300})
+      for (bool full : {true, false}) {
+        RunSpec j;
+        j.model = make_model(full, 3, full ? Readout::Linear : Readout::LatentLinear, true, 1, 0.2);
+        j.task = make_task(B, 5, 1);
+        j.params = random_params(j.model, 9);
+        j.optimizer = Optimizer::Adam;
+        j.lr = 0.01;
+        j.epochs = 12;
+        j.key0 = 4;
+        RunResult one, two, three;
+        train_run(j, one, nullptr, 1);
+        train_run(j, two, nullptr, 2);
+        train_run(j, three, nullptr, 3);
+        CHECK(one.loss == two.loss && one.state.params == two.state.params && one.state.params == three.state.params &&
+                  one.grad_norm == three.grad_norm,
+              "one run (B = %d, %s): chunks on 1, 2, 3 threads differ", B, full ? "full" : "rank 3");
+      }
     for (int B : {1, 3, 4, 15, 16, 17, 20, 33, 70, 1000, 2000}) {
       const Chunking ch = chunking(B);
       CHECK(ch.C % 4 == 0 || ch.C == B, "chunking(%d): C = %d", B, ch.C);
       CHECK(ch.C <= 16 && (ch.n_chunks - 1) * ch.C < B && ch.n_chunks * ch.C >= B, "chunking(%d): %d x %d", B,
             ch.n_chunks, ch.C);
+      CHECK(ch.n_groups == std::min(ch.n_chunks, 16) && ch.first(0) == 0 && ch.first(ch.n_groups) == ch.n_chunks,
+            "chunking(%d): groups", B);
+      for (int g = 0; g < ch.n_groups; ++g) CHECK(ch.first(g + 1) > ch.first(g), "chunking(%d): empty group", B);
     }
   }
 

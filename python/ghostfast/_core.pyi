@@ -4,10 +4,11 @@
 ghostfast compiled core (C++17 + OpenMP). Use the Python API in ghostfast.* instead.
 """
 from __future__ import annotations
+import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Control', 'adam_slow_points', 'build_version', 'canonical_sharp', 'canonical_simulate', 'canonical_train', 'count_fixed_points_1d_batch', 'default_threads', 'extrema_1d', 'find_slow_points', 'fixed_points_1d', 'flow_map_1d_batch', 'has_openmp', 'rnn_evaluate', 'rnn_normals', 'rnn_tanh', 'rnn_train_many', 'speed_field_2d']
+__all__: list[str] = ['Control', 'adam_slow_points', 'build_version', 'canonical_sharp', 'canonical_simulate', 'canonical_train', 'count_fixed_points_1d_batch', 'default_threads', 'extrema_1d', 'find_slow_points', 'fixed_points_1d', 'flow_map_1d_batch', 'has_openmp', 'rnn_evaluate', 'rnn_normals', 'rnn_pass_keys', 'rnn_tanh', 'rnn_train_many', 'speed_field_2d']
 class Control:
     """
     Progress counter and cancel flag shared with a running C++ call (thread-safe).
@@ -60,9 +61,13 @@ def rnn_evaluate(job: dict, with_grad: bool = True) -> tuple:
     """
     One forward (+ BPTT) pass of a job dict: (loss, flat grad | None, outputs, states).
     """
-def rnn_normals(key0: typing.SupportsInt | typing.SupportsIndex, key1: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
+def rnn_normals(key: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex, sizes: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> numpy.typing.NDArray[numpy.float64]:
     """
-    Standard normals of the RNN noise stream Rng(key0, key1, stream) (for tests).
+    Standard normals of BulkNormals(key, stream), drawn as fills of the given sizes (for tests).
+    """
+def rnn_pass_keys(key0: typing.SupportsInt | typing.SupportsIndex, key1: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.uint64]:
+    """
+    The noise keys of the first n passes of a stochastic run with stream Rng(key0, key1, stream) (for tests).
     """
 def rnn_tanh(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> numpy.typing.NDArray[numpy.float64]:
     """

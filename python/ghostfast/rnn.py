@@ -16,11 +16,13 @@ Conventions
   {"sigmoid", "tanh", "identity"}. ``read="after"``: ``y_t`` from ``x_{t+1}`` (S outputs for S updates, §3.1-3.3);
   ``read="before"``: ``y_t`` from ``x_t`` before the update that absorbs ``u_t`` (§3.4).
 * **Initial state / noise.** ``x0`` is a float (every unit), an (N,) array or ``"random"``: ``x0 = tanh(x0_std z)``,
-  ``z ~ N(0, I)``. Noise ``xi ~ N(0, noise_std^2)`` per unit, step, trial and epoch. Standard normals come from the
-  run's stream ``Rng(key0, key1, stream)`` (``train``: the seed's key, stream 0) through a 128-layer ziggurat
-  (Doornik 2005). Draw order per epoch: the engine processes trials in chunks of 16 (0-15, 16-31, ...); per
-  chunk, x0's N normals for each of its trials in order (if random), then for each step t the N noise normals
-  of each of its trials in order (if ``noise_std > 0``). A deterministic model draws no random numbers.
+  ``z ~ N(0, I)``. Noise ``xi ~ N(0, noise_std^2)`` per unit, step, trial and epoch. Each pass of a stochastic
+  model takes one 64-bit key from the run's stream ``Rng(key0, key1, stream)`` (``train``: the seed's key, stream
+  0). The engine splits the B trials into ``ceil(B / 16)`` chunks of ``ceil(B / n_chunks)`` trials rounded up to
+  a multiple of 4 (18 trials: 12 + 6); chunk c draws its normals from eight xoshiro256** lanes seeded by (key, c)
+  through a 128-layer ziggurat (Doornik 2005): x0's N normals for each of its trials in order (if random), then
+  for each step t the N noise normals of each of its trials in order (if ``noise_std > 0``). A deterministic
+  model draws no random numbers.
 * **Loss** ``= task.loss_scale * sum_{b,t,o} mask (y - y*)^2``; accuracy by the task's rule (see ``ghostfast.tasks``).
 * **Training** is full batch. Epoch e: [snapshot] -> [``readout_l1_cap`` rescaling] -> forward + BPTT on the current
   parameters -> record (if ``e % record_every == 0``, e the absolute epoch index) the loss of THAT pass, gradient
@@ -35,9 +37,11 @@ Conventions
   m ~ N(0, 1), b ~ N(0, 0.1^2)). ``init="auto"`` picks "task" when the model has inputs, else "delayed".
   ``scheme="torch"`` (rank-one §3.1 model) reproduces ``torch.manual_seed(seed)`` + ``randn`` to within one
   float32 ulp, so seed 40 gives the paper's network.
-* **Determinism.** A run's results depend only on its job (parameters, task, lr, keys): bit-identical for any
-  ``n_threads`` and for the portable/AVX2/AVX-512 code paths (fixed summation orders; fused multiply-adds
-  only where the source writes them, in the full-rank products and the tanh).
+* **Threads and determinism.** A single run (``train``) spreads its trial chunks over ``n_threads`` threads
+  (worth it from a few hundred trials on); several runs (``train_many``, sweeps) run in parallel, one thread
+  each. The chunk gradients are summed in chunk order, so a run's results depend only on its job (parameters,
+  task, lr, keys): bit-identical for any ``n_threads`` and for the portable/AVX2/AVX-512 code paths (fixed
+  summation orders; fused multiply-adds only where the source writes them, in the dense products and the tanh).
 
 Example
 -------

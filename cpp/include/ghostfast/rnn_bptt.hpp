@@ -4,8 +4,10 @@
 // Trials are processed in chunks (forward then backward through all steps per chunk), so a chunk's stored
 // trajectories stay in cache and a run's memory does not grow with the batch. A batch of B trials is split into
 // ceil(B / 16) chunks of C = ceil(B / n_chunks) trials rounded up to a multiple of 4 (the trial block of the
-// products); the split depends on B alone. Chunks run on n_threads threads; each computes its own gradient,
-// and the chunk gradients are summed in chunk order, so the numbers never depend on the thread count.
+// products); the split depends on B alone. Consecutive chunks form at most 16 groups (also fixed by B); the
+// groups run on n_threads threads, each group's chunks in order into the group's gradient, and the group
+// gradients are summed in group order, so the numbers never depend on the thread count (and a run's memory
+// holds at most 16 extra gradients).
 //
 // Random numbers (only when the model is stochastic): each pass takes one 64-bit key from the run's Rng; chunk
 // c draws from BulkNormals(key, c) (rnn_noise.hpp): x0's normals for its trials in order (x0 = "random"), then
@@ -29,10 +31,13 @@
 namespace ghostfast::rnn {
 
 constexpr int kMaxChunkTrials = 16;
+constexpr int kMaxChunkGroups = 16;
 
 struct Chunking {
   int n_chunks = 1;
-  int C = 1;  // trials per chunk (the last one may have fewer)
+  int C = 1;         // trials per chunk (the last one may have fewer)
+  int n_groups = 1;  // group g holds chunks [first(g), first(g + 1))
+  int first(int g) const { return static_cast<int>((static_cast<long long>(g) * n_chunks) / n_groups); }
 };
 inline Chunking chunking(int B) {
   Chunking ch;
@@ -40,6 +45,7 @@ inline Chunking chunking(int B) {
   const int per = (B + ch.n_chunks - 1) / ch.n_chunks;
   ch.C = std::min(B, (per + kTrialBlock - 1) / kTrialBlock * kTrialBlock);
   ch.n_chunks = (B + ch.C - 1) / ch.C;
+  ch.n_groups = std::min(ch.n_chunks, kMaxChunkGroups);
   return ch;
 }
 
@@ -62,7 +68,7 @@ struct Workspace {
   int threads = 1;
   std::vector<double> ys;          // [S, B, n_out] outputs of all trials (the layout of TaskData's arrays)
   std::vector<double> wt, mt, nt;  // per-pass transposes of the recurrent weights
-  std::vector<std::vector<double>> part;  // per-chunk gradients (more than one chunk)
+  std::vector<std::vector<double>> part;  // per-group gradients (more than one group)
   std::vector<ChunkWorkspace> chunk;      // one per thread
   std::vector<BulkNormals> normals;       // one per thread
   std::vector<double> gm_tmp;             // dL/dm transpose at the end of a pass
@@ -71,14 +77,14 @@ struct Workspace {
   void resize(const ModelSpec& s, const TaskData& t, const Layout& L, int n_threads) {
     const std::size_t N = s.N, K = s.full_rank ? 0 : s.K, S = t.S;
     chunks = chunking(t.B);
-    threads = std::max(1, std::min(n_threads, chunks.n_chunks));
+    threads = std::max(1, std::min(n_threads, chunks.n_groups));
     const std::size_t C = chunks.C;
     ys.assign(std::size_t(t.B) * S * s.n_out, 0.0);
     wt.assign(s.full_rank ? N * N : 0, 0.0);
     mt.assign(K * N, 0.0);
     nt.assign(K * N, 0.0);
     gm_tmp.assign(K * N, 0.0);
-    part.assign(chunks.n_chunks > 1 ? chunks.n_chunks : 0, std::vector<double>(L.total, 0.0));
+    part.assign(chunks.n_groups > 1 ? chunks.n_groups : 0, std::vector<double>(L.total, 0.0));
     chunk.assign(threads, ChunkWorkspace{});
     normals.assign(threads, BulkNormals{});
     for (ChunkWorkspace& ws : chunk) {
@@ -160,11 +166,12 @@ GHOSTFAST_INLINE void forward_chunk(const PassContext& c, ChunkWorkspace& ws, Bu
                   states_out + (std::size_t(t) * B + tr0 + tr) * N);
 }
 
-// Backward pass of the chunk (after its forward_chunk): the chunk's gradient into grad (zeroed by the caller,
-// except the slot that Cell::finish_chunk writes). dL/dm is accumulated transposed (K x N, see LowRankCell).
+// Backward pass of the chunk (after its forward_chunk): adds the chunk's gradient to grad (zeroed by the caller
+// before a group's first chunk, except the slot that Cell::finish_chunk writes when `first`). dL/dm is
+// accumulated transposed (K x N, see LowRankCell).
 template <class Cell>
 GHOSTFAST_INLINE void backward_chunk(const PassContext& c, ChunkWorkspace& ws, const double* ys, int tr0, int nc,
-                                  double* grad) {
+                                     double* grad, bool first) {
   const ModelSpec& s = c.s;
   const TaskData& task = c.task;
   const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, C = c.C, nin = s.n_in, nout = s.n_out;
@@ -225,7 +232,7 @@ GHOSTFAST_INLINE void backward_chunk(const PassContext& c, ChunkWorkspace& ws, c
     if (s.read_before)
       for (int tr = 0; tr < nc; ++tr) readout_grad(t, tr, t);
   }
-  Cell::finish_chunk(c, ws, nc, t_lo, t_hi, grad);
+  Cell::finish_chunk(c, ws, nc, t_lo, t_hi, grad, first);
 }
 
 // Loss = loss_scale * sum mask (y - target)^2 of the outputs ys.
@@ -261,17 +268,17 @@ inline double accuracy_of(const TaskData& task, const std::vector<double>& ys) {
 // Forward (+ backward into grad, when not null) of one chunk; compiled for each ISA clone below.
 template <class Cell>
 GHOSTFAST_INLINE void chunk_pass(const PassContext& c, ChunkWorkspace& ws, BulkNormals& normals, double* ys, int tr0,
-                                 int nc, double* states_out, double* grad) {
+                                 int nc, double* states_out, double* grad, bool first) {
   forward_chunk<Cell>(c, ws, normals, ys, tr0, nc, states_out);
-  if (grad) backward_chunk<Cell>(c, ws, ys, tr0, nc, grad);
+  if (grad) backward_chunk<Cell>(c, ws, ys, tr0, nc, grad, first);
 }
 GHOSTFAST_HOT inline void chunk_pass_full(const PassContext& c, ChunkWorkspace& ws, BulkNormals& normals, double* ys,
-                                          int tr0, int nc, double* states_out, double* grad) {
-  chunk_pass<FullRankCell>(c, ws, normals, ys, tr0, nc, states_out, grad);
+                                          int tr0, int nc, double* states_out, double* grad, bool first) {
+  chunk_pass<FullRankCell>(c, ws, normals, ys, tr0, nc, states_out, grad, first);
 }
 GHOSTFAST_HOT inline void chunk_pass_low(const PassContext& c, ChunkWorkspace& ws, BulkNormals& normals, double* ys,
-                                         int tr0, int nc, double* states_out, double* grad) {
-  chunk_pass<LowRankCell>(c, ws, normals, ys, tr0, nc, states_out, grad);
+                                         int tr0, int nc, double* states_out, double* grad, bool first) {
+  chunk_pass<LowRankCell>(c, ws, normals, ys, tr0, nc, states_out, grad, first);
 }
 
 template <class Cell>
@@ -280,35 +287,38 @@ void run_pass_cell(const ModelSpec& s, const Layout& L, const double* theta, con
   Cell::prepare(s, L, theta, w.wt, w.mt, w.nt);
   const PassContext c{s, L, theta, task, w.wt.data(), w.mt.data(), w.nt.data(), w.chunks.C};
   const std::uint64_t pass_key = stochastic(s) ? rng.next_u64() : 0;
-  const int n_chunks = w.chunks.n_chunks;
-  // The chunk gradient starts at zero, except the slot finish_chunk writes whole (dL/dW).
+  const Chunking& ch = w.chunks;
+  // A group's gradient starts at zero, except the slot finish_chunk writes whole for its first chunk (dL/dW).
   const std::size_t skip_lo = s.full_rank ? L.offset[kW] : 0, skip_hi = s.full_rank ? L.offset[kW] + L.size[kW] : 0;
-  auto do_chunk = [&](std::int64_t ci, int worker) {
-    const int chunk_index = static_cast<int>(ci);
-    const int tr0 = chunk_index * w.chunks.C, nc = std::min(w.chunks.C, task.B - tr0);
+  auto do_group = [&](std::int64_t gi, int worker) {
+    const int group = static_cast<int>(gi);
     ChunkWorkspace& ws = w.chunk[worker];
     BulkNormals& normals = w.normals[worker];
-    if (stochastic(s)) normals.seed(pass_key, static_cast<std::uint64_t>(chunk_index));
-    double* g = grad ? (n_chunks == 1 ? grad : w.part[chunk_index].data()) : nullptr;
+    double* g = grad ? (ch.n_groups == 1 ? grad : w.part[group].data()) : nullptr;
     if (g) {
       std::fill(g, g + skip_lo, 0.0);
       std::fill(g + skip_hi, g + L.total, 0.0);
     }
-    if (s.full_rank)
-      chunk_pass_full(c, ws, normals, w.ys.data(), tr0, nc, states_out, g);
-    else
-      chunk_pass_low(c, ws, normals, w.ys.data(), tr0, nc, states_out, g);
+    for (int ci = ch.first(group); ci < ch.first(group + 1); ++ci) {
+      const int tr0 = ci * ch.C, nc = std::min(ch.C, task.B - tr0);
+      if (stochastic(s)) normals.seed(pass_key, static_cast<std::uint64_t>(ci));
+      const bool first = ci == ch.first(group);
+      if (s.full_rank)
+        chunk_pass_full(c, ws, normals, w.ys.data(), tr0, nc, states_out, g, first);
+      else
+        chunk_pass_low(c, ws, normals, w.ys.data(), tr0, nc, states_out, g, first);
+    }
   };
-  if (w.threads <= 1 || n_chunks == 1) {
-    for (int ci = 0; ci < n_chunks; ++ci) do_chunk(ci, 0);
+  if (w.threads <= 1 || ch.n_groups == 1) {
+    for (int gi = 0; gi < ch.n_groups; ++gi) do_group(gi, 0);
   } else {
-    parallel_for_workers(n_chunks, w.threads, do_chunk);
+    parallel_for_workers(ch.n_groups, w.threads, do_group);
   }
   if (!grad) return;
-  if (n_chunks > 1) {  // sum of the chunk gradients in chunk order
+  if (ch.n_groups > 1) {  // sum of the group gradients in group order
     std::copy(w.part[0].begin(), w.part[0].end(), grad);
-    for (int ci = 1; ci < n_chunks; ++ci) {
-      const double* p = w.part[ci].data();
+    for (int gi = 1; gi < ch.n_groups; ++gi) {
+      const double* p = w.part[gi].data();
       for (std::size_t i = 0; i < L.total; ++i) grad[i] += p[i];
     }
   }

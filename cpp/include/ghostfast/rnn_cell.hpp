@@ -86,20 +86,20 @@ struct FullRankCell {
       gemv_rows_multi(c.theta + c.L.offset[kW], N, ws.hs.data() + std::size_t(t) * c.C * N, ws.gx.data(), nc, true);
   }
   static void no_update(const PassContext&, ChunkWorkspace&, int, int) {}
-  // dL/dW = sum over the chunk's steps t in [t_lo, t_hi) (outer) and trials (inner) of gpre x^T; written, not
-  // added (the chunk's gradient starts from it).
+  // dL/dW (+)= sum over the chunk's steps t in [t_lo, t_hi) (outer) and trials (inner) of gpre x^T: written
+  // for the first chunk of a group (the group's sums start from it), added for the others.
   GHOSTFAST_INLINE static void finish_chunk(const PassContext& c, ChunkWorkspace& ws, int nc, int t_lo, int t_hi,
-                                            double* grad) {
+                                            double* grad, bool first) {
     const int N = c.s.N, C = c.C;
     double* gW = grad + c.L.offset[kW];
     if (t_hi <= t_lo) {
-      std::fill(gW, gW + std::size_t(N) * N, 0.0);
+      if (first) std::fill(gW, gW + std::size_t(N) * N, 0.0);
       return;
     }
-    const std::size_t first = std::size_t(t_lo) * C * N;
+    const std::size_t first_row = std::size_t(t_lo) * C * N;
     if (nc == C) {  // the samples are consecutive rows of hs and xs
-      outer_accumulate_rows(gW, N, N, ws.hs.data() + first, N, ws.xs.data() + first, (t_hi - t_lo) * C,
-                            ws.row_ptr.data(), true);
+      outer_accumulate_rows(gW, N, N, ws.hs.data() + first_row, N, ws.xs.data() + first_row, (t_hi - t_lo) * C,
+                            ws.row_ptr.data(), first);
       return;
     }
     int n_s = 0;
@@ -108,7 +108,7 @@ struct FullRankCell {
         ws.sample_g[n_s] = ws.hs.data() + (std::size_t(t) * C + tr) * N;
         ws.sample_x[n_s] = ws.xs.data() + (std::size_t(t) * C + tr) * N;
       }
-    outer_accumulate(gW, N, N, ws.sample_g.data(), ws.sample_x.data(), n_s, ws.row_ptr.data(), true);
+    outer_accumulate(gW, N, N, ws.sample_g.data(), ws.sample_x.data(), n_s, ws.row_ptr.data(), first);
   }
   static double weight_norm(const ModelSpec& s, const Layout& L, const double* theta, std::vector<double>&) {
     const double* W = theta + L.offset[kW];
@@ -181,7 +181,7 @@ struct LowRankCell {
   // dL/dm^T += sum_{t < t_hi, b} kappa_{b,t} gpre_{b,t}^T (kept transposed, K x N, in m's slot until the pass
   // ends) and dL/dn += sum_{t, b} dL/dkappa_{b,t} x_{b,t}^T over every state that is read.
   GHOSTFAST_INLINE static void finish_chunk(const PassContext& c, ChunkWorkspace& ws, int nc, int, int t_hi,
-                                            double* grad) {
+                                            double* grad, bool) {
     const int N = c.s.N, K = c.s.K, C = c.C;
     const int t_states = c.s.read_before ? c.task.S : c.task.S + 1;  // states whose dL/dkappa can be non-zero
     double* gmt = grad + c.L.offset[kM];

@@ -1,0 +1,232 @@
+"""Every training configuration of the paper, ghostfast against PyTorch as the paper's code writes it (eager
+autograd, the row-vector convention, torch.optim.SGD/Adam), measured in the same run on one thread, and the
+projected cost of the whole paper in CPU-hours (runs x epochs x time per epoch, as the authors ran it).
+
+Usage: python bench/bench_paper.py [--quick] [--only NAME ...]   (PYTHONPATH=python for an in-tree build)
+
+ghostfast runs float64 (``rnn.Model`` has no float32 yet); PyTorch runs float64 and float32 (the paper's dtype).
+Each per-epoch time is the best of several rounds, the implementations taking turns inside each round, so a
+load spike on a shared machine hits all of them alike. The Fig 3 fixed-point test counts the fixed points of the
+1-D latent flow on 1000 grid points every epoch (ghostfast: in C++ during training; PyTorch: one vectorised
+flow-map evaluation per epoch, cheaper than the authors' loop).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ghostfast import rnn, tasks
+
+
+@dataclass
+class Config:
+    name: str
+    figure: str
+    model: rnn.Model
+    task: tasks.Task
+    runs: int
+    epochs: int
+    optimizer: str = "sgd"
+    lr: float = 1e-3
+    fixed_points: bool = False  # Fig 3 fixed-point test: the 1-D flow's fixed points every epoch
+    extra: dict = field(default_factory=dict)
+
+
+def configs() -> list[Config]:
+    da = tasks.delayed_activation(20)
+    rank1 = rnn.Model(N=100, rank=1)
+    full_da = rnn.Model(N=100, rank="full", readout="linear", output="sigmoid")
+    task_kw = dict(readout="linear", read="before", n_in=1)
+    dcdt_a, dcdt_b = tasks.dcdt_config("A"), tasks.dcdt_config("B")
+    dmts_a, dmts_b = tasks.dmts_config("A"), tasks.dmts_config("B")
+    out = [
+        Config("fig3a", "3A", rank1, da, 1, 500_000, lr=0.003),
+        Config("fig3b", "3C/D", rank1, da, 1, 6_000, lr=0.02),
+        Config("fig3_fp_test", "3 (fixed points)", rank1, da, 1, 500_000, lr=0.003, fixed_points=True),
+        Config("fig4_dcdt", "4A-D", rnn.Model(N=100, rank=2, readout="latent_linear", output="tanh", read="before",
+                                                n_in=1, x0="random", x0_std=0.3),
+               tasks.dcdt(*dcdt_a, samples_per_class=500), 1, 100_000, lr=1e-3),
+        Config("fig4_dmts", "4E-H", rnn.Model(N=100, rank=2, readout="latent_linear", output="sigmoid",
+                                                read="before", n_in=1, noise_std=0.01, x0="random", x0_std=0.3),
+               tasks.dmts(*dmts_a, samples_per_class=500), 1, 20_000, optimizer="adam", lr=1e-4),
+        Config("fig5_dcdt", "5A-C", rnn.Model(N=100, rank="full", output="tanh", noise_std=0.01, x0="random",
+                                                x0_std=0.1, **task_kw),
+               tasks.dcdt(*dcdt_a), 1, 3_001, lr=1e-2),
+        Config("fig5_dmts", "5D-F", rnn.Model(N=100, rank="full", output="sigmoid", noise_std=0.01, x0="random",
+                                                x0_std=0.1, **task_kw),
+               tasks.dmts(*dmts_b), 1, 100_001, lr=1e-2),
+        Config("fig6a_rank1", "6A rank one", rank1, da, 300, 200_001, lr=0.01),
+        Config("fig6a_full", "6A full rank", full_da, da, 300, 200_001, lr=0.01),
+    ]
+    for K in (1, 2, 3, 4, 5, 10, 30, 50, 100):
+        out.append(Config(f"fig6b_K{K}", "6B", rnn.Model(N=100, rank=K, readout="linear", output="sigmoid"), da,
+                          100, 500_000, lr=0.01))
+    out += [
+        Config("fig7_dcdt", "7 DCDT", rnn.Model(N=100, rank="full", output="tanh", x0=0.0, **task_kw),
+               tasks.dcdt(*dcdt_b), 400, 20_000, lr=0.3),
+        Config("fig7_dmts", "7 DMTS", rnn.Model(N=100, rank="full", output="sigmoid", x0=0.0, **task_kw),
+               tasks.dmts(*dmts_a), 400, 20_000, lr=1.0),
+        Config("fig7_saturation", "7 saturation", rnn.Model(N=100, rank="full", output="sigmoid", x0=0.0, **task_kw),
+               tasks.dmts(*dmts_a), 1, 6_000, lr=1.438),
+        Config("fig8b_ablation", "8B ablation", rank1, da, 100, 6_000 + 30 * 100, lr=0.02),
+        Config("fig8b_learnable", "8B learnable c", rnn.Model(N=100, rank=1, train_confidence=True), da, 1, 20_000,
+               lr=0.02),
+        Config("fig8c", "8C", rnn.Model(N=100, rank="full", output="tanh", noise_std=1e-3, x0="random", x0_std=0.1,
+                                          readout_l1_cap=1.0, **task_kw),
+               tasks.dcdt(*dcdt_a, samples_per_class=10), 500, 20_000, optimizer="adam", lr=0.1),
+    ]
+    return out
+
+
+# ------------------------------------------------------------------ PyTorch, as the paper's scripts write it
+def torch_run(cfg: Config, params: dict, epochs: int, dtype):
+    """A closure training cfg for `epochs` epochs in eager PyTorch (row vectors: x @ W_paper = (W_ours x)^T)."""
+    import torch
+
+    model, task = cfg.model, cfg.task
+
+    def T(a):
+        return torch.tensor(np.ascontiguousarray(a), dtype=dtype, requires_grad=True)
+
+    full = model.rank == "full"
+    P = {}
+    if full:
+        P["W"] = T(params["W"].T)
+    else:
+        P["S_l"], P["S_r"] = T(params["n"].T), T(params["m"].T)  # x @ S_l = kappa^T, kappa @ S_r = (m kappa)^T
+    P["b"] = T(params["b"])
+    if model.n_in:
+        P["w_in"] = T(params["w_in"].T)
+    if model.readout == "latent":
+        c = torch.tensor(float(params["c"]), dtype=dtype, requires_grad=model.train_confidence)
+        if model.train_confidence:
+            P["c"] = c
+    else:
+        P["w_out"], P["b_out"] = T(params["w_out"].T), T(params["b_out"])
+    opt = (torch.optim.Adam if cfg.optimizer == "adam" else torch.optim.SGD)(list(P.values()), lr=cfg.lr)
+    U = torch.tensor(task.inputs, dtype=dtype)
+    Y = torch.tensor(task.targets, dtype=dtype)
+    B, S, _ = task.targets.shape
+    N = model.N
+    out_fn = {"sigmoid": torch.sigmoid, "tanh": torch.tanh, "identity": lambda a: a}[model.output]
+    grid = torch.linspace(-15, 15, 1000, dtype=dtype)
+
+    def readout(x):
+        if model.readout == "latent":
+            return torch.sigmoid(c * (x @ P["S_l"][:, :1] - model.threshold))
+        z = x @ P["S_l"] if model.readout == "latent_linear" else x
+        return out_fn(z @ P["w_out"] + P["b_out"])
+
+    def run():
+        for _ in range(epochs):
+            opt.zero_grad()
+            if model.readout_l1_cap is not None:
+                with torch.no_grad():
+                    scale = P["w_out"].abs().sum() / model.readout_l1_cap
+                    P["w_out"].div_(scale)
+                    P["b_out"].div_(scale)
+            if model.x0 == "random":
+                x = torch.tanh(model.x0_std * torch.randn(B, N, dtype=dtype))
+            else:
+                x = torch.full((B, N), float(model.x0), dtype=dtype)
+            outs = []
+            for t in range(S):
+                if model.read == "before":
+                    outs.append(readout(x))
+                rec = x @ P["W"] if full else (x @ P["S_l"]) @ P["S_r"]
+                pre = rec + P["b"]
+                if model.n_in:
+                    pre = pre + U[:, t] @ P["w_in"]
+                if model.noise_std:
+                    pre = pre + model.noise_std * torch.randn(B, N, dtype=dtype)
+                x = (1 - model.alpha) * x + model.alpha * torch.tanh(pre)
+                if model.read == "after":
+                    outs.append(readout(x))
+            y = torch.stack(outs, 1)
+            loss = ((y - Y) ** 2).sum() * task.loss_scale
+            loss.backward()
+            _ = torch.sqrt(sum((q.grad ** 2).sum() for q in P.values()))  # the logged gradient norm
+            opt.step()
+            if cfg.fixed_points:
+                with torch.no_grad():  # f(kappa) = -kappa + n . tanh(m kappa + b) on the grid, sign changes
+                    f = -grid + torch.tanh(grid[:, None] * P["S_r"][0] + P["b"]) @ P["S_l"][:, 0]
+                    _ = int((torch.sign(f[1:]) != torch.sign(f[:-1])).sum())
+    return run
+
+
+def ghostfast_run(cfg: Config, params: dict, epochs: int):
+    kw = {"fixed_point_grid": np.linspace(-15, 15, 1000)} if cfg.fixed_points else {}
+
+    def run():
+        rnn.train(cfg.model, cfg.task, lr=cfg.lr, epochs=epochs, optimizer=cfg.optimizer, params=params, seed=0,
+                  n_threads=1, **kw)
+    return run
+
+
+def best_per_epoch(calls: dict, rounds: int) -> dict:
+    best = {name: np.inf for name in calls}
+    for fn, _ in calls.values():
+        fn()  # warm-up
+    for _ in range(rounds):
+        for name, (fn, epochs) in calls.items():
+            t0 = time.perf_counter()
+            fn()
+            best[name] = min(best[name], (time.perf_counter() - t0) / epochs)
+    return best
+
+
+def calibrate(fn_of_epochs, budget: float) -> int:
+    """Epochs that take about `budget` seconds (from one timed epoch, at least 1)."""
+    t0 = time.perf_counter()
+    fn_of_epochs(1)()
+    return max(1, int(budget / max(time.perf_counter() - t0, 1e-7)))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="shorter measurements (noisier)")
+    ap.add_argument("--only", nargs="*", help="configuration names to run")
+    args = ap.parse_args()
+    import torch
+
+    torch.set_num_threads(1)
+    rounds, budget = (2, 0.15) if args.quick else (3, 0.6)
+    rows = []
+    for cfg in configs():
+        if args.only and cfg.name not in args.only:
+            continue
+        params = rnn.init_params(cfg.model, seed=0)
+        e_gf = calibrate(lambda e: ghostfast_run(cfg, params, e), budget)
+        e_t = calibrate(lambda e: torch_run(cfg, params, e, torch.float32), budget)
+        calls = {"ghostfast": (ghostfast_run(cfg, params, e_gf), e_gf),
+                 "torch64": (torch_run(cfg, params, e_t, torch.float64), e_t),
+                 "torch32": (torch_run(cfg, params, e_t, torch.float32), e_t)}
+        best = best_per_epoch(calls, rounds)
+        work = cfg.runs * cfg.epochs
+        rows.append((cfg, best, work))
+        print(f"{cfg.name:18s} {cfg.figure:15s} ghostfast {best['ghostfast'] * 1e6:10.1f} us  torch64 "
+              f"{best['torch64'] * 1e6:10.1f} us  torch32 {best['torch32'] * 1e6:10.1f} us  "
+              f"x{best['torch32'] / best['ghostfast']:6.1f} (f32)  paper: {cfg.runs} x {cfg.epochs} epochs -> "
+              f"{work * best['ghostfast'] / 3600:7.2f} CPU-h (torch32 {work * best['torch32'] / 3600:8.1f})",
+              flush=True)
+    if not rows:
+        return
+    print("\n| config | paper figure | runs x epochs | ghostfast f64 | PyTorch f64 | PyTorch f32 | vs f64 | vs f32 "
+          "| ghostfast CPU-h | PyTorch f32 CPU-h |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    tot_gf = tot_t = 0.0
+    for cfg, best, work in rows:
+        gf, t64, t32 = best["ghostfast"], best["torch64"], best["torch32"]
+        tot_gf += work * gf / 3600
+        tot_t += work * t32 / 3600
+        print(f"| {cfg.name} | {cfg.figure} | {cfg.runs} x {cfg.epochs:,} | {gf * 1e6:.1f} us | {t64 * 1e6:.0f} us "
+              f"| {t32 * 1e6:.0f} us | {t64 / gf:.1f}x | {t32 / gf:.1f}x | {work * gf / 3600:.2f} | "
+              f"{work * t32 / 3600:.1f} |")
+    print(f"| **whole paper** | | | | | | | | **{tot_gf:.1f}** | **{tot_t:.0f}** |")
+
+
+if __name__ == "__main__":
+    main()
