@@ -21,32 +21,6 @@ std::vector<double> to_vector(const py::handle& obj, const char* name) {
   return std::vector<double>(a.data(), a.data() + a.size());
 }
 
-ModelSpec parse_model(const py::dict& d) {
-  ModelSpec s;
-  s.N = d["N"].cast<int>();
-  s.K = d["K"].cast<int>();
-  s.full_rank = d["full_rank"].cast<bool>();
-  s.alpha = d["alpha"].cast<double>();
-  const int readout = d["readout"].cast<int>(), output = d["output"].cast<int>();
-  if (readout < 0 || readout > 2) throw py::value_error("model.readout: unknown readout code");
-  if (output < 0 || output > 2) throw py::value_error("model.output: unknown output code");
-  s.readout = static_cast<Readout>(readout);
-  s.output = static_cast<Output>(output);
-  s.threshold = d["threshold"].cast<double>();
-  s.read_before = d["read_before"].cast<bool>();
-  s.n_in = d["n_in"].cast<int>();
-  s.n_out = d["n_out"].cast<int>();
-  s.noise_std = d["noise_std"].cast<double>();
-  s.x0_random = d["x0_random"].cast<bool>();
-  s.x0_std = d["x0_std"].cast<double>();
-  if (!s.x0_random) s.x0 = to_vector(d["x0"], "model.x0");
-  auto tr = d["trainable"].cast<std::vector<bool>>();
-  if (tr.size() != kNumGroups) throw py::value_error("model.trainable: expected one flag per group");
-  for (int g = 0; g < kNumGroups; ++g) s.trainable[g] = tr[g];
-  s.readout_l1_cap = d["readout_l1_cap"].cast<double>();
-  return s;
-}
-
 // [B, S, C] (Python layout) -> [S, B, C] (the engine's time-major layout).
 std::vector<double> to_time_major(const darray& a) {
   const py::ssize_t B = a.shape(0), S = a.shape(1), C = a.shape(2);
@@ -104,15 +78,13 @@ TrainStateData parse_state(const py::dict& d) {
 
 RunSpec parse_job(const py::dict& d, std::map<PyObject*, std::shared_ptr<const TaskData>>& task_cache) {
   RunSpec r;
-  r.model = parse_model(d["model"].cast<py::dict>());
+  r.model = d["model"].cast<ModelSpec>();
   py::object task_obj = d["task"];
   auto it = task_cache.find(task_obj.ptr());
   if (it == task_cache.end()) it = task_cache.emplace(task_obj.ptr(), parse_task(task_obj.cast<py::dict>())).first;
   r.task = it->second;
   r.params = to_vector(d["params"], "params");
-  const int optimizer = d["optimizer"].cast<int>();
-  if (optimizer < 0 || optimizer > 1) throw py::value_error("optimizer: unknown optimizer code");
-  r.optimizer = static_cast<Optimizer>(optimizer);
+  r.optimizer = d["optimizer"].cast<Optimizer>();
   r.lr = d["lr"].cast<double>();
   r.epochs = d["epochs"].cast<std::int64_t>();
   r.beta1 = d["beta1"].cast<double>();
@@ -219,6 +191,54 @@ py::tuple evaluate_py(const py::dict& job, bool with_grad) {
 }  // namespace
 
 void bind_rnn(py::module_& m) {
+  // The names the Python layer validates against and the engine's codes: defined once, here.
+  py::enum_<Readout>(m, "RnnReadout", "Readouts of the RNN engine (rnn_readout.hpp).")
+      .value("latent", Readout::Latent)
+      .value("linear", Readout::Linear)
+      .value("latent_linear", Readout::LatentLinear);
+  py::enum_<Output>(m, "RnnOutput", "Output nonlinearities of the linear readouts.")
+      .value("sigmoid", Output::Sigmoid)
+      .value("tanh", Output::Tanh)
+      .value("identity", Output::Identity);
+  py::enum_<Optimizer>(m, "RnnOptimizer", "Optimizers of the RNN training loop (rnn_optim.hpp).")
+      .value("sgd", Optimizer::Sgd)
+      .value("adam", Optimizer::Adam);
+  py::tuple groups(static_cast<std::size_t>(kNumGroups));
+  for (int g = 0; g < kNumGroups; ++g) groups[static_cast<std::size_t>(g)] = group_name(g);
+  m.attr("rnn_groups") = groups;
+  py::class_<ModelSpec>(m, "RnnModelSpec",
+                        "An RNN configuration as the engine reads it (built by ghostfast.rnn.Model, checked by "
+                        "check()).")
+      .def(py::init<>())
+      .def_readwrite("N", &ModelSpec::N)
+      .def_readwrite("K", &ModelSpec::K)
+      .def_readwrite("full_rank", &ModelSpec::full_rank)
+      .def_readwrite("alpha", &ModelSpec::alpha)
+      .def_readwrite("readout", &ModelSpec::readout)
+      .def_readwrite("output", &ModelSpec::output)
+      .def_readwrite("threshold", &ModelSpec::threshold)
+      .def_readwrite("read_before", &ModelSpec::read_before)
+      .def_readwrite("n_in", &ModelSpec::n_in)
+      .def_readwrite("n_out", &ModelSpec::n_out)
+      .def_readwrite("noise_std", &ModelSpec::noise_std)
+      .def_readwrite("x0_random", &ModelSpec::x0_random)
+      .def_readwrite("x0_std", &ModelSpec::x0_std)
+      .def_readwrite("x0", &ModelSpec::x0)
+      .def_property(
+          "trainable", [](const ModelSpec& s) { return std::vector<bool>(s.trainable.begin(), s.trainable.end()); },
+          [](ModelSpec& s, const std::vector<bool>& flags) {
+            if (flags.size() != kNumGroups) throw py::value_error("trainable: expected one flag per group");
+            std::copy(flags.begin(), flags.end(), s.trainable.begin());
+          })
+      .def_readwrite("readout_l1_cap", &ModelSpec::readout_l1_cap)
+      .def("check", [](const ModelSpec& s) {
+        try {
+          check_model(s);
+        } catch (const std::invalid_argument& err) {
+          throw py::value_error(err.what());
+        }
+      });
+
   m.def("rnn_train_many", &train_many_py, py::arg("jobs"), py::arg("n_threads") = 0,
         py::arg("control") = nullptr,
         "Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; None for cancelled jobs.");

@@ -8,7 +8,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Control', 'adam_slow_points', 'build_version', 'canonical_sharp', 'canonical_simulate', 'canonical_train', 'count_fixed_points_1d_batch', 'default_threads', 'extrema_1d', 'find_slow_points', 'fixed_points_1d', 'flow_map_1d_batch', 'has_openmp', 'rnn_evaluate', 'rnn_normals', 'rnn_pass_keys', 'rnn_tanh', 'rnn_train_many', 'speed_field_2d']
+__all__: list[str] = ['Control', 'RnnModelSpec', 'RnnOptimizer', 'RnnOutput', 'RnnReadout', 'adam_slow_points', 'build_version', 'canonical_sharp', 'canonical_simulate', 'canonical_train', 'count_fixed_points_1d_batch', 'default_threads', 'extrema_1d', 'find_slow_points', 'fixed_points_1d', 'flow_map_1d_batch', 'has_openmp', 'rnn_evaluate', 'rnn_groups', 'rnn_normals', 'rnn_pass_keys', 'rnn_tanh', 'rnn_train_many', 'speed_field_2d']
 class Control:
     """
     Progress counter and cancel flag shared with a running C++ call (thread-safe).
@@ -27,6 +27,234 @@ class Control:
         """
         Number of jobs finished so far.
         """
+class RnnReadout:
+    """
+    Readouts of the RNN engine (rnn_readout.hpp).
+    
+    Members:
+    
+      latent
+    
+      linear
+    
+      latent_linear
+    """
+    __members__: typing.ClassVar[dict[str, RnnReadout]]
+    latent: typing.ClassVar[RnnReadout]
+    latent_linear: typing.ClassVar[RnnReadout]
+    linear: typing.ClassVar[RnnReadout]
+    @typing.overload
+    def __eq__(self, other: RnnReadout) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: RnnReadout) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class RnnOutput:
+    """
+    Output nonlinearities of the linear readouts.
+    
+    Members:
+    
+      sigmoid
+    
+      tanh
+    
+      identity
+    """
+    __members__: typing.ClassVar[dict[str, RnnOutput]]
+    identity: typing.ClassVar[RnnOutput]
+    sigmoid: typing.ClassVar[RnnOutput]
+    tanh: typing.ClassVar[RnnOutput]
+    @typing.overload
+    def __eq__(self, other: RnnOutput) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: RnnOutput) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class RnnOptimizer:
+    """
+    Optimizers of the RNN training loop (rnn_optim.hpp).
+    
+    Members:
+    
+      sgd
+    
+      adam
+    """
+    __members__: typing.ClassVar[dict[str, RnnOptimizer]]
+    adam: typing.ClassVar[RnnOptimizer]
+    sgd: typing.ClassVar[RnnOptimizer]
+    @typing.overload
+    def __eq__(self, other: RnnOptimizer) -> bool:
+        ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool:
+        ...
+    def __getstate__(self) -> int:
+        ...
+    def __hash__(self) -> int:
+        ...
+    def __index__(self) -> int:
+        ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __int__(self) -> int:
+        ...
+    @typing.overload
+    def __ne__(self, other: RnnOptimizer) -> bool:
+        ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool:
+        ...
+    def __repr__(self) -> str:
+        ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    def __str__(self) -> str:
+        ...
+    @property
+    def name(self) -> str:
+        ...
+    @property
+    def value(self) -> int:
+        ...
+class RnnModelSpec:
+    """
+    An RNN configuration as the engine reads it (built by ghostfast.rnn.Model, checked by check()).
+    """
+    full_rank: bool
+    output: RnnOutput
+    read_before: bool
+    readout: RnnReadout
+    x0_random: bool
+    def __init__(self) -> None:
+        ...
+    def check(self) -> None:
+        ...
+    @property
+    def K(self) -> int:
+        ...
+    @K.setter
+    def K(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def N(self) -> int:
+        ...
+    @N.setter
+    def N(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def alpha(self) -> float:
+        ...
+    @alpha.setter
+    def alpha(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def n_in(self) -> int:
+        ...
+    @n_in.setter
+    def n_in(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def n_out(self) -> int:
+        ...
+    @n_out.setter
+    def n_out(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def noise_std(self) -> float:
+        ...
+    @noise_std.setter
+    def noise_std(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def readout_l1_cap(self) -> float:
+        ...
+    @readout_l1_cap.setter
+    def readout_l1_cap(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def threshold(self) -> float:
+        ...
+    @threshold.setter
+    def threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+    @property
+    def trainable(self) -> list[bool]:
+        ...
+    @trainable.setter
+    def trainable(self, arg1: collections.abc.Sequence[bool]) -> None:
+        ...
+    @property
+    def x0(self) -> list[float]:
+        ...
+    @x0.setter
+    def x0(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
+        ...
+    @property
+    def x0_std(self) -> float:
+        ...
+    @x0_std.setter
+    def x0_std(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
+        ...
+def _parallel_error_probe(n: typing.SupportsInt | typing.SupportsIndex, fail_at: typing.SupportsInt | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
+    ...
 def adam_slow_points(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], starts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, iterations: typing.SupportsInt | typing.SupportsIndex = 5000, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
     ...
 def canonical_sharp(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], T: typing.SupportsFloat | typing.SupportsIndex, normalized: bool) -> tuple:
@@ -79,5 +307,6 @@ def rnn_train_many(jobs: list, n_threads: typing.SupportsInt | typing.SupportsIn
     """
 def speed_field_2d(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], grid_x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], grid_y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float64]:
     ...
-build_version: str
-has_openmp: bool
+build_version: str = ''
+has_openmp: bool = True
+rnn_groups: tuple = ('m', 'n', 'W', 'b', 'w_in', 'w_out', 'b_out', 'c')

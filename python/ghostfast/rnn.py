@@ -69,11 +69,12 @@ from .tasks import Task
 __all__ = ["Model", "GROUPS", "param_shapes", "init_params", "check_params", "forward", "ForwardResult",
            "loss_and_grad", "TrainState", "TrainJob", "TrainResult", "train", "train_many"]
 
-#: Parameter groups in the order of the core's flat layout.
-GROUPS = ("m", "n", "W", "b", "w_in", "w_out", "b_out", "c")
-_READOUTS = ("latent", "linear", "latent_linear")
-_OUTPUTS = ("sigmoid", "tanh", "identity")
-_OPTIMIZERS = ("sgd", "adam")
+#: Parameter groups in the order of the core's flat layout (defined by the engine).
+GROUPS: tuple[str, ...] = tuple(_core.rnn_groups)
+# The engine's readouts, outputs and optimizers by name (its enums are the one definition).
+_READOUTS = tuple(_core.RnnReadout.__members__)
+_OUTPUTS = tuple(_core.RnnOutput.__members__)
+_OPTIMIZERS = tuple(_core.RnnOptimizer.__members__)
 _SCHEMES = ("delayed", "task", "torch")
 
 
@@ -204,21 +205,27 @@ class Model:
         """True when a forward pass draws random numbers (noise or a random x0)."""
         return self.noise_std > 0 or self.x0 == "random"
 
-    def core_dict(self) -> dict[str, Any]:
-        K = self.K or 0
+    def _core_spec(self) -> Any:
+        """The engine's view of this model (``_core.RnnModelSpec``), checked by the engine too."""
+        spec = _core.RnnModelSpec()
+        spec.N, spec.K, spec.full_rank = self.N, self.K or 0, self.rank == "full"
+        spec.alpha, spec.threshold = float(self.alpha), float(self.threshold)
+        spec.readout = _core.RnnReadout.__members__[self.readout]
+        spec.output = _core.RnnOutput.__members__[self.output]
+        spec.read_before = self.read == "before"
+        spec.n_in, spec.n_out = self.n_in, self.n_out
+        spec.noise_std, spec.x0_std = float(self.noise_std), float(self.x0_std)
+        spec.x0_random = self.x0 == "random"
         if self.x0 == "random":
-            x0 = np.zeros(self.N)
+            spec.x0 = []
         elif isinstance(self.x0, float):
-            x0 = np.full(self.N, self.x0)
+            spec.x0 = [self.x0] * self.N
         else:
-            x0 = np.asarray(self.x0, dtype=np.float64)
-        return {"N": self.N, "K": K, "full_rank": self.rank == "full", "alpha": float(self.alpha),
-                "readout": _READOUTS.index(self.readout), "output": _OUTPUTS.index(self.output),
-                "threshold": float(self.threshold), "read_before": self.read == "before",
-                "n_in": self.n_in, "n_out": self.n_out, "noise_std": float(self.noise_std),
-                "x0_random": self.x0 == "random", "x0_std": float(self.x0_std), "x0": x0,
-                "trainable": [g in self.trainable for g in GROUPS],
-                "readout_l1_cap": float(self.readout_l1_cap or 0.0)}
+            spec.x0 = list(self.x0)
+        spec.trainable = [g in self.trainable for g in GROUPS]
+        spec.readout_l1_cap = float(self.readout_l1_cap or 0.0)
+        spec.check()
+        return spec
 
 
 def param_shapes(model: Model) -> dict[str, tuple[int, ...]]:
@@ -409,8 +416,9 @@ def _job_dict(model: Model, task: Task, flat_params: np.ndarray, *, optimizer: s
               snapshot_epochs: Sequence[int] = (), state: dict | None = None,
               betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
               fixed_point_grid: np.ndarray | None = None, model_dict: dict | None = None) -> dict[str, Any]:
-    return {"model": model_dict if model_dict is not None else model.core_dict(), "task": task.core_dict(),
-            "params": flat_params, "optimizer": _OPTIMIZERS.index(optimizer), "lr": lr, "epochs": epochs,
+    return {"model": model_dict if model_dict is not None else model._core_spec(), "task": task.core_dict(),
+            "params": flat_params, "optimizer": _core.RnnOptimizer.__members__[optimizer], "lr": lr,
+            "epochs": epochs,
             "beta1": betas[0], "beta2": betas[1], "eps": eps, "key0": key0, "key1": key1, "stream": stream,
             "record_every": record_every, "snapshot_epochs": list(snapshot_epochs), "state": state,
             "fixed_point_grid": fixed_point_grid}
@@ -610,7 +618,7 @@ def _job_to_core(job: Any, i: int, model_cache: dict) -> dict[str, Any]:
         flat = _flatten(model, check_params(model, job.params, f"{where}.params"))
     key = id(model)
     if key not in model_cache:
-        model_cache[key] = (model, model.core_dict())
+        model_cache[key] = (model, model._core_spec())
     return _job_dict(model, task, flat, optimizer=optimizer, lr=lr, epochs=epochs, key0=int(job.key0),
                      key1=int(job.key1), stream=int(job.stream), record_every=record_every, snapshot_epochs=snaps,
                      state=state, betas=(float(betas[0]), float(betas[1])), eps=eps, fixed_point_grid=grid,
