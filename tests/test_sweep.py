@@ -131,7 +131,7 @@ def test_model_fields_and_optimizer_lists_are_axes():
     assert not np.array_equal(res.loss[0, 0, 0], res.loss[0, 0, 1])
     assert res.loss[0, 0, 0, 0, 0, 0] != res.loss[0, 0, 0, 1, 0, 0]
     ds = res.to_xarray()
-    assert ds["loss"].dims == ("lr", "seed", "optimizer", "rank", "confidence", "record")
+    assert ds["loss"].dims == ("lr", "seed", "optimizer", "rank", "confidence", "epoch")
     assert list(ds["optimizer"].values) == ["sgd", "adam"]
     assert list(ds["rank"].values) == [1, 3, 5]
     np.testing.assert_array_equal(ds["loss"].values, res.loss)
@@ -541,8 +541,11 @@ def test_cli_sweep_from_toml(tmp_path, capsys):
     assert (tmp_path / "ckpt" / "manifest.json").exists()
     bad = tmp_path / "bad.toml"
     bad.write_text('[sweep]\nepochs = 3\nlr = [0.01]\nbogus = 1\n')
-    with pytest.raises(ValueError, match="bogus"):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:  # one line naming the key, no traceback (exit code 2, as argparse)
         cli.main(["sweep", str(bad)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "bogus" in err and len(err.strip().splitlines()) == 1
 
 
 def test_progress_bar_shows_the_memory_estimate_before_work(capsys):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Control', 'adam_slow_points', 'build_version', 'canonical_sharp', 'canonical_simulate', 'canonical_train', 'count_fixed_points_1d_batch', 'default_threads', 'extrema_1d', 'find_slow_points', 'fixed_points_1d', 'flow_map_1d_batch', 'has_openmp', 'rnn_evaluate', 'rnn_normals', 'rnn_tanh', 'rnn_train_many', 'speed_field_2d']
+__all__: list[str] = ['Control', 'adam_slow_points', 'build_version', 'canonical_sharp', 'canonical_simulate', 'canonical_train', 'count_fixed_points_1d_batch', 'default_threads', 'extrema_1d', 'find_slow_points', 'fixed_points_1d', 'flow_map_1d_batch', 'has_openmp', 'rnn_evaluate', 'rnn_normals', 'rnn_tanh', 'rnn_train_many', 'speed_field_2d', 'vector_kernel']
 class Control:
     """
     Progress counter and cancel flag shared with a running C++ call (thread-safe).
@@ -45,6 +45,10 @@ def count_fixed_points_1d_batch(m: typing.Annotated[numpy.typing.ArrayLike, nump
 def default_threads() -> int:
     """
     Threads a parallel call uses when n_threads is None (OMP_NUM_THREADS or the core count).
+    """
+def vector_kernel() -> str:
+    """
+    The RNN kernel path this CPU runs: 'portable' (std::fma), 'avx2' (AVX2 + FMA) or 'avx512'. Every path gives the same bits.
     """
 def extrema_1d(m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], tol: typing.SupportsFloat | typing.SupportsIndex = 1e-12) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
     ...

@@ -516,27 +516,68 @@ class TrainResult:
     seed_entropy: int | None = None
     version: str = __version__
 
-    def to_xarray(self) -> Any:
-        """The histories as an ``xarray.Dataset`` with an ``epoch`` coordinate (needs xarray).
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        from . import _display
 
-        Example
+        m = self.model
+        rows = [("model", f"N={m.N}, rank={m.rank}, readout={m.readout!r}"),
+                ("records", f"{self.epochs.size} ({_display.fmt_epochs(self.epochs)})")]
+        if self.loss.size:
+            rows.append(("loss", f"{self.loss[0]:.4g} -> {self.loss[-1]:.4g} (min {np.nanmin(self.loss):.4g})"
+                         if np.isfinite(self.loss).any() else "NaN"))
+            rows.append(("accuracy", f"{self.accuracy[0]:.3g} -> {self.accuracy[-1]:.3g}"))
+            rows.append(("grad norm", f"{self.grad_norm[0]:.3g} -> {self.grad_norm[-1]:.3g}"))
+        rows.append(("diverged", f"at epoch {self.diverged_epoch}" if self.diverged else "no"))
+        rows.append(("params", ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self.params.items())))
+        if self.snapshots:
+            rows.append(("snapshots", f"{len(self.snapshots)} at epochs "
+                                      f"{_display.fmt_values(sorted(self.snapshots))}"))
+        return rows
+
+    def __repr__(self) -> str:
+        """A short summary (model, records, first/last loss); the arrays are attributes (``res.loss`` ...)."""
+        return "TrainResult:\n" + "\n".join(f"  {k}: {v}" for k, v in self._summary_rows())
+
+    def _repr_html_(self) -> str:
+        """HTML summary for Jupyter (bounded size: no arrays)."""
+        from . import _display
+
+        return ("<div><b>TrainResult</b>" + _display.html_table(["", ""], self._summary_rows())
+                + f"<small>ghostfast {self.version}</small></div>")
+
+    def to_xarray(self) -> Any:
+        """The histories as an ``xarray.Dataset`` indexed by ``epoch`` (needs ``pip install ghostfast[io]``).
+
+        Variables ``loss``, ``grad_norm``, ``weight_norm``, ``accuracy``, ``grad_norm_<group>`` per parameter
+        group and ``fixed_point_count`` (when counted), each with ``long_name`` and ``units`` attributes, as
+        in :meth:`ghostfast.sweep.SweepResult.to_xarray`.
+
+        Returns
         -------
+        xarray.Dataset
+
+        Examples
+        --------
         >>> from ghostfast import tasks
         >>> ds = train(Model(N=20), tasks.delayed_activation(5), 0.01, 10, seed=0).to_xarray()
         >>> list(ds.data_vars)[:3]
         ['loss', 'grad_norm', 'weight_norm']
+        >>> ds["epoch"].attrs["units"]
+        'epoch'
         """
+        from ._display import variable_attrs
+
         xr = require("xarray", "io", "TrainResult.to_xarray")
-        data = {"loss": ("epoch", self.loss), "grad_norm": ("epoch", self.grad_norm),
-                "weight_norm": ("epoch", self.weight_norm), "accuracy": ("epoch", self.accuracy)}
+        data = {name: ("epoch", getattr(self, name), variable_attrs(name))
+                for name in ("loss", "grad_norm", "weight_norm", "accuracy")}
         for g, hist in self.grad_norm_groups.items():
-            data[f"grad_norm_{g}"] = ("epoch", hist)
+            data[f"grad_norm_{g}"] = ("epoch", hist, variable_attrs(f"grad_norm_{g}"))
         if self.fixed_point_count is not None:
-            data["fixed_point_count"] = ("epoch", self.fixed_point_count)
+            data["fixed_point_count"] = ("epoch", self.fixed_point_count, variable_attrs("fixed_point_count"))
         attrs = {"diverged": int(self.diverged), "diverged_epoch": int(self.diverged_epoch),
                  "seed_entropy": "" if self.seed_entropy is None else str(self.seed_entropy),
                  "version": self.version, "model": repr(self.model)}
-        return xr.Dataset(data, coords={"epoch": self.epochs}, attrs=attrs)
+        return xr.Dataset(data, coords={"epoch": ("epoch", self.epochs, variable_attrs("epoch"))}, attrs=attrs)
 
 
 @dataclass(frozen=True, eq=False)
