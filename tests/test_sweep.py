@@ -22,14 +22,14 @@ ARRAYS = ("loss", "grad_norm", "accuracy", "weight_norm", "record_epochs", "fina
           "diverged", "diverged_epoch", "done", "seed_entropy")
 
 
-def rank_one(N: int = 100, **kw) -> "rnn.Model":
-    """The spec §3.1 rank-one delayed-activation model."""
+def rank_one(N: int = 100, **kw) -> rnn.Model:
+    """The rank-one delayed-activation model of the paper's Figs. 3 and 6A."""
     base = dict(N=N, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after", x0=-0.3)
     base.update(kw)
     return rnn.Model(**base)
 
 
-def assert_same(a: "sweep.SweepResult", b: "sweep.SweepResult") -> None:
+def assert_same(a: sweep.SweepResult, b: sweep.SweepResult) -> None:
     """Bit-for-bit equality of everything a sweep computes (not the `interrupted` flag)."""
     assert a.coords == b.coords
     for name in ARRAYS:

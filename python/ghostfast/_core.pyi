@@ -36,7 +36,7 @@ def canonical_simulate(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64
     """
     Euler simulation of dx/dt = r + x^2 with a sigmoid readout: (loss, dloss_dr) per (r, confidence) pair.
     """
-def canonical_train(r0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], confidence: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, T: typing.SupportsFloat | typing.SupportsIndex, epochs: typing.SupportsInt | typing.SupportsIndex, normalized: bool, record_epochs: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], threshold: typing.SupportsFloat | typing.SupportsIndex, dt: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control = None) -> dict:
+def canonical_train(r0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], confidence: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, T: typing.SupportsFloat | typing.SupportsIndex, epochs: typing.SupportsInt | typing.SupportsIndex, normalized: bool, record_epochs: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], threshold: typing.SupportsFloat | typing.SupportsIndex, dt: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None) -> dict:
     """
     Gradient descent on r for each (r0, lr[, confidence]) run; returns a dict of histories and flags.
     """
@@ -52,7 +52,7 @@ def vector_kernel() -> str:
     """
 def extrema_1d(m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], tol: typing.SupportsFloat | typing.SupportsIndex = 1e-12) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
     ...
-def find_slow_points(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], starts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_iter: typing.SupportsInt | typing.SupportsIndex = 100, speed_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-13, grad_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-15, step_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-14, damping: typing.SupportsFloat | typing.SupportsIndex = 1e-06, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control = None) -> dict:
+def find_slow_points(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], starts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_iter: typing.SupportsInt | typing.SupportsIndex = 100, speed_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-13, grad_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-15, step_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-14, damping: typing.SupportsFloat | typing.SupportsIndex = 1e-06, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None) -> dict:
     ...
 def fixed_points_1d(m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], tol: typing.SupportsFloat | typing.SupportsIndex = 1e-12) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
     ...
@@ -72,7 +72,7 @@ def rnn_tanh(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> nump
     """
     The engine's vectorised tanh (for tests against numpy's).
     """
-def rnn_train_many(jobs: list, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control = None) -> list:
+def rnn_train_many(jobs: list, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None) -> list:
     """
     Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; None for cancelled jobs.
     """

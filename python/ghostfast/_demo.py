@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Optional
+from typing import Optional, Tuple
 
 import numpy as np
 
@@ -33,13 +33,14 @@ def run_demo(out_dir: str = "ghostfast-demo", quick: bool = False, n_threads: Op
     """
     start = time.perf_counter()
     T = 100.0
+    record: Tuple[int, ...]
     if quick:
         lrs, n_seeds, epochs, record = np.logspace(-11, -8, 40), 5, 3000, (1000, 2000, 3000)
         crit_seeds, crit_epochs = 10, 5000
     else:
         lrs, n_seeds, epochs, record = np.logspace(-11, -8, 100), 10, 10000, (1000, 2000, 3000, 5000, 10000)
         crit_seeds, crit_epochs = 20, 20000
-    analytic = canonical.critical_lr(T, normalized=False)
+    analytic = float(canonical.critical_lr(T, normalized=False))
     print(f"canonical model dx/dt = r + x^2, T = {T:g}, paper-code convention (gradient without 1/T)")
     print(f"r* = pi^2/(4T^2) = {canonical.optimal_r(T):.6e}, no-learning zone r < r*/4")
 

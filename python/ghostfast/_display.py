@@ -41,7 +41,7 @@ VARIABLES: Dict[str, Dict[str, str]] = {
 
 
 def variable_attrs(name: str) -> Dict[str, str]:
-    """xarray attrs (long_name, units) of a result variable; gradient-norm groups get a derived name."""
+    """The xarray attrs (long_name, units) of a result variable; gradient-norm groups get a derived name."""
     if name in VARIABLES:
         return dict(VARIABLES[name])
     if name.startswith("grad_norm_"):

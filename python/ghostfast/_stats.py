@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["PowerLawFit", "power_law_fit", "student_t_cdf", "student_t_ppf"]
 
@@ -85,7 +86,7 @@ class PowerLawFit:
     n: int
 
 
-def power_law_fit(x: Sequence[float], y: Sequence[float]) -> PowerLawFit:
+def power_law_fit(x: ArrayLike, y: ArrayLike) -> PowerLawFit:
     """Fit ``y = a x^p`` by ordinary least squares on ``(log x, log y)``.
 
     Examples
@@ -96,6 +97,7 @@ def power_law_fit(x: Sequence[float], y: Sequence[float]) -> PowerLawFit:
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    assert isinstance(x, np.ndarray) and isinstance(y, np.ndarray)  # narrows the ArrayLike for mypy
     if x.ndim != 1 or x.shape != y.shape:
         raise ValueError(f"x and y must be 1-D arrays of the same length, got shapes {x.shape} and {y.shape}")
     if x.size < 2:

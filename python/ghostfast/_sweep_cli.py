@@ -54,7 +54,7 @@ def _values(value: Any, name: str) -> Any:
         if len(value) != 1:
             raise ValueError(f"{name}: give one of logspace, geomspace, linspace, range; got {sorted(value)}")
         (kind, args), = value.items()
-        makers = {"logspace": np.logspace, "geomspace": np.geomspace, "linspace": np.linspace}
+        makers: Dict[str, Any] = {"logspace": np.logspace, "geomspace": np.geomspace, "linspace": np.linspace}
         if kind in makers:
             a, b, n = args
             return makers[kind](float(a), float(b), int(n))

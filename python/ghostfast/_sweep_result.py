@@ -265,7 +265,7 @@ class SweepResult:
                         arrays[f"params__{flat}__{name}"] = np.asarray(value)
         path = os.fspath(path)
         with open(path, "wb") as fh:  # np.savez(path) would append ".npz" to other suffixes
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub types the first ** as allow_pickle
 
 
 def load(path: str | os.PathLike) -> SweepResult:

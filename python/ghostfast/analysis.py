@@ -338,6 +338,7 @@ class LatentReduction:
 
     @property
     def rank(self) -> int:
+        """Number of latent dimensions K (columns of M)."""
         return int(self.M.shape[1])
 
     def project(self, states: Any) -> np.ndarray:

@@ -47,6 +47,8 @@ __all__ = [
 ]
 
 ArrayLike = Union[float, Sequence[float], np.ndarray]
+#: A SeedSequence's entropy: an int, or the sequence of ints it was made from (None: not seeded).
+Entropy = Union[int, Sequence[int], None]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -203,8 +205,8 @@ class SimulationResult:
     Unpacks like a tuple: ``L, dL = simulate(...)``.
     """
 
-    loss: np.ndarray
-    dloss_dr: np.ndarray
+    loss: Union[float, np.ndarray]
+    dloss_dr: Union[float, np.ndarray]
 
     def __iter__(self):
         return iter((self.loss, self.dloss_dr))
@@ -297,7 +299,7 @@ class CanonicalTrainResult:
     lr: np.ndarray
     interrupted: bool
     config: dict = field(default_factory=dict)
-    seed_entropy: Optional[int] = None
+    seed_entropy: Entropy = None
     version: str = ""
     n_threads: int = 0
 
@@ -317,7 +319,7 @@ class CanonicalTrainResult:
         return xr.Dataset(data, coords={"epoch": self.epochs_recorded}, attrs=attrs)
 
 
-def _record_epochs(epochs: int, record_every: int, record_epochs: Optional[Sequence[int]]) -> np.ndarray:
+def _record_epochs(epochs: int, record_every: int, record_epochs: Union[Sequence[int], np.ndarray, None]) -> np.ndarray:
     if record_epochs is None:
         rec = np.arange(0, epochs + 1, record_every, dtype=np.int64)
         if rec[-1] != epochs:
@@ -335,7 +337,7 @@ def _record_epochs(epochs: int, record_every: int, record_epochs: Optional[Seque
 def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normalized: bool = True,
           confidence: Optional[ArrayLike] = None, seed: SeedLike = None, n_threads: Optional[int] = None,
           record_every: int = 1, threshold: float = 10.0, dt: float = 0.1,
-          progress: Optional[bool] = None, *, record_epochs: Optional[Sequence[int]] = None) -> CanonicalTrainResult:
+          progress: Optional[bool] = None, *, record_epochs: Union[Sequence[int], np.ndarray, None] = None) -> CanonicalTrainResult:
     """Plain gradient descent r <- r - lr g(r) for every broadcast (r0, lr[, confidence]) run at once.
 
     Parameters
@@ -439,7 +441,7 @@ class LRSweepResult:
     T: float
     normalized: bool
     seeding: str
-    seed_entropy: Optional[int]
+    seed_entropy: Entropy
     version: str
     interrupted: bool
 
@@ -458,7 +460,7 @@ class LRSweepResult:
 
 
 def _initial_r(T: float, n_lrs: int, n_seeds: int, r0_mean: float, r0_std: float, seeding: str,
-               seed: SeedLike) -> Tuple[np.ndarray, Optional[int]]:
+               seed: SeedLike) -> Tuple[np.ndarray, Entropy]:
     """r0[i, j] = r0_mean r* + (r0_std r*) z[i, j], z from the chosen seeding (see lr_sweep)."""
     r_star = float(optimal_r(T))
     z = np.empty((n_lrs, n_seeds))
@@ -555,7 +557,7 @@ class CriticalLRResult:
     n_evaluations: int
     n_seeds: int
     epochs: int
-    seed_entropy: int
+    seed_entropy: Entropy
 
 
 def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, epochs: int = 20000,

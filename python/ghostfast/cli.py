@@ -90,6 +90,7 @@ def _figure_names() -> list:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``ghostfast`` argument parser with its subcommands (info, demo, reproduce, sweep)."""
     from . import __version__
 
     parser = _Parser(prog="ghostfast", description=_DESCRIPTION)

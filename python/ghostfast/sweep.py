@@ -15,7 +15,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
@@ -373,8 +373,8 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
     grid_lrs = np.geomspace(lo, hi, n_grid)
     res = sweep(model, task, epochs, lr=grid_lrs, seed=seeds, **common)
     trapped, learned = _fractions(res, learned_loss)
-    evaluated: Dict[float, Tuple[float, float]] = {float(l): (float(t), float(s))
-                                                   for l, t, s in zip(grid_lrs, trapped, learned)}
+    evaluated: Dict[float, Tuple[float, float]] = {float(x): (float(t), float(s))
+                                                   for x, t, s in zip(grid_lrs, trapped, learned)}
     above = np.flatnonzero(trapped >= fraction)
     found = above.size > 0 and above[0] > 0
     if found:
@@ -401,8 +401,8 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
                       f" (the critical lr is {side}, or more epochs are needed)", RuntimeWarning, stacklevel=2)
     lrs = np.array(sorted(evaluated))
     return CriticalLR(lr=float(lr_c), bracket=(b_lo, b_hi), lrs=lrs,
-                      trapped_fraction=np.array([evaluated[l][0] for l in lrs]),
-                      learned_fraction=np.array([evaluated[l][1] for l in lrs]), found=bool(found),
+                      trapped_fraction=np.array([evaluated[x][0] for x in lrs]),
+                      learned_fraction=np.array([evaluated[x][1] for x in lrs]), found=bool(found),
                       config={"epochs": epochs, "seeds": plain(seeds), "lr_bounds": [lo, hi], "n_grid": n_grid,
                               "n_bisect": n_bisect, "fraction": fraction, "learned_loss": learned_loss,
                               "trap_loss_fraction": trap_loss_fraction, "trap_grad_tol": trap_grad_tol,
@@ -456,7 +456,7 @@ def critical_lr_scaling(model: Any, Ts: Sequence[int] = (10, 20, 40, 80), *, tas
     for T in Ts_list:
         e = epochs(T) if callable(epochs) else epochs
         b = lr_bounds(T) if callable(lr_bounds) else lr_bounds
-        results.append(critical_lr(model, task, e, seeds=seeds, lr_bounds=tuple(b), T=[T], **kwargs))
+        results.append(critical_lr(model, task, e, seeds=seeds, lr_bounds=cast(Tuple[float, float], tuple(b)), T=[T], **kwargs))
     lr_c = np.array([r.lr for r in results])
     ok = np.isfinite(lr_c)
     fit = power_law_fit(np.array(Ts_list)[ok], lr_c[ok]) if ok.sum() >= 2 else None

@@ -45,7 +45,7 @@ class Task:
     loss_scale: float = 1.0
     accuracy: str = "binary"
     name: str = "task"
-    _core_dict: dict = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
+    _core_dict: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         targets = as_float_array(self.targets, "targets", ndim=3)
@@ -68,27 +68,32 @@ class Task:
 
     @property
     def n_trials(self) -> int:
+        """Number of trials B (the batch of one epoch)."""
         return int(self.targets.shape[0])
 
     @property
     def n_steps(self) -> int:
+        """Number of time steps S of each trial."""
         return int(self.targets.shape[1])
 
     @property
     def n_in(self) -> int:
+        """Number of input channels I."""
         return int(self.inputs.shape[2])
 
     @property
     def n_out(self) -> int:
+        """Number of output channels O."""
         return int(self.targets.shape[2])
 
     def core_dict(self) -> dict[str, Any]:
         """The dictionary the C++ binding reads (cached so sweeps share one copy per task)."""
-        if self._core_dict is None:
+        d = self._core_dict
+        if d is None:
             d = {"inputs": self.inputs, "targets": self.targets, "mask": self.mask, "loss_scale": self.loss_scale,
                  "ternary": self.accuracy == "ternary"}
             object.__setattr__(self, "_core_dict", d)
-        return self._core_dict
+        return d
 
 
 def delayed_activation(T: int) -> Task:
