@@ -73,6 +73,6 @@ print(f"   ghostfast {ghostfast.__version__} from {here}")
 print(f"   OpenMP runtime: {gomp[0]}")
 print(f"   kernel path: {ghostfast.vector_kernel()}; threads: {ghostfast.default_threads()}; sweep 1 == 2 threads")
 EOF
-ghostfast --version | sed 's/^/   /'
-ghostfast info | sed 's/^/   /'
+ghostfast --version
+ghostfast info
 echo "== OK: $(basename "$WHEEL") repaired, installed without a compiler, smoke test passed, OpenMP bundled"

@@ -129,7 +129,9 @@ def escape_time(r: ArrayLike) -> Union[float, np.ndarray]:
 def loss(r: ArrayLike, T: ArrayLike) -> Union[float, np.ndarray]:
     """Sharp-limit (a -> inf) T-normalised loss: |T - t*(r)| / T if r > r*/4, else exactly 1.
 
-    ``r`` and ``T`` broadcast. Examples
+    ``r`` and ``T`` broadcast.
+
+    Examples
     --------
     >>> loss(2 * optimal_r(100.0), 100.0)  # 1 - 1/sqrt(2)
     0.2928932188134524

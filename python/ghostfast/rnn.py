@@ -39,8 +39,8 @@ Conventions
   ``n_threads`` and for the portable/AVX2/AVX-512 code paths (fixed summation orders; fused multiply-adds
   only where the source writes them, in the full-rank products and the tanh).
 
-Example
--------
+Examples
+--------
 >>> from ghostfast import rnn, tasks
 >>> model = rnn.Model(N=100, rank=1)
 >>> params = rnn.init_params(model, seed=0)
@@ -96,8 +96,8 @@ class Model:
         ``||w_out||_1 / cap`` in place.
     init : "auto" | "delayed" | "task", the default initialisation preset.
 
-    Example
-    -------
+    Examples
+    --------
     >>> Model(N=100, rank="full", readout="linear", output="tanh", read="before", n_in=1,
     ...       noise_std=0.01, x0="random", x0_std=0.1).groups
     ('W', 'b', 'w_in', 'w_out', 'b_out')
@@ -290,8 +290,8 @@ def init_params(model: Model, seed: SeedLike = None, scheme: str | Mapping[str, 
         ``torch.manual_seed(seed)`` (mt19937 + PyTorch's 16-wide Box-Muller), equal to PyTorch's float32
         values to within one float32 ulp, so seed 40 gives the paper's network.
 
-    Example
-    -------
+    Examples
+    --------
     >>> p = init_params(Model(N=100), seed=40)
     >>> sorted(p), p["m"].shape, float(p["c"])
     (['b', 'c', 'm', 'n'], (100, 1), 10.0)
@@ -433,8 +433,8 @@ def _evaluate(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLik
 def forward(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike = None) -> ForwardResult:
     """Run the model on every trial of ``task`` (noise / random x0 from stream 0 of ``seed``).
 
-    Example
-    -------
+    Examples
+    --------
     >>> from ghostfast import tasks
     >>> m = Model(N=20)
     >>> forward(m, init_params(m, 0), tasks.delayed_activation(5)).outputs.shape
@@ -450,8 +450,8 @@ def loss_and_grad(model: Model, params: Mapping[str, Any], task: Task, seed: See
 
     Noise and a random x0 are drawn from stream 0 of ``seed`` when the model is stochastic.
 
-    Example
-    -------
+    Examples
+    --------
     >>> from ghostfast import tasks
     >>> m = Model(N=100)
     >>> loss, grads = loss_and_grad(m, init_params(m, 40), tasks.delayed_activation(20))
@@ -681,8 +681,8 @@ def train_many(jobs: Sequence[TrainJob], *, n_threads: int | None = None, contro
     (``ghostfast._core.Control``), ``control.done`` counts finished jobs and a cancel makes unfinished jobs come
     back as None. All jobs are validated before any work starts.
 
-    Example
-    -------
+    Examples
+    --------
     >>> from ghostfast import tasks
     >>> m = Model(N=50)
     >>> jobs = [TrainJob(m, tasks.delayed_activation(20), lr, 10, init_params(m, 0)) for lr in (0.003, 0.01)]
@@ -718,8 +718,8 @@ def train(model: Model, task: Task, lr: float, epochs: int, optimizer: str = "sg
     betas, eps : Adam's constants. fixed_point_grid : kappa grid (rank one) for ``fixed_point_count``.
     n_threads : accepted for API symmetry (one run uses one thread).
 
-    Example
-    -------
+    Examples
+    --------
     >>> from ghostfast import tasks
     >>> r = train(Model(N=100), tasks.delayed_activation(20), lr=0.01, epochs=2000, seed=0, record_every=100)
     >>> r.epochs[:3].tolist()

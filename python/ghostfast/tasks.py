@@ -6,8 +6,8 @@ A :class:`Task` holds the full batch: ``inputs`` [B, S, n_in] (n_in may be 0), `
 ``"ternary"``: y mapped to {-1, 0, 1} with thresholds ±0.33, compared with the target). Accuracy is the mean
 over the entries with ``mask != 0`` (all trials x steps x outputs with the default mask).
 
-Example
--------
+Examples
+--------
 >>> from ghostfast import tasks
 >>> task = tasks.dmts(*tasks.dmts_config("A"))
 >>> task.inputs.shape, task.loss_scale == 1 / (4 * 38)
@@ -101,8 +101,8 @@ def delayed_activation(T: int) -> Task:
 
     loss_scale = 1/T (the sum over 2T steps divided by T). Accuracy: binary.
 
-    Example
-    -------
+    Examples
+    --------
     >>> float(delayed_activation(20).targets[0, :, 0].sum())
     20.0
     """
@@ -123,8 +123,8 @@ def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> T
     Input: the cue for ``n_in`` steps, then 0 for ``n_delay + n_react`` steps. Target: 0 during cue and delay,
     sign(cue) during the response window. loss_scale = 1/(B S) (MSE mean), ternary accuracy.
 
-    Example
-    -------
+    Examples
+    --------
     >>> t = dcdt(2, 10, 10)
     >>> t.inputs.shape, float(t.targets[1, -1, 0])
     ((2, 22, 1), -1.0)
@@ -146,8 +146,8 @@ def dmts(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> T
     Input: s1 for ``n_in`` steps, 0 for ``n_delay``, s2 for ``n_in``, 0 for ``n_react``. Target: 1 during the
     response window (last ``n_react`` steps) for matches, 0 otherwise. loss_scale = 1/(B S), binary accuracy.
 
-    Example
-    -------
+    Examples
+    --------
     >>> t = dmts(6, 16, 10)
     >>> t.targets[:, -1, 0].tolist()
     [1.0, 1.0, 0.0, 0.0]
