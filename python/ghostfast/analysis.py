@@ -1,5 +1,5 @@
 """Phase-space analysis of leaky-tanh networks: flow maps, fixed points, ghosts and slow points, and
-abrupt-learning metrics of loss histories (spec sections 2.6 and 5).
+abrupt-learning metrics of loss histories (the analyses of the paper's Figs. 3, 4 and 5).
 
 Conventions (column vectors): the network ``x_{t+1} = (1 - alpha) x_t + alpha tanh(W x_t + b)`` with
 ``W = m @ n`` (rank K: ``m`` (N, K), ``n`` (K, N)) or a full ``W`` (N, N). Its zero-input flow is
@@ -219,7 +219,7 @@ def stack_rank_one(snapshots: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def count_fixed_points_1d(m: Any, n: Any, b: Any, kappa_grid: Any = None, *, n_threads: int | None = None
                           ) -> np.ndarray:
-    """Number of fixed points of each of E rank-one snapshots on a grid (spec Fig 3 "fixed point test").
+    """Number of fixed points of each of E rank-one snapshots on a grid (the paper's Fig. 3 "fixed point test").
 
     Counts strict sign changes of f between grid neighbours plus exact zeros at grid points (a tangency
     between grid points is invisible, as in the paper's test). The flow maps are not stored. Default grid:
@@ -352,7 +352,7 @@ class LatentReduction:
 def latent_reduction(params: Any, b: Any = None, *, rank: int = 2, basis: str = "svd") -> LatentReduction:
     """Reduce a network (dict with ``W`` or ``m``/``n``, or a matrix W) to ``rank`` latents.
 
-    ``basis="svd"`` (spec 5.2): M = U_K Sigma_K, P = V_K^T from the SVD of W (orthonormal latent axes).
+    ``basis="svd"`` (the paper's Fig. 4 code): M = U_K Sigma_K, P = V_K^T from the SVD of W (orthonormal latent axes).
     ``basis="factors"``: M = m, P = n of a rank-K parameter dict, i.e. the model's own latents
     kappa = n @ x (exact; the axes are then not orthonormal, so |F| and its minima are measured in that
     metric). ``singular_values`` are those of W in both cases.
@@ -573,7 +573,7 @@ def _check_thresholds(tol_fixed: float, ghost_eig_tol: float, dedup_tol: float) 
 def slow_points_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, starts: Any = None,
                    tol_fixed: float = 1e-8, ghost_eig_tol: float = 0.05, dedup_tol: float = 1e-6,
                    max_iter: int = 100, n_threads: int | None = None) -> SlowPoints:
-    """Slow points of a 2-D latent flow (spec 5.2): grid candidates (3x3 minima of |F|) refined by
+    """Slow points of a 2-D latent flow (paper Fig. 4): grid candidates (3x3 minima of |F|) refined by
     Newton's method on E = |F|^2/2 with the exact Hessian (J^T J + sum_i F_i Hess F_i) and
     Levenberg-Marquardt damping (initial 1e-6, increased x10 whenever a step does not decrease E), at most
     ``max_iter`` iterations; then de-duplicated and classified:
@@ -581,7 +581,7 @@ def slow_points_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, star
     * "fixed point": |F| < ``tol_fixed`` after refinement; ``stability`` from the Jacobian's eigenvalues
       (all Re < 0 stable, all > 0 unstable, else saddle);
     * "ghost": a converged local minimum of |F| with |F| >= tol_fixed and an eigenvalue with
-      |Re lambda| < ``ghost_eig_tol`` (spec target 19 uses 0.05);
+      |Re lambda| < ``ghost_eig_tol`` (0.05: the ghost criterion used for Figs. 4 and 5);
     * "slow point": any other local minimum of |F|.
 
     ``starts`` (C, 2) adds extra starting points (e.g. trajectory latents).
@@ -621,7 +621,7 @@ def find_slow_points(params: Any, b: Any = None, starts: Any = None, *, tol_fixe
                      ghost_eig_tol: float = 0.05, dedup_tol: float = 1e-6, max_iter: int = 100,
                      deduplicate: bool = True, n_threads: int | None = None, progress: bool | None = None
                      ) -> SlowPoints:
-    """Fixed points, ghosts and slow points of the full flow F(x) = -x + tanh(W x + b) (spec 5.3).
+    """Fixed points, ghosts and slow points of the full flow F(x) = -x + tanh(W x + b) (paper Fig. 5).
 
     From every start, q(x) = |F(x)|^2 / 2 is minimised in C++ (OpenMP over starts) by Newton's method with
     the exact Hessian J^T J + sum_i F_i Hess F_i, a dense Cholesky solve and Levenberg-Marquardt damping
@@ -660,7 +660,7 @@ def find_slow_points(params: Any, b: Any = None, starts: Any = None, *, tol_fixe
 
 def adam_slow_points(params: Any, b: Any = None, starts: Any = None, *, lr: float = 1e-2, iterations: int = 5000,
                      n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The paper's solver (spec 5.3) for comparison: Adam (lr, betas 0.9/0.999, eps 1e-8) on the mean of
+    """The paper's solver (Fig. 5 code) for comparison: Adam (lr, betas 0.9/0.999, eps 1e-8) on the mean of
     F(x)^2 over units, from each start, in C++. Returns (x_end (S, N), speed |F| (S,)). No Newton step."""
     W, b = _weights_and_bias(params, b)
     starts = as_float_array(starts, "starts", ndim=2, shape=(None, W.shape[0]))

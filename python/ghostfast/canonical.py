@@ -1,4 +1,4 @@
-"""The canonical 1D ghost model dx/dt = r + x^2 (paper_spec.md section 2).
+"""The canonical 1D ghost model dx/dt = r + x^2 (the paper's analytical model, Figs. 1, 2 and 8A).
 
 The state starts at x(0) = 0; the single learnable parameter r sets the escape time
 t*(r) = pi / (2 sqrt r). A sigmoid readout y = sigmoid(a (x - x_th)) must stay off for t <= T and turn
@@ -568,7 +568,7 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
                           n_threads: Optional[int] = None) -> CriticalLRResult:
     """Learning rate at which the fraction of trapped runs (r < r*/4 after ``epochs``) crosses 50 %.
 
-    Runs start at r0 = r0_mean r* + r0_std r* z (default 10 r* (1 + N(0, 0.01)), spec section 8 target 4),
+    Runs start at r0 = r0_mean r* + r0_std r* z (default 10 r* (1 + N(0, 0.01)), 10 r* as in the paper's Fig. 2 runs),
     the same ``n_seeds`` starting points for every lr. A coarse scan over ``grid`` x the analytic critical lr
     (one parallel C++ call) brackets the first crossing of 0.5 (widened by factors of 2 if needed); bisection
     in log lr then narrows the bracket to a relative width ``rtol`` (each step one train call over seeds).

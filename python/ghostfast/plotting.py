@@ -32,7 +32,7 @@ def _axes(ax: Any, projection: str | None = None) -> Any:
 def plot_flow_1d(params: Any, kappa_grid: Any = None, *, ax: Any = None, kappa0: float | None = None,
                  threshold: float | None = 1.0, fixed_points: bool = True, ghosts: bool = True,
                  max_ghost_speed: float = np.inf, **line_kw: Any) -> Any:
-    """The rank-one latent flow f(kappa) (spec 5.1, Fig 3): the curve, the zero line, the readout
+    """The rank-one latent flow f(kappa) (paper Fig. 3): the curve, the zero line, the readout
     threshold (vertical orange line at ``threshold``, None to omit), the initial latent ``kappa0`` (red
     dot on f = 0), fixed points (filled black: stable, open: unstable) and ghosts (red crosses).
 
@@ -65,7 +65,7 @@ def plot_flow_1d(params: Any, kappa_grid: Any = None, *, ax: Any = None, kappa0:
 def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, ax: Any = None,
                   slow_points: _an.SlowPoints | None = None, trajectories: Sequence[Any] | None = None,
                   arrows: int = 20, vmin: float = -1.0, vmax: float = 1.0, n_threads: int | None = None) -> Any:
-    """Speed map of a 2-D latent flow (spec 5.2): log10 |F| as a colour mesh (vmin -1, vmax 1), an
+    """Speed map of a 2-D latent flow (paper Fig. 4): log10 |F| as a colour mesh (vmin -1, vmax 1), an
     ``arrows`` x ``arrows`` field of unit-normalised F, slow points coloured by class (:data:`KIND_COLORS`),
     each ghost's slow eigen-direction as a red segment, and optional latent trajectories (each (T, 2)).
     Returns the Axes (one QuadMesh, one Quiver, one PathCollection per slow-point class, one line per
@@ -88,7 +88,7 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
             t = np.asarray(traj, float)
             ax.plot(t[:, 0], t[:, 1], color="white", lw=1.0)
     if slow_points is not None:
-        # the slow eigen-direction of each ghost, as a red segment (spec 5.2)
+        # the slow eigen-direction of each ghost, as a red segment (as in the paper's Fig. 4)
         span = 0.05 * max(gx[-1] - gx[0], gy[-1] - gy[0])
         for i in slow_points.select("ghost"):
             c, d = slow_points.x[i], slow_points.slow_direction[i] * span
@@ -109,7 +109,7 @@ def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: A
                 speed_range: tuple[float, float] = (-6.0, 0.0)) -> Any:
     """States [..., T, N] (each leading index one trajectory) and slow points on the top-3 principal
     components of the pooled states (numpy SVD of the centred states), on 3-D axes. Trajectories are grey
-    lines; slow points are coloured by log10 speed over ``speed_range`` (spec Fig 5: -6 to 0). Returns the
+    lines; slow points are coloured by log10 speed over ``speed_range`` (paper Fig. 5: -6 to 0). Returns the
     Axes (one line per trajectory, one PathCollection for the slow points)."""
     X = np.asarray(states, float)
     if X.ndim < 2:
@@ -140,7 +140,7 @@ def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: A
 
 def plot_history(loss: Any, grad_norm: Any = None, *, ax: Any = None, epochs: Any = None,
                  ylim: tuple[float, float] | None = (1e-6, 5.0)) -> Any:
-    """Loss (and gradient norm) histories normalised by their maxima on a log-y axis (spec Figs 3, 4):
+    """Loss (and gradient norm) histories normalised by their maxima on a log-y axis (paper Figs. 3, 4):
     the abrupt-learning signature is a plateau with tiny gradient, a gradient spike and a loss drop.
     Returns the Axes (one line per history)."""
     ax = _axes(ax)

@@ -1,13 +1,13 @@
-"""Leaky-tanh RNNs of the paper (spec §3) with hand-written BPTT, SGD/Adam, all epochs in C++.
+"""Leaky-tanh RNNs of the paper (Figs. 3-8) with hand-written BPTT, SGD/Adam, all epochs in C++.
 
 Conventions
 -----------
 * **Column vectors.** ``x_{t+1} = (1 - alpha) x_t + alpha tanh(W x_t + w_in u_t + b + xi_t)`` with ``W = m @ n``
   for rank K (``m``: (N, K), ``n``: (K, N)) or a full ``W``: (N, N). Latents ``kappa = n @ x`` (K-vector). For rank
-  one this is spec §3.1 exactly (``kappa = n.x``, pre-activation ``m kappa + b``) and the latent flow is
-  ``f(kappa) = -kappa + n.tanh(m kappa + b)``. The paper's PyTorch code uses row vectors (``x @ W_spec``), so
-  ``W_ours = W_spec.T``; for its rank-K code (``x @ m_spec @ n_spec``) ``m_ours = n_spec.T``, ``n_ours = m_spec.T``.
-  There is ONE bias inside the tanh, ``b`` (the spec's ``b_in`` of §3.4).
+  one this is the paper's Fig. 3 network exactly (``kappa = n.x``, pre-activation ``m kappa + b``) and the latent flow is
+  ``f(kappa) = -kappa + n.tanh(m kappa + b)``. The paper's PyTorch code uses row vectors (``x @ W_paper``), so
+  ``W_ours = W_paper.T``; for its rank-K code (``x @ m_paper @ n_paper``) ``m_ours = n_paper.T``, ``n_ours = m_paper.T``.
+  There is ONE bias inside the tanh, ``b`` (the paper code's ``b_in`` of its task RNNs, Figs. 4, 5, 7, 8C).
 * **Parameters** are a dict of float64 arrays: ``m`` (N, K), ``n`` (K, N), ``W`` (N, N), ``b`` (N,), ``w_in``
   (N, n_in), ``w_out`` (n_out, N) [(n_out, K) for ``readout="latent_linear"``], ``b_out`` (n_out,), ``c`` shape ()
   (the confidence of ``readout="latent"``). Only the groups the model uses are present.
@@ -29,11 +29,11 @@ Conventions
   ``sqrt(v_hat)``, no amsgrad/weight decay). ``snapshots[e]`` are the parameters at the START of epoch e (before
   its cap rescaling and update); ``e == final epoch`` gives the final parameters.
 * **Initialisation** (``init_params``) uses ``numpy.random.default_rng(seed)`` (PCG64 from a SeedSequence),
-  drawing groups in the order m, n, W, b, w_in, w_out, b_out (spec §3.1: m then n). Presets: ``"delayed"``
-  (spec §3.1-3.3: m, n or W ~ N(0, 1/N), b = 0, w_out, b_out ~ N(0, 1/N), c = confidence) and ``"task"`` (§3.4:
+  drawing groups in the order m, n, W, b, w_in, w_out, b_out (the paper's Fig. 3 code: m then n). Presets: ``"delayed"``
+  (the delayed-activation networks of Figs. 3, 6 and 8B: m, n or W ~ N(0, 1/N), b = 0, w_out, b_out ~ N(0, 1/N), c = confidence) and ``"task"`` (the task RNNs of Figs. 4, 5, 7, 8C:
   xavier-uniform W, w_in, w_out; b ~ U(+-1/sqrt(n_in)); b_out ~ U(+-1/sqrt(fan_in)); low rank: n ~ N(0, 1/N),
   m ~ N(0, 1), b ~ N(0, 0.1^2)). ``init="auto"`` picks "task" when the model has inputs, else "delayed".
-  ``scheme="torch"`` (rank-one §3.1 model) reproduces ``torch.manual_seed(seed)`` + ``randn`` to within one
+  ``scheme="torch"`` (the rank-one Fig. 3 model) reproduces ``torch.manual_seed(seed)`` + ``randn`` to within one
   float32 ulp, so seed 40 gives the paper's network.
 * **Determinism.** A run's results depend only on its job (parameters, task, lr, keys): bit-identical for any
   ``n_threads`` and for the portable/AVX2/AVX-512 code paths (fixed summation orders; fused multiply-adds
@@ -278,7 +278,7 @@ def _unflatten(model: Model, flat: np.ndarray) -> dict[str, np.ndarray]:
 
 def init_params(model: Model, seed: SeedLike = None, scheme: str | Mapping[str, Any] | None = None
                 ) -> dict[str, np.ndarray]:
-    """Initial parameters from the spec's initialisers (see the module docstring), deterministic per seed.
+    """Initial parameters from the paper code's initialisers (see the module docstring), deterministic per seed.
 
     Parameters
     ----------
@@ -286,7 +286,7 @@ def init_params(model: Model, seed: SeedLike = None, scheme: str | Mapping[str, 
     seed : int >= 0, numpy SeedSequence or None (fresh entropy); feeds ``numpy.random.default_rng``.
     scheme : None (``model.init``), "delayed", "task", "torch", or a dict {group: spec} overriding groups of
         the model's preset, spec one of ("normal", std), ("uniform", bound), ("constant", value).
-        "torch" (spec §3.1 rank-one model only, int seed < 2**32): the paper's PyTorch draws after
+        "torch" (the rank-one model of Figs. 3, 6A, 8B only, int seed < 2**32): the paper's PyTorch draws after
         ``torch.manual_seed(seed)`` (mt19937 + PyTorch's 16-wide Box-Muller), equal to PyTorch's float32
         values to within one float32 ulp, so seed 40 gives the paper's network.
 
@@ -369,7 +369,8 @@ def _torch_normal_fill_16(u: np.ndarray) -> np.ndarray:
 
 def _torch_randn(rs: np.random.RandomState, n: int) -> np.ndarray:
     """``torch.randn(n)`` (float32, CPU, n >= 16) from the mt19937 stream ``rs``: n uniforms, Box-Muller on
-    blocks of 16, and when n % 16 != 0 the last 16 values are recomputed from 16 fresh uniforms (spec §10).
+    blocks of 16, and when n % 16 != 0 the last 16 values are recomputed from 16 fresh uniforms (PyTorch's vectorised
+    CPU path).
     PyTorch evaluates log/sin/cos with SLEEF in float32; here they are correctly rounded, so ~15% of the
     values differ from PyTorch's by one float32 ulp."""
     u = _torch_uniform24(rs, n)
@@ -385,7 +386,7 @@ def _torch_init(model: Model, seed: Any, overrides: Mapping[str, Any]) -> dict[s
     """Spec §3.1 init as the paper's PyTorch code draws it: torch.manual_seed(seed); m = randn(N)/sqrt(N);
     n = randn(N)/sqrt(N) (float32); b = 0; c = confidence."""
     if model.rank != 1 or model.readout != "latent" or model.n_in != 0:
-        raise ValueError("scheme='torch' reproduces the spec §3.1 rank-one model (rank=1, readout='latent', n_in=0)")
+        raise ValueError("scheme='torch' reproduces the paper's rank-one model of Figs. 3, 6A and 8B (rank=1, readout='latent', n_in=0)")
     if overrides:
         raise ValueError("scheme='torch' takes no per-group overrides")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**32:

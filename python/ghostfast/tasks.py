@@ -1,4 +1,4 @@
-"""Trial generators of the paper's tasks (spec §4): delayed activation, DCDT and DMTS.
+"""Trial generators of the paper's tasks: delayed activation (Figs. 2-3, 6, 8B), DCDT and DMTS (Figs. 4, 5, 7, 8C).
 
 A :class:`Task` holds the full batch: ``inputs`` [B, S, n_in] (n_in may be 0), ``targets`` [B, S, n_out],
 ``mask`` [B, S, n_out] (loss and accuracy weights; ones by default), the ``loss_scale`` of the loss
@@ -97,7 +97,7 @@ class Task:
 
 
 def delayed_activation(T: int) -> Task:
-    """Delayed activation (spec §3.1, §4): one trial, no input, 2T steps, target 0 for T steps then 1.
+    """Delayed activation (the task of the paper's Figs. 2, 3, 6 and 8B): one trial, no input, 2T steps, target 0 for T steps then 1.
 
     loss_scale = 1/T (the sum over 2T steps divided by T). Accuracy: binary.
 
@@ -118,7 +118,7 @@ def _check_timing(n_in: int, n_delay: int, n_react: int, samples_per_class: int)
 
 
 def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> Task:
-    """Delayed cue-discrimination (spec §4): trial types cue +1, cue -1, tiled ``samples_per_class`` times.
+    """Delayed cue-discrimination, DCDT (paper Figs. 4A-D, 5A-C, 7, 8C): trial types cue +1, cue -1, tiled ``samples_per_class`` times.
 
     Input: the cue for ``n_in`` steps, then 0 for ``n_delay + n_react`` steps. Target: 0 during cue and delay,
     sign(cue) during the response window. loss_scale = 1/(B S) (MSE mean), ternary accuracy.
@@ -141,7 +141,7 @@ def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> T
 
 
 def dmts(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> Task:
-    """Delayed match-to-sample (spec §4): types (s1, s2) = (+,+), (-,-), (-,+), (+,-), tiled.
+    """Delayed match-to-sample, DMTS (paper Figs. 4E-H, 5D-F, 7): types (s1, s2) = (+,+), (-,-), (-,+), (+,-), tiled.
 
     Input: s1 for ``n_in`` steps, 0 for ``n_delay``, s2 for ``n_in``, 0 for ``n_react``. Target: 1 during the
     response window (last ``n_react`` steps) for matches, 0 otherwise. loss_scale = 1/(B S), binary accuracy.
