@@ -75,4 +75,4 @@ print(f"   kernel path: {ghostfast.vector_kernel()}; threads: {ghostfast.default
 EOF
 ghostfast --version
 ghostfast info
-echo "== OK: $(basename "$WHEEL") repaired, installed without a compiler, smoke test passed, OpenMP bundled"
+echo "== OK: ${WHEEL##*/} repaired, installed without a compiler, smoke test passed, OpenMP bundled"

@@ -37,7 +37,18 @@ __all__ = ["__version__", "has_openmp", "default_threads", "vector_kernel", *_SU
 
 
 def default_threads() -> int:
-    """Threads used when ``n_threads=None``: ``OMP_NUM_THREADS`` if set, else the core count (1 without OpenMP)."""
+    """Threads used when ``n_threads=None``: ``OMP_NUM_THREADS`` if set, else the core count (1 without OpenMP).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import ghostfast
+    >>> ghostfast.default_threads() >= 1
+    True
+    """
     return int(_core.default_threads())
 
 

@@ -50,14 +50,52 @@ def _betainc(a: float, b: float, x: float) -> float:
 
 
 def student_t_cdf(t: float, df: float) -> float:
-    """CDF of Student's t distribution (regularised incomplete beta; no scipy)."""
+    """CDF of Student's t distribution (regularised incomplete beta; no scipy).
+
+    Parameters
+    ----------
+    t : float
+        The point.
+    df : float
+        Degrees of freedom (> 0).
+
+    Returns
+    -------
+    float
+        P(T <= t).
+
+    Examples
+    --------
+    >>> student_t_cdf(0.0, 5)
+    0.5
+    >>> round(student_t_cdf(2.015048, 5), 4)            # the 95 % one-sided quantile at 5 degrees of freedom
+    0.95
+    """
     x = df / (df + t * t)
     tail = 0.5 * _betainc(0.5 * df, 0.5, x)
     return 1.0 - tail if t >= 0 else tail
 
 
 def student_t_ppf(q: float, df: float) -> float:
-    """Quantile of Student's t distribution for 0.5 < q < 1 (bisection on the CDF)."""
+    """Quantile of Student's t distribution for 0.5 < q < 1 (bisection on the CDF).
+
+    Parameters
+    ----------
+    q : float
+        Probability, 0.5 < q < 1.
+    df : float
+        Degrees of freedom (> 0).
+
+    Returns
+    -------
+    float
+        t such that P(T <= t) = q.
+
+    Examples
+    --------
+    >>> round(student_t_ppf(0.975, 10), 4)             # the two-sided 95 % factor at 10 degrees of freedom
+    2.2281
+    """
     lo, hi = 0.0, 1.0
     while student_t_cdf(hi, df) < q:
         hi *= 2.0
@@ -88,6 +126,16 @@ class PowerLawFit:
 
 def power_law_fit(x: ArrayLike, y: ArrayLike) -> PowerLawFit:
     """Fit ``y = a x^p`` by ordinary least squares on ``(log x, log y)``.
+
+    Parameters
+    ----------
+    x, y : array_like, shape ``(n,)``
+        Positive, finite values; at least 2 points (3 for standard errors).
+
+    Returns
+    -------
+    PowerLawFit
+        ``exponent`` p, ``prefactor`` a, their standard errors and 95 % (Student t) intervals, and ``n``.
 
     Examples
     --------

@@ -25,7 +25,29 @@ _ARRAYS = (*_HISTORIES, "record_epochs", "final_loss", "drop_epoch", "trapped", 
 
 
 def drop_epochs(loss: np.ndarray, record_epochs: np.ndarray, fraction: float = DROP_FRACTION) -> np.ndarray:
-    """First recorded epoch where ``loss < fraction * loss[..., 0]``; -1 if never (or the run is unfinished)."""
+    """First recorded epoch where ``loss < fraction * loss[..., 0]``; -1 if never (or the run is unfinished).
+
+    The abrupt-drop epoch of :class:`SweepResult` (``drop_epoch``), recomputed for another ``fraction``.
+
+    Parameters
+    ----------
+    loss : ndarray, shape ``(..., n_records)``
+        Loss histories.
+    record_epochs : ndarray of int, shape ``(n_records,)``
+        The epoch of each record.
+    fraction : float
+        The drop threshold, relative to the first recorded loss.
+
+    Returns
+    -------
+    ndarray of int, shape ``loss.shape[:-1]``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> drop_epochs(np.array([[1.0, 0.9, 0.2, 0.1], [1.0, 1.0, 1.0, 1.0]]), np.array([0, 10, 20, 30]))
+    array([20, -1])
+    """
     loss = np.asarray(loss, dtype=np.float64)
     below = loss < fraction * loss[..., :1]  # NaN compares False
     first = np.argmax(below, axis=-1)
@@ -36,7 +58,30 @@ def trapped_mask(loss: np.ndarray, grad_norm: np.ndarray, *, loss_fraction: floa
                  grad_tol: float = TRAP_GRAD_TOL) -> np.ndarray:
     """No-learning zone: last recorded loss > ``loss_fraction`` * initial loss AND last gradient norm < ``grad_tol``.
 
-    NaN (unfinished or diverged) runs are never trapped."""
+    The ``trapped`` flag of :class:`SweepResult`, recomputed for other thresholds. NaN (unfinished or
+    diverged) runs are never trapped.
+
+    Parameters
+    ----------
+    loss, grad_norm : ndarray, shape ``(..., n_records)``
+        Histories of the loss and of the gradient norm.
+    loss_fraction : float
+        The loss must still exceed this fraction of its initial value.
+    grad_tol : float
+        The final gradient norm must be below this.
+
+    Returns
+    -------
+    ndarray of bool, shape ``loss.shape[:-1]``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = np.array([[1.0, 1.0], [1.0, 0.01], [1.0, 1.0]])
+    >>> grad = np.array([[1e-3, 1e-9], [1e-3, 1e-9], [1e-3, 1e-2]])
+    >>> trapped_mask(loss, grad).tolist()             # stuck; learned; still moving
+    [True, False, False]
+    """
     loss = np.asarray(loss, dtype=np.float64)
     grad = np.asarray(grad_norm, dtype=np.float64)
     return (loss[..., -1] > loss_fraction * loss[..., 0]) & (grad[..., -1] < grad_tol)
@@ -269,7 +314,27 @@ class SweepResult:
 
 
 def load(path: str | os.PathLike) -> SweepResult:
-    """Read a :class:`SweepResult` written by :meth:`SweepResult.save`."""
+    """Read a :class:`SweepResult` written by :meth:`SweepResult.save`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An ``.npz`` file written by ``SweepResult.save``.
+
+    Returns
+    -------
+    SweepResult
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from ghostfast import rnn, tasks, sweep
+    >>> res = sweep.sweep(rnn.Model(N=10), tasks.delayed_activation(T=3), epochs=5, lr=[1e-2], seed=[0, 1])
+    >>> path = os.path.join(tempfile.mkdtemp(), "res.npz")
+    >>> res.save(path)
+    >>> bool((sweep.load(path).loss == res.loss).all())
+    True
+    """
     with np.load(os.fspath(path), allow_pickle=False) as data:
         meta = json.loads(str(data["meta_json"]))
         fields: Dict[str, Any] = {name: data[name] for name in _ARRAYS}

@@ -96,6 +96,16 @@ def _broadcast(arrays: Sequence[np.ndarray], names: Sequence[str]) -> Tuple[np.n
 def optimal_r(T: ArrayLike) -> Union[float, np.ndarray]:
     """The optimum r* = pi^2 / (4 T^2), where the escape time equals the delay T and L = 0.
 
+    Parameters
+    ----------
+    T : float or array_like
+        Delay of the task (> 0), in the model's time units.
+
+    Returns
+    -------
+    float or ndarray
+        r*, shaped like ``T``.
+
     Examples
     --------
     >>> f"{optimal_r(100.0):.6e}"
@@ -106,13 +116,43 @@ def optimal_r(T: ArrayLike) -> Union[float, np.ndarray]:
 
 
 def no_learning_boundary(T: ArrayLike) -> Union[float, np.ndarray]:
-    """r*/4 = pi^2 / (16 T^2): below it the unit never fires within 2T, L = 1 and dL/dr = 0."""
+    """Edge of the no-learning zone, r*/4 = pi^2 / (16 T^2).
+
+    Below it the unit never fires within the trial (t* >= 2T): L = 1 and dL/dr = 0 (paper Fig. 2).
+
+    Parameters
+    ----------
+    T : float or array_like
+        Delay of the task (> 0).
+
+    Returns
+    -------
+    float or ndarray
+        r*/4, shaped like ``T``.
+
+    Examples
+    --------
+    >>> bool(no_learning_boundary(100.0) == optimal_r(100.0) / 4)
+    True
+    >>> float(loss(0.99 * no_learning_boundary(100.0), 100.0))
+    1.0
+    """
     T = _delay(T)
     return _out(((np.pi * np.pi) / (4.0 * T * T)) / 4.0)
 
 
 def escape_time(r: ArrayLike) -> Union[float, np.ndarray]:
     """Blow-up time t*(r) = pi / (2 sqrt r) of x(t) = sqrt(r) tan(sqrt(r) t); inf for r <= 0 (never fires).
+
+    Parameters
+    ----------
+    r : float or array_like
+        The model's parameter (any real; inf allowed).
+
+    Returns
+    -------
+    float or ndarray
+        t*(r), shaped like ``r``.
 
     Examples
     --------
@@ -129,7 +169,17 @@ def escape_time(r: ArrayLike) -> Union[float, np.ndarray]:
 def loss(r: ArrayLike, T: ArrayLike) -> Union[float, np.ndarray]:
     """Sharp-limit (a -> inf) T-normalised loss: |T - t*(r)| / T if r > r*/4, else exactly 1.
 
-    ``r`` and ``T`` broadcast.
+    Parameters
+    ----------
+    r : float or array_like
+        The model's parameter.
+    T : float or array_like
+        Delay (> 0); broadcasts with ``r``.
+
+    Returns
+    -------
+    float or ndarray
+        L(r) in [0, 1], shaped like ``broadcast(r, T)``.
 
     Examples
     --------
@@ -150,8 +200,22 @@ def loss_grad(r: ArrayLike, T: ArrayLike, normalized: bool = True) -> Union[floa
     """Sharp-limit gradient dL/dr (the one :func:`train` uses without a confidence).
 
     -(pi/(4T)) r^(-3/2) on [r*/4, r*] (the cusp r* takes this left derivative), +(pi/(4T)) r^(-3/2)
-    above r*, exactly 0 below r*/4. ``normalized=False`` drops the 1/T factor: +-pi/(4 r^1.5), the paper
-    code's convention.
+    above r*, exactly 0 below r*/4.
+
+    Parameters
+    ----------
+    r : float or array_like
+        The model's parameter.
+    T : float or array_like
+        Delay (> 0); broadcasts with ``r``.
+    normalized : bool
+        True: the gradient of the T-normalised loss. False: without the 1/T factor, +-pi/(4 r^1.5), the
+        paper code's convention (its learning rates are T times larger in effect).
+
+    Returns
+    -------
+    float or ndarray
+        dL/dr, shaped like ``broadcast(r, T)``.
 
     Examples
     --------
@@ -175,6 +239,18 @@ def critical_lr(T: ArrayLike, normalized: bool = True) -> Union[float, np.ndarra
     """Critical learning rate 3 pi^4 / (32 T^4) (normalised loss) or 3 pi^4 / (32 T^5) (paper code).
 
     Above it a step from just above r* can land in the no-learning zone (dimensionless step > 3/4).
+
+    Parameters
+    ----------
+    T : float or array_like
+        Delay (> 0).
+    normalized : bool
+        True: for the gradient of the T-normalised loss; False: for the paper code's gradient (no 1/T).
+
+    Returns
+    -------
+    float or ndarray
+        The critical learning rate, shaped like ``T``.
 
     Examples
     --------
@@ -348,19 +424,35 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
         Initial r. None draws r0 = 10 r* (1 + 0.1 z), z ~ N(0, 1) from ``seed`` (one per lr entry); this
         is the only use of ``seed`` (kept for API symmetry; recorded in ``seed_entropy``).
     lr : array_like
-        Learning rates >= 0 (broadcast with r0). T: delay. epochs: number of updates (>= 0).
+        Learning rates >= 0 (broadcast with ``r0``).
+    T : float
+        Delay (> 0).
+    epochs : int
+        Number of updates (>= 0).
     normalized : bool
         True: gradient of the T-normalised loss; False: the paper code's gradient (no 1/T).
     confidence : array_like, optional
         None: sharp-limit gradient (:func:`loss_grad`). A value a > 0 (broadcast with r0, lr): the exact
         gradient of the Euler-simulated loss (:func:`simulate`, one simulation per epoch), times T when
         ``normalized=False``.
+    seed : int, numpy.random.SeedSequence or None
+        Seed of the random r0 (only used when ``r0`` is None).
+    n_threads : int or None
+        OpenMP threads (None: ``OMP_NUM_THREADS`` or all cores).
     record_every : int
         Record every k-th epoch (0, k, 2k, ...; the final epoch is always recorded).
+    threshold, dt : float
+        Readout threshold x_th and Euler step of the finite-confidence simulation.
+    progress : bool or None
+        A tqdm bar over runs (None: only in an interactive terminal or notebook).
     record_epochs : sequence of int, optional
-        Explicit, strictly increasing epochs to record instead (overrides record_every).
-    n_threads, progress
-        OpenMP threads (None: default) and a tqdm bar over runs (None: only in an interactive terminal).
+        Explicit, strictly increasing epochs to record instead (overrides ``record_every``).
+
+    Returns
+    -------
+    CanonicalTrainResult
+        Histories of r and of the loss (runs first, records last), final r, arrival epoch, trapped and
+        diverged flags.
 
     Examples
     --------
@@ -494,13 +586,37 @@ def lr_sweep(T: float, lrs: ArrayLike, n_seeds: int = 10, epochs: int = 10000, n
 
     Parameters
     ----------
+    T : float
+        Delay (> 0).
+    lrs : array_like
+        Learning rates (1-D, > 0).
+    n_seeds : int
+        Runs per learning rate.
+    epochs : int
+        Updates per run.
+    normalized : bool
+        The paper's Fig 2D grid logspace(-11, -8, 100) is in the code convention: pass normalized=False.
+    seed : int, numpy.random.SeedSequence or None
+        Seed of the starting points (``seeding="modern"`` only).
+    record_epochs : sequence of int
+        Epochs (1-based) at which the loss is reported.
     seeding : {"modern", "paper"}
         "modern": z for lr index i from ``default_rng(SeedSequence(seed).spawn(n_lrs)[i])``.
         "paper": ``np.random.seed(i)`` per lr index and one legacy ``np.random.randn()`` per repeat, in
         repeat order (``seed`` is ignored). This is our reading of the paper's script; its exact arithmetic
         for r0 (e.g. ``10*r_star + randn()*r_star/10``) may differ from ours in the last bit.
-    normalized : bool
-        The paper's Fig 2D grid logspace(-11, -8, 100) is in the code convention: pass normalized=False.
+    r0_mean, r0_std : float
+        Starting points r0 = r0_mean r* + r0_std r* z, z ~ N(0, 1).
+    n_threads : int or None
+        OpenMP threads (None: default).
+    progress : bool or None
+        A tqdm bar (None: only in an interactive terminal or notebook).
+
+    Returns
+    -------
+    LRSweepResult
+        ``loss`` (lr, seed, record), ``mean_loss`` and ``sem_loss`` (lr, record), ``trapped`` (lr, seed),
+        ``trapped_fraction`` (lr,), starting points and arrival epochs.
 
     Examples
     --------
@@ -568,13 +684,40 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
                           n_threads: Optional[int] = None) -> CriticalLRResult:
     """Learning rate at which the fraction of trapped runs (r < r*/4 after ``epochs``) crosses 50 %.
 
-    Runs start at r0 = r0_mean r* + r0_std r* z (default 10 r* (1 + N(0, 0.01)), 10 r* as in the paper's Fig. 2 runs),
-    the same ``n_seeds`` starting points for every lr. A coarse scan over ``grid`` x the analytic critical lr
-    (one parallel C++ call) brackets the first crossing of 0.5 (widened by factors of 2 if needed); bisection
-    in log lr then narrows the bracket to a relative width ``rtol`` (each step one train call over seeds).
+    Runs start at r0 = r0_mean r* + r0_std r* z (default 10 r* (1 + N(0, 0.01)), 10 r* as in the paper's
+    Fig. 2 runs), the same ``n_seeds`` starting points for every lr. A coarse scan over ``grid`` x the analytic
+    critical lr (one parallel C++ call) brackets the first crossing of 0.5 (widened by factors of 2 if
+    needed); bisection in log lr then narrows the bracket to a relative width ``rtol`` (each step one train
+    call over seeds).
 
     Because the sharp-limit GD map is exactly scale-invariant in rho = r / r*, the same ``seed`` at a
     different T gives the same standardised starting points (used by :func:`fit_critical_lr_scaling`).
+
+    Parameters
+    ----------
+    T : float
+        Delay (> 0).
+    normalized : bool
+        True: normalised-loss gradient; False: the paper code's convention.
+    n_seeds : int
+        Runs per learning rate.
+    epochs : int
+        Updates per run before the trapped fraction is counted.
+    seed : int, numpy.random.SeedSequence or None
+        Seed of the starting points.
+    r0_mean, r0_std : float
+        Starting points r0 = r0_mean r* + r0_std r* z, z ~ N(0, 1).
+    grid : sequence of float
+        Coarse scan, in units of the analytic critical lr.
+    rtol : float
+        Relative width of the final bracket.
+    n_threads : int or None
+        OpenMP threads (None: default).
+
+    Returns
+    -------
+    CriticalLRResult
+        ``lr_critical``, ``analytic`` and their ``ratio``, the bracket and the evaluations made.
 
     Examples
     --------
@@ -654,10 +797,34 @@ def fit_critical_lr_scaling(Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400
     """Empirical critical lr at each T and a log-log least-squares fit lr_c = A T^p (95 % t-based CI).
 
     With ``common_random_numbers`` (default) the same seed is used at every T, so the standardised starting
-    points r0 / r* are identical and, the GD map being scale-invariant, the fit isolates the T dependence
-    (the residuals are then only rounding and bisection width). ``False`` gives each T its own child of
-    ``SeedSequence(seed)``. ``kwargs`` go to :func:`empirical_critical_lr`. Analytic: p = -4 (normalised)
-    or -5 (code), A = 3 pi^4 / 32. With fewer than 3 T values the standard errors are NaN.
+    points r0 / r* are identical and, the GD map being scale-invariant, the exponent comes out -5 (or -4) by
+    construction: the fit then checks the implementation (its residuals are only rounding and bisection
+    width). ``False`` gives each T its own child of ``SeedSequence(seed)``, so each T is an independent
+    measurement and the confidence interval reflects sampling noise. Analytic: p = -4 (normalised) or -5
+    (code), A = 3 pi^4 / 32. With fewer than 3 T values the standard errors are NaN.
+
+    Parameters
+    ----------
+    Ts : sequence of float
+        At least two delays.
+    normalized : bool
+        True: normalised-loss gradient; False: the paper code's convention.
+    n_seeds, epochs : int
+        As in :func:`empirical_critical_lr`.
+    seed : int, numpy.random.SeedSequence or None
+        Seed of the starting points.
+    common_random_numbers : bool
+        The same draws at every T (True) or independent draws per T (False).
+    n_threads : int or None
+        OpenMP threads (None: default).
+    **kwargs
+        Passed to :func:`empirical_critical_lr`.
+
+    Returns
+    -------
+    ScalingFit
+        Per-T results, the fitted exponent and prefactor with standard errors and 95 % intervals, and the
+        analytic values.
 
     Examples
     --------

@@ -218,7 +218,22 @@ class Model:
 
 
 def param_shapes(model: Model) -> dict[str, tuple[int, ...]]:
-    """Shape of every parameter group of ``model`` (layout order)."""
+    """Shape of every parameter group of ``model``, in the flat layout's order.
+
+    Parameters
+    ----------
+    model : Model
+
+    Returns
+    -------
+    dict
+        Group name -> shape tuple (``c`` has shape ()).
+
+    Examples
+    --------
+    >>> param_shapes(Model(N=10, rank=2))
+    {'m': (10, 2), 'n': (2, 10), 'b': (10,), 'c': ()}
+    """
     N, K = model.N, model.K
     shapes = {"m": (N, K), "n": (K, N), "W": (N, N), "b": (N,), "w_in": (N, model.n_in),
               "w_out": (model.n_out, K if model.readout == "latent_linear" else N), "b_out": (model.n_out,),
@@ -243,7 +258,33 @@ def _check_task(task: Any, model: Model) -> Task:
 
 
 def check_params(model: Model, params: Mapping[str, Any], name: str = "params") -> dict[str, np.ndarray]:
-    """Validated float64 copy of a parameter dict: exactly the model's groups, right shapes, finite values."""
+    """Validated float64 copy of a parameter dict: exactly the model's groups, right shapes, finite values.
+
+    Parameters
+    ----------
+    model : Model
+    params : mapping
+        Group name -> array_like.
+    name : str
+        The argument's name in error messages.
+
+    Returns
+    -------
+    dict
+        Group name -> C-contiguous float64 array (a copy).
+
+    Raises
+    ------
+    ValueError
+        A group is missing, unknown, of the wrong shape or not finite (the message names it).
+
+    Examples
+    --------
+    >>> m = Model(N=4)
+    >>> p = check_params(m, {"m": [[1.0]] * 4, "n": [[0.5] * 4], "b": [0.0] * 4, "c": 10.0})
+    >>> p["n"].dtype, p["n"].shape
+    (dtype('float64'), (1, 4))
+    """
     if not isinstance(params, Mapping):
         raise TypeError(f"{name} must be a dict of arrays, got {type(params).__name__}")
     shapes = param_shapes(model)
@@ -283,12 +324,19 @@ def init_params(model: Model, seed: SeedLike = None, scheme: str | Mapping[str, 
     Parameters
     ----------
     model : Model
-    seed : int >= 0, numpy SeedSequence or None (fresh entropy); feeds ``numpy.random.default_rng``.
-    scheme : None (``model.init``), "delayed", "task", "torch", or a dict {group: spec} overriding groups of
-        the model's preset, spec one of ("normal", std), ("uniform", bound), ("constant", value).
-        "torch" (the rank-one model of Figs. 3, 6A, 8B only, int seed < 2**32): the paper's PyTorch draws after
-        ``torch.manual_seed(seed)`` (mt19937 + PyTorch's 16-wide Box-Muller), equal to PyTorch's float32
-        values to within one float32 ulp, so seed 40 gives the paper's network.
+    seed : int >= 0, numpy.random.SeedSequence or None
+        Feeds ``numpy.random.default_rng`` (None: fresh entropy).
+    scheme : None, {"delayed", "task", "torch"} or dict
+        None: ``model.init``. A dict {group: spec} overrides groups of the model's preset, spec one of
+        ("normal", std), ("uniform", bound), ("constant", value). "torch" (the rank-one model of Figs. 3, 6A,
+        8B only, int seed < 2**32): the paper's PyTorch draws after ``torch.manual_seed(seed)`` (mt19937 +
+        PyTorch's 16-wide Box-Muller), equal to PyTorch's float32 values to within one float32 ulp, so seed 40
+        gives the paper's network.
+
+    Returns
+    -------
+    dict
+        Group name -> float64 array (see :func:`param_shapes`).
 
     Examples
     --------
@@ -434,6 +482,21 @@ def _evaluate(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLik
 def forward(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike = None) -> ForwardResult:
     """Run the model on every trial of ``task`` (noise / random x0 from stream 0 of ``seed``).
 
+    Parameters
+    ----------
+    model : Model
+    params : mapping
+        Parameter dict (see :func:`init_params`).
+    task : Task
+        Sizes must match the model (inputs, outputs).
+    seed : int, numpy.random.SeedSequence or None
+        Keys the noise and random-x0 stream when the model is stochastic.
+
+    Returns
+    -------
+    ForwardResult
+        ``outputs`` (B, S, n_out), ``states`` (B, S + 1, N) from x_0 to x_S, and the ``loss``.
+
     Examples
     --------
     >>> from ghostfast import tasks
@@ -450,6 +513,21 @@ def loss_and_grad(model: Model, params: Mapping[str, Any], task: Task, seed: See
     """Loss and its gradient w.r.t. every parameter group (frozen groups included), by BPTT.
 
     Noise and a random x0 are drawn from stream 0 of ``seed`` when the model is stochastic.
+
+    Parameters
+    ----------
+    model : Model
+    params : mapping
+        Parameter dict (see :func:`init_params`).
+    task : Task
+    seed : int, numpy.random.SeedSequence or None
+        Keys the noise and random-x0 stream.
+
+    Returns
+    -------
+    loss : float
+    grads : dict
+        Group name -> gradient array, shaped like the parameters.
 
     Examples
     --------
@@ -682,6 +760,19 @@ def train_many(jobs: Sequence[TrainJob], *, n_threads: int | None = None, contro
     (``ghostfast._core.Control``), ``control.done`` counts finished jobs and a cancel makes unfinished jobs come
     back as None. All jobs are validated before any work starts.
 
+    Parameters
+    ----------
+    jobs : sequence of TrainJob
+    n_threads : int or None
+        OpenMP threads (None: ``OMP_NUM_THREADS`` or all cores).
+    control : ghostfast._core.Control or None
+        Progress counter and cancel flag shared with the running call.
+
+    Returns
+    -------
+    list of TrainResult or None
+        One result per job, in order (None for jobs cancelled before they ran).
+
     Examples
     --------
     >>> from ghostfast import tasks
@@ -708,16 +799,40 @@ def train(model: Model, task: Task, lr: float, epochs: int, optimizer: str = "sg
 
     Parameters
     ----------
-    model, task : Model and Task (sizes must match).
-    lr : float >= 0; epochs : int >= 0; optimizer : "sgd" | "adam".
-    seed : int, SeedSequence or None; keys the noise/x0 stream (stream 0) and, when ``params`` is None,
-        the initialisation ``init_params(model, seed)``.
-    params : initial parameters (default ``init_params(model, seed)``); ignored when ``state`` is given.
-    record_every : record epochs whose absolute index is a multiple of this.
-    snapshot_epochs : absolute epochs whose starting parameters are kept in ``result.snapshots``.
-    state : a previous result's ``state``: continue exactly (same seed stream, moments, epoch counter).
-    betas, eps : Adam's constants. fixed_point_grid : kappa grid (rank one) for ``fixed_point_count``.
-    n_threads : accepted for API symmetry (one run uses one thread).
+    model : Model
+    task : Task
+        Sizes must match the model.
+    lr : float
+        Learning rate (>= 0).
+    epochs : int
+        Number of epochs (full-batch updates, >= 0).
+    optimizer : {"sgd", "adam"}
+    seed : int, numpy.random.SeedSequence or None
+        Keys the noise/x0 stream (stream 0) and, when ``params`` is None, the initialisation
+        ``init_params(model, seed)``.
+    params : mapping, optional
+        Initial parameters (default ``init_params(model, seed)``); ignored when ``state`` is given.
+    record_every : int
+        Record the epochs whose absolute index is a multiple of this.
+    snapshot_epochs : sequence of int
+        Absolute epochs whose starting parameters are kept in ``result.snapshots``.
+    state : TrainState, optional
+        A previous result's ``state``: continue exactly (same seed stream, moments, epoch counter).
+    betas : tuple of float
+        Adam's moment decay rates.
+    eps : float
+        Adam's epsilon.
+    fixed_point_grid : array_like, optional
+        A kappa grid (rank one): count the fixed points of f(kappa) at every recorded epoch
+        (``result.fixed_point_count``).
+    n_threads : int or None
+        Accepted for API symmetry (one run uses one thread).
+
+    Returns
+    -------
+    TrainResult
+        Histories per recorded epoch (loss, gradient norms, weight norm, accuracy), the final parameters,
+        the ``state`` to continue, and the snapshots.
 
     Examples
     --------

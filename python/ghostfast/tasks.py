@@ -97,9 +97,20 @@ class Task:
 
 
 def delayed_activation(T: int) -> Task:
-    """Delayed activation (the task of the paper's Figs. 2, 3, 6 and 8B): one trial, no input, 2T steps, target 0 for T steps then 1.
+    """Delayed activation: one trial, no input, 2T steps, target 0 for T steps then 1.
 
-    loss_scale = 1/T (the sum over 2T steps divided by T). Accuracy: binary.
+    The task of the paper's Figs. 2, 3, 6 and 8B. ``loss_scale = 1/T`` (the sum over 2T steps divided by T,
+    as in the paper's code); binary accuracy.
+
+    Parameters
+    ----------
+    T : int
+        Delay in steps (>= 1); the trial has 2T steps.
+
+    Returns
+    -------
+    Task
+        ``inputs`` (1, 2T, 0), ``targets`` (1, 2T, 1).
 
     Examples
     --------
@@ -118,10 +129,23 @@ def _check_timing(n_in: int, n_delay: int, n_react: int, samples_per_class: int)
 
 
 def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> Task:
-    """Delayed cue-discrimination, DCDT (paper Figs. 4A-D, 5A-C, 7, 8C): trial types cue +1, cue -1, tiled ``samples_per_class`` times.
+    """Delayed cue discrimination (DCDT, paper Figs. 4A-D, 5A-C, 7, 8C).
 
-    Input: the cue for ``n_in`` steps, then 0 for ``n_delay + n_react`` steps. Target: 0 during cue and delay,
-    sign(cue) during the response window. loss_scale = 1/(B S) (MSE mean), ternary accuracy.
+    Trial types cue +1 and cue -1, tiled ``samples_per_class`` times. Input: the cue for ``n_in`` steps, then 0
+    for ``n_delay + n_react`` steps. Target: 0 during cue and delay, sign(cue) during the response window.
+    ``loss_scale = 1/(B S)`` (MSE mean), ternary accuracy (thresholds +-0.33).
+
+    Parameters
+    ----------
+    n_in, n_delay, n_react : int
+        Steps of the cue, the delay and the response window (see :func:`dcdt_config`).
+    samples_per_class : int
+        Copies of each trial type (they differ only in noise and random initial states).
+
+    Returns
+    -------
+    Task
+        B = 2 ``samples_per_class`` trials of S = ``n_in + n_delay + n_react`` steps, one input, one output.
 
     Examples
     --------
@@ -141,10 +165,23 @@ def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> T
 
 
 def dmts(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> Task:
-    """Delayed match-to-sample, DMTS (paper Figs. 4E-H, 5D-F, 7): types (s1, s2) = (+,+), (-,-), (-,+), (+,-), tiled.
+    """Delayed match-to-sample (DMTS, paper Figs. 4E-H, 5D-F, 7).
 
-    Input: s1 for ``n_in`` steps, 0 for ``n_delay``, s2 for ``n_in``, 0 for ``n_react``. Target: 1 during the
-    response window (last ``n_react`` steps) for matches, 0 otherwise. loss_scale = 1/(B S), binary accuracy.
+    Trial types (s1, s2) = (+,+), (-,-), (-,+), (+,-), tiled ``samples_per_class`` times. Input: s1 for
+    ``n_in`` steps, 0 for ``n_delay``, s2 for ``n_in``, 0 for ``n_react``. Target: 1 during the response window
+    (last ``n_react`` steps) for matches, 0 otherwise. ``loss_scale = 1/(B S)``, binary accuracy.
+
+    Parameters
+    ----------
+    n_in, n_delay, n_react : int
+        Steps of each sample, of the delay and of the response window (see :func:`dmts_config`).
+    samples_per_class : int
+        Copies of each trial type.
+
+    Returns
+    -------
+    Task
+        B = 4 ``samples_per_class`` trials of S = ``2 n_in + n_delay + n_react`` steps.
 
     Examples
     --------
@@ -169,10 +206,46 @@ _DMTS = {"A": (6, 16, 10), "B": (2, 30, 10)}
 
 
 def dcdt_config(name: str) -> tuple[int, int, int]:
-    """(n_in, n_delay, n_react) of the paper's DCDT configs: "A" (22 steps, Figs 4, 5, 8C), "B" (32, Fig 7)."""
+    """Step counts of the paper's DCDT configurations.
+
+    Parameters
+    ----------
+    name : {"A", "B"}
+        "A": 22 steps (Figs. 4, 5, 8C); "B": 32 steps (Fig. 7).
+
+    Returns
+    -------
+    tuple of int
+        ``(n_in, n_delay, n_react)``, the arguments of :func:`dcdt`.
+
+    Examples
+    --------
+    >>> dcdt_config("A"), dcdt_config("B")
+    ((2, 10, 10), (6, 16, 10))
+    >>> dcdt(*dcdt_config("B")).n_steps
+    32
+    """
     return _DCDT[check_choice(name, "name", tuple(_DCDT))]
 
 
 def dmts_config(name: str) -> tuple[int, int, int]:
-    """(n_in, n_delay, n_react) of the paper's DMTS configs: "A" (38 steps, Figs 4, 7), "B" (44, Fig 5)."""
+    """Step counts of the paper's DMTS configurations.
+
+    Parameters
+    ----------
+    name : {"A", "B"}
+        "A": 38 steps (Figs. 4, 7); "B": 44 steps (Fig. 5).
+
+    Returns
+    -------
+    tuple of int
+        ``(n_in, n_delay, n_react)``, the arguments of :func:`dmts`.
+
+    Examples
+    --------
+    >>> dmts_config("A"), dmts_config("B")
+    ((6, 16, 10), (2, 30, 10))
+    >>> dmts(*dmts_config("A")).n_steps
+    38
+    """
     return _DMTS[check_choice(name, "name", tuple(_DMTS))]
