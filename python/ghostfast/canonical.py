@@ -451,8 +451,8 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
     Returns
     -------
     CanonicalTrainResult
-        Histories of r and of the loss (runs first, records last), final r, arrival epoch, trapped and
-        diverged flags.
+        ``r`` and ``loss`` histories (runs first, records last, at ``epochs_recorded``), ``r_final``,
+        ``arrival_epoch``, ``trapped`` and ``diverged`` flags.
 
     Examples
     --------
@@ -717,7 +717,8 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
     Returns
     -------
     CriticalLRResult
-        ``lr_critical``, ``analytic`` and their ``ratio``, the bracket and the evaluations made.
+        ``lr_critical``, ``analytic`` and their ``ratio``, the bracket (``lr_below``, ``lr_above``) and the
+        coarse scan (``grid_lrs``, ``grid_fraction``).
 
     Examples
     --------
