@@ -80,11 +80,11 @@ def fmt_epochs(epochs: np.ndarray) -> str:
 
 
 def fmt_stat(x: np.ndarray) -> str:
-    """Median and range of the finite values, or 'none finished'."""
+    """Median and range of the finite values, or "no finite values"."""
     x = np.asarray(x, dtype=np.float64)
     x = x[np.isfinite(x)]
     if x.size == 0:
-        return "none finished"
+        return "no finite values"
     return f"median {np.median(x):.4g} (min {x.min():.4g}, max {x.max():.4g})"
 
 
