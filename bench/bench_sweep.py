@@ -1,4 +1,4 @@
-"""Benchmark of ghostfast.sweep on the Fig 6A rank-one sweep (spec §6, §9).
+"""Benchmark of ghostfast.sweep on the Fig 6A rank-one sweep (paper Fig. 6A).
 
 Measures, in one process:
 1. the Fig 6A sweep (30 lr = logspace(-4, -1, 30) x 10 seeds) for ``--epochs`` epochs on all cores, and its
@@ -23,7 +23,7 @@ import numpy as np
 from ghostfast import __version__, default_threads, rnn, sweep, tasks
 
 PAPER_EPOCHS = 200_001
-PAPER_MS_PER_EPOCH = 3.0  # spec §9: eager PyTorch CPU, one rank-one network
+PAPER_MS_PER_EPOCH = 3.0  # the authors' code: eager PyTorch CPU, one rank-one network
 
 
 def rank_one() -> "rnn.Model":
@@ -131,7 +131,7 @@ def main() -> None:
           f"{timings[2]:.2f} s: speed-up {timings[1] / timings[2]:.2f}x (target >= 1.8x); bit-identical: {same}")
 
     # 3. the paper's sequential PyTorch loop
-    print(f"\n[3] paper's estimate (spec §9): {PAPER_MS_PER_EPOCH} ms/epoch sequential -> Fig 6A = "
+    print(f"\n[3] paper code's cost (eager PyTorch): {PAPER_MS_PER_EPOCH} ms/epoch sequential -> Fig 6A = "
           f"{PAPER_MS_PER_EPOCH * 1e-3 * runs * PAPER_EPOCHS / 3600:.0f} h")
     for dtype in ("float32", "float64"):
         ms = torch_ms_per_epoch(args.torch_epochs, dtype)

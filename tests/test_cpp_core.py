@@ -23,8 +23,10 @@ CASES = [(s, None) for s in SOURCES] + [(s, cap) for s in SOURCES if s.stem == "
 def test_cpp_core(source, max_kernel, tmp_path):
     exe = tmp_path / source.stem
     # -ffp-contract=off as in CMakeLists.txt: the core's results are defined without compiler-chosen FMA
-    flags = ["-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-Werror", "-fopenmp",
-             "-DGHOSTFAST_HAS_OPENMP"]
+    flags = ["-std=c++17", "-O2", "-ffp-contract=off", "-Wall", "-Wextra", "-fopenmp", "-DGHOSTFAST_HAS_OPENMP"]
+    # A newer compiler's new warning must not fail a user's test run: -Werror only when asked (CI sets it).
+    if os.environ.get("GHOSTFAST_WERROR", "") not in ("", "0"):
+        flags.append("-Werror")
     if max_kernel is not None:
         flags.append(f"-DGHOSTFAST_MAX_KERNEL={max_kernel}")
     cmd = [COMPILER, *flags, f"-I{ROOT / 'cpp' / 'include'}", str(source), "-o", str(exe)]

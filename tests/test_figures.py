@@ -188,7 +188,7 @@ def test_fig3_large_lr_plateau_drop_then_no_convergence(quick):
     after = L[drop:]
     assert after.min() < 0.1
     # lr 0.02 is above the critical rate: what follows the drop is oscillation OR a fall back into the
-    # no-learning zone, and which one depends on rounding (spec §6 Fig 3C/D), so the test asserts the claim
+    # no-learning zone, and which one depends on rounding (paper Fig. 3C/D), so the test asserts the claim
     # "no monotone convergence" in either form rather than pinning this build's outcome.
     oscillating = np.count_nonzero(np.diff(np.sign(np.diff(after)))) > 50
     fell_back = after[-100:].min() > 0.9

@@ -1,5 +1,5 @@
 """ghostfast.rnn: forward pass vs a pure-numpy reference, BPTT vs central finite differences for every
-parameter group of every model variant, the spec §3.1 initial loss/gradient, and input validation."""
+parameter group of every model variant, the Fig. 3 network's initial loss/gradient, and input validation."""
 from __future__ import annotations
 
 import numpy as np

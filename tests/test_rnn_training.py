@@ -1,4 +1,4 @@
-"""ghostfast.rnn training: abrupt learning of the rank-one RNN (spec §3.1, Fig 3), exact resume, snapshots,
+"""ghostfast.rnn training: abrupt learning of the rank-one RNN (paper Fig. 3), exact resume, snapshots,
 train_many determinism across thread counts, divergence flags and cancellation."""
 from __future__ import annotations
 
@@ -222,7 +222,7 @@ def test_fixed_point_count_matches_numpy_flow_map():
         p = res.snapshots[e]
         f = -grid + np.tanh(np.outer(grid, p["m"][:, 0]) + p["b"]) @ p["n"][0]
         assert res.fixed_point_count[i] == np.count_nonzero(np.diff(f > 0))
-    # spec §3.1: a single fixed point at the init, and the count stays 1 through the abrupt drop (seed 0)
+    # paper Fig. 3: a single fixed point at the init, and the count stays 1 through the abrupt drop (seed 0)
     np.testing.assert_array_equal(res.fixed_point_count, 1.0)
     assert res.loss[-1] < 0.1  # the drop happened inside the window
     assert rnn.train(RANK1, DA20, 0.01, 3, seed=0).fixed_point_count is None

@@ -22,14 +22,14 @@ ARRAYS = ("loss", "grad_norm", "accuracy", "weight_norm", "record_epochs", "fina
           "diverged", "diverged_epoch", "done", "seed_entropy")
 
 
-def rank_one(N: int = 100, **kw) -> "rnn.Model":
-    """The spec §3.1 rank-one delayed-activation model."""
+def rank_one(N: int = 100, **kw) -> rnn.Model:
+    """The rank-one delayed-activation model of the paper's Figs. 3 and 6A."""
     base = dict(N=N, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after", x0=-0.3)
     base.update(kw)
     return rnn.Model(**base)
 
 
-def assert_same(a: "sweep.SweepResult", b: "sweep.SweepResult") -> None:
+def assert_same(a: sweep.SweepResult, b: sweep.SweepResult) -> None:
     """Bit-for-bit equality of everything a sweep computes (not the `interrupted` flag)."""
     assert a.coords == b.coords
     for name in ARRAYS:
@@ -131,7 +131,7 @@ def test_model_fields_and_optimizer_lists_are_axes():
     assert not np.array_equal(res.loss[0, 0, 0], res.loss[0, 0, 1])
     assert res.loss[0, 0, 0, 0, 0, 0] != res.loss[0, 0, 0, 1, 0, 0]
     ds = res.to_xarray()
-    assert ds["loss"].dims == ("lr", "seed", "optimizer", "rank", "confidence", "record")
+    assert ds["loss"].dims == ("lr", "seed", "optimizer", "rank", "confidence", "epoch")
     assert list(ds["optimizer"].values) == ["sgd", "adam"]
     assert list(ds["rank"].values) == [1, 3, 5]
     np.testing.assert_array_equal(ds["loss"].values, res.loss)
@@ -543,8 +543,11 @@ def test_cli_sweep_from_toml(tmp_path, capsys):
     assert (tmp_path / "ckpt" / "manifest.json").exists()
     bad = tmp_path / "bad.toml"
     bad.write_text('[sweep]\nepochs = 3\nlr = [0.01]\nbogus = 1\n')
-    with pytest.raises(ValueError, match="bogus"):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exc:  # one line naming the key, no traceback (exit code 2, as argparse)
         cli.main(["sweep", str(bad)])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "bogus" in err and len(err.strip().splitlines()) == 1
 
 
 def test_progress_bar_shows_the_memory_estimate_before_work(capsys):

@@ -1,4 +1,4 @@
-"""ghostfast.tasks (spec §4): trial layouts, presets, loss scales, accuracy rules (through the engine) and
+"""ghostfast.tasks (the paper's tasks): trial layouts, presets, loss scales, accuracy rules (through the engine) and
 validation."""
 from __future__ import annotations
 

@@ -5,6 +5,7 @@
 
 #include "boundary.hpp"
 #include "ghostfast/parallel.hpp"
+#include "ghostfast/rnn_kernels.hpp"
 
 #ifndef GHOSTFAST_VERSION
 #define GHOSTFAST_VERSION "0+unknown"
@@ -18,6 +19,21 @@ void bind_common(py::module_& m) {
   m.attr("build_version") = GHOSTFAST_VERSION;
   m.def("default_threads", &ghostfast::default_threads,
         "Threads a parallel call uses when n_threads is None (OMP_NUM_THREADS or the core count).");
+  // Read-only: the vector kernels the RNN products and tanh use on this CPU (chosen once, at first use).
+  m.def(
+      "vector_kernel",
+      []() -> std::string {
+        switch (ghostfast::rnn::vector_kernel()) {
+          case ghostfast::rnn::VectorKernel::Avx512:
+            return "avx512";
+          case ghostfast::rnn::VectorKernel::Avx2Fma:
+            return "avx2";
+          default:
+            return "portable";
+        }
+      },
+      "The RNN kernel path this CPU runs: 'portable' (std::fma), 'avx2' (AVX2 + FMA) or 'avx512'. Every path "
+      "gives the same bits.");
 
   // Test hook: throws from iteration fail_at of an OpenMP loop run with the GIL released, to prove that an
   // exception raised on a worker thread reaches Python as ValueError (see tests/test_package.py).

@@ -33,12 +33,44 @@ has_openmp: bool = bool(_core.has_openmp)
 
 _SUBMODULES = ("canonical", "tasks", "rnn", "sweep", "analysis", "plotting", "figures", "cli")
 
-__all__ = ["__version__", "has_openmp", "default_threads", *_SUBMODULES]
+__all__ = ["__version__", "has_openmp", "default_threads", "vector_kernel", *_SUBMODULES]
 
 
 def default_threads() -> int:
-    """Threads used when ``n_threads=None``: ``OMP_NUM_THREADS`` if set, else the core count (1 without OpenMP)."""
+    """Threads used when ``n_threads=None``: ``OMP_NUM_THREADS`` if set, else the core count (1 without OpenMP).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import ghostfast
+    >>> ghostfast.default_threads() >= 1
+    True
+    """
     return int(_core.default_threads())
+
+
+def vector_kernel() -> str:
+    """The vector kernels the RNN products and tanh use on this CPU: "portable", "avx2" or "avx512".
+
+    Chosen once at run time from the CPU's features (portable: plain ``std::fma``, also used on non-x86 CPUs
+    and by compilers other than GCC/Clang). Every path computes the same IEEE operations, so results do not
+    depend on it; only speed does.
+
+    Returns
+    -------
+    str
+        One of ``"portable"``, ``"avx2"``, ``"avx512"``.
+
+    Examples
+    --------
+    >>> import ghostfast
+    >>> ghostfast.vector_kernel() in ("portable", "avx2", "avx512")
+    True
+    """
+    return str(_core.vector_kernel())
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Control', 'RnnModelSpec', 'RnnOptimizer', 'RnnOutput', 'RnnReadout', 'adam_slow_points', 'build_version', 'canonical_sharp', 'canonical_simulate', 'canonical_train', 'count_fixed_points_1d_batch', 'default_threads', 'extrema_1d', 'find_slow_points', 'fixed_points_1d', 'flow_map_1d_batch', 'has_openmp', 'rnn_evaluate', 'rnn_groups', 'rnn_normals', 'rnn_pass_keys', 'rnn_tanh', 'rnn_train_many', 'speed_field_2d']
+__all__: list[str] = ['Control', 'RnnModelSpec', 'RnnOptimizer', 'RnnOutput', 'RnnReadout', 'adam_slow_points', 'build_version', 'canonical_sharp', 'canonical_simulate', 'canonical_train', 'count_fixed_points_1d_batch', 'default_threads', 'extrema_1d', 'find_slow_points', 'fixed_points_1d', 'flow_map_1d_batch', 'has_openmp', 'rnn_evaluate', 'rnn_groups', 'rnn_normals', 'rnn_pass_keys', 'rnn_tanh', 'rnn_train_many', 'speed_field_2d', 'vector_kernel']
 class Control:
     """
     Progress counter and cancel flag shared with a running C++ call (thread-safe).
@@ -265,7 +265,7 @@ def canonical_simulate(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64
     """
     Euler simulation of dx/dt = r + x^2 with a sigmoid readout: (loss, dloss_dr) per (r, confidence) pair.
     """
-def canonical_train(r0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], confidence: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, T: typing.SupportsFloat | typing.SupportsIndex, epochs: typing.SupportsInt | typing.SupportsIndex, normalized: bool, record_epochs: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], threshold: typing.SupportsFloat | typing.SupportsIndex, dt: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control = None) -> dict:
+def canonical_train(r0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], confidence: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, T: typing.SupportsFloat | typing.SupportsIndex, epochs: typing.SupportsInt | typing.SupportsIndex, normalized: bool, record_epochs: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], threshold: typing.SupportsFloat | typing.SupportsIndex, dt: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None) -> dict:
     """
     Gradient descent on r for each (r0, lr[, confidence]) run; returns a dict of histories and flags.
     """
@@ -277,7 +277,7 @@ def default_threads() -> int:
     """
 def extrema_1d(m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], tol: typing.SupportsFloat | typing.SupportsIndex = 1e-12) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
     ...
-def find_slow_points(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], starts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_iter: typing.SupportsInt | typing.SupportsIndex = 100, speed_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-13, grad_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-15, step_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-14, damping: typing.SupportsFloat | typing.SupportsIndex = 1e-06, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control = None) -> dict:
+def find_slow_points(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], starts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_iter: typing.SupportsInt | typing.SupportsIndex = 100, speed_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-13, grad_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-15, step_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-14, damping: typing.SupportsFloat | typing.SupportsIndex = 1e-06, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None) -> dict:
     ...
 def fixed_points_1d(m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], tol: typing.SupportsFloat | typing.SupportsIndex = 1e-12) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
     ...
@@ -301,12 +301,16 @@ def rnn_tanh(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> nump
     """
     The engine's vectorised tanh (for tests against numpy's).
     """
-def rnn_train_many(jobs: list, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control = None) -> list:
+def rnn_train_many(jobs: list, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None) -> list:
     """
     Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; None for cancelled jobs.
     """
 def speed_field_2d(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], grid_x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], grid_y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float64]:
     ...
+def vector_kernel() -> str:
+    """
+    The RNN kernel path this CPU runs: 'portable' (std::fma), 'avx2' (AVX2 + FMA) or 'avx512'. Every path gives the same bits.
+    """
 build_version: str = ''
 has_openmp: bool = True
 rnn_groups: tuple = ('m', 'n', 'W', 'b', 'w_in', 'w_out', 'b_out', 'c')

@@ -25,8 +25,8 @@ def fig1(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureRe
         One Axes. ``data``: ``x`` (100,), ``r`` (2,) = (-0.5, 0.5), ``flow`` (2, 100), ``fixed_points`` (2,)
         (of r = -0.5), ``ghost`` (1,) = [0.0] (of r = +0.5).
 
-    Example
-    -------
+    Examples
+    --------
     >>> fig1().data["flow"].shape
     (2, 100)
     """
@@ -70,8 +70,8 @@ def fig2_loss(scale: str = "default", *, confidences: Sequence[float] = (0.1, 1.
         One Axes. ``data``: ``r_analytic`` (1201,), ``loss_analytic`` (1201,), ``r`` (n,), ``confidences`` (k,),
         ``loss_simulated`` (k, n), ``r_star``, ``r_zone`` (0-d).
 
-    Example
-    -------
+    Examples
+    --------
     >>> res = fig2_loss(scale="quick")
     >>> res.data["loss_simulated"].shape
     (2, 40)
@@ -124,8 +124,8 @@ def fig2_dynamics(scale: str = "default", *, lrs: Sequence[float] = (1e-10, 1e-9
         Two Axes (loss, r). ``data``: ``epochs`` (E+1,), ``lrs`` (2,), ``r`` (2, E+1), ``loss`` (2, E+1),
         ``arrival_epoch`` (2,), ``trapped`` (2,), ``r_star``, ``r_zone``, ``critical_lr`` (0-d).
 
-    Example
-    -------
+    Examples
+    --------
     >>> res = fig2_dynamics()
     >>> res.data["trapped"].tolist()
     [False, True]
@@ -188,8 +188,8 @@ def fig2d(scale: str = "default", *, measured_critical_lr: Optional[float] = Non
         Two Axes. ``data``: ``lrs`` (n,), ``record_epochs`` (k,), ``mean_loss``/``sem_loss`` (n, k),
         ``loss`` (n, seeds, k), ``trapped_fraction`` (n,), ``critical_lr`` (0-d).
 
-    Example
-    -------
+    Examples
+    --------
     >>> res = fig2d(scale="quick")
     >>> res.data["mean_loss"].shape
     (30, 3)
@@ -264,8 +264,8 @@ def fig8a(scale: str = "default", *, confidences: Sequence[float] = (0.01, 0.1, 
         ``grad_relative`` (k, n) (|.| / max), ``grad_analytic`` (n,), ``grad_analytic_relative`` (n,),
         ``relative_grad_at_zero`` (k,), ``r_star``, ``r_zone``.
 
-    Example
-    -------
+    Examples
+    --------
     >>> res = fig8a(scale="quick")
     >>> bool(res.data["relative_grad_at_zero"][1] > res.data["relative_grad_at_zero"][4])
     True

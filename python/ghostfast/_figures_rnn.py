@@ -73,8 +73,8 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
         Four Axes (history, three flow maps). ``data``: ``epochs`` (n,), ``loss``, ``grad_norm``,
         ``fixed_point_count`` (n,), ``flow_epochs`` (3,), ``kappa`` (600,), ``flow`` (3, 600), ``kappa0`` (3,).
 
-    Example
-    -------
+    Examples
+    --------
     >>> res = fig3_small_lr(scale="quick")
     >>> res.data["flow"].shape
     (3, 600)

@@ -41,6 +41,7 @@ def fig7(scale: str = "default", *, task: str = "dcdt", n_threads: Optional[int]
 
     The gradient norm is over ALL trainable parameters (``sweep`` records that), where the paper logged
     ||grad W||_F only; W dominates it in these runs but the two are not identical.
+
     ==========  =====================  =====  =======  =============================================
     scale       lrs                    seeds  epochs   time (2 loaded cores)
     ==========  =====================  =====  =======  =============================================
@@ -212,6 +213,7 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
     default     0-2    1 000 + 1 000     10                   27-40 s
     quick       0-1    200 + 200         10                   ~4 s
     ==========  =====  ================  ===================  ============================================
+
     At the reduced scales the phases are far shorter than the paper's, so the effect of the cap need not
     have developed yet.
 

@@ -33,4 +33,4 @@ def seed_key(seed: SeedLike, name: str = "seed") -> SeedKey:
     else:
         raise TypeError(f"{name} must be an int >= 0, a numpy SeedSequence or None, got {type(seed).__name__}")
     words = ss.generate_state(2, np.uint64)
-    return SeedKey(int(words[0]), int(words[1]), int(ss.entropy))
+    return SeedKey(int(words[0]), int(words[1]), int(ss.entropy))  # type: ignore[arg-type]  # int seeds only

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["PowerLawFit", "power_law_fit", "student_t_cdf", "student_t_ppf"]
 
@@ -49,14 +50,52 @@ def _betainc(a: float, b: float, x: float) -> float:
 
 
 def student_t_cdf(t: float, df: float) -> float:
-    """CDF of Student's t distribution (regularised incomplete beta; no scipy)."""
+    """CDF of Student's t distribution (regularised incomplete beta; no scipy).
+
+    Parameters
+    ----------
+    t : float
+        The point.
+    df : float
+        Degrees of freedom (> 0).
+
+    Returns
+    -------
+    float
+        P(T <= t).
+
+    Examples
+    --------
+    >>> student_t_cdf(0.0, 5)
+    0.5
+    >>> round(student_t_cdf(2.015048, 5), 4)            # the 95 % one-sided quantile at 5 degrees of freedom
+    0.95
+    """
     x = df / (df + t * t)
     tail = 0.5 * _betainc(0.5 * df, 0.5, x)
     return 1.0 - tail if t >= 0 else tail
 
 
 def student_t_ppf(q: float, df: float) -> float:
-    """Quantile of Student's t distribution for 0.5 < q < 1 (bisection on the CDF)."""
+    """Quantile of Student's t distribution for 0.5 < q < 1 (bisection on the CDF).
+
+    Parameters
+    ----------
+    q : float
+        Probability, 0.5 < q < 1.
+    df : float
+        Degrees of freedom (> 0).
+
+    Returns
+    -------
+    float
+        t such that P(T <= t) = q.
+
+    Examples
+    --------
+    >>> round(student_t_ppf(0.975, 10), 4)             # the two-sided 95 % factor at 10 degrees of freedom
+    2.2281
+    """
     lo, hi = 0.0, 1.0
     while student_t_cdf(hi, df) < q:
         hi *= 2.0
@@ -85,8 +124,18 @@ class PowerLawFit:
     n: int
 
 
-def power_law_fit(x: Sequence[float], y: Sequence[float]) -> PowerLawFit:
+def power_law_fit(x: ArrayLike, y: ArrayLike) -> PowerLawFit:
     """Fit ``y = a x^p`` by ordinary least squares on ``(log x, log y)``.
+
+    Parameters
+    ----------
+    x, y : array_like, shape ``(n,)``
+        Positive, finite values; at least 2 points (3 for standard errors).
+
+    Returns
+    -------
+    PowerLawFit
+        ``exponent`` p, ``prefactor`` a, their standard errors and 95 % (Student t) intervals, and ``n``.
 
     Examples
     --------
@@ -96,6 +145,7 @@ def power_law_fit(x: Sequence[float], y: Sequence[float]) -> PowerLawFit:
     """
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
+    assert isinstance(x, np.ndarray) and isinstance(y, np.ndarray)  # narrows the ArrayLike for mypy
     if x.ndim != 1 or x.shape != y.shape:
         raise ValueError(f"x and y must be 1-D arrays of the same length, got shapes {x.shape} and {y.shape}")
     if x.size < 2:

@@ -54,7 +54,7 @@ def _values(value: Any, name: str) -> Any:
         if len(value) != 1:
             raise ValueError(f"{name}: give one of logspace, geomspace, linspace, range; got {sorted(value)}")
         (kind, args), = value.items()
-        makers = {"logspace": np.logspace, "geomspace": np.geomspace, "linspace": np.linspace}
+        makers: Dict[str, Any] = {"logspace": np.logspace, "geomspace": np.geomspace, "linspace": np.linspace}
         if kind in makers:
             a, b, n = args
             return makers[kind](float(a), float(b), int(n))
@@ -112,12 +112,13 @@ def run(args: argparse.Namespace) -> int:
                       **call)
     print(f"sweep: {int(res.done.sum())} of {res.done.size} runs finished; axes "
           + ", ".join(f"{k}[{len(v)}]" for k, v in res.coords.items()))
-    lr_axis = np.asarray(res.coords["lr"])
-    other = tuple(range(1, res.trapped.ndim))
-    with np.errstate(invalid="ignore"):
-        trapped = res.trapped.mean(axis=other)
-        final = np.nanmean(np.where(res.done, res.final_loss, np.nan), axis=other) if res.done.any() else \
-            np.full(lr_axis.size, np.nan)
+    lr_axis, final, trapped = res.per_lr()
+    averaged = [f"{k} ({len(v)} values)" for k, v in list(res.coords.items())[1:]]
+    if averaged:
+        extra = [k for k in list(res.coords)[1:] if k != "seed"]
+        note = f"; the extra grid axes {', '.join(extra)} are averaged too (--save keeps every grid point)" \
+            if extra else ""
+        print(f"per lr, averaged over {' x '.join(averaged)}{note}:")
     print("      lr   mean final loss   fraction trapped")
     for lr, f, t in zip(lr_axis, final, trapped):
         print(f"{lr:9.3g}   {f:15.4g}   {t:16.2f}")
@@ -130,10 +131,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: Any) -> None:
+    from .cli import _threads, plain_text
+
     p = sub.add_parser("sweep", help="run a learning-rate/seed/... sweep described by a TOML file",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+                       description=plain_text(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", help="TOML file with [model], [task], [sweep], [grid] tables")
-    p.add_argument("--threads", type=int, default=None, help="OpenMP threads (default: all cores)")
+    p.add_argument("--threads", type=_threads, default=None, help="OpenMP threads (default: all cores)")
     p.add_argument("--out", default=None, help="checkpoint directory (overrides [sweep] out)")
     p.add_argument("--save", default=None, help="write the result here (.npz; overrides [sweep] save)")
     p.add_argument("--backend", choices=("local", "dask"), default=None)

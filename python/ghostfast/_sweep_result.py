@@ -1,13 +1,15 @@
 """``SweepResult``: grid-shaped arrays of training histories and flags, with save/load and xarray export."""
 from __future__ import annotations
 
+import html
 import json
 import os
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 
+from . import _display
 from ._optional import require
 from ._sweep_grid import plain, to_json
 
@@ -17,12 +19,35 @@ TRAP_LOSS_FRACTION = 0.5
 TRAP_GRAD_TOL = 1e-6
 
 _HISTORIES = ("loss", "grad_norm", "accuracy", "weight_norm")
+_SCALARS = ("final_loss", "drop_epoch", "trapped", "diverged", "diverged_epoch", "done")
 _ARRAYS = (*_HISTORIES, "record_epochs", "final_loss", "drop_epoch", "trapped", "diverged", "diverged_epoch",
            "done", "seed_entropy")
 
 
 def drop_epochs(loss: np.ndarray, record_epochs: np.ndarray, fraction: float = DROP_FRACTION) -> np.ndarray:
-    """First recorded epoch where ``loss < fraction * loss[..., 0]``; -1 if never (or the run is unfinished)."""
+    """First recorded epoch where ``loss < fraction * loss[..., 0]``; -1 if never (or the run is unfinished).
+
+    The abrupt-drop epoch of :class:`SweepResult` (``drop_epoch``), recomputed for another ``fraction``.
+
+    Parameters
+    ----------
+    loss : ndarray, shape ``(..., n_records)``
+        Loss histories.
+    record_epochs : ndarray of int, shape ``(n_records,)``
+        The epoch of each record.
+    fraction : float
+        The drop threshold, relative to the first recorded loss.
+
+    Returns
+    -------
+    ndarray of int, shape ``loss.shape[:-1]``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> drop_epochs(np.array([[1.0, 0.9, 0.2, 0.1], [1.0, 1.0, 1.0, 1.0]]), np.array([0, 10, 20, 30]))
+    array([20, -1])
+    """
     loss = np.asarray(loss, dtype=np.float64)
     below = loss < fraction * loss[..., :1]  # NaN compares False
     first = np.argmax(below, axis=-1)
@@ -33,7 +58,30 @@ def trapped_mask(loss: np.ndarray, grad_norm: np.ndarray, *, loss_fraction: floa
                  grad_tol: float = TRAP_GRAD_TOL) -> np.ndarray:
     """No-learning zone: last recorded loss > ``loss_fraction`` * initial loss AND last gradient norm < ``grad_tol``.
 
-    NaN (unfinished or diverged) runs are never trapped."""
+    The ``trapped`` flag of :class:`SweepResult`, recomputed for other thresholds. NaN (unfinished or
+    diverged) runs are never trapped.
+
+    Parameters
+    ----------
+    loss, grad_norm : ndarray, shape ``(..., n_records)``
+        Histories of the loss and of the gradient norm.
+    loss_fraction : float
+        The loss must still exceed this fraction of its initial value.
+    grad_tol : float
+        The final gradient norm must be below this.
+
+    Returns
+    -------
+    ndarray of bool, shape ``loss.shape[:-1]``
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> loss = np.array([[1.0, 1.0], [1.0, 0.01], [1.0, 1.0]])
+    >>> grad = np.array([[1e-3, 1e-9], [1e-3, 1e-9], [1e-3, 1e-2]])
+    >>> trapped_mask(loss, grad).tolist()             # stuck; learned; still moving
+    [True, False, False]
+    """
     loss = np.asarray(loss, dtype=np.float64)
     grad = np.asarray(grad_norm, dtype=np.float64)
     return (loss[..., -1] > loss_fraction * loss[..., 0]) & (grad[..., -1] < grad_tol)
@@ -97,19 +145,154 @@ class SweepResult:
     def shape(self) -> Tuple[int, ...]:
         return tuple(len(v) for v in self.coords.values())
 
+    @property
+    def n_runs(self) -> int:
+        """Number of grid points (runs)."""
+        return int(np.prod(self.shape, dtype=np.int64))
+
+    def per_lr(self) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Learning rates, mean final loss and fraction trapped per lr, averaged over every other axis.
+
+        The mean loss is over finished runs (NaN when none finished); the trapped fraction is over all runs
+        of that lr (unfinished runs count as not trapped). ``ghostfast sweep`` prints this table.
+
+        Returns
+        -------
+        lr : ndarray, shape ``(n_lr,)``
+        mean_final_loss : ndarray, shape ``(n_lr,)``
+        fraction_trapped : ndarray, shape ``(n_lr,)``
+
+        Examples
+        --------
+        >>> from ghostfast import rnn, tasks, sweep
+        >>> res = sweep.sweep(rnn.Model(N=20, x0=-0.3), tasks.delayed_activation(T=5), epochs=20,
+        ...                   lr=[1e-2, 1.0], seed=range(2))
+        >>> lr, loss, trapped = res.per_lr()
+        >>> lr.tolist(), loss.shape, trapped.shape
+        ([0.01, 1.0], (2,), (2,))
+        """
+        lr = np.asarray(self.coords["lr"], dtype=np.float64)
+        other = tuple(range(1, len(self.shape)))
+        finished = np.where(self.done, self.final_loss, np.nan).reshape(lr.size, -1)
+        counts = np.isfinite(finished).sum(axis=1)
+        sums = np.nansum(finished, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+        trapped = self.trapped.mean(axis=other) if other else self.trapped.astype(np.float64)
+        return lr, mean, np.asarray(trapped, dtype=np.float64)
+
+    def _summary_lines(self) -> List[str]:
+        n_done = int(self.done.sum())
+        lines = [f"SweepResult: {' x '.join(f'{k}[{len(v)}]' for k, v in self.coords.items())} = {self.n_runs} "
+                 f"runs, {self.record_epochs.size} records ({_display.fmt_epochs(self.record_epochs)})"]
+        for name, values in self.coords.items():
+            lines.append(f"  {name}: {_display.fmt_values(values)}")
+        lines.append(f"  finished {n_done} of {self.n_runs}" + (" (interrupted)" if self.interrupted else "")
+                     + f"; trapped {int(self.trapped.sum())} ({self.trapped.mean():.0%}); diverged "
+                     f"{int(self.diverged.sum())}; abrupt drop in {int((self.drop_epoch >= 0).sum())}")
+        lines.append(f"  final loss: {_display.fmt_stat(self.final_loss[self.done])}")
+        lr, _, trapped = self.per_lr()
+        lines.append(f"  fraction trapped per lr: {_display.fmt_values([round(float(t), 3) for t in trapped])}")
+        return lines
+
+    def __repr__(self) -> str:
+        """A short summary (grid, sizes, flags); the arrays are attributes (``res.loss`` ...)."""
+        return "\n".join(self._summary_lines())
+
+    def _repr_html_(self) -> str:
+        """HTML summary for Jupyter: the axes, the flags and the per-lr table (bounded size)."""
+        n_done = int(self.done.sum())
+        title = "<b>SweepResult</b>: " + html.escape(
+            f"{self.n_runs} runs, {self.record_epochs.size} records ({_display.fmt_epochs(self.record_epochs)}), "
+            f"finished {n_done} of {self.n_runs}" + (" (interrupted)" if self.interrupted else "")
+            + f", ghostfast {self.version}")
+        axes = _display.html_table(["axis", "size", "values"],
+                                   [(k, len(v), _display.fmt_values(v)) for k, v in self.coords.items()])
+        flags = _display.html_table(
+            ["trapped", "diverged", "abrupt drop", "final loss (finished runs)"],
+            [(f"{int(self.trapped.sum())} ({self.trapped.mean():.0%})", int(self.diverged.sum()),
+              int((self.drop_epoch >= 0).sum()), _display.fmt_stat(self.final_loss[self.done]))])
+        lr, mean, trapped = self.per_lr()
+        rows, cut = _display.cut_rows([(f"{a:.4g}", f"{b:.4g}", f"{c:.2f}") for a, b, c in zip(lr, mean, trapped)])
+        if cut:
+            rows.insert(len(rows) // 2, (f"... {cut} more ...", "", ""))
+        others = [k for k in self.coords if k != "lr"]
+        caption = f"per lr, averaged over {', '.join(others)}" if others else "per lr"
+        table = _display.html_table(["lr", "mean final loss", "fraction trapped"], rows, caption=caption)
+        return f"<div>{title}{axes}{flags}{table}</div>"
+
+    def to_dataframe(self, histories: bool = False) -> Any:
+        """A ``pandas.DataFrame`` indexed by the grid axes (needs pandas, e.g. ``pip install ghostfast[io]``).
+
+        Parameters
+        ----------
+        histories : bool
+            False (default): one row per run with ``final_loss``, ``drop_epoch``, ``trapped``, ``diverged``,
+            ``diverged_epoch`` and ``done``. True: one row per run and recorded epoch with ``loss``,
+            ``grad_norm``, ``accuracy`` and ``weight_norm`` (an extra ``epoch`` index level).
+
+        Returns
+        -------
+        pandas.DataFrame
+            MultiIndex ``(*grid axes[, epoch])`` in the result's axis order; ``df.reset_index()`` gives plain
+            columns, ``df.groupby("lr").trapped.mean()`` the trapped fraction per learning rate.
+
+        Examples
+        --------
+        >>> from ghostfast import rnn, tasks, sweep
+        >>> res = sweep.sweep(rnn.Model(N=20, x0=-0.3), tasks.delayed_activation(T=5), epochs=20,
+        ...                   lr=[1e-2, 2e-2], seed=range(3), record_every=10)
+        >>> df = res.to_dataframe()
+        >>> df.shape, list(df.index.names)
+        ((6, 6), ['lr', 'seed'])
+        >>> res.to_dataframe(histories=True).shape
+        (12, 4)
+        """
+        pd = require("pandas", "io", "SweepResult.to_dataframe")
+        levels = [list(v) for v in self.coords.values()]
+        names = list(self.coords)
+        if histories:
+            index = pd.MultiIndex.from_product([*levels, [int(e) for e in self.record_epochs]],
+                                               names=[*names, "epoch"])
+            data = {name: np.asarray(getattr(self, name)).reshape(-1) for name in _HISTORIES}
+        else:
+            index = pd.MultiIndex.from_product(levels, names=names)
+            data = {name: np.asarray(getattr(self, name)).reshape(-1) for name in _SCALARS}
+        return pd.DataFrame(data, index=index)
+
     def to_xarray(self) -> Any:
-        """An ``xarray.Dataset`` with dims ``(*grid axes, "record")``; needs ``pip install ghostfast[io]``."""
+        """An ``xarray.Dataset`` with dims ``(*grid axes, "epoch")``; needs ``pip install ghostfast[io]``.
+
+        Histories are indexed by ``epoch`` (the recorded epochs), so ``ds.sel(epoch=1000)`` works; every
+        variable and coordinate has ``long_name`` and ``units`` attributes.
+
+        Returns
+        -------
+        xarray.Dataset
+
+        Examples
+        --------
+        >>> from ghostfast import rnn, tasks, sweep
+        >>> res = sweep.sweep(rnn.Model(N=20, x0=-0.3), tasks.delayed_activation(T=5), epochs=20,
+        ...                   lr=[1e-2, 2e-2], seed=range(3), record_every=10)
+        >>> ds = res.to_xarray()
+        >>> ds["loss"].dims, ds.sel(epoch=10)["loss"].shape
+        (('lr', 'seed', 'epoch'), (2, 3))
+        >>> ds["loss"].attrs["units"]
+        '1'
+        """
         xr = require("xarray", "io", "SweepResult.to_xarray")
         dims = self.dims
         coords: Dict[str, Any] = {}
         for name, values in self.coords.items():
             arr = np.asarray(values) if len({type(v) for v in values}) == 1 else np.asarray(values, dtype=object)
-            coords[name] = (name, arr)
-        coords["epoch"] = ("record", np.asarray(self.record_epochs))
-        data = {name: ((*dims, "record"), getattr(self, name)) for name in _HISTORIES}
-        for name in ("final_loss", "drop_epoch", "trapped", "diverged", "diverged_epoch", "done"):
-            data[name] = (dims, getattr(self, name))
-        data["seed_entropy"] = (("seed",), np.asarray(self.seed_entropy))
+            coords[name] = (name, arr, _display.variable_attrs(name))
+        coords["epoch"] = ("epoch", np.asarray(self.record_epochs), _display.variable_attrs("epoch"))
+        data = {name: ((*dims, "epoch"), getattr(self, name), _display.variable_attrs(name))
+                for name in _HISTORIES}
+        for name in _SCALARS:
+            data[name] = (dims, getattr(self, name), _display.variable_attrs(name))
+        data["seed_entropy"] = (("seed",), np.asarray(self.seed_entropy), _display.variable_attrs("seed_entropy"))
         attrs = {"config": to_json(self.config), "version": self.version, "interrupted": int(self.interrupted)}
         return xr.Dataset(data, coords=coords, attrs=attrs)
 
@@ -127,11 +310,31 @@ class SweepResult:
                         arrays[f"params__{flat}__{name}"] = np.asarray(value)
         path = os.fspath(path)
         with open(path, "wb") as fh:  # np.savez(path) would append ".npz" to other suffixes
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub types the first ** as allow_pickle
 
 
 def load(path: str | os.PathLike) -> SweepResult:
-    """Read a :class:`SweepResult` written by :meth:`SweepResult.save`."""
+    """Read a :class:`SweepResult` written by :meth:`SweepResult.save`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        An ``.npz`` file written by ``SweepResult.save``.
+
+    Returns
+    -------
+    SweepResult
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from ghostfast import rnn, tasks, sweep
+    >>> res = sweep.sweep(rnn.Model(N=10), tasks.delayed_activation(T=3), epochs=5, lr=[1e-2], seed=[0, 1])
+    >>> path = os.path.join(tempfile.mkdtemp(), "res.npz")
+    >>> res.save(path)
+    >>> bool((sweep.load(path).loss == res.loss).all())
+    True
+    """
     with np.load(os.fspath(path), allow_pickle=False) as data:
         meta = json.loads(str(data["meta_json"]))
         fields: Dict[str, Any] = {name: data[name] for name in _ARRAYS}

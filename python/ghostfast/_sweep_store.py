@@ -46,7 +46,7 @@ def _atomic_write_bytes(path: str, data: bytes) -> None:
 
 def _atomic_savez(path: str, arrays: Mapping[str, np.ndarray]) -> None:
     with _atomic_file(path, suffix=".npz") as fh:
-        np.savez(fh, **arrays)
+        np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub types the first ** as allow_pickle
 
 
 class Store:

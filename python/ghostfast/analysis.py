@@ -1,5 +1,5 @@
 """Phase-space analysis of leaky-tanh networks: flow maps, fixed points, ghosts and slow points, and
-abrupt-learning metrics of loss histories (spec sections 2.6 and 5).
+abrupt-learning metrics of loss histories (the analyses of the paper's Figs. 3, 4 and 5).
 
 Conventions (column vectors): the network ``x_{t+1} = (1 - alpha) x_t + alpha tanh(W x_t + b)`` with
 ``W = m @ n`` (rank K: ``m`` (N, K), ``n`` (K, N)) or a full ``W`` (N, N). Its zero-input flow is
@@ -56,9 +56,23 @@ def rank_one_vectors(params: Any = None, *, m: Any = None, n: Any = None, b: Any
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(m, n, b)`` as three float64 vectors of length N from a rank-one parameter set.
 
-    ``params`` is a dict (keys ``m``, ``n``, ``b``), an object with those attributes, or a tuple
-    ``(m, n, b)``; keyword arguments override. ``m`` may be (N,) or (N, 1), ``n`` (N,) or (1, N); ``b``
-    defaults to zeros.
+    Parameters
+    ----------
+    params : dict, object or tuple, optional
+        A dict (keys ``m``, ``n``, ``b``), an object with those attributes, or a tuple ``(m, n, b)``.
+    m, n, b : array_like, optional
+        Override the entries of ``params``. ``m`` may be (N,) or (N, 1), ``n`` (N,) or (1, N); ``b``
+        defaults to zeros.
+
+    Returns
+    -------
+    m, n, b : ndarray, shape ``(N,)``
+
+    Examples
+    --------
+    >>> m, n, b = rank_one_vectors({"m": [[1.0], [2.0]], "n": [[0.5, 0.5]]})
+    >>> m.tolist(), n.tolist(), b.tolist()
+    ([1.0, 2.0], [0.5, 0.5], [0.0, 0.0])
     """
     if isinstance(params, (tuple, list)):
         if len(params) != 3:
@@ -124,8 +138,27 @@ def _weights_and_bias(params: Any, b: Any = None) -> tuple[np.ndarray, np.ndarra
 
 
 def default_kappa_grid(n: np.ndarray, points: int = 4001) -> np.ndarray:
-    """A grid that contains every fixed point of the rank-one flow: |kappa*| = |n . tanh(.)| <= sum |n_i|,
-    so ``linspace(-R, R, points)`` with ``R = sum |n_i| + 1``."""
+    """A grid that contains every fixed point of the rank-one flow.
+
+    |kappa*| = |n . tanh(.)| <= sum |n_i|, so ``linspace(-R, R, points)`` with ``R = sum |n_i| + 1``.
+
+    Parameters
+    ----------
+    n : array_like
+        The readout vector n of the network.
+    points : int
+        Grid size.
+
+    Returns
+    -------
+    ndarray, shape ``(points,)``
+
+    Examples
+    --------
+    >>> g = default_kappa_grid([0.5, -1.5], points=5)
+    >>> g.tolist()
+    [-3.0, -1.5, 0.0, 1.5, 3.0]
+    """
     R = float(np.sum(np.abs(n))) + 1.0
     return np.linspace(-R, R, points)
 
@@ -192,11 +225,28 @@ def _stack(m: Any, n: Any, b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def flow_maps_1d(m: Any, n: Any, b: Any, kappa_grid: Any, *, n_threads: int | None = None) -> np.ndarray:
     """Flow maps of E rank-one snapshots (e.g. a training history): ``out[e, g] = f_e(kappa_grid[g])``.
 
-    ``m``, ``n``, ``b``: (E, N) stacks (``m`` may be (E, N, 1), ``n`` (E, 1, N); ``b`` may be one (N,)
-    vector for all). OpenMP over (snapshot, grid block); bit-identical for any ``n_threads``.
+    OpenMP over (snapshot, grid block); bit-identical for any ``n_threads``.
 
-    >>> flow_maps_1d([[1.0], [2.0]], [[1.0], [1.0]], None, [0.0]).shape
-    (2, 1)
+    Parameters
+    ----------
+    m, n : array_like, shape ``(E, N)``
+        Stacks of the snapshots' vectors (``m`` may be (E, N, 1), ``n`` (E, 1, N)); see :func:`stack_rank_one`.
+    b : array_like or None
+        (E, N), one (N,) vector for all snapshots, or None (zeros).
+    kappa_grid : array_like, shape ``(G,)``
+        Latent values at which f is evaluated.
+    n_threads : int or None
+        OpenMP threads (None: default).
+
+    Returns
+    -------
+    ndarray, shape ``(E, G)``
+        f(kappa) = -kappa + n . tanh(m kappa + b) of each snapshot on the grid.
+
+    Examples
+    --------
+    >>> flow_maps_1d([[1.0], [2.0]], [[1.0], [1.0]], None, [0.0, 1.0]).round(4).tolist()
+    [[0.0, -0.2384], [0.0, -0.036]]
     """
     m, n, b = _stack(m, n, b)
     grid = _grid(kappa_grid, n[0])
@@ -204,9 +254,27 @@ def flow_maps_1d(m: Any, n: Any, b: Any, kappa_grid: Any, *, n_threads: int | No
 
 
 def stack_rank_one(snapshots: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(m, n, b) stacks (E, N) from a sequence of rank-one parameter dicts, or a dict {epoch: params}
-    (e.g. ``TrainResult.snapshots``, in increasing epoch order), for :func:`flow_maps_1d` and
-    :func:`count_fixed_points_1d`."""
+    """(m, n, b) stacks (E, N) from a sequence of rank-one parameter dicts, or a dict {epoch: params}.
+
+    For :func:`flow_maps_1d` and :func:`count_fixed_points_1d`; a dict (e.g. ``TrainResult.snapshots``) is
+    taken in increasing epoch order.
+
+    Parameters
+    ----------
+    snapshots : sequence of dict or dict
+        Rank-one parameter sets, or ``{epoch: params}``.
+
+    Returns
+    -------
+    m, n, b : ndarray, shape ``(E, N)``
+
+    Examples
+    --------
+    >>> m, n, b = stack_rank_one({10: {"m": [1.0, 0.0], "n": [1.0, 1.0], "b": [0.0, 0.0]},
+    ...                           0: {"m": [2.0, 0.0], "n": [1.0, 1.0], "b": [0.0, 0.0]}})
+    >>> m[:, 0].tolist()                               # epoch 0 first
+    [2.0, 1.0]
+    """
     items = [snapshots[k] for k in sorted(snapshots)] if isinstance(snapshots, Mapping) else list(snapshots)
     if not items:
         raise ValueError("snapshots must contain at least one parameter set")
@@ -219,14 +287,30 @@ def stack_rank_one(snapshots: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def count_fixed_points_1d(m: Any, n: Any, b: Any, kappa_grid: Any = None, *, n_threads: int | None = None
                           ) -> np.ndarray:
-    """Number of fixed points of each of E rank-one snapshots on a grid (spec Fig 3 "fixed point test").
+    """Number of fixed points of each of E rank-one snapshots on a grid (the paper's Fig. 3 "fixed point test").
 
     Counts strict sign changes of f between grid neighbours plus exact zeros at grid points (a tangency
-    between grid points is invisible, as in the paper's test). The flow maps are not stored. Default grid:
-    ``linspace(-15, 15, 1000)`` as in the paper. Returns int64 (E,).
+    between grid points is invisible, as in the paper's test). The flow maps are not stored.
 
-    >>> int(count_fixed_points_1d([[0.1]], [[0.1]], None)[0])
-    1
+    Parameters
+    ----------
+    m, n : array_like, shape ``(E, N)``
+        Stacks of the snapshots' vectors (see :func:`flow_maps_1d`).
+    b : array_like or None
+        (E, N), one (N,) vector, or None (zeros).
+    kappa_grid : array_like, optional
+        Default ``linspace(-15, 15, 1000)``, as in the paper.
+    n_threads : int or None
+        OpenMP threads (None: default).
+
+    Returns
+    -------
+    ndarray of int64, shape ``(E,)``
+
+    Examples
+    --------
+    >>> count_fixed_points_1d([[0.1], [2.0]], [[0.1], [1.0]], None).tolist()   # one, then a pitchfork's three
+    [1, 3]
     """
     m, n, b = _stack(m, n, b)
     grid = np.linspace(-15.0, 15.0, 1000) if kappa_grid is None else _grid(kappa_grid, n[0], min_points=2)
@@ -251,10 +335,25 @@ def fixed_points_1d(params: Any, kappa_grid: Any = None, *, tol: float = 1e-12) 
     Sign changes of f between grid neighbours (and exact zeros at grid points) are refined by bisection
     and Newton's method to ``|d kappa| <= tol``. ``stable`` is the continuous-time criterion
     ``f'(kappa*) < 0``; the map kappa + alpha f(kappa) is stable iff ``-2 < alpha f'(kappa*) < 0``, so the
-    two differ only when ``alpha * slope <= -2`` (check ``slope`` for large alpha).
-    The default grid covers every fixed point (see :func:`default_kappa_grid`); two fixed points closer
+    two differ only when ``alpha * slope <= -2`` (check ``slope`` for large alpha). Two fixed points closer
     than the grid spacing (a near-tangency) can be missed: pass a finer grid there.
 
+    Parameters
+    ----------
+    params : dict, object or tuple
+        A rank-one parameter set (see :func:`rank_one_vectors`).
+    kappa_grid : array_like, optional
+        Default: :func:`default_kappa_grid`, which covers every fixed point.
+    tol : float
+        Refinement tolerance in kappa.
+
+    Returns
+    -------
+    FixedPoints1D
+        ``kappa``, ``slope`` f'(kappa*), ``stable`` and ``residual`` of each fixed point, in increasing kappa.
+
+    Examples
+    --------
     >>> fp = fixed_points_1d({"m": [2.0], "n": [1.0], "b": [0.0]})
     >>> len(fp), int(fp.stable.sum())
     (3, 2)
@@ -298,11 +397,30 @@ def ghosts_1d(params: Any, kappa_grid: Any = None, *, max_speed: float = np.inf,
     """Ghosts of the rank-one latent flow: local minima of f with f > 0 and local maxima with f < 0.
 
     Such an extremum has no zero of f nearby (f keeps its sign across it), so the flow slows down there
-    without stopping; the smaller |eps| = |f(kappa_g)|, the longer the passage. Extrema are found as sign
-    changes of the exact f' on the grid and refined by Newton's method on f' = 0 with the exact f''
-    (to ``|d kappa| <= tol``). ``max_speed`` keeps only ghosts with |eps| <= max_speed.
-    See :class:`Ghosts1D` for the normal form and sign conventions.
+    without stopping; the smaller |eps| = |f(kappa_g)|, the longer the passage. Near it
+    f = eps + f''/2 (kappa - kappa_g)^2 is the canonical form dx/dt = r + x^2 with r = eps f''/2. Extrema are
+    found as sign changes of the exact f' on the grid and refined by Newton's method on f' = 0 with the exact
+    f'' (to ``|d kappa| <= tol``). See :class:`Ghosts1D` for the sign conventions.
 
+    Parameters
+    ----------
+    params : dict, object or tuple
+        A rank-one parameter set (see :func:`rank_one_vectors`).
+    kappa_grid : array_like, optional
+        Default: :func:`default_kappa_grid`.
+    max_speed : float
+        Keep only ghosts with |eps| <= max_speed.
+    tol : float
+        Refinement tolerance in kappa.
+
+    Returns
+    -------
+    Ghosts1D
+        ``kappa``, ``speed`` eps, ``curvature`` f'', ``r``, ``passage_time`` and ``kind`` ("min" or "max") of
+        each ghost.
+
+    Examples
+    --------
     >>> g = ghosts_1d({"m": [2.0], "n": [1.0], "b": [0.6]})
     >>> len(g), str(g.kind[0]), bool(g.speed[0] > 0)
     (1, 'min', True)
@@ -338,6 +456,7 @@ class LatentReduction:
 
     @property
     def rank(self) -> int:
+        """Number of latent dimensions K (columns of M)."""
         return int(self.M.shape[1])
 
     def project(self, states: Any) -> np.ndarray:
@@ -351,11 +470,29 @@ class LatentReduction:
 def latent_reduction(params: Any, b: Any = None, *, rank: int = 2, basis: str = "svd") -> LatentReduction:
     """Reduce a network (dict with ``W`` or ``m``/``n``, or a matrix W) to ``rank`` latents.
 
-    ``basis="svd"`` (spec 5.2): M = U_K Sigma_K, P = V_K^T from the SVD of W (orthonormal latent axes).
-    ``basis="factors"``: M = m, P = n of a rank-K parameter dict, i.e. the model's own latents
+    ``basis="svd"`` (the paper's Fig. 4 code): M = U_K Sigma_K, P = V_K^T from the SVD of W (orthonormal
+    latent axes). ``basis="factors"``: M = m, P = n of a rank-K parameter dict, i.e. the model's own latents
     kappa = n @ x (exact; the axes are then not orthonormal, so |F| and its minima are measured in that
     metric). ``singular_values`` are those of W in both cases.
 
+    Parameters
+    ----------
+    params : dict or array_like
+        A parameter dict (``W``, or ``m`` and ``n``; ``b`` is taken from it) or the matrix W.
+    b : array_like, optional
+        The bias (default: ``params["b"]``, else zeros).
+    rank : int
+        Number of latents K.
+    basis : {"svd", "factors"}
+
+    Returns
+    -------
+    LatentReduction
+        ``M`` (N, K), ``P`` (K, N), ``b``, ``singular_values`` and ``exact`` (True when rank(W) <= K, so the
+        latent flow F(kappa) = -kappa + P tanh(M kappa + b) is exact).
+
+    Examples
+    --------
     >>> red = latent_reduction(np.outer([1.0, 0.0], [0.0, 2.0]), rank=1)
     >>> red.exact, red.M.shape
     (True, (2, 1))
@@ -382,7 +519,23 @@ def latent_reduction(params: Any, b: Any = None, *, rank: int = 2, basis: str = 
 
 
 def latent_flow(reduction: LatentReduction, kappa: Any) -> np.ndarray:
-    """F(kappa) = -kappa + P tanh(M kappa + b) for kappa [..., K] (numpy)."""
+    """The latent flow F(kappa) = -kappa + P tanh(M kappa + b) (numpy).
+
+    Parameters
+    ----------
+    reduction : LatentReduction
+    kappa : array_like, shape ``(..., K)``
+
+    Returns
+    -------
+    ndarray, shape ``(..., K)``
+
+    Examples
+    --------
+    >>> red = latent_reduction(0.5 * np.eye(2), rank=2)
+    >>> latent_flow(red, [0.0, 0.0]).tolist()
+    [0.0, 0.0]
+    """
     k = as_float_array(kappa, "kappa")
     if k.shape[-1] != reduction.rank:
         raise ValueError(f"kappa must have last axis K = {reduction.rank}, got shape {k.shape}")
@@ -390,7 +543,23 @@ def latent_flow(reduction: LatentReduction, kappa: Any) -> np.ndarray:
 
 
 def latent_jacobian(reduction: LatentReduction, kappa: Any) -> np.ndarray:
-    """J = -I + P diag(1 - tanh^2(M kappa + b)) M for kappa [..., K] -> [..., K, K]."""
+    """Jacobian J = -I + P diag(1 - tanh^2(M kappa + b)) M of the latent flow.
+
+    Parameters
+    ----------
+    reduction : LatentReduction
+    kappa : array_like, shape ``(..., K)``
+
+    Returns
+    -------
+    ndarray, shape ``(..., K, K)``
+
+    Examples
+    --------
+    >>> red = latent_reduction(0.5 * np.eye(2), rank=2)
+    >>> latent_jacobian(red, [0.0, 0.0]).round(12).tolist()
+    [[-0.5, 0.0], [0.0, -0.5]]
+    """
     k = as_float_array(kappa, "kappa")
     d = 1.0 - np.tanh(k @ reduction.M.T + reduction.b) ** 2
     return -np.eye(reduction.rank) + np.einsum("an,...n,nc->...ac", reduction.P, d, reduction.M)
@@ -398,9 +567,29 @@ def latent_jacobian(reduction: LatentReduction, kappa: Any) -> np.ndarray:
 
 def speed_field_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, n_threads: int | None = None
                    ) -> np.ndarray:
-    """|F| of a 2-D latent flow on a grid: (len(grid_y), len(grid_x)) (rows = y, as pcolormesh expects).
+    """Speed |F| of a 2-D latent flow on a grid (rows = y, as ``pcolormesh`` expects).
 
     C++ with OpenMP over rows; bit-identical for any ``n_threads``.
+
+    Parameters
+    ----------
+    reduction : LatentReduction
+        A rank-2 reduction (see :func:`latent_reduction`).
+    grid_x, grid_y : array_like
+        1-D grids of the two latents.
+    n_threads : int or None
+        OpenMP threads (None: default).
+
+    Returns
+    -------
+    ndarray, shape ``(len(grid_y), len(grid_x))``
+
+    Examples
+    --------
+    >>> red = latent_reduction(0.5 * np.eye(2), rank=2)
+    >>> speed = speed_field_2d(red, np.linspace(-1, 1, 5), np.linspace(-1, 1, 3))
+    >>> speed.shape, float(speed[1, 2])                # the fixed point at the origin
+    ((3, 5), 0.0)
     """
     if reduction.rank != 2:
         raise ValueError(f"speed_field_2d needs a rank-2 reduction, got rank {reduction.rank}")
@@ -410,8 +599,29 @@ def speed_field_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, n_th
 
 
 def slow_point_candidates_2d(speed: np.ndarray, grid_x: np.ndarray, grid_y: np.ndarray) -> np.ndarray:
-    """Grid points equal to the minimum of |F| over their 3x3 neighbourhood (the paper's
-    ``minimum_filter`` test; borders use the available neighbours). Returns (C, 2) latent points."""
+    """Grid points equal to the minimum of |F| over their 3x3 neighbourhood.
+
+    The paper's ``minimum_filter`` test (Fig. 4 code); borders use the available neighbours.
+
+    Parameters
+    ----------
+    speed : ndarray, shape ``(len(grid_y), len(grid_x))``
+        |F| on the grid (see :func:`speed_field_2d`).
+    grid_x, grid_y : ndarray
+        The grids.
+
+    Returns
+    -------
+    ndarray, shape ``(C, 2)``
+        Latent points (x, y) of the candidates.
+
+    Examples
+    --------
+    >>> red = latent_reduction(0.5 * np.eye(2), rank=2)
+    >>> gx = gy = np.linspace(-1, 1, 5)
+    >>> slow_point_candidates_2d(speed_field_2d(red, gx, gy), gx, gy).tolist()
+    [[0.0, 0.0]]
+    """
     s = np.asarray(speed, dtype=np.float64)
     padded = np.pad(s, 1, mode="constant", constant_values=np.inf)
     ny, nx = s.shape
@@ -572,18 +782,47 @@ def _check_thresholds(tol_fixed: float, ghost_eig_tol: float, dedup_tol: float) 
 def slow_points_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, starts: Any = None,
                    tol_fixed: float = 1e-8, ghost_eig_tol: float = 0.05, dedup_tol: float = 1e-6,
                    max_iter: int = 100, n_threads: int | None = None) -> SlowPoints:
-    """Slow points of a 2-D latent flow (spec 5.2): grid candidates (3x3 minima of |F|) refined by
-    Newton's method on E = |F|^2/2 with the exact Hessian (J^T J + sum_i F_i Hess F_i) and
-    Levenberg-Marquardt damping (initial 1e-6, increased x10 whenever a step does not decrease E), at most
-    ``max_iter`` iterations; then de-duplicated and classified:
+    """Slow points of a 2-D latent flow (paper Fig. 4).
+
+    Grid candidates (3x3 minima of |F|) are refined by Newton's method on E = |F|^2/2 with the exact Hessian
+    (J^T J + sum_i F_i Hess F_i) and Levenberg-Marquardt damping (initial 1e-6, increased x10 whenever a step
+    does not decrease E), at most ``max_iter`` iterations; then de-duplicated and classified:
 
     * "fixed point": |F| < ``tol_fixed`` after refinement; ``stability`` from the Jacobian's eigenvalues
       (all Re < 0 stable, all > 0 unstable, else saddle);
     * "ghost": a converged local minimum of |F| with |F| >= tol_fixed and an eigenvalue with
-      |Re lambda| < ``ghost_eig_tol`` (spec target 19 uses 0.05);
+      |Re lambda| < ``ghost_eig_tol`` (0.05: the ghost criterion used for Figs. 4 and 5);
     * "slow point": any other local minimum of |F|.
 
-    ``starts`` (C, 2) adds extra starting points (e.g. trajectory latents).
+    Parameters
+    ----------
+    reduction : LatentReduction
+        A rank-2 reduction (see :func:`latent_reduction`).
+    grid_x, grid_y : array_like
+        1-D grids on which candidates are searched.
+    starts : array_like, shape ``(C, 2)``, optional
+        Extra starting points (e.g. trajectory latents).
+    tol_fixed, ghost_eig_tol : float
+        Classification thresholds (see above).
+    dedup_tol : float
+        Points closer than this are merged.
+    max_iter : int
+        Newton iterations per start.
+    n_threads : int or None
+        OpenMP threads (None: default).
+
+    Returns
+    -------
+    SlowPoints
+        ``x``, ``speed``, ``kind``, ``stability``, Jacobian ``eigenvalues``, ``slow_direction`` and convergence
+        information, one entry per distinct point.
+
+    Examples
+    --------
+    >>> red = latent_reduction(0.5 * np.eye(2), rank=2)
+    >>> sp = slow_points_2d(red, np.linspace(-1, 1, 5), np.linspace(-1, 1, 5))
+    >>> sp.kind.tolist(), sp.stability.tolist()
+    (['fixed point'], ['stable'])
     """
     if reduction.rank != 2:
         raise ValueError(f"slow_points_2d needs a rank-2 reduction, got rank {reduction.rank}")
@@ -602,14 +841,46 @@ def slow_points_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, star
 
 
 def full_flow(W: Any, b: Any, x: Any) -> np.ndarray:
-    """F(x) = -x + tanh(W x + b) for states x [..., N] (numpy reference)."""
+    """The full-rank flow F(x) = -x + tanh(W x + b) (numpy reference).
+
+    Parameters
+    ----------
+    W : array_like, shape ``(N, N)``
+    b : array_like, shape ``(N,)``
+    x : array_like, shape ``(..., N)``
+
+    Returns
+    -------
+    ndarray, shape ``(..., N)``
+
+    Examples
+    --------
+    >>> full_flow(np.zeros((2, 2)), np.zeros(2), [0.5, -0.5]).tolist()
+    [-0.5, 0.5]
+    """
     W, b = _weights_and_bias(W, b)
     x = as_float_array(x, "x")
     return -x + np.tanh(x @ W.T + b)
 
 
 def full_jacobian(W: Any, b: Any, x: Any) -> np.ndarray:
-    """J = -I + diag(1 - tanh^2(W x + b)) W for x [..., N] -> [..., N, N]."""
+    """Jacobian J = -I + diag(1 - tanh^2(W x + b)) W of the full-rank flow.
+
+    Parameters
+    ----------
+    W : array_like, shape ``(N, N)``
+    b : array_like, shape ``(N,)``
+    x : array_like, shape ``(..., N)``
+
+    Returns
+    -------
+    ndarray, shape ``(..., N, N)``
+
+    Examples
+    --------
+    >>> full_jacobian(0.5 * np.eye(2), np.zeros(2), [0.0, 0.0]).tolist()
+    [[-0.5, 0.0], [0.0, -0.5]]
+    """
     W, b = _weights_and_bias(W, b)
     x = as_float_array(x, "x")
     d = 1.0 - np.tanh(x @ W.T + b) ** 2
@@ -620,7 +891,7 @@ def find_slow_points(params: Any, b: Any = None, starts: Any = None, *, tol_fixe
                      ghost_eig_tol: float = 0.05, dedup_tol: float = 1e-6, max_iter: int = 100,
                      deduplicate: bool = True, n_threads: int | None = None, progress: bool | None = None
                      ) -> SlowPoints:
-    """Fixed points, ghosts and slow points of the full flow F(x) = -x + tanh(W x + b) (spec 5.3).
+    """Fixed points, ghosts and slow points of the full flow F(x) = -x + tanh(W x + b) (paper Fig. 5).
 
     From every start, q(x) = |F(x)|^2 / 2 is minimised in C++ (OpenMP over starts) by Newton's method with
     the exact Hessian J^T J + sum_i F_i Hess F_i, a dense Cholesky solve and Levenberg-Marquardt damping
@@ -632,9 +903,30 @@ def find_slow_points(params: Any, b: Any = None, starts: Any = None, *, tol_fixe
 
     Parameters
     ----------
-    params : dict with ``W`` (N, N) or ``m`` (N, K) and ``n`` (K, N) (and ``b``), or the matrix W.
-    b : (N,) bias (overrides ``params["b"]``; default zeros).
-    starts : (S, N) starting states, e.g. all visited states of a trajectory.
+    params : dict or array_like
+        A dict with ``W`` (N, N) or ``m`` (N, K) and ``n`` (K, N) (and ``b``), or the matrix W.
+    b : array_like, shape ``(N,)``, optional
+        The bias (overrides ``params["b"]``; default zeros).
+    starts : array_like, shape ``(S, N)``
+        Starting states, e.g. all visited states of a trajectory.
+    tol_fixed, ghost_eig_tol : float
+        Classification thresholds (see :func:`slow_points_2d`).
+    dedup_tol : float
+        Ends closer than this are merged.
+    max_iter : int
+        Newton iterations per start.
+    deduplicate : bool
+        False keeps one entry per start.
+    n_threads : int or None
+        OpenMP threads (None: default).
+    progress : bool or None
+        A tqdm bar over starts (None: only in an interactive terminal or notebook).
+
+    Returns
+    -------
+    SlowPoints
+        ``x``, ``speed``, ``kind``, ``stability``, Jacobian ``eigenvalues``, ``slow_direction``, the distance
+        to the nearest start and convergence information, one entry per distinct point.
 
     Examples
     --------
@@ -659,8 +951,38 @@ def find_slow_points(params: Any, b: Any = None, starts: Any = None, *, tol_fixe
 
 def adam_slow_points(params: Any, b: Any = None, starts: Any = None, *, lr: float = 1e-2, iterations: int = 5000,
                      n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The paper's solver (spec 5.3) for comparison: Adam (lr, betas 0.9/0.999, eps 1e-8) on the mean of
-    F(x)^2 over units, from each start, in C++. Returns (x_end (S, N), speed |F| (S,)). No Newton step."""
+    """The paper's solver (Fig. 5 code) for comparison: Adam on the mean of F(x)^2 over units, from each start.
+
+    Adam (``lr``, betas 0.9/0.999, eps 1e-8) in C++, no Newton step; :func:`find_slow_points` converges far
+    more accurately in less time (``bench/bench_analysis_controlled.py``).
+
+    Parameters
+    ----------
+    params : dict or array_like
+        A parameter dict with ``W`` (and ``b``) or the matrix W.
+    b : array_like, optional
+        The bias (default: ``params["b"]``).
+    starts : array_like, shape ``(S, N)``
+        Starting states.
+    lr : float
+        Adam's learning rate.
+    iterations : int
+        Adam steps per start.
+    n_threads : int or None
+        OpenMP threads (None: default).
+
+    Returns
+    -------
+    x_end : ndarray, shape ``(S, N)``
+    speed : ndarray, shape ``(S,)``
+        |F(x_end)|.
+
+    Examples
+    --------
+    >>> x, speed = adam_slow_points(0.5 * np.eye(3), np.zeros(3), np.ones((2, 3)), iterations=2000)
+    >>> bool(np.all(speed < 1e-3))
+    True
+    """
     W, b = _weights_and_bias(params, b)
     starts = as_float_array(starts, "starts", ndim=2, shape=(None, W.shape[0]))
     lr = check_real(lr, "lr", positive=True)
@@ -711,11 +1033,27 @@ def _first_true(mask: np.ndarray, default: int) -> np.ndarray:
 def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: float = 0.9, window: int = 100,
                      smooth: int = 1, trapped_fraction: float = 0.5, grad_tol: float = 1e-3,
                      oscillation_fraction: float = 0.5, oscillation_rel_std: float = 1e-3) -> LearningMetrics:
-    """Plateau, drop, trap and oscillation metrics of loss histories ``loss[..., epochs]`` (numpy,
-    vectorised over the leading axes). Thresholds are keyword arguments, documented in
-    :class:`LearningMetrics`; ``window`` is clipped to the number of epochs; ``smooth`` is the width of
-    the moving average applied to L before the steepest drop is located (1 = none).
+    """Plateau, drop, trap and oscillation metrics of loss histories ``loss[..., epochs]``.
 
+    Numpy, vectorised over the leading axes. ``window`` is clipped to the number of epochs; ``smooth`` is the
+    width of the moving average applied to L before the steepest drop is located (1 = none).
+
+    Parameters
+    ----------
+    loss : array_like, shape ``(..., n_epochs)``
+    grad_norm : array_like, optional
+        Same shape; needed for the trapped flag's gradient criterion.
+    plateau_fraction, window, smooth, trapped_fraction, grad_tol, oscillation_fraction, oscillation_rel_std
+        Thresholds, documented in :class:`LearningMetrics`.
+
+    Returns
+    -------
+    LearningMetrics
+        ``plateau_length``, ``drop_epoch``, ``drop_rate``, ``drop_duration``, ``trapped``, ``oscillating`` and
+        related fields, one entry per history.
+
+    Examples
+    --------
     >>> L = np.r_[np.ones(50), np.full(50, 1e-3)]
     >>> met = learning_metrics(L, window=10)
     >>> int(met.plateau_length), int(met.drop_epoch), bool(met.trapped)

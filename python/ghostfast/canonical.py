@@ -1,4 +1,4 @@
-"""The canonical 1D ghost model dx/dt = r + x^2 (paper_spec.md section 2).
+"""The canonical 1D ghost model dx/dt = r + x^2 (the paper's analytical model, Figs. 1, 2 and 8A).
 
 The state starts at x(0) = 0; the single learnable parameter r sets the escape time
 t*(r) = pi / (2 sqrt r). A sigmoid readout y = sigmoid(a (x - x_th)) must stay off for t <= T and turn
@@ -47,6 +47,8 @@ __all__ = [
 ]
 
 ArrayLike = Union[float, Sequence[float], np.ndarray]
+#: A SeedSequence's entropy: an int, or the sequence of ints it was made from (None: not seeded).
+Entropy = Union[int, Sequence[int], None]
 
 
 # ---------------------------------------------------------------------------------------------- helpers
@@ -94,6 +96,16 @@ def _broadcast(arrays: Sequence[np.ndarray], names: Sequence[str]) -> Tuple[np.n
 def optimal_r(T: ArrayLike) -> Union[float, np.ndarray]:
     """The optimum r* = pi^2 / (4 T^2), where the escape time equals the delay T and L = 0.
 
+    Parameters
+    ----------
+    T : float or array_like
+        Delay of the task (> 0), in the model's time units.
+
+    Returns
+    -------
+    float or ndarray
+        r*, shaped like ``T``.
+
     Examples
     --------
     >>> f"{optimal_r(100.0):.6e}"
@@ -104,13 +116,43 @@ def optimal_r(T: ArrayLike) -> Union[float, np.ndarray]:
 
 
 def no_learning_boundary(T: ArrayLike) -> Union[float, np.ndarray]:
-    """r*/4 = pi^2 / (16 T^2): below it the unit never fires within 2T, L = 1 and dL/dr = 0."""
+    """Edge of the no-learning zone, r*/4 = pi^2 / (16 T^2).
+
+    Below it the unit never fires within the trial (t* >= 2T): L = 1 and dL/dr = 0 (paper Fig. 2).
+
+    Parameters
+    ----------
+    T : float or array_like
+        Delay of the task (> 0).
+
+    Returns
+    -------
+    float or ndarray
+        r*/4, shaped like ``T``.
+
+    Examples
+    --------
+    >>> bool(no_learning_boundary(100.0) == optimal_r(100.0) / 4)
+    True
+    >>> float(loss(0.99 * no_learning_boundary(100.0), 100.0))
+    1.0
+    """
     T = _delay(T)
     return _out(((np.pi * np.pi) / (4.0 * T * T)) / 4.0)
 
 
 def escape_time(r: ArrayLike) -> Union[float, np.ndarray]:
     """Blow-up time t*(r) = pi / (2 sqrt r) of x(t) = sqrt(r) tan(sqrt(r) t); inf for r <= 0 (never fires).
+
+    Parameters
+    ----------
+    r : float or array_like
+        The model's parameter (any real; inf allowed).
+
+    Returns
+    -------
+    float or ndarray
+        t*(r), shaped like ``r``.
 
     Examples
     --------
@@ -127,7 +169,19 @@ def escape_time(r: ArrayLike) -> Union[float, np.ndarray]:
 def loss(r: ArrayLike, T: ArrayLike) -> Union[float, np.ndarray]:
     """Sharp-limit (a -> inf) T-normalised loss: |T - t*(r)| / T if r > r*/4, else exactly 1.
 
-    ``r`` and ``T`` broadcast. Examples
+    Parameters
+    ----------
+    r : float or array_like
+        The model's parameter.
+    T : float or array_like
+        Delay (> 0); broadcasts with ``r``.
+
+    Returns
+    -------
+    float or ndarray
+        L(r) in [0, 1], shaped like ``broadcast(r, T)``.
+
+    Examples
     --------
     >>> loss(2 * optimal_r(100.0), 100.0)  # 1 - 1/sqrt(2)
     0.2928932188134524
@@ -146,8 +200,22 @@ def loss_grad(r: ArrayLike, T: ArrayLike, normalized: bool = True) -> Union[floa
     """Sharp-limit gradient dL/dr (the one :func:`train` uses without a confidence).
 
     -(pi/(4T)) r^(-3/2) on [r*/4, r*] (the cusp r* takes this left derivative), +(pi/(4T)) r^(-3/2)
-    above r*, exactly 0 below r*/4. ``normalized=False`` drops the 1/T factor: +-pi/(4 r^1.5), the paper
-    code's convention.
+    above r*, exactly 0 below r*/4.
+
+    Parameters
+    ----------
+    r : float or array_like
+        The model's parameter.
+    T : float or array_like
+        Delay (> 0); broadcasts with ``r``.
+    normalized : bool
+        True: the gradient of the T-normalised loss. False: without the 1/T factor, +-pi/(4 r^1.5), the
+        paper code's convention (its learning rates are T times larger in effect).
+
+    Returns
+    -------
+    float or ndarray
+        dL/dr, shaped like ``broadcast(r, T)``.
 
     Examples
     --------
@@ -171,6 +239,18 @@ def critical_lr(T: ArrayLike, normalized: bool = True) -> Union[float, np.ndarra
     """Critical learning rate 3 pi^4 / (32 T^4) (normalised loss) or 3 pi^4 / (32 T^5) (paper code).
 
     Above it a step from just above r* can land in the no-learning zone (dimensionless step > 3/4).
+
+    Parameters
+    ----------
+    T : float or array_like
+        Delay (> 0).
+    normalized : bool
+        True: for the gradient of the T-normalised loss; False: for the paper code's gradient (no 1/T).
+
+    Returns
+    -------
+    float or ndarray
+        The critical learning rate, shaped like ``T``.
 
     Examples
     --------
@@ -203,8 +283,8 @@ class SimulationResult:
     Unpacks like a tuple: ``L, dL = simulate(...)``.
     """
 
-    loss: np.ndarray
-    dloss_dr: np.ndarray
+    loss: Union[float, np.ndarray]
+    dloss_dr: Union[float, np.ndarray]
 
     def __iter__(self):
         return iter((self.loss, self.dloss_dr))
@@ -297,7 +377,7 @@ class CanonicalTrainResult:
     lr: np.ndarray
     interrupted: bool
     config: dict = field(default_factory=dict)
-    seed_entropy: Optional[int] = None
+    seed_entropy: Entropy = None
     version: str = ""
     n_threads: int = 0
 
@@ -317,7 +397,7 @@ class CanonicalTrainResult:
         return xr.Dataset(data, coords={"epoch": self.epochs_recorded}, attrs=attrs)
 
 
-def _record_epochs(epochs: int, record_every: int, record_epochs: Optional[Sequence[int]]) -> np.ndarray:
+def _record_epochs(epochs: int, record_every: int, record_epochs: Union[Sequence[int], np.ndarray, None]) -> np.ndarray:
     if record_epochs is None:
         rec = np.arange(0, epochs + 1, record_every, dtype=np.int64)
         if rec[-1] != epochs:
@@ -335,7 +415,7 @@ def _record_epochs(epochs: int, record_every: int, record_epochs: Optional[Seque
 def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normalized: bool = True,
           confidence: Optional[ArrayLike] = None, seed: SeedLike = None, n_threads: Optional[int] = None,
           record_every: int = 1, threshold: float = 10.0, dt: float = 0.1,
-          progress: Optional[bool] = None, *, record_epochs: Optional[Sequence[int]] = None) -> CanonicalTrainResult:
+          progress: Optional[bool] = None, *, record_epochs: Union[Sequence[int], np.ndarray, None] = None) -> CanonicalTrainResult:
     """Plain gradient descent r <- r - lr g(r) for every broadcast (r0, lr[, confidence]) run at once.
 
     Parameters
@@ -344,19 +424,35 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
         Initial r. None draws r0 = 10 r* (1 + 0.1 z), z ~ N(0, 1) from ``seed`` (one per lr entry); this
         is the only use of ``seed`` (kept for API symmetry; recorded in ``seed_entropy``).
     lr : array_like
-        Learning rates >= 0 (broadcast with r0). T: delay. epochs: number of updates (>= 0).
+        Learning rates >= 0 (broadcast with ``r0``).
+    T : float
+        Delay (> 0).
+    epochs : int
+        Number of updates (>= 0).
     normalized : bool
         True: gradient of the T-normalised loss; False: the paper code's gradient (no 1/T).
     confidence : array_like, optional
         None: sharp-limit gradient (:func:`loss_grad`). A value a > 0 (broadcast with r0, lr): the exact
         gradient of the Euler-simulated loss (:func:`simulate`, one simulation per epoch), times T when
         ``normalized=False``.
+    seed : int, numpy.random.SeedSequence or None
+        Seed of the random r0 (only used when ``r0`` is None).
+    n_threads : int or None
+        OpenMP threads (None: ``OMP_NUM_THREADS`` or all cores).
     record_every : int
         Record every k-th epoch (0, k, 2k, ...; the final epoch is always recorded).
+    threshold, dt : float
+        Readout threshold x_th and Euler step of the finite-confidence simulation.
+    progress : bool or None
+        A tqdm bar over runs (None: only in an interactive terminal or notebook).
     record_epochs : sequence of int, optional
-        Explicit, strictly increasing epochs to record instead (overrides record_every).
-    n_threads, progress
-        OpenMP threads (None: default) and a tqdm bar over runs (None: only in an interactive terminal).
+        Explicit, strictly increasing epochs to record instead (overrides ``record_every``).
+
+    Returns
+    -------
+    CanonicalTrainResult
+        ``r`` and ``loss`` histories (runs first, records last, at ``epochs_recorded``), ``r_final``,
+        ``arrival_epoch``, ``trapped`` and ``diverged`` flags.
 
     Examples
     --------
@@ -439,7 +535,7 @@ class LRSweepResult:
     T: float
     normalized: bool
     seeding: str
-    seed_entropy: Optional[int]
+    seed_entropy: Entropy
     version: str
     interrupted: bool
 
@@ -458,7 +554,7 @@ class LRSweepResult:
 
 
 def _initial_r(T: float, n_lrs: int, n_seeds: int, r0_mean: float, r0_std: float, seeding: str,
-               seed: SeedLike) -> Tuple[np.ndarray, Optional[int]]:
+               seed: SeedLike) -> Tuple[np.ndarray, Entropy]:
     """r0[i, j] = r0_mean r* + (r0_std r*) z[i, j], z from the chosen seeding (see lr_sweep)."""
     r_star = float(optimal_r(T))
     z = np.empty((n_lrs, n_seeds))
@@ -490,13 +586,37 @@ def lr_sweep(T: float, lrs: ArrayLike, n_seeds: int = 10, epochs: int = 10000, n
 
     Parameters
     ----------
+    T : float
+        Delay (> 0).
+    lrs : array_like
+        Learning rates (1-D, > 0).
+    n_seeds : int
+        Runs per learning rate.
+    epochs : int
+        Updates per run.
+    normalized : bool
+        The paper's Fig 2D grid logspace(-11, -8, 100) is in the code convention: pass normalized=False.
+    seed : int, numpy.random.SeedSequence or None
+        Seed of the starting points (``seeding="modern"`` only).
+    record_epochs : sequence of int
+        Epochs (1-based) at which the loss is reported.
     seeding : {"modern", "paper"}
         "modern": z for lr index i from ``default_rng(SeedSequence(seed).spawn(n_lrs)[i])``.
         "paper": ``np.random.seed(i)`` per lr index and one legacy ``np.random.randn()`` per repeat, in
         repeat order (``seed`` is ignored). This is our reading of the paper's script; its exact arithmetic
         for r0 (e.g. ``10*r_star + randn()*r_star/10``) may differ from ours in the last bit.
-    normalized : bool
-        The paper's Fig 2D grid logspace(-11, -8, 100) is in the code convention: pass normalized=False.
+    r0_mean, r0_std : float
+        Starting points r0 = r0_mean r* + r0_std r* z, z ~ N(0, 1).
+    n_threads : int or None
+        OpenMP threads (None: default).
+    progress : bool or None
+        A tqdm bar (None: only in an interactive terminal or notebook).
+
+    Returns
+    -------
+    LRSweepResult
+        ``loss`` (lr, seed, record), ``mean_loss`` and ``sem_loss`` (lr, record), ``trapped`` (lr, seed),
+        ``trapped_fraction`` (lr,), starting points and arrival epochs.
 
     Examples
     --------
@@ -555,7 +675,7 @@ class CriticalLRResult:
     n_evaluations: int
     n_seeds: int
     epochs: int
-    seed_entropy: int
+    seed_entropy: Entropy
 
 
 def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, epochs: int = 20000,
@@ -564,13 +684,41 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
                           n_threads: Optional[int] = None) -> CriticalLRResult:
     """Learning rate at which the fraction of trapped runs (r < r*/4 after ``epochs``) crosses 50 %.
 
-    Runs start at r0 = r0_mean r* + r0_std r* z (default 10 r* (1 + N(0, 0.01)), spec section 8 target 4),
-    the same ``n_seeds`` starting points for every lr. A coarse scan over ``grid`` x the analytic critical lr
-    (one parallel C++ call) brackets the first crossing of 0.5 (widened by factors of 2 if needed); bisection
-    in log lr then narrows the bracket to a relative width ``rtol`` (each step one train call over seeds).
+    Runs start at r0 = r0_mean r* + r0_std r* z (default 10 r* (1 + N(0, 0.01)), 10 r* as in the paper's
+    Fig. 2 runs), the same ``n_seeds`` starting points for every lr. A coarse scan over ``grid`` x the analytic
+    critical lr (one parallel C++ call) brackets the first crossing of 0.5 (widened by factors of 2 if
+    needed); bisection in log lr then narrows the bracket to a relative width ``rtol`` (each step one train
+    call over seeds).
 
     Because the sharp-limit GD map is exactly scale-invariant in rho = r / r*, the same ``seed`` at a
     different T gives the same standardised starting points (used by :func:`fit_critical_lr_scaling`).
+
+    Parameters
+    ----------
+    T : float
+        Delay (> 0).
+    normalized : bool
+        True: normalised-loss gradient; False: the paper code's convention.
+    n_seeds : int
+        Runs per learning rate.
+    epochs : int
+        Updates per run before the trapped fraction is counted.
+    seed : int, numpy.random.SeedSequence or None
+        Seed of the starting points.
+    r0_mean, r0_std : float
+        Starting points r0 = r0_mean r* + r0_std r* z, z ~ N(0, 1).
+    grid : sequence of float
+        Coarse scan, in units of the analytic critical lr.
+    rtol : float
+        Relative width of the final bracket.
+    n_threads : int or None
+        OpenMP threads (None: default).
+
+    Returns
+    -------
+    CriticalLRResult
+        ``lr_critical``, ``analytic`` and their ``ratio``, the bracket (``lr_below``, ``lr_above``) and the
+        coarse scan (``grid_lrs``, ``grid_fraction``).
 
     Examples
     --------
@@ -650,10 +798,34 @@ def fit_critical_lr_scaling(Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400
     """Empirical critical lr at each T and a log-log least-squares fit lr_c = A T^p (95 % t-based CI).
 
     With ``common_random_numbers`` (default) the same seed is used at every T, so the standardised starting
-    points r0 / r* are identical and, the GD map being scale-invariant, the fit isolates the T dependence
-    (the residuals are then only rounding and bisection width). ``False`` gives each T its own child of
-    ``SeedSequence(seed)``. ``kwargs`` go to :func:`empirical_critical_lr`. Analytic: p = -4 (normalised)
-    or -5 (code), A = 3 pi^4 / 32. With fewer than 3 T values the standard errors are NaN.
+    points r0 / r* are identical and, the GD map being scale-invariant, the exponent comes out -5 (or -4) by
+    construction: the fit then checks the implementation (its residuals are only rounding and bisection
+    width). ``False`` gives each T its own child of ``SeedSequence(seed)``, so each T is an independent
+    measurement and the confidence interval reflects sampling noise. Analytic: p = -4 (normalised) or -5
+    (code), A = 3 pi^4 / 32. With fewer than 3 T values the standard errors are NaN.
+
+    Parameters
+    ----------
+    Ts : sequence of float
+        At least two delays.
+    normalized : bool
+        True: normalised-loss gradient; False: the paper code's convention.
+    n_seeds, epochs : int
+        As in :func:`empirical_critical_lr`.
+    seed : int, numpy.random.SeedSequence or None
+        Seed of the starting points.
+    common_random_numbers : bool
+        The same draws at every T (True) or independent draws per T (False).
+    n_threads : int or None
+        OpenMP threads (None: default).
+    **kwargs
+        Passed to :func:`empirical_critical_lr`.
+
+    Returns
+    -------
+    ScalingFit
+        Per-T results, the fitted exponent and prefactor with standard errors and 95 % intervals, and the
+        analytic values.
 
     Examples
     --------

@@ -39,8 +39,8 @@ Figures
 ``fig8c``              full-rank DCDT: capping the readout L1 norm (confidence) after 10 000 epochs
 =====================  =====================================================================================
 
-Example
--------
+Examples
+--------
 >>> from ghostfast import figures
 >>> res = figures.fig2_loss(scale="quick")
 >>> sorted(res.data)[:3]

@@ -32,12 +32,40 @@ def _axes(ax: Any, projection: str | None = None) -> Any:
 def plot_flow_1d(params: Any, kappa_grid: Any = None, *, ax: Any = None, kappa0: float | None = None,
                  threshold: float | None = 1.0, fixed_points: bool = True, ghosts: bool = True,
                  max_ghost_speed: float = np.inf, **line_kw: Any) -> Any:
-    """The rank-one latent flow f(kappa) (spec 5.1, Fig 3): the curve, the zero line, the readout
-    threshold (vertical orange line at ``threshold``, None to omit), the initial latent ``kappa0`` (red
-    dot on f = 0), fixed points (filled black: stable, open: unstable) and ghosts (red crosses).
+    """The rank-one latent flow f(kappa) (paper Fig. 3), with its fixed points and ghosts.
 
-    Default grid: ``linspace(-15, 15, 1000)[200:800]`` (kappa ~ [-9, 9]) as in the paper's plots.
-    Returns the Axes.
+    Draws the curve, the zero line, the readout threshold (vertical orange line at ``threshold``), the initial
+    latent ``kappa0`` (red dot on f = 0), fixed points (filled black: stable, open: unstable) and ghosts (red
+    crosses).
+
+    Parameters
+    ----------
+    params : dict, object or tuple
+        A rank-one parameter set (see :func:`ghostfast.analysis.rank_one_vectors`).
+    kappa_grid : array_like, optional
+        Default ``linspace(-15, 15, 1000)[200:800]`` (kappa ~ [-9, 9]) as in the paper's plots.
+    ax : matplotlib Axes, optional
+        Where to draw (default: a new figure's Axes).
+    kappa0 : float, optional
+        The initial latent, drawn as a red dot.
+    threshold : float or None
+        The readout threshold (None to omit).
+    fixed_points, ghosts : bool
+        Mark them.
+    max_ghost_speed : float
+        Mark only ghosts with |f| <= this.
+    **line_kw
+        Passed to the curve's ``plot``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = plot_flow_1d({"m": [2.0], "n": [1.0], "b": [0.6]}, kappa0=-0.5)
+    >>> ax.get_xlabel(), len(ax.lines) >= 2
+    ('kappa', True)
     """
     ax = _axes(ax)
     grid = np.linspace(-15.0, 15.0, 1000)[200:800] if kappa_grid is None else np.asarray(kappa_grid, float)
@@ -65,11 +93,45 @@ def plot_flow_1d(params: Any, kappa_grid: Any = None, *, ax: Any = None, kappa0:
 def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, ax: Any = None,
                   slow_points: _an.SlowPoints | None = None, trajectories: Sequence[Any] | None = None,
                   arrows: int = 20, vmin: float = -1.0, vmax: float = 1.0, n_threads: int | None = None) -> Any:
-    """Speed map of a 2-D latent flow (spec 5.2): log10 |F| as a colour mesh (vmin -1, vmax 1), an
-    ``arrows`` x ``arrows`` field of unit-normalised F, slow points coloured by class (:data:`KIND_COLORS`),
-    each ghost's slow eigen-direction as a red segment, and optional latent trajectories (each (T, 2)).
-    Returns the Axes (one QuadMesh, one Quiver, one PathCollection per slow-point class, one line per
-    trajectory and per ghost)."""
+    """Speed map of a 2-D latent flow (paper Fig. 4), with slow points and trajectories.
+
+    log10 |F| as a colour mesh (``vmin``, ``vmax``), an ``arrows`` x ``arrows`` field of unit-normalised F,
+    slow points coloured by class (``KIND_COLORS``), each ghost's slow eigen-direction as a red segment, and
+    optional latent trajectories.
+
+    Parameters
+    ----------
+    reduction : LatentReduction
+        A rank-2 reduction (see :func:`ghostfast.analysis.latent_reduction`).
+    grid_x, grid_y : array_like
+        1-D grids of the two latents.
+    ax : matplotlib Axes, optional
+    slow_points : SlowPoints, optional
+        From :func:`ghostfast.analysis.slow_points_2d`.
+    trajectories : sequence of array_like, optional
+        Latent trajectories, each (T, 2).
+    arrows : int
+        Arrows per side of the direction field.
+    vmin, vmax : float
+        Colour range of log10 |F|.
+    n_threads : int or None
+        OpenMP threads for the speed field.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One QuadMesh, one Quiver, one PathCollection per slow-point class, one line per trajectory and per
+        ghost.
+
+    Examples
+    --------
+    >>> from ghostfast import analysis
+    >>> red = analysis.latent_reduction(0.5 * np.eye(2), rank=2)
+    >>> grid = np.linspace(-1, 1, 21)
+    >>> ax = plot_speed_2d(red, grid, grid, slow_points=analysis.slow_points_2d(red, grid, grid))
+    >>> len(ax.collections) >= 3
+    True
+    """
     ax = _axes(ax)
     gx = np.asarray(grid_x, float)
     gy = np.asarray(grid_y, float)
@@ -88,7 +150,7 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
             t = np.asarray(traj, float)
             ax.plot(t[:, 0], t[:, 1], color="white", lw=1.0)
     if slow_points is not None:
-        # the slow eigen-direction of each ghost, as a red segment (spec 5.2)
+        # the slow eigen-direction of each ghost, as a red segment (as in the paper's Fig. 4)
         span = 0.05 * max(gx[-1] - gx[0], gy[-1] - gy[0])
         for i in slow_points.select("ghost"):
             c, d = slow_points.x[i], slow_points.slow_direction[i] * span
@@ -107,10 +169,33 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
 
 def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: Any = None,
                 speed_range: tuple[float, float] = (-6.0, 0.0)) -> Any:
-    """States [..., T, N] (each leading index one trajectory) and slow points on the top-3 principal
-    components of the pooled states (numpy SVD of the centred states), on 3-D axes. Trajectories are grey
-    lines; slow points are coloured by log10 speed over ``speed_range`` (spec Fig 5: -6 to 0). Returns the
-    Axes (one line per trajectory, one PathCollection for the slow points)."""
+    """States and slow points on the top-3 principal components of the pooled states (paper Fig. 5).
+
+    PCA by numpy SVD of the centred states, on 3-D axes. Trajectories are grey lines; slow points are coloured
+    by log10 speed over ``speed_range``.
+
+    Parameters
+    ----------
+    states : array_like, shape ``(..., T, N)``
+        Each leading index one trajectory.
+    slow_points : SlowPoints, optional
+        From :func:`ghostfast.analysis.find_slow_points`.
+    ax : matplotlib 3-D Axes, optional
+    speed_range : tuple of float
+        Colour range of log10 speed (paper Fig. 5: -6 to 0).
+
+    Returns
+    -------
+    mpl_toolkits.mplot3d.axes3d.Axes3D
+        One line per trajectory, one PathCollection for the slow points.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> ax = plot_pca_3d(rng.normal(size=(2, 10, 5)))
+    >>> len(ax.lines)
+    2
+    """
     X = np.asarray(states, float)
     if X.ndim < 2:
         raise ValueError(f"states must be [..., T, N], got shape {X.shape}")
@@ -140,9 +225,33 @@ def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: A
 
 def plot_history(loss: Any, grad_norm: Any = None, *, ax: Any = None, epochs: Any = None,
                  ylim: tuple[float, float] | None = (1e-6, 5.0)) -> Any:
-    """Loss (and gradient norm) histories normalised by their maxima on a log-y axis (spec Figs 3, 4):
-    the abrupt-learning signature is a plateau with tiny gradient, a gradient spike and a loss drop.
-    Returns the Axes (one line per history)."""
+    """Loss (and gradient norm) histories normalised by their maxima on a log-y axis (paper Figs. 3, 4).
+
+    The abrupt-learning signature is a plateau with tiny gradient, a gradient spike and a loss drop.
+
+    Parameters
+    ----------
+    loss : array_like
+        Loss history.
+    grad_norm : array_like, optional
+        Gradient-norm history (same length).
+    ax : matplotlib Axes, optional
+    epochs : array_like, optional
+        x values (default: 0, 1, ...).
+    ylim : tuple of float or None
+        y limits (the paper's 1e-6 to 5).
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        One line per history.
+
+    Examples
+    --------
+    >>> ax = plot_history(np.r_[np.ones(50), np.full(50, 1e-3)], np.r_[np.full(49, 1e-4), 1.0, np.full(50, 1e-5)])
+    >>> len(ax.lines)
+    2
+    """
     ax = _axes(ax)
     L = np.asarray(loss, float)
     x = np.arange(L.shape[-1]) if epochs is None else np.asarray(epochs)

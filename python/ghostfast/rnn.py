@@ -1,13 +1,13 @@
-"""Leaky-tanh RNNs of the paper (spec §3) with hand-written BPTT, SGD/Adam, all epochs in C++.
+"""Leaky-tanh RNNs of the paper (Figs. 3-8) with hand-written BPTT, SGD/Adam, all epochs in C++.
 
 Conventions
 -----------
 * **Column vectors.** ``x_{t+1} = (1 - alpha) x_t + alpha tanh(W x_t + w_in u_t + b + xi_t)`` with ``W = m @ n``
   for rank K (``m``: (N, K), ``n``: (K, N)) or a full ``W``: (N, N). Latents ``kappa = n @ x`` (K-vector). For rank
-  one this is spec §3.1 exactly (``kappa = n.x``, pre-activation ``m kappa + b``) and the latent flow is
-  ``f(kappa) = -kappa + n.tanh(m kappa + b)``. The paper's PyTorch code uses row vectors (``x @ W_spec``), so
-  ``W_ours = W_spec.T``; for its rank-K code (``x @ m_spec @ n_spec``) ``m_ours = n_spec.T``, ``n_ours = m_spec.T``.
-  There is ONE bias inside the tanh, ``b`` (the spec's ``b_in`` of §3.4).
+  one this is the paper's Fig. 3 network exactly (``kappa = n.x``, pre-activation ``m kappa + b``) and the latent flow is
+  ``f(kappa) = -kappa + n.tanh(m kappa + b)``. The paper's PyTorch code uses row vectors (``x @ W_paper``), so
+  ``W_ours = W_paper.T``; for its rank-K code (``x @ m_paper @ n_paper``) ``m_ours = n_paper.T``, ``n_ours = m_paper.T``.
+  There is ONE bias inside the tanh, ``b`` (the paper code's ``b_in`` of its task RNNs, Figs. 4, 5, 7, 8C).
 * **Parameters** are a dict of float64 arrays: ``m`` (N, K), ``n`` (K, N), ``W`` (N, N), ``b`` (N,), ``w_in``
   (N, n_in), ``w_out`` (n_out, N) [(n_out, K) for ``readout="latent_linear"``], ``b_out`` (n_out,), ``c`` shape ()
   (the confidence of ``readout="latent"``). Only the groups the model uses are present.
@@ -31,11 +31,11 @@ Conventions
   ``sqrt(v_hat)``, no amsgrad/weight decay). ``snapshots[e]`` are the parameters at the START of epoch e (before
   its cap rescaling and update); ``e == final epoch`` gives the final parameters.
 * **Initialisation** (``init_params``) uses ``numpy.random.default_rng(seed)`` (PCG64 from a SeedSequence),
-  drawing groups in the order m, n, W, b, w_in, w_out, b_out (spec §3.1: m then n). Presets: ``"delayed"``
-  (spec §3.1-3.3: m, n or W ~ N(0, 1/N), b = 0, w_out, b_out ~ N(0, 1/N), c = confidence) and ``"task"`` (§3.4:
+  drawing groups in the order m, n, W, b, w_in, w_out, b_out (the paper's Fig. 3 code: m then n). Presets: ``"delayed"``
+  (the delayed-activation networks of Figs. 3, 6 and 8B: m, n or W ~ N(0, 1/N), b = 0, w_out, b_out ~ N(0, 1/N), c = confidence) and ``"task"`` (the task RNNs of Figs. 4, 5, 7, 8C:
   xavier-uniform W, w_in, w_out; b ~ U(+-1/sqrt(n_in)); b_out ~ U(+-1/sqrt(fan_in)); low rank: n ~ N(0, 1/N),
   m ~ N(0, 1), b ~ N(0, 0.1^2)). ``init="auto"`` picks "task" when the model has inputs, else "delayed".
-  ``scheme="torch"`` (rank-one §3.1 model) reproduces ``torch.manual_seed(seed)`` + ``randn`` to within one
+  ``scheme="torch"`` (the rank-one Fig. 3 model) reproduces ``torch.manual_seed(seed)`` + ``randn`` to within one
   float32 ulp, so seed 40 gives the paper's network.
 * **Threads and determinism.** A single run (``train``) spreads its trial chunks over ``n_threads`` threads
   (worth it from a few hundred trials on); several runs (``train_many``, sweeps) run in parallel, one thread
@@ -43,8 +43,8 @@ Conventions
   task, lr, keys): bit-identical for any ``n_threads`` and for the portable/AVX2/AVX-512 code paths (fixed
   summation orders; fused multiply-adds only where the source writes them, in the dense products and the tanh).
 
-Example
--------
+Examples
+--------
 >>> from ghostfast import rnn, tasks
 >>> model = rnn.Model(N=100, rank=1)
 >>> params = rnn.init_params(model, seed=0)
@@ -101,8 +101,8 @@ class Model:
         ``||w_out||_1 / cap`` in place.
     init : "auto" | "delayed" | "task", the default initialisation preset.
 
-    Example
-    -------
+    Examples
+    --------
     >>> Model(N=100, rank="full", readout="linear", output="tanh", read="before", n_in=1,
     ...       noise_std=0.01, x0="random", x0_std=0.1).groups
     ('W', 'b', 'w_in', 'w_out', 'b_out')
@@ -229,7 +229,22 @@ class Model:
 
 
 def param_shapes(model: Model) -> dict[str, tuple[int, ...]]:
-    """Shape of every parameter group of ``model`` (layout order)."""
+    """Shape of every parameter group of ``model``, in the flat layout's order.
+
+    Parameters
+    ----------
+    model : Model
+
+    Returns
+    -------
+    dict
+        Group name -> shape tuple (``c`` has shape ()).
+
+    Examples
+    --------
+    >>> param_shapes(Model(N=10, rank=2))
+    {'m': (10, 2), 'n': (2, 10), 'b': (10,), 'c': ()}
+    """
     N, K = model.N, model.K
     shapes = {"m": (N, K), "n": (K, N), "W": (N, N), "b": (N,), "w_in": (N, model.n_in),
               "w_out": (model.n_out, K if model.readout == "latent_linear" else N), "b_out": (model.n_out,),
@@ -254,7 +269,33 @@ def _check_task(task: Any, model: Model) -> Task:
 
 
 def check_params(model: Model, params: Mapping[str, Any], name: str = "params") -> dict[str, np.ndarray]:
-    """Validated float64 copy of a parameter dict: exactly the model's groups, right shapes, finite values."""
+    """Validated float64 copy of a parameter dict: exactly the model's groups, right shapes, finite values.
+
+    Parameters
+    ----------
+    model : Model
+    params : mapping
+        Group name -> array_like.
+    name : str
+        The argument's name in error messages.
+
+    Returns
+    -------
+    dict
+        Group name -> C-contiguous float64 array (a copy).
+
+    Raises
+    ------
+    ValueError
+        A group is missing, unknown, of the wrong shape or not finite (the message names it).
+
+    Examples
+    --------
+    >>> m = Model(N=4)
+    >>> p = check_params(m, {"m": [[1.0]] * 4, "n": [[0.5] * 4], "b": [0.0] * 4, "c": 10.0})
+    >>> p["n"].dtype, p["n"].shape
+    (dtype('float64'), (1, 4))
+    """
     if not isinstance(params, Mapping):
         raise TypeError(f"{name} must be a dict of arrays, got {type(params).__name__}")
     shapes = param_shapes(model)
@@ -289,20 +330,27 @@ def _unflatten(model: Model, flat: np.ndarray) -> dict[str, np.ndarray]:
 
 def init_params(model: Model, seed: SeedLike = None, scheme: str | Mapping[str, Any] | None = None
                 ) -> dict[str, np.ndarray]:
-    """Initial parameters from the spec's initialisers (see the module docstring), deterministic per seed.
+    """Initial parameters from the paper code's initialisers (see the module docstring), deterministic per seed.
 
     Parameters
     ----------
     model : Model
-    seed : int >= 0, numpy SeedSequence or None (fresh entropy); feeds ``numpy.random.default_rng``.
-    scheme : None (``model.init``), "delayed", "task", "torch", or a dict {group: spec} overriding groups of
-        the model's preset, spec one of ("normal", std), ("uniform", bound), ("constant", value).
-        "torch" (spec §3.1 rank-one model only, int seed < 2**32): the paper's PyTorch draws after
-        ``torch.manual_seed(seed)`` (mt19937 + PyTorch's 16-wide Box-Muller), equal to PyTorch's float32
-        values to within one float32 ulp, so seed 40 gives the paper's network.
+    seed : int >= 0, numpy.random.SeedSequence or None
+        Feeds ``numpy.random.default_rng`` (None: fresh entropy).
+    scheme : None, {"delayed", "task", "torch"} or dict
+        None: ``model.init``. A dict {group: spec} overrides groups of the model's preset, spec one of
+        ("normal", std), ("uniform", bound), ("constant", value). "torch" (the rank-one model of Figs. 3, 6A,
+        8B only, int seed < 2**32): the paper's PyTorch draws after ``torch.manual_seed(seed)`` (mt19937 +
+        PyTorch's 16-wide Box-Muller), equal to PyTorch's float32 values to within one float32 ulp, so seed 40
+        gives the paper's network.
 
-    Example
+    Returns
     -------
+    dict
+        Group name -> float64 array (see :func:`param_shapes`).
+
+    Examples
+    --------
     >>> p = init_params(Model(N=100), seed=40)
     >>> sorted(p), p["m"].shape, float(p["c"])
     (['b', 'c', 'm', 'n'], (100, 1), 10.0)
@@ -380,7 +428,8 @@ def _torch_normal_fill_16(u: np.ndarray) -> np.ndarray:
 
 def _torch_randn(rs: np.random.RandomState, n: int) -> np.ndarray:
     """``torch.randn(n)`` (float32, CPU, n >= 16) from the mt19937 stream ``rs``: n uniforms, Box-Muller on
-    blocks of 16, and when n % 16 != 0 the last 16 values are recomputed from 16 fresh uniforms (spec §10).
+    blocks of 16, and when n % 16 != 0 the last 16 values are recomputed from 16 fresh uniforms (PyTorch's vectorised
+    CPU path).
     PyTorch evaluates log/sin/cos with SLEEF in float32; here they are correctly rounded, so ~15% of the
     values differ from PyTorch's by one float32 ulp."""
     u = _torch_uniform24(rs, n)
@@ -396,7 +445,7 @@ def _torch_init(model: Model, seed: Any, overrides: Mapping[str, Any]) -> dict[s
     """Spec §3.1 init as the paper's PyTorch code draws it: torch.manual_seed(seed); m = randn(N)/sqrt(N);
     n = randn(N)/sqrt(N) (float32); b = 0; c = confidence."""
     if model.rank != 1 or model.readout != "latent" or model.n_in != 0:
-        raise ValueError("scheme='torch' reproduces the spec §3.1 rank-one model (rank=1, readout='latent', n_in=0)")
+        raise ValueError("scheme='torch' reproduces the paper's rank-one model of Figs. 3, 6A and 8B (rank=1, readout='latent', n_in=0)")
     if overrides:
         raise ValueError("scheme='torch' takes no per-group overrides")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**32:
@@ -445,8 +494,23 @@ def _evaluate(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLik
 def forward(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike = None) -> ForwardResult:
     """Run the model on every trial of ``task`` (noise / random x0 from stream 0 of ``seed``).
 
-    Example
+    Parameters
+    ----------
+    model : Model
+    params : mapping
+        Parameter dict (see :func:`init_params`).
+    task : Task
+        Sizes must match the model (inputs, outputs).
+    seed : int, numpy.random.SeedSequence or None
+        Keys the noise and random-x0 stream when the model is stochastic.
+
+    Returns
     -------
+    ForwardResult
+        ``outputs`` (B, S, n_out), ``states`` (B, S + 1, N) from x_0 to x_S, and the ``loss``.
+
+    Examples
+    --------
     >>> from ghostfast import tasks
     >>> m = Model(N=20)
     >>> forward(m, init_params(m, 0), tasks.delayed_activation(5)).outputs.shape
@@ -462,8 +526,23 @@ def loss_and_grad(model: Model, params: Mapping[str, Any], task: Task, seed: See
 
     Noise and a random x0 are drawn from stream 0 of ``seed`` when the model is stochastic.
 
-    Example
+    Parameters
+    ----------
+    model : Model
+    params : mapping
+        Parameter dict (see :func:`init_params`).
+    task : Task
+    seed : int, numpy.random.SeedSequence or None
+        Keys the noise and random-x0 stream.
+
+    Returns
     -------
+    loss : float
+    grads : dict
+        Group name -> gradient array, shaped like the parameters.
+
+    Examples
+    --------
     >>> from ghostfast import tasks
     >>> m = Model(N=100)
     >>> loss, grads = loss_and_grad(m, init_params(m, 40), tasks.delayed_activation(20))
@@ -528,27 +607,68 @@ class TrainResult:
     seed_entropy: int | None = None
     version: str = __version__
 
-    def to_xarray(self) -> Any:
-        """The histories as an ``xarray.Dataset`` with an ``epoch`` coordinate (needs xarray).
+    def _summary_rows(self) -> list[tuple[str, str]]:
+        from . import _display
 
-        Example
+        m = self.model
+        rows = [("model", f"N={m.N}, rank={m.rank}, readout={m.readout!r}"),
+                ("records", f"{self.epochs.size} ({_display.fmt_epochs(self.epochs)})")]
+        if self.loss.size:
+            rows.append(("loss", f"{self.loss[0]:.4g} -> {self.loss[-1]:.4g} (min {np.nanmin(self.loss):.4g})"
+                         if np.isfinite(self.loss).any() else "NaN"))
+            rows.append(("accuracy", f"{self.accuracy[0]:.3g} -> {self.accuracy[-1]:.3g}"))
+            rows.append(("grad norm", f"{self.grad_norm[0]:.3g} -> {self.grad_norm[-1]:.3g}"))
+        rows.append(("diverged", f"at epoch {self.diverged_epoch}" if self.diverged else "no"))
+        rows.append(("params", ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self.params.items())))
+        if self.snapshots:
+            rows.append(("snapshots", f"{len(self.snapshots)} at epochs "
+                                      f"{_display.fmt_values(sorted(self.snapshots))}"))
+        return rows
+
+    def __repr__(self) -> str:
+        """A short summary (model, records, first/last loss); the arrays are attributes (``res.loss`` ...)."""
+        return "TrainResult:\n" + "\n".join(f"  {k}: {v}" for k, v in self._summary_rows())
+
+    def _repr_html_(self) -> str:
+        """HTML summary for Jupyter (bounded size: no arrays)."""
+        from . import _display
+
+        return ("<div><b>TrainResult</b>" + _display.html_table(["", ""], self._summary_rows())
+                + f"<small>ghostfast {self.version}</small></div>")
+
+    def to_xarray(self) -> Any:
+        """The histories as an ``xarray.Dataset`` indexed by ``epoch`` (needs ``pip install ghostfast[io]``).
+
+        Variables ``loss``, ``grad_norm``, ``weight_norm``, ``accuracy``, ``grad_norm_<group>`` per parameter
+        group and ``fixed_point_count`` (when counted), each with ``long_name`` and ``units`` attributes, as
+        in :meth:`ghostfast.sweep.SweepResult.to_xarray`.
+
+        Returns
         -------
+        xarray.Dataset
+
+        Examples
+        --------
         >>> from ghostfast import tasks
         >>> ds = train(Model(N=20), tasks.delayed_activation(5), 0.01, 10, seed=0).to_xarray()
         >>> list(ds.data_vars)[:3]
         ['loss', 'grad_norm', 'weight_norm']
+        >>> ds["epoch"].attrs["units"]
+        'epoch'
         """
+        from ._display import variable_attrs
+
         xr = require("xarray", "io", "TrainResult.to_xarray")
-        data = {"loss": ("epoch", self.loss), "grad_norm": ("epoch", self.grad_norm),
-                "weight_norm": ("epoch", self.weight_norm), "accuracy": ("epoch", self.accuracy)}
+        data = {name: ("epoch", getattr(self, name), variable_attrs(name))
+                for name in ("loss", "grad_norm", "weight_norm", "accuracy")}
         for g, hist in self.grad_norm_groups.items():
-            data[f"grad_norm_{g}"] = ("epoch", hist)
+            data[f"grad_norm_{g}"] = ("epoch", hist, variable_attrs(f"grad_norm_{g}"))
         if self.fixed_point_count is not None:
-            data["fixed_point_count"] = ("epoch", self.fixed_point_count)
+            data["fixed_point_count"] = ("epoch", self.fixed_point_count, variable_attrs("fixed_point_count"))
         attrs = {"diverged": int(self.diverged), "diverged_epoch": int(self.diverged_epoch),
                  "seed_entropy": "" if self.seed_entropy is None else str(self.seed_entropy),
                  "version": self.version, "model": repr(self.model)}
-        return xr.Dataset(data, coords={"epoch": self.epochs}, attrs=attrs)
+        return xr.Dataset(data, coords={"epoch": ("epoch", self.epochs, variable_attrs("epoch"))}, attrs=attrs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -652,8 +772,21 @@ def train_many(jobs: Sequence[TrainJob], *, n_threads: int | None = None, contro
     (``ghostfast._core.Control``), ``control.done`` counts finished jobs and a cancel makes unfinished jobs come
     back as None. All jobs are validated before any work starts.
 
-    Example
+    Parameters
+    ----------
+    jobs : sequence of TrainJob
+    n_threads : int or None
+        OpenMP threads (None: ``OMP_NUM_THREADS`` or all cores).
+    control : ghostfast._core.Control or None
+        Progress counter and cancel flag shared with the running call.
+
+    Returns
     -------
+    list of TrainResult or None
+        One result per job, in order (None for jobs cancelled before they ran).
+
+    Examples
+    --------
     >>> from ghostfast import tasks
     >>> m = Model(N=50)
     >>> jobs = [TrainJob(m, tasks.delayed_activation(20), lr, 10, init_params(m, 0)) for lr in (0.003, 0.01)]
@@ -678,19 +811,43 @@ def train(model: Model, task: Task, lr: float, epochs: int, optimizer: str = "sg
 
     Parameters
     ----------
-    model, task : Model and Task (sizes must match).
-    lr : float >= 0; epochs : int >= 0; optimizer : "sgd" | "adam".
-    seed : int, SeedSequence or None; keys the noise/x0 stream (stream 0) and, when ``params`` is None,
-        the initialisation ``init_params(model, seed)``.
-    params : initial parameters (default ``init_params(model, seed)``); ignored when ``state`` is given.
-    record_every : record epochs whose absolute index is a multiple of this.
-    snapshot_epochs : absolute epochs whose starting parameters are kept in ``result.snapshots``.
-    state : a previous result's ``state``: continue exactly (same seed stream, moments, epoch counter).
-    betas, eps : Adam's constants. fixed_point_grid : kappa grid (rank one) for ``fixed_point_count``.
-    n_threads : accepted for API symmetry (one run uses one thread).
+    model : Model
+    task : Task
+        Sizes must match the model.
+    lr : float
+        Learning rate (>= 0).
+    epochs : int
+        Number of epochs (full-batch updates, >= 0).
+    optimizer : {"sgd", "adam"}
+    seed : int, numpy.random.SeedSequence or None
+        Keys the noise/x0 stream (stream 0) and, when ``params`` is None, the initialisation
+        ``init_params(model, seed)``.
+    params : mapping, optional
+        Initial parameters (default ``init_params(model, seed)``); ignored when ``state`` is given.
+    record_every : int
+        Record the epochs whose absolute index is a multiple of this.
+    snapshot_epochs : sequence of int
+        Absolute epochs whose starting parameters are kept in ``result.snapshots``.
+    state : TrainState, optional
+        A previous result's ``state``: continue exactly (same seed stream, moments, epoch counter).
+    betas : tuple of float
+        Adam's moment decay rates.
+    eps : float
+        Adam's epsilon.
+    fixed_point_grid : array_like, optional
+        A kappa grid (rank one): count the fixed points of f(kappa) at every recorded epoch
+        (``result.fixed_point_count``).
+    n_threads : int or None
+        Accepted for API symmetry (one run uses one thread).
 
-    Example
+    Returns
     -------
+    TrainResult
+        Histories per recorded epoch (loss, gradient norms, weight norm, accuracy), the final parameters,
+        the ``state`` to continue, and the snapshots.
+
+    Examples
+    --------
     >>> from ghostfast import tasks
     >>> r = train(Model(N=100), tasks.delayed_activation(20), lr=0.01, epochs=2000, seed=0, record_every=100)
     >>> r.epochs[:3].tolist()

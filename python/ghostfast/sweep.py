@@ -15,7 +15,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
@@ -48,7 +48,29 @@ def _n_records_estimate(epochs: int, record_every: int) -> int:
 
 
 def estimate_memory(spec: GridSpec) -> int:
-    """Bytes the result arrays of a sweep will take (histories, plus final params with keep_params)."""
+    """Bytes the result arrays of a sweep will take (histories, plus final params with keep_params).
+
+    :func:`sweep` logs this estimate before any work starts and refuses a sweep above ``max_memory``.
+
+    Parameters
+    ----------
+    spec : GridSpec
+        The expanded grid (built from a :func:`sweep` call's arguments by ``ghostfast._sweep_grid.build_spec``).
+
+    Returns
+    -------
+    int
+        Bytes.
+
+    Examples
+    --------
+    >>> from ghostfast import rnn, tasks
+    >>> from ghostfast._sweep_grid import build_spec
+    >>> spec, _ = build_spec(rnn.Model(N=10), tasks.delayed_activation(3), 1000, [1e-2, 2e-2], range(4), "sgd",
+    ...                      10, False, {})
+    >>> estimate_memory(spec)                          # 8 runs x 100 records x 4 histories x 8 bytes + 64 per run
+    26112
+    """
     n_rec = _n_records_estimate(spec.epochs, spec.record_every)
     total = spec.n_runs * (n_rec * _HISTORY_COUNT * 8 + 64)
     if spec.keep_params:
@@ -348,9 +370,13 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
 
     Examples
     --------
-    >>> c = sweep.critical_lr(model, tasks.delayed_activation(T=20), 3000, seeds=range(5), lr_bounds=(5e-3, 5e-2))
-    >>> c.lr   # doctest: +SKIP
-    0.017...
+    >>> from ghostfast import rnn, tasks
+    >>> model = rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0,
+    ...                   read="after", x0=-0.3)
+    >>> c = critical_lr(model, tasks.delayed_activation(T=10), 1500, seeds=range(4), lr_bounds=(5e-3, 0.5),
+    ...                 n_grid=6, n_bisect=2)
+    >>> bool(c.found and c.bracket[0] <= c.lr <= c.bracket[1])
+    True
     """
     if not (isinstance(lr_bounds, (tuple, list)) and len(lr_bounds) == 2):
         raise ValueError(f"lr_bounds must be a pair (lo, hi), got {lr_bounds!r}")
@@ -373,8 +399,8 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
     grid_lrs = np.geomspace(lo, hi, n_grid)
     res = sweep(model, task, epochs, lr=grid_lrs, seed=seeds, **common)
     trapped, learned = _fractions(res, learned_loss)
-    evaluated: Dict[float, Tuple[float, float]] = {float(l): (float(t), float(s))
-                                                   for l, t, s in zip(grid_lrs, trapped, learned)}
+    evaluated: Dict[float, Tuple[float, float]] = {float(x): (float(t), float(s))
+                                                   for x, t, s in zip(grid_lrs, trapped, learned)}
     above = np.flatnonzero(trapped >= fraction)
     found = above.size > 0 and above[0] > 0
     if found:
@@ -401,8 +427,8 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
                       f" (the critical lr is {side}, or more epochs are needed)", RuntimeWarning, stacklevel=2)
     lrs = np.array(sorted(evaluated))
     return CriticalLR(lr=float(lr_c), bracket=(b_lo, b_hi), lrs=lrs,
-                      trapped_fraction=np.array([evaluated[l][0] for l in lrs]),
-                      learned_fraction=np.array([evaluated[l][1] for l in lrs]), found=bool(found),
+                      trapped_fraction=np.array([evaluated[x][0] for x in lrs]),
+                      learned_fraction=np.array([evaluated[x][1] for x in lrs]), found=bool(found),
                       config={"epochs": epochs, "seeds": plain(seeds), "lr_bounds": [lo, hi], "n_grid": n_grid,
                               "n_bisect": n_bisect, "fraction": fraction, "learned_loss": learned_loss,
                               "trap_loss_fraction": trap_loss_fraction, "trap_grad_tol": trap_grad_tol,
@@ -442,8 +468,13 @@ def critical_lr_scaling(model: Any, Ts: Sequence[int] = (10, 20, 40, 80), *, tas
 
     Examples
     --------
-    >>> sc = sweep.critical_lr_scaling(model, Ts=[10, 20, 40], epochs=lambda T: 200 * T)  # doctest: +SKIP
-    >>> sc.fit.exponent  # doctest: +SKIP
+    >>> from ghostfast import rnn
+    >>> model = rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0,
+    ...                   read="after", x0=-0.3)
+    >>> sc = critical_lr_scaling(model, Ts=[5, 10], epochs=lambda T: 150 * T, seeds=range(4),
+    ...                          lr_bounds=(1e-3, 1.0), n_grid=6, n_bisect=2)
+    >>> bool(sc.fit.exponent < 0)                  # the critical rate falls with the delay
+    True
     """
     if task is None:
         from . import tasks
@@ -456,7 +487,7 @@ def critical_lr_scaling(model: Any, Ts: Sequence[int] = (10, 20, 40, 80), *, tas
     for T in Ts_list:
         e = epochs(T) if callable(epochs) else epochs
         b = lr_bounds(T) if callable(lr_bounds) else lr_bounds
-        results.append(critical_lr(model, task, e, seeds=seeds, lr_bounds=tuple(b), T=[T], **kwargs))
+        results.append(critical_lr(model, task, e, seeds=seeds, lr_bounds=cast(Tuple[float, float], tuple(b)), T=[T], **kwargs))
     lr_c = np.array([r.lr for r in results])
     ok = np.isfinite(lr_c)
     fit = power_law_fit(np.array(Ts_list)[ok], lr_c[ok]) if ok.sum() >= 2 else None

@@ -1,4 +1,4 @@
-"""Trial generators of the paper's tasks (spec §4): delayed activation, DCDT and DMTS.
+"""Trial generators of the paper's tasks: delayed activation (Figs. 2-3, 6, 8B), DCDT and DMTS (Figs. 4, 5, 7, 8C).
 
 A :class:`Task` holds the full batch: ``inputs`` [B, S, n_in] (n_in may be 0), ``targets`` [B, S, n_out],
 ``mask`` [B, S, n_out] (loss and accuracy weights; ones by default), the ``loss_scale`` of the loss
@@ -6,8 +6,8 @@ A :class:`Task` holds the full batch: ``inputs`` [B, S, n_in] (n_in may be 0), `
 ``"ternary"``: y mapped to {-1, 0, 1} with thresholds ±0.33, compared with the target). Accuracy is the mean
 over the entries with ``mask != 0`` (all trials x steps x outputs with the default mask).
 
-Example
--------
+Examples
+--------
 >>> from ghostfast import tasks
 >>> task = tasks.dmts(*tasks.dmts_config("A"))
 >>> task.inputs.shape, task.loss_scale == 1 / (4 * 38)
@@ -45,7 +45,7 @@ class Task:
     loss_scale: float = 1.0
     accuracy: str = "binary"
     name: str = "task"
-    _core_dict: dict = field(default=None, init=False, repr=False, compare=False)  # type: ignore[assignment]
+    _core_dict: dict | None = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         targets = as_float_array(self.targets, "targets", ndim=3)
@@ -68,36 +68,52 @@ class Task:
 
     @property
     def n_trials(self) -> int:
+        """Number of trials B (the batch of one epoch)."""
         return int(self.targets.shape[0])
 
     @property
     def n_steps(self) -> int:
+        """Number of time steps S of each trial."""
         return int(self.targets.shape[1])
 
     @property
     def n_in(self) -> int:
+        """Number of input channels I."""
         return int(self.inputs.shape[2])
 
     @property
     def n_out(self) -> int:
+        """Number of output channels O."""
         return int(self.targets.shape[2])
 
     def core_dict(self) -> dict[str, Any]:
         """The dictionary the C++ binding reads (cached so sweeps share one copy per task)."""
-        if self._core_dict is None:
+        d = self._core_dict
+        if d is None:
             d = {"inputs": self.inputs, "targets": self.targets, "mask": self.mask, "loss_scale": self.loss_scale,
                  "ternary": self.accuracy == "ternary"}
             object.__setattr__(self, "_core_dict", d)
-        return self._core_dict
+        return d
 
 
 def delayed_activation(T: int) -> Task:
-    """Delayed activation (spec §3.1, §4): one trial, no input, 2T steps, target 0 for T steps then 1.
+    """Delayed activation: one trial, no input, 2T steps, target 0 for T steps then 1.
 
-    loss_scale = 1/T (the sum over 2T steps divided by T). Accuracy: binary.
+    The task of the paper's Figs. 2, 3, 6 and 8B. ``loss_scale = 1/T`` (the sum over 2T steps divided by T,
+    as in the paper's code); binary accuracy.
 
-    Example
+    Parameters
+    ----------
+    T : int
+        Delay in steps (>= 1); the trial has 2T steps.
+
+    Returns
     -------
+    Task
+        ``inputs`` (1, 2T, 0), ``targets`` (1, 2T, 1).
+
+    Examples
+    --------
     >>> float(delayed_activation(20).targets[0, :, 0].sum())
     20.0
     """
@@ -113,13 +129,26 @@ def _check_timing(n_in: int, n_delay: int, n_react: int, samples_per_class: int)
 
 
 def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> Task:
-    """Delayed cue-discrimination (spec §4): trial types cue +1, cue -1, tiled ``samples_per_class`` times.
+    """Delayed cue discrimination (DCDT, paper Figs. 4A-D, 5A-C, 7, 8C).
 
-    Input: the cue for ``n_in`` steps, then 0 for ``n_delay + n_react`` steps. Target: 0 during cue and delay,
-    sign(cue) during the response window. loss_scale = 1/(B S) (MSE mean), ternary accuracy.
+    Trial types cue +1 and cue -1, tiled ``samples_per_class`` times. Input: the cue for ``n_in`` steps, then 0
+    for ``n_delay + n_react`` steps. Target: 0 during cue and delay, sign(cue) during the response window.
+    ``loss_scale = 1/(B S)`` (MSE mean), ternary accuracy (thresholds +-0.33).
 
-    Example
+    Parameters
+    ----------
+    n_in, n_delay, n_react : int
+        Steps of the cue, the delay and the response window (see :func:`dcdt_config`).
+    samples_per_class : int
+        Copies of each trial type (they differ only in noise and random initial states).
+
+    Returns
     -------
+    Task
+        B = 2 ``samples_per_class`` trials of S = ``n_in + n_delay + n_react`` steps, one input, one output.
+
+    Examples
+    --------
     >>> t = dcdt(2, 10, 10)
     >>> t.inputs.shape, float(t.targets[1, -1, 0])
     ((2, 22, 1), -1.0)
@@ -136,13 +165,26 @@ def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> T
 
 
 def dmts(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> Task:
-    """Delayed match-to-sample (spec §4): types (s1, s2) = (+,+), (-,-), (-,+), (+,-), tiled.
+    """Delayed match-to-sample (DMTS, paper Figs. 4E-H, 5D-F, 7).
 
-    Input: s1 for ``n_in`` steps, 0 for ``n_delay``, s2 for ``n_in``, 0 for ``n_react``. Target: 1 during the
-    response window (last ``n_react`` steps) for matches, 0 otherwise. loss_scale = 1/(B S), binary accuracy.
+    Trial types (s1, s2) = (+,+), (-,-), (-,+), (+,-), tiled ``samples_per_class`` times. Input: s1 for
+    ``n_in`` steps, 0 for ``n_delay``, s2 for ``n_in``, 0 for ``n_react``. Target: 1 during the response window
+    (last ``n_react`` steps) for matches, 0 otherwise. ``loss_scale = 1/(B S)``, binary accuracy.
 
-    Example
+    Parameters
+    ----------
+    n_in, n_delay, n_react : int
+        Steps of each sample, of the delay and of the response window (see :func:`dmts_config`).
+    samples_per_class : int
+        Copies of each trial type.
+
+    Returns
     -------
+    Task
+        B = 4 ``samples_per_class`` trials of S = ``2 n_in + n_delay + n_react`` steps.
+
+    Examples
+    --------
     >>> t = dmts(6, 16, 10)
     >>> t.targets[:, -1, 0].tolist()
     [1.0, 1.0, 0.0, 0.0]
@@ -164,10 +206,46 @@ _DMTS = {"A": (6, 16, 10), "B": (2, 30, 10)}
 
 
 def dcdt_config(name: str) -> tuple[int, int, int]:
-    """(n_in, n_delay, n_react) of the paper's DCDT configs: "A" (22 steps, Figs 4, 5, 8C), "B" (32, Fig 7)."""
+    """Step counts of the paper's DCDT configurations.
+
+    Parameters
+    ----------
+    name : {"A", "B"}
+        "A": 22 steps (Figs. 4, 5, 8C); "B": 32 steps (Fig. 7).
+
+    Returns
+    -------
+    tuple of int
+        ``(n_in, n_delay, n_react)``, the arguments of :func:`dcdt`.
+
+    Examples
+    --------
+    >>> dcdt_config("A"), dcdt_config("B")
+    ((2, 10, 10), (6, 16, 10))
+    >>> dcdt(*dcdt_config("B")).n_steps
+    32
+    """
     return _DCDT[check_choice(name, "name", tuple(_DCDT))]
 
 
 def dmts_config(name: str) -> tuple[int, int, int]:
-    """(n_in, n_delay, n_react) of the paper's DMTS configs: "A" (38 steps, Figs 4, 7), "B" (44, Fig 5)."""
+    """Step counts of the paper's DMTS configurations.
+
+    Parameters
+    ----------
+    name : {"A", "B"}
+        "A": 38 steps (Figs. 4, 7); "B": 44 steps (Fig. 5).
+
+    Returns
+    -------
+    tuple of int
+        ``(n_in, n_delay, n_react)``, the arguments of :func:`dmts`.
+
+    Examples
+    --------
+    >>> dmts_config("A"), dmts_config("B")
+    ((6, 16, 10), (2, 30, 10))
+    >>> dmts(*dmts_config("A")).n_steps
+    38
+    """
     return _DMTS[check_choice(name, "name", tuple(_DMTS))]

@@ -698,7 +698,7 @@ inline void find_slow_points(const LatentFlow& L, std::int64_t S, const double* 
   });
 }
 
-// The paper's solver (spec 5.3), for comparison: Adam on q(y) = |F(y)|^2 / 2 per start (the paper uses
+// The paper's solver (its Fig. 5 code), for comparison: Adam on q(y) = |F(y)|^2 / 2 per start (the paper uses
 // the mean over units, i.e. q * 2 / K; that only rescales the gradient, which Adam's normalisation
 // removes except through eps), lr, iterations, beta1 = 0.9, beta2 = 0.999, eps = 1e-8.
 inline void adam_slow_points(const LatentFlow& L, std::int64_t S, const double* starts, double lr, std::int64_t iters,

@@ -1,4 +1,4 @@
-// The canonical 1D ghost model dx/dt = r + x^2 (paper_spec.md section 2): sharp-limit closed forms,
+// The canonical 1D ghost model dx/dt = r + x^2 (the paper's analytical model, Figs. 1, 2, 8A): sharp-limit closed forms,
 // the explicit-Euler simulation with a finite-confidence sigmoid readout and its exact derivative in r,
 // and plain gradient descent on r for many independent runs at once.
 //
