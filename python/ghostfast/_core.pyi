@@ -30,13 +30,13 @@ class Control:
 class RnnReadout:
     """
     Readouts of the RNN engine (rnn_readout.hpp).
-    
+
     Members:
-    
+
       latent
-    
+
       linear
-    
+
       latent_linear
     """
     __members__: typing.ClassVar[dict[str, RnnReadout]]
@@ -80,13 +80,13 @@ class RnnReadout:
 class RnnOutput:
     """
     Output nonlinearities of the linear readouts.
-    
+
     Members:
-    
+
       sigmoid
-    
+
       tanh
-    
+
       identity
     """
     __members__: typing.ClassVar[dict[str, RnnOutput]]
@@ -130,11 +130,11 @@ class RnnOutput:
 class RnnOptimizer:
     """
     Optimizers of the RNN training loop (rnn_optim.hpp).
-    
+
     Members:
-    
+
       sgd
-    
+
       adam
     """
     __members__: typing.ClassVar[dict[str, RnnOptimizer]]
