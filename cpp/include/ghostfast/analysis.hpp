@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ghostfast/parallel.hpp"
+#include "ghostfast/rnn_optim.hpp"
 
 namespace ghostfast::analysis {
 
@@ -707,7 +708,6 @@ inline void adam_slow_points(const LatentFlow& L, std::int64_t S, const double* 
     const std::int64_t K = L.K, N = L.N;
     std::vector<double> y(K), F(K), t(N), u(N), g(K), m1(K, 0.0), v(K, 0.0);
     for (std::int64_t a = 0; a < K; ++a) y[a] = starts[s * K + a];
-    double b1t = 1.0, b2t = 1.0;
     for (std::int64_t it = 0; it < iters; ++it) {
       latent_flow(L, y.data(), F.data(), t.data());
       // grad of (1/K) sum F^2 = (2/K) J^T F, J = -I + P diag(D) M
@@ -724,14 +724,9 @@ inline void adam_slow_points(const LatentFlow& L, std::int64_t S, const double* 
         const double* Mj = L.M + j * K;
         for (std::int64_t c = 0; c < K; ++c) g[c] += s2 * Mj[c];
       }
-      b1t *= 0.9;
-      b2t *= 0.999;
-      for (std::int64_t c = 0; c < K; ++c) {
-        const double gc = g[c] * 2.0 / static_cast<double>(K);
-        m1[c] = 0.9 * m1[c] + 0.1 * gc;
-        v[c] = 0.999 * v[c] + 0.001 * gc * gc;
-        y[c] -= lr * (m1[c] / (1.0 - b1t)) / (std::sqrt(v[c] / (1.0 - b2t)) + 1e-8);
-      }
+      for (std::int64_t c = 0; c < K; ++c) g[c] *= 2.0 / static_cast<double>(K);
+      rnn::adam_step(y.data(), g.data(), m1.data(), v.data(), static_cast<std::size_t>(K), lr, rnn::AdamConfig{},
+                     it + 1);  // the training loop's Adam (PyTorch's)
     }
     const double q = latent_flow(L, y.data(), F.data(), t.data());
     for (std::int64_t a = 0; a < K; ++a) y_out[s * K + a] = y[a];
