@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from . import analysis, plotting, rnn, sweep, tasks
+from . import analysis, metrics, plotting, rnn, sweep, tasks
 from ._figures_base import FigureResult, band, check_scale, mean_sem, new_figure, pick, threads
 from ._validation import check_int
 
@@ -135,8 +135,7 @@ def fig3_large_lr(scale: str = "default", *, seed: int = 40, flow_epochs: Option
     params = rnn.init_params(model, seed, scheme="torch")
     task = tasks.delayed_activation(_T_RNN)
     res = rnn.train(model, task, lr=lr, epochs=epochs, params=params, n_threads=threads(n_threads))
-    below = res.loss < 0.5 * res.loss[0]
-    drop = int(np.argmax(below)) if below.any() else -1
+    drop = int(metrics.drop_epoch(res.loss, res.epochs))
     if flow_epochs is None:
         flow_epochs = (drop - 7, drop, drop + 3) if drop >= 7 else (epochs - 20, epochs - 10, epochs - 1)
     flow_epochs = tuple(check_int(e, "flow_epochs", minimum=0) for e in flow_epochs)
@@ -174,8 +173,8 @@ def fig3_large_lr(scale: str = "default", *, seed: int = 40, flow_epochs: Option
 def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None
           ) -> FigureResult:
     """Fig 6A (rank-one curve): loss vs learning rate at several epochs, mean +- SEM over seeds (log-log,
-    ylim [1e-7, 3]), and the fraction of seeds trapped in the no-learning zone (loss > L0/2 and gradient
-    norm < 1e-6 at the end). A window of successful learning that widens to the left with more epochs, and a
+    ylim [1e-7, 3]), and the fraction of seeds trapped in the no-learning zone at the end
+    (:func:`ghostfast.metrics.trapped`: loss > L0/2 and gradient norm <= 1e-3 of the run's largest). A window of successful learning that widens to the left with more epochs, and a
     hard wall at the critical lr (~1.5-1.9e-2 for T = 20) beyond which every run ends at L = 1.
 
     One ``sweep.sweep`` call (OpenMP over runs). Seeds use the paper's PyTorch initialisation.
@@ -272,7 +271,7 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
                       rank=list(ranks), record_every=every, n_threads=threads(n_threads), progress=progress)
     rel = res.loss / res.loss[..., :1]  # (lr, seed, rank, record)
     rel_final = rel[..., -1]
-    learned = np.where(np.isfinite(rel_final), rel_final < 1e-2, False)
+    learned = metrics.learned(res.loss)
     frac = learned.mean(axis=1)  # (lr, rank)
     spread = frac.max(axis=1) - frac.min(axis=1)
     best = int(np.argmax(spread))
