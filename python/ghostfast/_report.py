@@ -1,0 +1,373 @@
+"""What each figure of the paper claims, and the quantitative check of that claim on a figure's own data.
+
+ONE implementation per check: ``tests/test_figures.py`` asserts ``check(result).passed`` at ``--scale quick``,
+and ``ghostfast reproduce all`` writes the same checks into ``REPORT.md`` / ``report.json``.
+
+A check is a list of conditions, each a boolean with the sentence it tests and the numbers behind it; the
+figure passes when every condition holds. Claims are the paper's (abstract-level where the paper text was
+not available to us; see each figure's docstring in :mod:`ghostfast.figures`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Dict, List, Tuple
+
+import numpy as np
+
+from . import metrics
+
+__all__ = ["Check", "CLAIMS", "check", "CHECKS"]
+
+
+@dataclass(frozen=True)
+class Check:
+    """The outcome of one figure's check.
+
+    ``figure``: the figure's name; ``claim``: the paper's claim in one sentence; ``conditions``: (passed,
+    sentence) pairs; ``numbers``: the key numbers (plain floats/ints/lists); ``passed``: all conditions hold."""
+
+    figure: str
+    claim: str
+    conditions: Tuple[Tuple[bool, str], ...]
+    numbers: Dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return all(ok for ok, _ in self.conditions)
+
+    def explain(self) -> str:
+        """One line per condition, marked PASS/FAIL, then the key numbers."""
+        lines = [f"{self.figure}: {'PASS' if self.passed else 'FAIL'} - {self.claim}"]
+        lines += [f"  [{'PASS' if ok else 'FAIL'}] {text}" for ok, text in self.conditions]
+        lines += [f"  {k} = {v}" for k, v in self.numbers.items()]
+        return "\n".join(lines)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"figure": self.figure, "claim": self.claim, "passed": self.passed,
+                "conditions": [{"passed": ok, "check": text} for ok, text in self.conditions],
+                "numbers": _plain(self.numbers)}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return _plain(v.tolist())
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, float) and not np.isfinite(v):
+        return str(v)
+    return v
+
+
+class _Conds:
+    """Collects (condition, sentence) pairs; each condition is evaluated to a plain bool."""
+
+    def __init__(self) -> None:
+        self.items: List[Tuple[bool, str]] = []
+
+    def __call__(self, ok: Any, text: str) -> bool:
+        ok = bool(np.all(ok))
+        self.items.append((ok, text))
+        return ok
+
+
+def _f(x: Any, digits: int = 3) -> float:
+    return float(f"{float(x):.{digits}g}")
+
+
+#: Figure name -> the paper's claim in one sentence.
+CLAIMS: Dict[str, str] = {
+    "fig1": "A saddle-node pair of fixed points (r < 0) disappears at r = 0 and leaves a ghost (r > 0): no fixed "
+            "point, but a slow passage near x = 0.",
+    "fig2_loss": "The canonical model's loss has its minimum at r* = pi^2/(4T^2) and a no-learning zone r <= r*/4 "
+                 "where L = 1 with zero gradient; a lower output confidence smooths it.",
+    "fig2_dynamics": "Below the critical learning rate gradient descent plateaus, arrives abruptly and oscillates "
+                     "around the cusp-shaped minimum; above it, it overshoots into the no-learning zone and stays.",
+    "fig2d": "Learning fails abruptly above a critical learning rate 3 pi^4/(32 T^5): every run ends trapped at "
+             "L = 1 there, none below.",
+    "fig3_small_lr": "At a small learning rate the rank-one RNN shows a long plateau with a tiny gradient, a gradient "
+                     "spike and an abrupt drop, without any bifurcation (one fixed point throughout), and learning "
+                     "leaves a ghost between kappa0 and the threshold.",
+    "fig3_large_lr": "Above the critical learning rate the rank-one RNN drops abruptly when its fixed point passes "
+                     "the readout threshold, and then does not converge (oscillates or falls back into the zone).",
+    "fig4_dcdt": "In a rank-2 RNN learning DCDT, a ghost (a slow point that is not a fixed point, with a near-zero "
+                 "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt loss drop.",
+    "fig4_dmts": "In a rank-2 RNN learning DMTS, a ghost (a slow point that is not a fixed point, with a near-zero "
+                 "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt loss drop.",
+    "fig5_dcdt": "A full-rank RNN learns DCDT abruptly, and learning reorganises its fixed and slow points, which "
+                 "lie in the region the trajectories visit.",
+    "fig5_dmts": "A full-rank RNN learns DMTS abruptly after a long plateau, and learning reorganises its fixed and "
+                 "slow points, which lie in the region the trajectories visit.",
+    "fig6a": "The rank-one RNN learns only in a window of learning rates with a hard wall above (all runs trapped); "
+             "the full-rank RNN, with more trainable dimensions, learns at learning rates far beyond that wall.",
+    "fig6b": "More trainable rank stabilises learning: networks of higher rank K learn where rank one fails.",
+    "fig7_dcdt": "Full-rank RNNs on DCDT: beyond a critical learning rate the time-averaged loss rises while the "
+                 "time-averaged gradient collapses (the no-learning zone).",
+    "fig7_dmts": "Full-rank RNNs on DMTS: beyond a critical learning rate the time-averaged loss rises while the "
+                 "time-averaged gradient collapses (the no-learning zone).",
+    "fig8a": "Lowering the output confidence a restores a usable gradient inside the no-learning zone, by orders "
+             "of magnitude.",
+    "fig8b_ablation": "Rank-one networks trapped in the no-learning zone escape only after their output confidence "
+                      "is lowered; at c = 10 they stay trapped.",
+    "fig8b_learnable": "With a learnable output confidence the rank-one RNN converges, also after the confidence is "
+                       "reset to 1.",
+    "fig8c": "Capping the readout norm (lower confidence) of full-rank DCDT networks raises their late accuracy "
+             "relative to no cap.",
+}
+
+
+# ---------------------------------------------------------------------------------------------------
+# the checks, one per figure; each takes the FigureResult's data and params
+# ---------------------------------------------------------------------------------------------------
+def _fig1(d: dict, p: dict, c: _Conds) -> dict:
+    neg, pos = d["flow"]
+    c(np.count_nonzero(np.diff(np.sign(neg))) == 2, "r = -0.5: the flow has exactly two zeros (fixed points)")
+    c(np.all(pos > 0), "r = +0.5: the flow has no zero (no fixed point)")
+    xmin = float(d["x"][np.argmin(pos)])
+    c(abs(xmin) < 0.02, "r = +0.5: the flow is slowest within one grid step (0.02) of x = 0 (the ghost)")
+    return {"slowest_x": _f(xmin), "min_speed_r_pos": _f(pos.min())}
+
+
+def _fig2_loss(d: dict, p: dict, c: _Conds) -> dict:
+    r, L, r_star = d["r_analytic"], d["loss_analytic"], float(d["r_star"])
+    zone = r <= d["r_zone"]
+    c(np.all(L[zone] == 1.0) and np.all(L[~zone] < 1.0), "sharp limit: L = 1 exactly on r <= r*/4 and < 1 above")
+    c(abs(r[np.argmin(L)] - r_star) <= 1e-12 * r_star and L.min() < 1e-12, "sharp limit: L = 0 exactly at r*")
+    step = d["r"][1] - d["r"][0]
+    sim_min = [float(d["r"][np.argmin(d["loss_simulated"][k])]) for k in range(d["loss_simulated"].shape[0])]
+    c(all(abs(m - r_star) <= 1.01 * step for m in sim_min), "simulated: each minimum within one grid step of r*")
+    conf = list(d["confidences"])
+    if 0.1 in conf and 1.0 in conf:
+        lo, hi = conf.index(0.1), conf.index(1.0)
+        deep = d["r"] < 0
+        c(np.all(d["loss_simulated"][hi, deep] > 0.99), "a = 1: stuck at L > 0.99 inside the zone (r < 0)")
+        c(np.all(d["loss_simulated"][lo, deep] < 0.9), "a = 0.1: L < 0.9 inside the zone (a smoothed landscape)")
+        c(d["loss_simulated"][hi].min() < d["loss_simulated"][lo].min(), "the sharper readout reaches a lower minimum")
+    return {"r_star": _f(r_star, 6), "min_loss_simulated": [_f(x) for x in d["loss_simulated"].min(axis=1)],
+            "confidences": conf}
+
+
+def _fig2_dynamics(d: dict, p: dict, c: _Conds) -> dict:
+    r_star, r_zone = float(d["r_star"]), float(d["r_zone"])
+    c(d["lrs"][0] < d["critical_lr"] < d["lrs"][1], "the two learning rates straddle the analytic critical rate")
+    slow_r, slow_L = d["r"][0], d["loss"][0]
+    arrival = int(d["arrival_epoch"][0])
+    c(500 < arrival < 3000 and slow_L[max(arrival // 2, 0)] > 0.5,
+      "below: a plateau (L > 0.5 half-way), then arrival at r* between epochs 500 and 3000")
+    crossings = int(np.count_nonzero(np.diff(np.sign(slow_r[max(arrival, 0):] - r_star))))
+    c(slow_L[-100:].max() < 0.1 and crossings > 20 and not d["trapped"][0],
+      "below: after arrival L < 0.1 and r oscillates across r* (> 20 crossings), not trapped")
+    fast_r, fast_L = d["r"][1], d["loss"][1]
+    c(d["trapped"][1] and fast_r[-1] < r_zone and np.all(fast_L[-500:] == 1.0) and np.all(fast_r[-500:] == fast_r[-1]),
+      "above: ends below r*/4 with L = 1 and r frozen (zero gradient) for the last 500 epochs")
+    return {"arrival_epoch_below": arrival, "crossings_of_r_star": crossings, "final_r_above_over_r_star":
+            _f(fast_r[-1] / r_star), "critical_lr": _f(d["critical_lr"], 4)}
+
+
+def _fig2d(d: dict, p: dict, c: _Conds) -> dict:
+    lrs, lr_c, tf = d["lrs"], float(d["critical_lr"]), d["trapped_fraction"]
+    c(np.all(tf[lrs >= 1.0e-9] == 1.0) and np.all(d["mean_loss"][lrs >= 1.0e-9, -1] == 1.0),
+      "every run with lr >= 1e-9 (1.1 x critical) ends trapped at L = 1")
+    c(np.all(tf[lrs <= 0.85 * lr_c] == 0.0), "no run with lr <= 0.85 x critical is trapped")
+    above = lrs[tf >= 0.5]
+    return {"critical_lr_analytic": _f(lr_c, 4), "smallest_lr_half_trapped": _f(above.min(), 4) if above.size else None,
+            "best_final_mean_loss": _f(d["mean_loss"][:, -1].min())}
+
+
+def _fig3_small_lr(d: dict, p: dict, c: _Conds) -> dict:
+    L, G, E = d["loss"], d["grad_norm"], d["epochs"]
+    drop_i = int(metrics.drop_epoch(L))
+    c(L[0] > 0.999 and drop_i > 0.3 * L.size and np.all(L[: int(0.9 * max(drop_i, 0))] > 0.99),
+      "a long plateau: L0 > 0.999 and L > 0.99 until 90 % of the drop epoch, which is past 30 % of training")
+    c(L[-1] < 0.05, "learned: final loss < 0.05")
+    e90, e10 = E[np.argmax(L < 0.9)], E[np.argmax(L < 0.1)]
+    c((L < 0.1).any() and e10 - e90 < 0.01 * E[-1], "abrupt: from 0.9 to 0.1 within 1 % of training")
+    spike = G[max(drop_i - 5, 0): drop_i + 5].max() if drop_i >= 0 else 0.0
+    c(spike > 100 * G[0], "a gradient spike at the drop: > 100 x the initial gradient norm")
+    c(np.all(d["fixed_point_count"] == 1), "no bifurcation: exactly one fixed point at every recorded epoch")
+    kappa, f_end, k0 = d["kappa"], d["flow"][-1], d["kappa0"][-1]
+    inner = np.flatnonzero((kappa > k0) & (kappa < 1.0))
+    minima = inner[(f_end[inner] < f_end[inner - 1]) & (f_end[inner] < f_end[inner + 1])]
+    c(np.all(f_end[inner] > 0) and minima.size >= 1 and f_end[minima].min() < 1.0,
+      "after learning f > 0 on (kappa0, 1) with a local minimum of f below 1 there: the ghost")
+    f0 = d["flow"][0]
+    c(np.count_nonzero(np.diff(np.sign(f0))) == 1 and kappa[np.argmax(f0 < 0)] < 1.0,
+      "at the start the only fixed point lies below the threshold kappa = 1")
+    return {"drop_epoch": int(E[drop_i]) if drop_i >= 0 else -1, "final_loss": _f(L[-1]),
+            "grad_spike_over_initial": _f(spike / G[0]), "max_fixed_points": int(d["fixed_point_count"].max()),
+            "ghost_speed": _f(f_end[minima].min()) if minima.size else None}
+
+
+def _fig3_large_lr(d: dict, p: dict, c: _Conds) -> dict:
+    L = d["loss"]
+    drop = int(d["drop_epoch"])
+    c(4000 < drop < 6000 and np.all(L[:4000] > 0.99), "a plateau (L > 0.99 for 4000 epochs), then a drop")
+    after = L[max(drop, 0):]
+    c(after.min() < 0.1, "the drop reaches L < 0.1")
+    oscillating = np.count_nonzero(np.diff(np.sign(np.diff(after)))) > 50
+    fell_back = after[-100:].min() > 0.9
+    c((oscillating or fell_back) and not (after[-100:].max() < 0.05 and np.all(np.diff(after[-100:]) <= 0)),
+      "no monotone convergence after the drop: it oscillates (> 50 turns) or falls back (L > 0.9 at the end)")
+    we, fp = d["window_epochs"], d["fixed_point_kappa"]
+    above = np.flatnonzero(fp > 1.0)
+    cross = int(we[above[0]]) if above.size else -1
+    c(above.size > 0 and fp[0] < 1.0 and abs(cross - drop) <= 10,
+      "the fixed point kappa* passes the threshold kappa = 1 within 10 epochs of the drop")
+    return {"drop_epoch": drop, "fixed_point_crosses_threshold": cross, "min_loss_after_drop": _f(after.min()),
+            "outcome": "oscillates" if oscillating else ("falls back" if fell_back else "other")}
+
+
+def _fig4(d: dict, p: dict, c: _Conds) -> dict:
+    L, E = d["loss"], d["epochs"]
+    drop, pre = int(d["drop_epoch"]), int(d["pre_drop_epoch"])
+    c(drop > 0 and pre >= 0, "the loss drops after a plateau (the smoothed excess loss halves: a drop epoch exists)")
+    ghost = d["pre_drop_ghost"]
+    found = bool(d["pre_drop_has_ghost"])
+    c(found, "in the last snapshots before the drop a refined slow point with |F| >= 1e-3 (not a fixed point) and "
+             "an eigenvalue |Re lambda| < 0.05 lies in the trajectories' range (bounding box + 10 %)")
+    c(float(d["final_accuracy"]) > float(d["accuracy"][0]) + 0.05, "accuracy rises over training")
+    at = min(int(np.searchsorted(E, max(pre, 0))), L.size - 1)
+    return {"drop_epoch": drop, "ghost_epoch": pre if found else None, "epochs_before_drop": drop - pre if found
+            else None, "ghost_speed": _f(ghost[2]) if found else None,
+            "ghost_min_abs_re_eig": _f(ghost[3]) if found else None,
+            "ghost_kappa": [_f(ghost[0]), _f(ghost[1])] if found else None, "loss_at_ghost": _f(L[at]),
+            "loss_initial": _f(L[0]), "loss_final": _f(L[-1]), "final_accuracy": _f(d["final_accuracy"])}
+
+
+def _fig5(d: dict, p: dict, c: _Conds) -> dict:
+    acc = d["accuracy"]
+    n = max(1, acc.size // 30)
+    c(acc[-n:].mean() > 0.95 and acc[-n:].mean() > acc[:n].mean() + 0.05,
+      "the network learns: accuracy > 0.95 at the end, and at least 0.05 above the start (means over 1/30 of "
+      "training)")
+    snaps = list(d["snapshot_epochs"])
+    c(set(np.unique(d["slow_epoch"]).tolist()) == set(snaps), "slow/fixed points are found at every snapshot")
+    kinds = [tuple(int(np.count_nonzero((d["slow_epoch"] == e) & (d["slow_kind"] == k)))
+                   for k in ("fixed point", "ghost", "slow point")) for e in snaps]
+    c(kinds[0] != kinds[-1], "learning changes the fixed/slow-point structure (counts by class, first vs last "
+                              "snapshot)")
+    near = [bool(np.any(d["slow_distance"][d["slow_epoch"] == e] <= 0.25 * ext))
+            for e, ext in zip(snaps, d["trajectory_extent"])]
+    c(all(near), "at every snapshot a slow or fixed point lies within 25 % of the trajectories' extent of a "
+                 "visited state")
+    return {"accuracy_start": _f(acc[:n].mean()), "accuracy_end": _f(acc[-n:].mean()),
+            "counts_fixed_ghost_slow": {int(e): list(k) for e, k in zip(snaps, kinds)},
+            "epoch_accuracy_reaches_0.95": _first_sustained(d["epochs"], acc, 0.95)}
+
+
+def _first_sustained(epochs: np.ndarray, values: np.ndarray, level: float) -> int:
+    """First epoch where the running mean of ``values`` over 1 % of the records reaches ``level`` (-1: never)."""
+    w = max(1, values.size // 100)
+    c = np.cumsum(np.r_[0.0, values])
+    run = (c[w:] - c[:-w]) / w
+    hit = np.flatnonzero(run >= level)
+    return int(epochs[hit[0] + w - 1]) if hit.size else -1
+
+
+def _fig6a(d: dict, p: dict, c: _Conds) -> dict:
+    lrs, mean = d["one_lrs"], d["one_mean_loss"]
+    last = mean[:, -1]
+    c(last[0] > 0.9 and last.min() < 0.05, "rank one: the smallest lr is still on the plateau (> 0.9), a window "
+                                           "learns (< 0.05)")
+    wall = lrs >= 0.03
+    c(wall.any() and np.all(d["one_trapped_fraction"][wall] == 1.0) and np.all(last[wall] > 0.99),
+      "rank one: a wall, every run with lr >= 0.03 trapped at L ~ 1")
+    learned = (mean < 0.5).sum(axis=0)
+    c(np.all(np.diff(learned) >= 0) and learned[-1] > learned[0],
+      "rank one: the window widens to the left with more epochs")
+    first_wall = float(lrs[np.argmax(d["one_trapped_fraction"] == 1.0)]) if (d["one_trapped_fraction"] == 1.0).any() \
+        else float("nan")
+    fl, fm = d["full_lrs"], d["full_mean_loss"][:, -1]
+    beyond = fl >= 3.0 * first_wall
+    c(np.any(fm[beyond] < 0.05), "full rank: learns (mean final loss < 0.05) at an lr >= 3 x the rank-one wall")
+    ok_full = fl[fm < 0.05]
+    return {"rank_one_wall_lr": _f(first_wall), "rank_one_best_final_loss": _f(last.min()),
+            "full_rank_largest_learning_lr": _f(ok_full.max()) if ok_full.size else None,
+            "full_rank_trapped_fraction": [_f(x) for x in d["full_trapped_fraction"]]}
+
+
+def _fig6b(d: dict, p: dict, c: _Conds) -> dict:
+    rel = d["relative_final_loss"]  # (lr, seed, rank)
+    frac = d["fraction_learned"]
+    ranks = list(d["ranks"])
+    hi = len(ranks) - 1
+    c(np.all(rel[..., hi] < 0.5 * rel[..., 0]), f"rank {ranks[hi]} ends with less than half rank 1's final/initial "
+                                                f"loss, for every lr and seed")
+    c(np.all(np.diff(frac, axis=1) >= -0.2), "the fraction learned does not fall with K (up to 0.2 seed noise)")
+    return {"ranks": ranks, "lrs": [_f(x) for x in d["lrs"]], "fraction_learned": frac.round(3).tolist(),
+            "median_relative_final_loss_by_rank": [_f(np.median(rel[..., k])) for k in range(len(ranks))]}
+
+
+def _fig7(d: dict, p: dict, c: _Conds) -> dict:
+    loss = np.nanmedian(d["mean_loss"], axis=1)
+    grad = np.nanmedian(d["mean_grad_norm"], axis=1)
+    best = int(np.argmin(loss))
+    c(0 < best < loss.size - 1, "the seed-median time-averaged loss is non-monotone in lr (best lr inside the grid)")
+    c(loss[-1] > 1.1 * loss[best], "at the largest lr the time-averaged loss is > 1.1 x the best (it rises) ...")
+    c(grad[-1] < 0.2 * grad[best], "... while the time-averaged gradient norm is < 0.2 x that at the best lr")
+    return {"best_lr": _f(d["lrs"][best]), "loss_rise_largest_over_best": _f(loss[-1] / loss[best]),
+            "grad_fall_largest_over_best": _f(grad[-1] / grad[best]), "median_mean_loss": [_f(x) for x in loss],
+            "median_mean_grad_norm": [_f(x) for x in grad]}
+
+
+def _fig8a(d: dict, p: dict, c: _Conds) -> dict:
+    conf, rel0 = d["confidences"], d["relative_grad_at_zero"]
+    order = conf >= 0.1
+    c(np.all(np.diff(rel0[order]) < 0), "for a >= 0.1 the relative gradient at r = 0 falls as a rises")
+    c(rel0[order][0] > 1e5 * rel0[order][-1], "by more than 5 orders of magnitude from the lowest to the highest a")
+    c(np.all(d["grad_analytic_relative"][d["r"] < d["r_zone"]] == 0.0), "sharp limit: exactly 0 inside the zone")
+    return {"confidences": conf.tolist(), "relative_grad_at_r0": [float(f"{x:.3g}") for x in rel0]}
+
+
+def _fig8b_ablation(d: dict, p: dict, c: _Conds) -> dict:
+    pre = d["epochs"] < 6000
+    c(int(d["n_selected"]) >= 3, "at least 3 runs learned and then fell into the zone")
+    c(np.all(d["accuracy_mean"][:, pre] <= 0.5), "before the switch their accuracy is <= 0.5")
+    small, c10 = d["c_values"] <= 0.2, np.isclose(d["c_values"], 10.0)
+    c(np.all(d["final_accuracy"][small] > 0.5), "after 100 epochs at c <= 0.2 the mean accuracy exceeds 0.5")
+    c(np.all(d["final_accuracy"][c10] <= 0.5), "at c = 10 it stays <= 0.5")
+    return {"n_selected": int(d["n_selected"]), "final_accuracy_by_c": {f"{cv:.3g}": _f(a) for cv, a in
+                                                                      zip(d["c_values"], d["final_accuracy"])}}
+
+
+def _fig8b_learnable(d: dict, p: dict, c: _Conds) -> dict:
+    c(d["loss"][0] > 0.99, "starts on the plateau (L0 > 0.99)")
+    c(d["loss"][-100:].max() < 0.1, "converges after the reset to c = 1 (L < 0.1 over the last 100 epochs)")
+    c(d["c_end"][1] != 1.0, "c was trained in phase 2")
+    return {"c_end_of_phases": [_f(x) for x in d["c_end"]], "final_loss": _f(d["loss"][-1])}
+
+
+def _fig8c(d: dict, p: dict, c: _Conds) -> dict:
+    late = d["late_accuracy"].mean(axis=1)
+    caps = list(d["caps"])
+    unc = late[-1]
+    for cv in (0.5, 1.0, 3.0):
+        c(late[caps.index(cv)] > unc, f"late accuracy at c = {cv:g} exceeds that without a cap")
+    return {"late_accuracy_by_cap": {("inf" if np.isinf(cv) else f"{cv:g}"): _f(a) for cv, a in zip(caps, late)}}
+
+
+_IMPL: Dict[str, Callable[[dict, dict, _Conds], dict]] = {
+    "fig1": _fig1, "fig2_loss": _fig2_loss, "fig2_dynamics": _fig2_dynamics, "fig2d": _fig2d,
+    "fig3_small_lr": _fig3_small_lr, "fig3_large_lr": _fig3_large_lr, "fig4_dcdt": _fig4, "fig4_dmts": _fig4,
+    "fig5_dcdt": _fig5, "fig5_dmts": _fig5, "fig6a": _fig6a, "fig6b": _fig6b, "fig7_dcdt": _fig7, "fig7_dmts": _fig7,
+    "fig8a": _fig8a, "fig8b_ablation": _fig8b_ablation, "fig8b_learnable": _fig8b_learnable, "fig8c": _fig8c,
+}
+#: Figure name -> check function (FigureResult -> Check).
+CHECKS = tuple(_IMPL)
+
+
+def check(result: Any) -> Check:
+    """Check a :class:`ghostfast.figures.FigureResult` against its figure's claim (see :data:`CLAIMS`)."""
+    name = result.name
+    if name not in _IMPL:
+        raise ValueError(f"no check for figure {name!r}; known: {sorted(_IMPL)}")
+    conds = _Conds()
+    try:
+        numbers = _IMPL[name](result.data, result.params, conds)
+    except (KeyError, IndexError, ValueError) as err:  # data too short or malformed: a failed check, not a crash
+        conds(False, f"the check could not be evaluated on this data: {type(err).__name__}: {err}")
+        numbers = {}
+    return Check(figure=name, claim=CLAIMS[name], conditions=tuple(conds.items), numbers=numbers)
