@@ -371,3 +371,363 @@ def check(result: Any) -> Check:
         conds(False, f"the check could not be evaluated on this data: {type(err).__name__}: {err}")
         numbers = {}
     return Check(figure=name, claim=CLAIMS[name], conditions=tuple(conds.items), numbers=numbers)
+
+
+# ---------------------------------------------------------------------------------------------------
+# time estimates: the work of each figure in run-epochs, priced by a measured cost per trial-step
+# ---------------------------------------------------------------------------------------------------
+def _shapes() -> Dict[str, Tuple[Any, Any, int, str]]:
+    """Work kind -> (model, task, calibration epochs, optimizer): every (network, task) shape the figures train.
+    Costs per epoch depend on the batch (trials) as well as on the network, so each shape is timed."""
+    from . import rnn, tasks
+
+    da = tasks.delayed_activation(20)
+
+    def full(output: str, noise: float, x0_std: float) -> Any:
+        return rnn.Model(N=100, rank="full", alpha=0.5, readout="linear", output=output, read="before", n_in=1,
+                         noise_std=noise, x0="random" if x0_std > 0 else 0.0, x0_std=x0_std)
+
+    def low(output: str, noise: float) -> Any:
+        return rnn.Model(N=100, rank=2, readout="latent_linear", output=output, read="before", n_in=1,
+                         noise_std=noise, x0="random", x0_std=0.3)
+
+    return {
+        "rank1_da": (rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0,
+                               read="after", x0=-0.3), da, 4000, "sgd"),
+        "rank10_da": (rnn.Model(N=100, rank=10, alpha=0.5, readout="linear", output="sigmoid", read="after",
+                                x0=-0.3), da, 1500, "sgd"),
+        "rank2_dcdt_10": (low("tanh", 0.0), tasks.dcdt(*tasks.dcdt_config("A"), samples_per_class=10), 200, "adam"),
+        "rank2_dmts_10": (low("sigmoid", 0.01), tasks.dmts(*tasks.dmts_config("A"), samples_per_class=10), 100,
+                          "adam"),
+        "full_da": (rnn.Model(N=100, rank="full", alpha=0.5, readout="linear", output="sigmoid", read="after",
+                              x0=-0.3), da, 300, "sgd"),
+        "full_dcdtA": (full("tanh", 0.01, 0.1), tasks.dcdt(*tasks.dcdt_config("A")), 500, "sgd"),
+        "full_dmtsB": (full("sigmoid", 0.01, 0.1), tasks.dmts(*tasks.dmts_config("B")), 300, "sgd"),
+        "full_dcdtB": (full("tanh", 0.0, 0.0), tasks.dcdt(*tasks.dcdt_config("B")), 400, "sgd"),
+        "full_dmtsA": (full("sigmoid", 0.0, 0.0), tasks.dmts(*tasks.dmts_config("A")), 300, "sgd"),
+        "full_dcdtA_10": (full("tanh", 1e-3, 0.1), tasks.dcdt(*tasks.dcdt_config("A"), samples_per_class=10), 100,
+                          "adam"),
+    }
+
+
+def calibrate(n_threads: Any = None) -> Dict[str, float]:
+    """Seconds per run-epoch (one run on one thread) of every (network, task) shape the figures train, measured
+    now on this machine (~1.5 s in all; the faster of two timings of each), plus ``threads``: the thread count parallel work is divided among."""
+    import time
+
+    from . import default_threads, rnn
+    from ._figures_base import threads as _threads
+
+    out: Dict[str, float] = {}
+    for kind, (model, task, epochs, optimizer) in _shapes().items():
+        p = rnn.init_params(model, 0)
+        rnn.train(model, task, 1e-3, 10, optimizer=optimizer, params=p, seed=0)  # warm-up
+        best = np.inf
+        for _ in range(2):  # the faster of two timings: less sensitive to other processes' bursts
+            t0 = time.perf_counter()
+            rnn.train(model, task, 1e-3, epochs // 2, optimizer=optimizer, params=p, seed=0, record_every=epochs)
+            best = min(best, (time.perf_counter() - t0) / (epochs // 2))
+        out[kind] = best
+    nt = _threads(n_threads)
+    out["threads"] = float(nt if nt else default_threads())
+    return out
+
+
+def _work(name: str, scale: str) -> Tuple[List[Tuple[str, float, int]], float]:
+    """The figure's training work at ``scale`` as (kind, run-epochs in units of the calibrated shape, runs in
+    parallel) items, and the seconds of other work (analysis, drawing; measured at quick scale on 2 loaded
+    cores). The sizes are those of the figure functions' scale tables (``ghostfast.figures``)."""
+    from ._figures_base import pick
+    from ._figures_lowrank import _FIG4
+    from ._figures_tasks import _FIG5
+
+    if name in ("fig1", "fig2_loss", "fig2_dynamics", "fig8a"):
+        return [], 1.0
+    if name == "fig2d":
+        return [], pick(scale, 1.0, 1.5, 1.5)
+    if name == "fig3_small_lr":
+        return [("rank1_da", pick(scale, 20000, 100000, 500000), 1)], 1.5
+    if name == "fig3_large_lr":
+        return [("rank1_da", 6000 + 5200, 1)], 2.0
+    if name in ("fig4_dcdt", "fig4_dmts"):
+        task = name[-4:]
+        spc, _, _, E, _ = pick(scale, *_FIG4[task][3])
+        return [(f"rank2_{task}_10", E * spc / 10.0, 1)], 4.0 + 2e-4 * E  # slow points; snapshot copies
+    if name in ("fig5_dcdt", "fig5_dmts"):
+        task = name[-4:]
+        return [("full_dcdtA" if task == "dcdt" else "full_dmtsB", pick(scale, *_FIG5[task][2]), 1)], 3.0
+    if name == "fig6a":
+        one = pick(scale, (6 * 2, 15001), (9 * 3, 20001), (30 * 10, 200001))
+        full = pick(scale, (7 * 2, 1001), (9 * 3, 5001), (30 * 10, 200001))
+        return [("rank1_da", one[0] * one[1], one[0]), ("full_da", full[0] * full[1], full[0])], 2.0
+    if name == "fig6b":
+        ranks, n_lr, seeds, E = pick(scale, ((1, 30), 1, 3, 3000), ((1, 3, 10, 30), 2, 3, 10000),
+                                     ((1, 2, 3, 4, 5, 10, 30, 50, 100), 10, 10, 500000))
+        # cost of rank K relative to rank 10 ~ (1 + K/4) / 3.5 (measured: ranks 1, 10, 100 at 33 us, 0.15 ms,
+        # 0.86 ms per run-epoch)
+        return [("rank10_da", n_lr * seeds * E * (1 + 0.25 * K) / 3.5, n_lr * seeds * len(ranks)) for K in ranks], 2.0
+    if name in ("fig7_dcdt", "fig7_dmts"):
+        n_lr, seeds, E = pick(scale, (5, 2, 200), (9, 4, 1000), (20, 20, 20000))
+        return [("full_dcdtB" if name == "fig7_dcdt" else "full_dmtsA", n_lr * seeds * E, n_lr * seeds)], 2.0
+    if name == "fig8b_ablation":
+        seeds, n_c = pick(scale, (12, 10), (40, 30), (100, 30))
+        return [("rank1_da", seeds * 6000, seeds), ("rank1_da", 0.6 * seeds * n_c * 100, seeds * n_c)], 1.5
+    if name == "fig8b_learnable":
+        return [("rank1_da", 20000, 1)], 1.0
+    if name == "fig8c":
+        seeds, E1, E2 = pick(scale, (2, 200, 200), (3, 1000, 1000), (100, 10000, 10000))
+        return [("full_dcdtA_10", seeds * E1, seeds), ("full_dcdtA_10", 5 * seeds * E2, 5 * seeds)], 2.0
+    raise ValueError(f"unknown figure {name!r}")
+
+
+def estimate(name: str, scale: str, cal: Dict[str, float]) -> Tuple[float, float]:
+    """(estimated seconds, run-epochs) of one figure at ``scale`` with the costs ``cal`` of :func:`calibrate`:
+    each shape's run-epochs times its measured cost, parallel work divided among min(threads, runs)."""
+    items, other = _work(name, scale)
+    threads = max(1.0, cal.get("threads", 1.0))
+    seconds, run_epochs = other, 0.0
+    for kind, re, parallel in items:
+        seconds += re * cal[kind] / min(threads, max(1, parallel))
+        run_epochs += re
+    return seconds, run_epochs
+
+
+# ---------------------------------------------------------------------------------------------------
+# ghostfast reproduce all: plan, run (resumable), report
+# ---------------------------------------------------------------------------------------------------
+def _fmt_time(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.0f} s" if seconds >= 9.5 else f"{seconds:.1f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def machine() -> Dict[str, Any]:
+    """Where a report was made: host, platform, CPU count, load average, ghostfast version."""
+    import os
+    import platform
+
+    from . import __version__, has_openmp
+
+    try:
+        load = [round(x, 2) for x in os.getloadavg()]
+    except OSError:  # pragma: no cover - not on Windows
+        load = None
+    return {"host": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
+            "cpus": os.cpu_count(), "load_average_1_5_15_min": load, "ghostfast": __version__,
+            "openmp": bool(has_openmp)}
+
+
+def plan(names: List[str], scale: str, cal: Dict[str, float]) -> List[Dict[str, Any]]:
+    """One row per figure: name, estimated seconds, work in calibrated run-epochs."""
+    rows = []
+    for n in names:
+        sec, re = estimate(n, scale, cal)
+        rows.append({"figure": n, "estimate_s": sec, "run_epochs": re})
+    return rows
+
+
+def print_plan(rows: List[Dict[str, Any]], scale: str, cal: Dict[str, float], done: Dict[str, Any], out: Any) -> None:
+    total = sum(r["estimate_s"] for r in rows if r["figure"] not in done)
+    print(f"ghostfast reproduce all --scale {scale}: {len(rows)} figures, {len(done)} already done; "
+          f"estimated {_fmt_time(total)} on {cal['threads']:.0f} threads", file=out)
+    print("(estimates: each figure's run-epochs x the cost per run-epoch measured just now for its network and "
+          "task, plus its analysis and drawing time; a loaded machine runs slower)", file=out)
+    print(f"  {'#':>2}  {'figure':<16} {'run-epochs':>12}  {'estimate':>9}  status", file=out)
+    for i, r in enumerate(rows, 1):
+        status = "done (skipped)" if r["figure"] in done else ""
+        re = f"{r['run_epochs']:.3g}" if r["run_epochs"] else "-"
+        print(f"  {i:>2}  {r['figure']:<16} {re:>12}  {_fmt_time(r['estimate_s']):>9}  {status}", file=out)
+
+
+def _record_path(out_dir: Any, name: str) -> Any:
+    import os
+
+    return os.path.join(os.fspath(out_dir), f"{name}.check.json")
+
+
+def load_done(out_dir: Any, names: List[str], scale: str) -> Dict[str, Dict[str, Any]]:
+    """Figures already finished in ``out_dir`` at this scale (their record and PNG exist)."""
+    import json
+    import os
+
+    done = {}
+    for n in names:
+        path = _record_path(out_dir, n)
+        if os.path.exists(path) and os.path.exists(os.path.join(os.fspath(out_dir), f"{n}.png")):
+            try:
+                with open(path) as fh:
+                    rec = json.load(fh)
+            except (OSError, ValueError):
+                continue
+            if rec.get("scale") == scale:
+                done[n] = rec
+    return done
+
+
+def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: float) -> Dict[str, Any]:
+    """Compute, save (PNG, npz) and check one figure; write its record ``<name>.check.json`` last (so an
+    interrupted figure is redone on the next run). Returns the record."""
+    import json
+    import os
+    import time
+
+    from . import figures
+
+    t0 = time.perf_counter()
+    result = figures.FIGURES[name](scale=scale, n_threads=n_threads)
+    compute = time.perf_counter() - t0
+    png, npz = result.save(out_dir)
+    wall = time.perf_counter() - t0
+    c = check(result)
+    rec = dict(c.to_dict(), scale=scale, wall_time_s=round(wall, 2), compute_time_s=round(compute, 2),
+               estimate_s=round(estimate_s, 2), png=os.path.basename(png), npz=os.path.basename(npz),
+               params=_plain(result.params), finished=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+    tmp = _record_path(out_dir, name) + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(rec, fh, indent=1, sort_keys=True)
+    os.replace(tmp, _record_path(out_dir, name))
+    import matplotlib.pyplot as plt  # the figures are not attached to pyplot; this frees nothing else
+
+    plt.close("all")
+    return rec
+
+
+def write_report(out_dir: Any, names: List[str], scale: str, records: Dict[str, Dict[str, Any]],
+                 meta: Dict[str, Any]) -> Tuple[str, str]:
+    """Write ``REPORT.md`` and ``report.json`` from the figures' records (missing ones are listed as not run)."""
+    import json
+    import os
+
+    out_dir = os.fspath(out_dir)
+    figs = [records[n] if n in records else {"figure": n, "claim": CLAIMS[n], "passed": None, "conditions": [],
+                                             "numbers": {}, "not_run": True} for n in names]
+    n_pass = sum(1 for f in figs if f.get("passed") is True)
+    n_run = sum(1 for f in figs if not f.get("not_run"))
+    wall = sum(f.get("wall_time_s", 0.0) for f in figs)
+    summary = {"scale": scale, "figures": len(names), "run": n_run, "passed": n_pass,
+               "failed": n_run - n_pass, "total_wall_time_s": round(wall, 1)}
+    with open(os.path.join(out_dir, "report.json"), "w") as fh:
+        json.dump({"summary": summary, "meta": _plain(meta), "figures": figs}, fh, indent=1, sort_keys=True)
+    L = [f"# ghostfast: reproduction report of the paper's figures (--scale {scale})", "",
+         f"Dinc et al., *A ghost mechanism: An analytical model of abrupt learning in recurrent networks*, "
+         f"arXiv 2501.02378. Made with `ghostfast reproduce all --scale {scale}`.", "",
+         f"- **{n_pass} of {n_run} figures pass their check**"
+         + (f" ({len(names) - n_run} not run)" if n_run < len(names) else "") + ".",
+         f"- Wall time: {_fmt_time(wall)} in total (the figures' own times; a rerun skips finished figures).",
+         f"- Made: {meta.get('finished', '?')} on `{meta.get('host', '?')}` ({meta.get('platform', '?')}, "
+         f"{meta.get('cpus', '?')} CPUs, load average {meta.get('load_average_1_5_15_min')} at the end, "
+         f"{meta.get('threads', '?')} threads), ghostfast {meta.get('ghostfast', '?')}.",
+         "- Each check is the one the figure's test asserts at `--scale quick` (`ghostfast._report.check`). "
+         "At reduced scales the runs are shorter than the paper's (see each figure's docstring).", "",
+         "| figure | the paper's claim | result | key numbers | time | image |", "|---|---|---|---|---|---|"]
+    for f in figs:
+        res = "not run" if f.get("not_run") else ("**PASS**" if f["passed"] else "**FAIL**")
+        nums = "; ".join(f"{k} = {_short(v)}" for k, v in list(f.get("numbers", {}).items())[:4])
+        t = _fmt_time(f["wall_time_s"]) if "wall_time_s" in f else ""
+        img = f"[{f['png']}]({f['png']})" if "png" in f else ""
+        L.append(f"| `{f['figure']}` | {f['claim']} | {res} | {nums} | {t} | {img} |")
+    L.append("")
+    for f in figs:
+        L.append(f"## {f['figure']}")
+        L.append("")
+        L.append(f"*Claim:* {f['claim']}")
+        L.append("")
+        if f.get("not_run"):
+            L += ["Not run.", ""]
+            continue
+        L.append(f"*Result:* {'PASS' if f['passed'] else 'FAIL'} (wall time {_fmt_time(f['wall_time_s'])}, "
+                 f"estimated {_fmt_time(f.get('estimate_s', 0.0))}). Checks:")
+        L.append("")
+        L += [f"- [{'x' if c['passed'] else ' '}] {c['check']}" for c in f["conditions"]]
+        L.append("")
+        if f.get("numbers"):
+            L.append("Key numbers: " + "; ".join(f"`{k}` = {_short(v)}" for k, v in f["numbers"].items()) + ".")
+            L.append("")
+        L += [f"![{f['figure']}]({f['png']})", ""]
+    md = os.path.join(out_dir, "REPORT.md")
+    with open(md, "w") as fh:
+        fh.write("\n".join(L))
+    return md, os.path.join(out_dir, "report.json")
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{k}: {_short(x)}" for k, x in v.items()) + "}"
+    if isinstance(v, list):
+        return "[" + ", ".join(_short(x) for x in v) + "]"
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    return str(v)
+
+
+def reproduce_all(scale: str, out_dir: Any, *, n_threads: Any = None, force: bool = False, dry_run: bool = False,
+                  names: Any = None, out: Any = None, calibration: Any = None) -> int:
+    """``ghostfast reproduce all``: print the plan with time estimates, run every figure not yet finished in
+    ``out_dir`` (``force``: all of them), print progress, write ``REPORT.md`` and ``report.json``. Ctrl-C stops
+    after the current figure's partial work is discarded; rerunning the same command continues. Returns the exit
+    code: 0 all passed, 1 some check failed, 130 interrupted. ``names`` restricts the run to some figures;
+    ``calibration`` (a :func:`calibrate` dict) skips the timing runs."""
+    import os
+    import sys
+    import time
+
+    from . import figures
+
+    out = sys.stdout if out is None else out
+    names = list(figures.FIGURES) if names is None else list(names)
+    os.makedirs(out_dir, exist_ok=True)
+    cal = calibrate(n_threads) if calibration is None else dict(calibration)
+    done = {} if force else load_done(out_dir, names, scale)
+    rows = plan(names, scale, cal)
+    print_plan(rows, scale, cal, done, out)
+    if dry_run:
+        return 0
+    records = dict(done)
+    todo = [r for r in rows if r["figure"] not in done]
+    t_start = time.perf_counter()
+    left = sum(r["estimate_s"] for r in todo)
+    code = 0
+    try:
+        for i, r in enumerate(todo, 1):
+            name = r["figure"]
+            print(f"[{i}/{len(todo)}] {name}: running (estimate {_fmt_time(r['estimate_s'])}, about "
+                  f"{_fmt_time(left)} left) ...", file=out, flush=True)
+            rec = run_figure(name, scale, out_dir, n_threads, r["estimate_s"])
+            records[name] = rec
+            left -= r["estimate_s"]
+            verdict = "PASS" if rec["passed"] else "FAIL: " + "; ".join(
+                c["check"] for c in rec["conditions"] if not c["passed"])
+            print(f"[{i}/{len(todo)}] {name}: {verdict} in {_fmt_time(rec['wall_time_s'])} -> "
+                  f"{os.path.join(os.fspath(out_dir), rec['png'])}", file=out, flush=True)
+    except KeyboardInterrupt:
+        print("interrupted: the finished figures are kept; rerun the same command to continue", file=out)
+        code = 130
+    meta = dict(machine(), threads=cal["threads"], calibration_s_per_run_epoch={k: v for k, v in cal.items()
+                                                                                if k != "threads"},
+                finished=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                this_session_wall_time_s=round(time.perf_counter() - t_start, 1))
+    md, js = write_report(out_dir, names, scale, records, meta)
+    n_fail = sum(1 for n in names if n in records and not records[n]["passed"])
+    print(f"{sum(1 for n in names if n in records)} of {len(names)} figures done, {n_fail} failed their check; "
+          f"this session {_fmt_time(time.perf_counter() - t_start)}. Report: {md} and {js}", file=out)
+    if code == 0 and (n_fail or len(records) < len(names)):
+        code = 1
+    return code
+
+
+def list_figures(out: Any = None, n_threads: Any = None) -> int:
+    """``ghostfast reproduce --list``: every figure with its claim and estimated time at each scale."""
+    import sys
+
+    from . import figures
+
+    out = sys.stdout if out is None else out
+    cal = calibrate(n_threads)
+    print(f"{'figure':<16} {'quick':>8} {'default':>8} {'paper':>8}  the paper's claim", file=out)
+    for n in figures.FIGURES:
+        t = [_fmt_time(estimate(n, s, cal)[0]) for s in ("quick", "default", "paper")]
+        print(f"{n:<16} {t[0]:>8} {t[1]:>8} {t[2]:>8}  {CLAIMS[n]}", file=out)
+    print(f"(estimated on {cal['threads']:.0f} threads from the cost per run-epoch measured just now)", file=out)
+    return 0
