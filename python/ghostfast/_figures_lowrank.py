@@ -199,7 +199,7 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
         view = np.linspace(-reach, reach, 161)
         plotting.plot_speed_2d(red, view, view, ax=ax, slow_points=sp, trajectories=list(lat), arrows=15,
                                colorbar=False, n_threads=nt)
-        tag = (f" ({drop - e} before the drop)" if e == pre else "")
+        tag = (f" ({drop - e} epoch{'s' if drop - e != 1 else ''} before the drop)" if e == pre else "")
         ax.set_title(f"epoch {e}{tag}, loss {res.loss[idx[k]]:.3g}\n" + _counts(sp), fontsize=8)
         ax.set_aspect("equal")
         if e == pre or (k == 3 and pre not in checkpoints):
@@ -210,7 +210,8 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
 
     fig.colorbar(ScalarMappable(norm=Normalize(-1.0, 1.0), cmap=matplotlib.colormaps["viridis"]),
                  cax=fig.add_subplot(gs[2, 1:3]), orientation="horizontal", label="log10 |F(κ)| (latent speed)")
-    verdict = (f"ghost {drop - ghost_epoch} epochs before it: |F| = {ghost[2]:.2g} at κ = ({ghost[0]:.2f}, "
+    lag = drop - ghost_epoch
+    verdict = (f"ghost {lag} epoch{'s' if lag != 1 else ''} before it: |F| = {ghost[2]:.2g} at κ = ({ghost[0]:.2f}, "
                f"{ghost[1]:.2f})" if found
                else "no ghost in the trajectories' range before the drop")
     fig.suptitle(f"Fig {panel}: rank-2 RNN on {task.upper()} (config {config}), {2 * spc if task == 'dcdt' else 4 * spc} "

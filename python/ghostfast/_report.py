@@ -595,8 +595,11 @@ def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: 
 
 
 def write_report(out_dir: Any, names: List[str], scale: str, records: Dict[str, Dict[str, Any]],
-                 meta: Dict[str, Any]) -> Tuple[str, str]:
-    """Write ``REPORT.md`` and ``report.json`` from the figures' records (missing ones are listed as not run)."""
+                 meta: Dict[str, Any], images: Any = None, note: str = "") -> Tuple[str, str]:
+    """Write ``REPORT.md`` and ``report.json`` from the figures' records (missing ones are listed as not run).
+
+    ``images``: None links every figure's PNG next to the report; a dict {figure: path} links only those (the
+    others are named, e.g. for a committed copy without its images). ``note``: a paragraph added at the top."""
     import json
     import os
 
@@ -620,13 +623,16 @@ def write_report(out_dir: Any, names: List[str], scale: str, records: Dict[str, 
          f"{meta.get('cpus', '?')} CPUs, load average {meta.get('load_average_1_5_15_min')} at the end, "
          f"{meta.get('threads', '?')} threads), ghostfast {meta.get('ghostfast', '?')}.",
          "- Each check is the one the figure's test asserts at `--scale quick` (`ghostfast._report.check`). "
-         "At reduced scales the runs are shorter than the paper's (see each figure's docstring).", "",
-         "| figure | the paper's claim | result | key numbers | time | image |", "|---|---|---|---|---|---|"]
+         "At reduced scales the runs are shorter than the paper's (see each figure's docstring).", ""]
+    if note:
+        L += [note, ""]
+    L += ["| figure | the paper's claim | result | key numbers | time | image |", "|---|---|---|---|---|---|"]
     for f in figs:
         res = "not run" if f.get("not_run") else ("**PASS**" if f["passed"] else "**FAIL**")
         nums = "; ".join(f"{k} = {_short(v)}" for k, v in list(f.get("numbers", {}).items())[:4])
         t = _fmt_time(f["wall_time_s"]) if "wall_time_s" in f else ""
-        img = f"[{f['png']}]({f['png']})" if "png" in f else ""
+        link = None if "png" not in f else (f["png"] if images is None else images.get(f["figure"]))
+        img = f"[{f['png']}]({link})" if link else (f"`{f['png']}`" if "png" in f else "")
         L.append(f"| `{f['figure']}` | {f['claim']} | {res} | {nums} | {t} | {img} |")
     L.append("")
     for f in figs:
@@ -645,7 +651,8 @@ def write_report(out_dir: Any, names: List[str], scale: str, records: Dict[str, 
         if f.get("numbers"):
             L.append("Key numbers: " + "; ".join(f"`{k}` = {_short(v)}" for k, v in f["numbers"].items()) + ".")
             L.append("")
-        L += [f"![{f['figure']}]({f['png']})", ""]
+        link = f["png"] if images is None else images.get(f["figure"])
+        L += [f"![{f['figure']}]({link})" if link else f"Image: `{f['png']}` in the output folder.", ""]
     md = os.path.join(out_dir, "REPORT.md")
     with open(md, "w") as fh:
         fh.write("\n".join(L))
@@ -704,7 +711,7 @@ def reproduce_all(scale: str, out_dir: Any, *, n_threads: Any = None, force: boo
     except KeyboardInterrupt:
         print("interrupted: the finished figures are kept; rerun the same command to continue", file=out)
         code = 130
-    meta = dict(machine(), threads=cal["threads"], calibration_s_per_run_epoch={k: v for k, v in cal.items()
+    meta = dict(machine(), threads=int(cal["threads"]), calibration_s_per_run_epoch={k: v for k, v in cal.items()
                                                                                 if k != "threads"},
                 finished=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
                 this_session_wall_time_s=round(time.perf_counter() - t_start, 1))
