@@ -215,6 +215,7 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(14.0, 7.4), layout="constrained")
+    fig.get_layout_engine().set(rect=(0.0, 0.0, 0.975, 1.0))  # the right 3-D panel's "PC 3" label stays inside
     gs = fig.add_gridspec(3, 4, height_ratios=(1.0, 1.5, 0.04))
     ax_loss = fig.add_subplot(gs[0, :2])
     ax_acc = fig.add_subplot(gs[0, 2:])

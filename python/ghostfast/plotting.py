@@ -159,8 +159,13 @@ def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: A
             ax.legend(fontsize=6, loc="upper left", handletextpad=0.2, borderpad=0.3)
     ax.set_xlabel("PC 1", labelpad=-2, fontsize=8)
     ax.set_ylabel("PC 2", labelpad=-2, fontsize=8)
-    ax.set_zlabel("PC 3", labelpad=-2, fontsize=8)
+    ax.set_zlabel("PC 3", labelpad=0, fontsize=8)
     ax.tick_params(labelsize=6, pad=0)
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_major_locator(MaxNLocator(4))
+    ax.set_box_aspect(None, zoom=0.85)  # room for the axis labels inside the panel
     return ax
 
 
