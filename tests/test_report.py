@@ -110,3 +110,18 @@ def test_cli_list_dry_run_and_single_figure(tmp_path, capsys, monkeypatch):
     assert "fig1: PASS" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="--list"):
         cli.main(["reproduce"])
+
+
+def test_a_sweep_stopped_by_ctrl_c_stops_the_figure(tmp_path, capsys, monkeypatch):
+    """sweep.sweep answers Ctrl-C by returning its finished runs with a warning; reproduce all must not record a
+    check of that partial data, so a rerun redoes the figure."""
+    import warnings
+
+    def interrupted_sweep(scale="quick", n_threads=None):
+        warnings.warn("sweep interrupted: 3 of 12 runs finished (the others are NaN)", RuntimeWarning)
+        raise AssertionError("not reached: the warning stops the figure")
+
+    monkeypatch.setitem(figures.FIGURES, "fig1", interrupted_sweep)
+    code = _report.reproduce_all("quick", tmp_path, names=["fig1"], calibration=CAL)
+    assert code == 130 and "interrupted" in capsys.readouterr().out
+    assert not (tmp_path / "fig1.check.json").exists()

@@ -578,8 +578,19 @@ def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: 
 
     from . import figures
 
+    import warnings
+
     t0 = time.perf_counter()
-    result = figures.FIGURES[name](scale=scale, n_threads=n_threads)
+    # A sweep stopped by Ctrl-C returns its finished runs with a warning instead of raising: here that must stop
+    # the figure (not record a check of partial data), so the warning becomes an interrupt.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="sweep interrupted", category=RuntimeWarning)
+        try:
+            result = figures.FIGURES[name](scale=scale, n_threads=n_threads)
+        except RuntimeWarning as err:
+            if "sweep interrupted" not in str(err):
+                raise
+            raise KeyboardInterrupt(str(err)) from err
     compute = time.perf_counter() - t0
     png, npz = result.save(out_dir)
     wall = time.perf_counter() - t0
