@@ -422,7 +422,8 @@ def test_learning_metrics_synthetic():
     np.testing.assert_array_equal(met.dropped, [True, False, True, True])
     # learned: 1/(1+exp(x/3)) < 0.9 (1 + 1e-4) first at x = -6.59.. -> epoch 194
     assert met.plateau_length[0] == 194 and met.plateau_length[1] == E
-    assert abs(met.drop_epoch[0] - 200) <= 6 and met.drop_epoch[2] == 149
+    assert abs(met.drop_epoch[0] - 200) <= 6 and met.drop_epoch[2] == 150  # first epoch below L0 / 2
+    assert abs(met.steepest_epoch[0] - 200) <= 6 and met.steepest_epoch[2] == 149
     # 10 % -> 90 % of the drop of a logistic with scale 3: 2 * 3 * ln 9 = 13.2 epochs
     assert 12 <= met.drop_duration[0] <= 14 and met.drop_duration[1] == -1
     np.testing.assert_array_equal(met.trapped, [False, True, True, False])
@@ -434,7 +435,7 @@ def test_learning_metrics_synthetic():
     # vectorised over leading axes
     assert A.learning_metrics(L.reshape(2, 2, E), window=50).plateau_length.shape == (2, 2)
     # smoothing (moving average of width 5) keeps the drop epoch of the sharp drop within the window
-    assert abs(A.learning_metrics(L, window=50, smooth=5).drop_epoch[2] - 149) <= 2
+    assert abs(A.learning_metrics(L, window=50, smooth=5).steepest_epoch[2] - 149) <= 2
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ except PackageNotFoundError:  # in-tree development build
 #: True when the C++ core was compiled with OpenMP (parallel runs); False means everything runs serially.
 has_openmp: bool = bool(_core.has_openmp)
 
-_SUBMODULES = ("canonical", "tasks", "rnn", "sweep", "analysis", "plotting", "figures", "cli")
+_SUBMODULES = ("canonical", "tasks", "rnn", "sweep", "analysis", "metrics", "plotting", "figures", "cli")
 
 __all__ = ["__version__", "has_openmp", "default_threads", "vector_kernel", *_SUBMODULES]
 

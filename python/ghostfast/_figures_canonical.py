@@ -5,8 +5,8 @@ from typing import Optional, Sequence
 
 import numpy as np
 
-from . import canonical
-from ._figures_base import FigureResult, band, check_scale, new_figure, pick, threads
+from . import canonical, plotting
+from ._figures_base import FigureResult, check_scale, new_figure, pick, threads
 from ._validation import check_choice, check_real
 
 _T = 100.0  # the delay of every canonical-model script (spec 2.1)
@@ -214,31 +214,20 @@ def draw_lr_sweep(sw: canonical.LRSweepResult, measured_critical_lr: Optional[fl
     Returns ``(figure, data)``; used by :func:`fig2d` and by ``ghostfast demo``."""
     T = float(sw.T)
     n_seeds = int(sw.loss.shape[1])
-    lr_c = canonical.critical_lr(T, normalized=sw.normalized)
+    lr_c = float(canonical.critical_lr(T, normalized=sw.normalized))
     fig, axes = new_figure(2, 1, figsize=(6.4, 6.4), sharex=True, height_ratios=(3, 1))
     ax, ax_trap = axes[:, 0]
-    import matplotlib
-
-    colors = matplotlib.colormaps["viridis"](np.linspace(0.1, 0.9, sw.record_epochs.size))
-    for k, (epoch, color) in enumerate(zip(sw.record_epochs, colors)):
-        band(ax, sw.lrs, sw.mean_loss[:, k], np.nan_to_num(sw.sem_loss[:, k]), floor=1e-6, color=color,
-             label=f"epoch {epoch}")
-    for a in (ax, ax_trap):
-        a.axvline(lr_c, color="black", ls="--", lw=1, label="analytic critical lr" if a is ax else None)
-        if measured_critical_lr is not None:
+    plotting.plot_lr_sweep(sw, ax=ax, ax_trapped=ax_trap, critical_lr=lr_c)
+    if measured_critical_lr is not None:
+        for a in (ax, ax_trap):
             a.axvline(check_real(measured_critical_lr, "measured_critical_lr", positive=True), color="tab:red",
                       ls=":", lw=1, label="measured (50 % trapped)" if a is ax else None)
     power = 4 if sw.normalized else 5
-    ax.set_xscale("log")
-    ax.set_yscale("log")
     ax.set_ylabel(f"loss (mean ± SEM over {n_seeds} runs)")
     ax.set_title(f"Fig 2D: canonical model, T = {T:g}, r0 ≈ 10 r*; critical lr 3π⁴/(32T^{power}) = {lr_c:.3e}",
                  fontsize=10)
     ax.legend(fontsize=8, loc="lower left")
-    ax_trap.plot(sw.lrs, sw.trapped_fraction, color="black", marker=".", ms=3)
-    ax_trap.set_ylabel("trapped fraction")
     ax_trap.set_xlabel("learning rate" + ("" if sw.normalized else " (paper-code convention: gradient without 1/T)"))
-    ax_trap.set_ylim(-0.05, 1.05)
     data = {"lrs": sw.lrs, "record_epochs": sw.record_epochs, "mean_loss": sw.mean_loss, "sem_loss": sw.sem_loss,
             "loss": sw.loss, "trapped_fraction": sw.trapped_fraction, "critical_lr": np.array(lr_c)}
     return fig, data
@@ -295,19 +284,26 @@ def fig8a(scale: str = "default", *, confidences: Sequence[float] = (0.01, 0.1, 
     fig, axes = new_figure(1, 1, figsize=(6.0, 4.2))
     ax = axes[0, 0]
     shown = ga_rel > 0
-    ax.plot(r[shown] / r_star, ga_rel[shown], color="black", lw=1.5, label="analytic (a → ∞)")
     import matplotlib
 
     reds = matplotlib.colormaps["Reds"](np.linspace(0.35, 1.0, conf.size))
     for k, a in enumerate(conf):
-        ax.plot(r / r_star, np.where(rel[k] > 0, rel[k], np.nan), color=reds[k], label=f"a = {a:g}")
+        ax.plot(r / r_star, np.where(rel[k] > 0, rel[k], np.nan), color=reds[k], lw=1.2, label=f"a = {a:g}")
+    # The sharp limit on top (dashed, so the finite-a curves it overlaps above r*/4 stay visible); it is
+    # exactly 0 inside the no-learning zone, which a log axis cannot show: a marker at the zone edge says so.
+    ax.plot(r[shown] / r_star, ga_rel[shown], color="black", lw=2.0, ls=(0, (4, 2)), zorder=5,
+            label="analytic, a → ∞ (0 below r*/4)")
     ax.axvline(1.0, color="grey", lw=1)
     ax.axvline(0.25, color="grey", lw=1, ls="--")
+    ax.axvspan(r[0] / r_star, 0.25, color="grey", alpha=0.08, lw=0)
+    ax.text(0.5 * (r[0] / r_star + 0.25), 2.0, "no-learning zone", ha="center", va="bottom", fontsize=8,
+            color="dimgrey")
     ax.set_yscale("log")
+    ax.set_ylim(top=20.0)
     ax.set_xlabel("r / r*  (dashed: r*/4, solid: r*)")
     ax.set_ylabel("|dL/dr| / max")
     ax.set_title(f"Fig 8A: gradient profile vs confidence a, T = {_T:g}", fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="lower right", framealpha=0.95)
     data = {"r": r, "confidences": conf, "grad_simulated": g, "grad_relative": rel, "grad_analytic": ga,
             "grad_analytic_relative": ga_rel, "relative_grad_at_zero": rel0, "r_star": np.array(r_star),
             "r_zone": np.array(r_zone)}

@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence
 
 import numpy as np
 
-from . import analysis, plotting, rnn, sweep, tasks
+from . import analysis, metrics, plotting, rnn, sweep, tasks
 from ._figures_base import FigureResult, band, check_scale, mean_sem, new_figure, pick, threads
 from ._validation import check_int
 
@@ -124,9 +124,11 @@ def fig3_large_lr(scale: str = "default", *, seed: int = 40, flow_epochs: Option
     Returns
     -------
     FigureResult
-        Five Axes (history, inset, three flow maps). ``data``: ``epochs`` (6000,), ``loss``, ``grad_norm``,
+        Five Axes (history, inset; the three flow maps overlaid, a close-up around the threshold, the fixed
+        point kappa* over the drop window). ``data``: ``epochs`` (6000,), ``loss``, ``grad_norm``,
         ``accuracy``, ``drop_epoch`` (0-d), ``flow_epochs`` (3,), ``kappa`` (600,), ``flow`` (3, 600),
-        ``kappa0`` (3,).
+        ``kappa0`` (3,), ``window_epochs`` (W,) (drop - 60 ... drop + 140), ``fixed_point_kappa`` (W,) (the
+        largest fixed point at the start of each window epoch).
     """
     scale = check_scale(scale)
     seed = check_int(seed, "seed", minimum=0)
@@ -135,16 +137,21 @@ def fig3_large_lr(scale: str = "default", *, seed: int = 40, flow_epochs: Option
     params = rnn.init_params(model, seed, scheme="torch")
     task = tasks.delayed_activation(_T_RNN)
     res = rnn.train(model, task, lr=lr, epochs=epochs, params=params, n_threads=threads(n_threads))
-    below = res.loss < 0.5 * res.loss[0]
-    drop = int(np.argmax(below)) if below.any() else -1
+    drop = int(metrics.drop_epoch(res.loss, res.epochs))
     if flow_epochs is None:
         flow_epochs = (drop - 7, drop, drop + 3) if drop >= 7 else (epochs - 20, epochs - 10, epochs - 1)
     flow_epochs = tuple(check_int(e, "flow_epochs", minimum=0) for e in flow_epochs)
     if len(flow_epochs) != 3 or any(e > epochs for e in flow_epochs):
         raise ValueError(f"flow_epochs must be 3 epochs in [0, {epochs}], got {flow_epochs}")
-    # Parameters at the start of the chosen epochs: a second (cheap) run that keeps only those snapshots.
-    snaps = rnn.train(model, task, lr=lr, epochs=max(flow_epochs) + 1, params=params, record_every=epochs,
-                      snapshot_epochs=flow_epochs).snapshots
+    # Parameters at the start of every epoch of the inset window and of the chosen epochs: a second (cheap) run
+    # that keeps only those snapshots.
+    lo_w, hi_w = (max(0, drop - 60), min(epochs, drop + 140)) if drop >= 0 else (5000, 5200)
+    window_epochs = np.arange(lo_w, hi_w + 1)
+    snaps = rnn.train(model, task, lr=lr, epochs=max(max(flow_epochs), hi_w) + 1, params=params,
+                      record_every=epochs, snapshot_epochs=sorted(set(flow_epochs) | set(window_epochs.tolist())),
+                      n_threads=threads(n_threads)).snapshots
+    # The largest fixed point kappa* of each window epoch: the readout turns on when it passes kappa = 1.
+    fp_kappa = np.array([float(np.max(analysis.fixed_points_1d(snaps[int(e)]).kappa)) for e in window_epochs])
 
     fig, axes = new_figure(2, 3, figsize=(12.0, 7.0))
     gs = axes[0, 0].get_gridspec()
@@ -158,78 +165,134 @@ def fig3_large_lr(scale: str = "default", *, seed: int = 40, flow_epochs: Option
     window = (res.epochs >= 5000) & (res.epochs <= 5200)
     plotting.plot_history(res.loss[window], res.grad_norm[window], ax=ax_in, epochs=res.epochs[window],
                           ylim=(1e-3, 5.0))
-    for e in flow_epochs:
-        ax_in.axvline(e, color="grey", lw=0.8, ls=":")
-    ax_in.set_title("epochs 5000-5200 (dotted: flow maps)", fontsize=9)
+    colors = ("tab:blue", "tab:green", "tab:purple")
+    for e, c in zip(flow_epochs, colors):
+        ax_in.axvline(e, color=c, lw=1.0, ls=":")
+    ax_in.set_title("epochs 5000-5200 (dotted: flow maps below)", fontsize=9)
     ax_in.get_legend().remove()
-    flows, k0 = _flow_panels(axes[1], snaps, flow_epochs, ylim=(-1.0, 3.0))
+    # Bottom row: the three flow maps overlaid on the paper's range, a close-up around the threshold where
+    # they differ, and the fixed point's path through the threshold over the window.
+    stack = [snaps[e] for e in flow_epochs]
+    flows = analysis.flow_maps_1d(np.stack([p["m"] for p in stack]), np.stack([p["n"] for p in stack]),
+                                  np.stack([p["b"] for p in stack]), _KAPPA_PLOT)
+    k0 = np.array([_kappa0(p) for p in stack])
+    ax_all, ax_zoom, ax_fp = axes[1]
+    zoom = (_KAPPA_PLOT > -1.0) & (_KAPPA_PLOT < 2.0)
+    for ax in (ax_all, ax_zoom):
+        for e, f, c in zip(flow_epochs, flows, colors):
+            ax.plot(_KAPPA_PLOT, f, color=c, lw=1.4, label=f"epoch {e}")
+        ax.axhline(0.0, color="grey", lw=0.8)
+        ax.axvline(1.0, color="orange", lw=1.2, label="threshold κ = 1")
+        ax.scatter(k0[:1], [0.0], color="red", zorder=5, label="κ0")
+        ax.set_xlabel("κ")
+        ax.set_ylabel("f(κ)")
+    ax_all.set_ylim(-1.0, 3.0)
+    ax_all.set_title("flow maps f(κ) around the drop", fontsize=9)
+    ax_all.legend(fontsize=7, loc="upper right")
+    fz = flows[:, zoom]
+    ax_zoom.set_xlim(-1.0, 2.0)
+    ax_zoom.set_ylim(max(-0.6, fz.min()), min(0.6, fz.max()))
+    ax_zoom.set_title("close-up: the fixed point crosses the threshold", fontsize=9)
+    for e, c in zip(flow_epochs, colors):
+        fp = analysis.fixed_points_1d(snaps[e])
+        ax_zoom.scatter(fp.kappa, np.zeros(len(fp)), s=40, color=c, edgecolors="black", zorder=6)
+    ax_fp.plot(window_epochs, fp_kappa, color="black", lw=1.2, label="fixed point κ*")
+    ax_fp.axhline(1.0, color="orange", lw=1.2, label="threshold κ = 1")
+    for e, c in zip(flow_epochs, colors):
+        ax_fp.axvline(e, color=c, lw=1.0, ls=":")
+    ax_fp.set_xlabel("epoch")
+    ax_fp.set_ylabel("κ*")
+    ax_fp.set_title("the fixed point over the drop window", fontsize=9)
+    ax_fp.legend(fontsize=7)
     data = {"epochs": res.epochs, "loss": res.loss, "grad_norm": res.grad_norm, "accuracy": res.accuracy,
             "drop_epoch": np.array(drop), "flow_epochs": np.asarray(flow_epochs), "kappa": _KAPPA_PLOT,
-            "flow": flows, "kappa0": k0}
+            "flow": flows, "kappa0": k0, "window_epochs": window_epochs, "fixed_point_kappa": fp_kappa}
     params_out = {"scale": scale, "seed": seed, "init": "torch", "lr": lr, "epochs": epochs,
                   "flow_epochs": list(flow_epochs), "N": 100, "T": _T_RNN}
     return FigureResult("fig3_large_lr", fig, data, params_out)
 
 
+def full_rank_delayed_model() -> rnn.Model:
+    """Spec section 3.3's full-rank network (paper Fig 6A, right): W, w_out, b_out ~ N(0, 1/N), b = 0, linear
+    sigmoid readout of the state after each update, x0 = -0.3."""
+    return rnn.Model(N=100, rank="full", alpha=0.5, readout="linear", output="sigmoid", read="after", x0=-0.3,
+                     init="delayed")
+
+
 def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None
           ) -> FigureResult:
-    """Fig 6A (rank-one curve): loss vs learning rate at several epochs, mean +- SEM over seeds (log-log,
-    ylim [1e-7, 3]), and the fraction of seeds trapped in the no-learning zone (loss > L0/2 and gradient
-    norm < 1e-6 at the end). A window of successful learning that widens to the left with more epochs, and a
-    hard wall at the critical lr (~1.5-1.9e-2 for T = 20) beyond which every run ends at L = 1.
+    """Fig 6A: loss vs learning rate at several epochs, mean +- SEM over seeds (log-log; ``plotting.plot_lr_sweep``),
+    and the fraction of seeds trapped in the no-learning zone at the end (:func:`ghostfast.metrics.trapped`:
+    loss > L0/2 and gradient norm <= 1e-3 of the run's largest), for the rank-one network (left; spec 3.1,
+    fixed latent readout with confidence 10) and the full-rank network (right; spec 3.3, trainable linear
+    sigmoid readout). Rank one: a window of successful learning that widens to the left with more epochs and a
+    hard wall at the critical lr (~1.5-1.9e-2 for T = 20) beyond which every run ends at L = 1. Full rank: more
+    trainable dimensions, learning over a wider range of learning rates (paper Sec. on sloppy parameters).
 
-    One ``sweep.sweep`` call (OpenMP over runs). Seeds use the paper's PyTorch initialisation.
-    ==========  ========================  ========  =========  ==================================  ============
-    scale       lrs                       seeds     epochs     epochs shown                        time
-    ==========  ========================  ========  =========  ==================================  ============
-    paper       logspace(-4, -1, 30)      0-9       200 001    10k, 20k, 30k, 50k, 100k, 200k      ~30 min*
-    default     logspace(-3, -1, 9)       0-2       20 001     5k, 10k, 20k                        9-17 s
-    quick       logspace(-2.5, -1, 6)     0-1       15 001     5k, 10k, 15k                        ~3 s
-    ==========  ========================  ========  =========  ==================================  ============
-    (*) extrapolated from 31 us per run-epoch measured on 2 loaded cores (6e7 run-epochs). The full-rank curve of the
-    paper's Fig 6A (O(N^2) per step, 100x the cost) is not drawn.
+    One ``sweep.sweep`` call per network (OpenMP over runs). Rank-one seeds use the paper's PyTorch
+    initialisation; full-rank seeds numpy's generator (compare statistically).
+    ==========  =====  ======================  =====  =========  ==========================  ================
+    scale       net    lrs                     seeds  epochs     epochs shown                time
+    ==========  =====  ======================  =====  =========  ==========================  ================
+    paper       one    logspace(-4, -1, 30)    0-9    200 001    10k 20k 30k 50k 100k 200k   7-8 min (measured)
+    paper       full   logspace(-4, 1, 30)     0-9    200 001    same                        ~4 h*
+    default     one    logspace(-3, -1, 9)     0-2    20 001     5k, 10k, 20k                9-17 s
+    default     full   logspace(-3, 1, 9)      0-2    5 001      1k, 2k, 5k                  ~30 s
+    quick       one    logspace(-2.5, -1, 6)   0-1    15 001     5k, 10k, 15k                ~3 s
+    quick       full   logspace(-2, 1, 7)      0-1    1 001      250, 500, 1k                ~3 s
+    ==========  =====  ======================  =====  =========  ==========================  ================
+    (*) 6e7 full-rank run-epochs at 0.23 ms each on 2 loaded cores (measured, 3001-epoch sweep): ~4 h;
+    ``ghostfast reproduce all --scale paper`` prints the estimate from the measured cost per run-epoch.
 
     Returns
     -------
     FigureResult
-        Two Axes. ``data``: ``lrs`` (n,), ``seeds`` (s,), ``epochs_shown`` (k,), ``loss`` (n, s, k),
-        ``mean_loss``/``sem_loss`` (n, k), ``trapped_fraction`` (n,), ``grad_norm_final`` (n, s).
+        Four Axes (loss and trapped fraction for each network). ``data``: per network ``<net>_`` with net in
+        (``one``, ``full``): ``lrs`` (n,), ``seeds`` (s,), ``epochs_shown`` (k,), ``loss`` (n, s, k),
+        ``mean_loss`` (n, k), ``trapped_fraction`` (n,), ``learned`` (n, s) (:func:`ghostfast.metrics.learned`),
+        ``grad_norm_final`` (n, s). Rank one's arrays also without prefix (``lrs``, ``mean_loss``, ...).
     """
     scale = check_scale(scale)
-    lrs, seeds, epochs, every, shown = pick(
-        scale, (np.logspace(-2.5, -1, 6), range(2), 15001, 5000, (5000, 10000, 15000)),
-        (np.logspace(-3, -1, 9), range(3), 20001, 5000, (5000, 10000, 20000)),
-        (np.logspace(-4, -1, 30), range(10), 200001, 10000, (10000, 20000, 30000, 50000, 100000, 200000)))
-    model = rank_one_model()
-    res = sweep.sweep(model, tasks.delayed_activation(_T_RNN), epochs=epochs, lr=list(lrs), seed=list(seeds),
-                      record_every=every, n_threads=threads(n_threads), progress=progress)
-    # Records are the epochs 0, every, 2 every, ... < epochs (hence epochs = last shown + 1).
-    idx = np.searchsorted(res.record_epochs, shown)
-    L = res.loss[..., idx]  # (lr, seed, k)
-    mean, sem = mean_sem(L, axis=1)
-    trapped_frac = res.trapped.mean(axis=1)
-    fig, axes = new_figure(2, 1, figsize=(6.4, 6.4), sharex=True, height_ratios=(3, 1))
-    ax, ax_trap = axes[:, 0]
-    import matplotlib
-
-    colors = matplotlib.colormaps["viridis"](np.linspace(0.1, 0.9, len(shown)))
-    for k, (e, color) in enumerate(zip(res.record_epochs[idx], colors)):
-        band(ax, np.asarray(lrs), mean[:, k], sem[:, k], floor=1e-7, color=color, label=f"epoch {e}")
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_ylim(1e-7, 3.0)
-    ax.set_ylabel(f"loss (mean ± SEM over {len(seeds)} seeds)")
-    ax.set_title(f"Fig 6A: rank-one RNN (N = 100, T = {_T_RNN}), loss vs learning rate", fontsize=10)
-    ax.legend(fontsize=8, loc="lower left")
-    ax_trap.plot(lrs, trapped_frac, color="black", marker=".")
-    ax_trap.set_ylim(-0.05, 1.05)
-    ax_trap.set_ylabel("trapped fraction")
-    ax_trap.set_xlabel("learning rate (SGD)")
-    data = {"lrs": np.asarray(lrs), "seeds": np.asarray(list(seeds)), "epochs_shown": res.record_epochs[idx],
-            "loss": L, "mean_loss": mean, "sem_loss": sem, "trapped_fraction": trapped_frac,
-            "grad_norm_final": res.grad_norm[..., -1]}
-    params_out = {"scale": scale, "lrs": np.asarray(lrs).tolist(), "seeds": list(seeds), "epochs": epochs,
-                  "record_every": every, "init": "torch", "N": 100, "T": _T_RNN}
+    runs = {
+        "one": pick(scale, (np.logspace(-2.5, -1, 6), range(2), 15001, 5000, (5000, 10000, 15000)),
+                    (np.logspace(-3, -1, 9), range(3), 20001, 5000, (5000, 10000, 20000)),
+                    (np.logspace(-4, -1, 30), range(10), 200001, 10000, (10000, 20000, 30000, 50000, 100000, 200000))),
+        "full": pick(scale, (np.logspace(-2, 1, 7), range(2), 1001, 50, (250, 500, 1000)),
+                     (np.logspace(-3, 1, 9), range(3), 5001, 500, (1000, 2000, 5000)),
+                     (np.logspace(-4, 1, 30), range(10), 200001, 10000, (10000, 20000, 30000, 50000, 100000, 200000))),
+    }
+    models = {"one": rank_one_model(), "full": full_rank_delayed_model()}
+    fig, axes = new_figure(2, 2, figsize=(11.5, 6.4), height_ratios=(3, 1))
+    data: dict = {}
+    params_out: dict = {"scale": scale, "N": 100, "T": _T_RNN}
+    for col, net in enumerate(("one", "full")):
+        lrs, seeds, epochs, every, shown = runs[net]
+        res = sweep.sweep(models[net], tasks.delayed_activation(_T_RNN), epochs=epochs, lr=list(lrs),
+                          seed=list(seeds), record_every=every, n_threads=threads(n_threads), progress=progress)
+        # Records are the epochs 0, every, 2 every, ... < epochs (hence epochs = last shown + 1).
+        idx = np.searchsorted(res.record_epochs, shown)
+        ax, ax_trap = axes[:, col]
+        plotting.plot_lr_sweep(res, res.record_epochs[idx], ax=ax, ax_trapped=ax_trap)
+        ax_trap.sharex(ax)
+        name = "rank one (fixed readout, c = 10)" if net == "one" else "full rank (trainable readout)"
+        ax.set_title(f"Fig 6A: {name}, N = 100, T = {_T_RNN}", fontsize=10)
+        ax.legend(fontsize=8, loc="lower left")
+        ax_trap.set_xlabel("learning rate (SGD)")
+        L = res.loss[..., idx]
+        d = {"lrs": np.asarray(lrs), "seeds": np.asarray(list(seeds)), "epochs_shown": res.record_epochs[idx],
+             "loss": L, "mean_loss": L.mean(axis=1), "trapped_fraction": res.trapped.mean(axis=1),
+             "learned": metrics.learned(res.loss), "grad_norm_final": res.grad_norm[..., -1]}
+        data.update({f"{net}_{k}": v for k, v in d.items()})
+        if net == "one":
+            data.update(d)
+            data["sem_loss"] = mean_sem(L, axis=1)[1]
+        if net == "full" and (data["one_trapped_fraction"] == 1.0).any():
+            wall = float(data["one_lrs"][np.argmax(data["one_trapped_fraction"] == 1.0)])
+            for a in (ax, ax_trap):
+                a.axvline(wall, color="tab:red", ls="--", lw=1, label="rank-one wall (all trapped)" if a is ax else None)
+            ax.legend(fontsize=8, loc="lower left")
+        params_out[net] = {"lrs": np.asarray(lrs).tolist(), "seeds": list(seeds), "epochs": epochs,
+                           "record_every": every, "init": "torch" if net == "one" else "delayed"}
     return FigureResult("fig6a", fig, data, params_out)
 
 
@@ -272,7 +335,7 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
                       rank=list(ranks), record_every=every, n_threads=threads(n_threads), progress=progress)
     rel = res.loss / res.loss[..., :1]  # (lr, seed, rank, record)
     rel_final = rel[..., -1]
-    learned = np.where(np.isfinite(rel_final), rel_final < 1e-2, False)
+    learned = metrics.learned(res.loss)
     frac = learned.mean(axis=1)  # (lr, rank)
     spread = frac.max(axis=1) - frac.min(axis=1)
     best = int(np.argmax(spread))

@@ -121,39 +121,91 @@ def fig7_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
     return fig7(scale, task="dmts", **kwargs)
 
 
-def fig5_dcdt(scale: str = "default", *, seed: int = 3, n_threads: Optional[int] = None) -> FigureResult:
-    """Fig 5A-C: a full-rank RNN learning DCDT (config A, 22 steps, one trial per class, noise 1e-2, random
-    r0 with sigma 0.1), SGD lr 1e-2, 3001 epochs: loss and ||grad W||_F vs epoch (log-log), accuracy vs epoch
-    (log-x), and at epochs 10, 200, 1000, 3000 the trial trajectories on their top-3 principal components with
-    the slow points found from every visited state (``analysis.find_slow_points``: exact-Hessian Newton in
-    C++, where the paper ran 5000 Adam steps), coloured by log10 speed. Claim: a slow point near the
-    trajectory precedes the accuracy jump.
+#: Fig 5: task -> (config, output, epochs per scale (quick, default, paper), snapshot epochs per scale, panel).
+_FIG5 = {"dcdt": ("A", "tanh", (3001, 3001, 3001), ((10, 200, 1000, 3000),) * 3, "5A-C"),
+         "dmts": ("B", "sigmoid", (50001, 100001, 100001),
+                  ((100, 1000, 30000, 50000), (100, 1000, 50000, 100000), (100, 1000, 50000, 100000)), "5D-F")}
 
-    The same computation at every scale (the paper's; ~4-7 s measured). Differences from the paper: numpy's generator
-    for the initialisation, noise and r0 (seed 3 is not the paper's network); each panel's PCA is fitted on
-    that epoch's states (the paper pooled all saved epochs).
+
+def _kind_counts(sp: Any) -> str:
+    """'1 fixed point, 2 ghosts' (classes present, singular/plural right)."""
+    parts = []
+    for kind in ("fixed point", "ghost", "slow point"):
+        n = int(np.count_nonzero(sp.kind == kind)) if len(sp) else 0
+        if n:
+            parts.append(f"{n} {kind}" + ("s" if n > 1 else ""))
+    return ", ".join(parts) if parts else "no slow points"
+
+
+def slow_point_row(fig: Any, gs_row: Any, gs_bar: Any, states: list, sps: list, titles: list,
+                   speed_range: tuple = (-6.0, 0.0)) -> list:
+    """One row of 3-D PCA panels (``plotting.plot_pca_3d``, markers by class) with ONE shared horizontal
+    colour bar for log10 speed in ``gs_bar``. Returns the 3-D Axes."""
+    import matplotlib
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+
+    axes = []
+    for k, (st, sp, title) in enumerate(zip(states, sps, titles)):
+        ax = fig.add_subplot(gs_row[k], projection="3d")
+        plotting.plot_pca_3d(st, sp, ax=ax, speed_range=speed_range, colorbar=False, legend=(k == 0))
+        ax.set_title(title, fontsize=8, pad=0)
+        axes.append(ax)
+    cax = fig.add_subplot(gs_bar)
+    sm = ScalarMappable(norm=Normalize(*speed_range), cmap=matplotlib.colormaps["viridis"])
+    fig.colorbar(sm, cax=cax, orientation="horizontal",
+                 label="log10 speed |F| of the slow points (markers: o fixed point, X ghost, ^ slow point)")
+    return axes
+
+
+def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads: Optional[int] = None
+         ) -> FigureResult:
+    """Fig 5: a full-rank RNN learning DCDT (Fig 5A-C: config A, 22 steps, 3001 epochs, snapshots at epochs
+    10, 200, 1000, 3000) or DMTS (Fig 5D-F: config B, 44 steps, 100 001 epochs, snapshots at 100, 1000,
+    50 000, 100 000), one trial per class, noise 1e-2, random r0 with sigma 0.1, SGD lr 1e-2, seed 3: loss and
+    ||grad W||_F vs epoch (log-log), accuracy vs epoch (log-x), and at each snapshot the trial trajectories on
+    their top-3 principal components with the slow points found from every visited state
+    (``analysis.find_slow_points``: exact-Hessian Newton in C++, where the paper ran 5000 Adam steps),
+    coloured by log10 speed (one colour bar for the row) and marked by class (fixed point, ghost, slow point).
+    Claim: learning builds the task's attractors: the fixed-point structure changes across the accuracy jump,
+    with the slow points inside the region the trajectories visit.
+
+    DCDT: the paper's computation at every scale (~4-7 s). DMTS: "paper" and "default" are the paper's
+    (100 001 epochs, ~40 s on a loaded machine); "quick" trains 50 001 epochs with snapshots at 100, 1000,
+    30 000, 50 000 (~20 s): seed 3 sits on a plateau at accuracy ~0.89 (loss ~0.06) until epoch ~40 000 and
+    then learns abruptly (accuracy 1.0 from ~50 000; measured, float64). Differences from the paper: numpy's generator for the initialisation, noise and r0
+    (seed 3 is not the paper's network); each panel's PCA is fitted on that epoch's states (the paper pooled
+    all saved epochs).
 
     Returns
     -------
     FigureResult
-        Six Axes plus one colour bar per 3-D panel with slow points. ``data``: ``epochs`` (3001,), ``loss``,
-        ``grad_norm_W``, ``accuracy`` (3001,), ``snapshot_epochs`` (4,), ``states`` (4, 2, 23, 100),
+        Two history Axes, four 3-D Axes and one colour bar. ``data``: ``epochs`` (E,), ``loss``,
+        ``grad_norm_W``, ``accuracy`` (E,), ``snapshot_epochs`` (4,), ``states`` (4, B, S + 1, 100),
         ``slow_x`` (U, 100), ``slow_speed`` (U,), ``slow_distance`` (U,), ``slow_min_abs_eig`` (U,),
-        ``slow_epoch`` (U,) (which snapshot each point belongs to), ``slow_kind`` (U,) (str).
+        ``slow_epoch`` (U,) (which snapshot each point belongs to), ``slow_kind`` (U,) (str),
+        ``trajectory_extent`` (4,) (diameter of each snapshot's visited states).
     """
     scale = check_scale(scale)
+    task = check_choice(task, "task", tuple(_FIG5))
     seed = check_int(seed, "seed", minimum=0)
-    lr, epochs, snap_epochs = 1e-2, 3001, (10, 200, 1000, 3000)
-    model = _full_rank_model("tanh", 1e-2, 0.1)
-    task = _task("dcdt", "A")
-    res = rnn.train(model, task, lr=lr, epochs=epochs, seed=seed, snapshot_epochs=snap_epochs,
+    config, output, epoch_choices, snap_choices, panel = _FIG5[task]
+    epochs = pick(scale, *epoch_choices)
+    snap_epochs = pick(scale, *snap_choices)
+    lr = 1e-2
+    model = _full_rank_model(output, 1e-2, 0.1)
+    tk = _task(task, config)
+    every = 1 if epochs <= 5000 else 10
+    res = rnn.train(model, tk, lr=lr, epochs=epochs, seed=seed, snapshot_epochs=snap_epochs, record_every=every,
                     n_threads=threads(n_threads))
-    states, sps, sx, ss, sd, se, sk, sev = [], [], [], [], [], [], [], []
+    states, sps, sx, ss, sd, se, sk, sev, extent = [], [], [], [], [], [], [], [], []
     for e in snap_epochs:
         p = res.snapshots[e]
-        st = rnn.forward(model, p, task, seed=seed).states  # (B, S + 1, N): r_0 .. r_S
+        st = rnn.forward(model, p, tk, seed=seed).states  # (B, S + 1, N): r_0 .. r_S
         states.append(st)
-        sp = analysis.find_slow_points(p, starts=st.reshape(-1, model.N), n_threads=threads(n_threads))
+        flat = st.reshape(-1, model.N)
+        extent.append(float(np.linalg.norm(flat.max(axis=0) - flat.min(axis=0))))
+        sp = analysis.find_slow_points(p, starts=flat, n_threads=threads(n_threads))
         sps.append(sp)
         sx.append(sp.x)
         ss.append(sp.speed)
@@ -163,39 +215,52 @@ def fig5_dcdt(scale: str = "default", *, seed: int = 3, n_threads: Optional[int]
         sev.append(np.min(np.abs(sp.eigenvalues.real), axis=1) if len(sp) else np.zeros(0))
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(14.0, 7.5), layout="constrained")
-    gs = fig.add_gridspec(2, 4)
+    fig = Figure(figsize=(14.0, 7.4), layout="constrained")
+    # the right 3-D panel's "PC 3" label stays inside (ConstrainedLayoutEngine.set takes rect)
+    fig.get_layout_engine().set(rect=(0.0, 0.0, 0.975, 1.0))  # type: ignore[call-arg]
+    gs = fig.add_gridspec(3, 4, height_ratios=(1.0, 1.5, 0.04))
     ax_loss = fig.add_subplot(gs[0, :2])
     ax_acc = fig.add_subplot(gs[0, 2:])
     x = np.maximum(res.epochs, 1)
-    ax_loss.plot(x, res.loss, color="black", label="loss")
-    ax_loss.plot(x, res.grad_norm_groups["W"], color="tab:red", label="||grad W||_F")
+    ax_loss.plot(x, res.loss, color="black", lw=0.8, label="loss")
+    ax_loss.plot(x, res.grad_norm_groups["W"], color="tab:red", lw=0.8, label="||grad W||_F")
     ax_loss.set_xscale("log")
     ax_loss.set_yscale("log")
     ax_loss.set_xlabel("epoch")
     ax_loss.legend(fontsize=8)
-    ax_acc.plot(x, res.accuracy, color="tab:blue")
+    ax_acc.plot(x, res.accuracy, color="tab:blue", lw=0.8)
     ax_acc.set_xscale("log")
     ax_acc.set_ylim(-0.02, 1.02)
     ax_acc.set_xlabel("epoch")
     ax_acc.set_ylabel("accuracy")
     for e in snap_epochs:
         for a in (ax_loss, ax_acc):
-            a.axvline(e, color="grey", lw=0.8, ls=":")
-    for k, e in enumerate(snap_epochs):
-        ax = fig.add_subplot(gs[1, k], projection="3d")
-        plotting.plot_pca_3d(states[k], sps[k], ax=ax)
-        ax.set_title(f"epoch {e}: {len(sps[k])} slow/fixed points", fontsize=8)
-    fig.suptitle(f"Fig 5A-C: full-rank RNN on DCDT (config A), seed {seed}, SGD lr {lr:g}, {epochs} epochs",
-                 fontsize=10)
+            a.axvline(max(e, 1), color="grey", lw=0.8, ls=":")
+    idx = [min(int(np.searchsorted(res.epochs, e)), res.epochs.size - 1) for e in snap_epochs]
+    titles = [f"epoch {e} (accuracy {res.accuracy[i]:.2f}):\n{_kind_counts(sp)}"
+              for e, i, sp in zip(snap_epochs, idx, sps)]
+    slow_point_row(fig, [gs[1, k] for k in range(4)], gs[2, 1:3], states, sps, titles)
+    fig.suptitle(f"Fig {panel}: full-rank RNN on {task.upper()} (config {config}), seed {seed}, SGD lr {lr:g}, "
+                 f"{epochs} epochs; trajectories (grey) and slow points on the top 3 PCs", fontsize=10)
     data = {"epochs": res.epochs, "loss": res.loss, "grad_norm_W": res.grad_norm_groups["W"],
             "accuracy": res.accuracy, "snapshot_epochs": np.asarray(snap_epochs), "states": np.stack(states),
             "slow_x": np.concatenate(sx), "slow_speed": np.concatenate(ss), "slow_distance": np.concatenate(sd),
             "slow_min_abs_eig": np.concatenate(sev), "slow_epoch": np.concatenate(se),
-            "slow_kind": np.concatenate(sk).astype(str)}
-    params_out = {"scale": scale, "seed": seed, "lr": lr, "epochs": epochs, "snapshot_epochs": list(snap_epochs),
-                  "noise_std": 1e-2, "x0_std": 0.1, "config": "A", "init": "task", "N": 100}
-    return FigureResult("fig5_dcdt", fig, data, params_out)
+            "slow_kind": np.concatenate(sk).astype(str), "trajectory_extent": np.asarray(extent)}
+    params_out = {"scale": scale, "task": task, "seed": seed, "lr": lr, "epochs": epochs, "record_every": every,
+                  "snapshot_epochs": list(snap_epochs), "noise_std": 1e-2, "x0_std": 0.1, "config": config,
+                  "init": "task", "N": 100}
+    return FigureResult(f"fig5_{task}", fig, data, params_out)
+
+
+def fig5_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
+    """Fig 5A-C (full-rank DCDT): ``fig5(scale, task="dcdt", ...)``."""
+    return fig5(scale, task="dcdt", **kwargs)
+
+
+def fig5_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
+    """Fig 5D-F (full-rank DMTS): ``fig5(scale, task="dmts", ...)``."""
+    return fig5(scale, task="dmts", **kwargs)
 
 
 def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureResult:

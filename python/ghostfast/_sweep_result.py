@@ -10,13 +10,14 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import numpy as np
 
 from . import _display
+from . import metrics as _metrics
 from ._optional import require
 from ._sweep_grid import plain, to_json
 
-#: Defaults of the derived flags (see SweepResult).
-DROP_FRACTION = 0.5
-TRAP_LOSS_FRACTION = 0.5
-TRAP_GRAD_TOL = 1e-6
+#: Defaults of the derived flags (see SweepResult); the definitions live in ghostfast.metrics.
+DROP_FRACTION = _metrics.DROP_FRACTION
+TRAP_LOSS_FRACTION = _metrics.TRAP_LOSS_FRACTION
+TRAP_GRAD_TOL = _metrics.TRAP_GRAD_FRACTION
 
 _HISTORIES = ("loss", "grad_norm", "accuracy", "weight_norm")
 _SCALARS = ("final_loss", "drop_epoch", "trapped", "diverged", "diverged_epoch", "done")
@@ -27,7 +28,8 @@ _ARRAYS = (*_HISTORIES, "record_epochs", "final_loss", "drop_epoch", "trapped", 
 def drop_epochs(loss: np.ndarray, record_epochs: np.ndarray, fraction: float = DROP_FRACTION) -> np.ndarray:
     """First recorded epoch where ``loss < fraction * loss[..., 0]``; -1 if never (or the run is unfinished).
 
-    The abrupt-drop epoch of :class:`SweepResult` (``drop_epoch``), recomputed for another ``fraction``.
+    The abrupt-drop epoch of :class:`SweepResult` (``drop_epoch``), recomputed for another ``fraction``: this is
+    :func:`ghostfast.metrics.drop_epoch`.
 
     Parameters
     ----------
@@ -48,17 +50,16 @@ def drop_epochs(loss: np.ndarray, record_epochs: np.ndarray, fraction: float = D
     >>> drop_epochs(np.array([[1.0, 0.9, 0.2, 0.1], [1.0, 1.0, 1.0, 1.0]]), np.array([0, 10, 20, 30]))
     array([20, -1])
     """
-    loss = np.asarray(loss, dtype=np.float64)
-    below = loss < fraction * loss[..., :1]  # NaN compares False
-    first = np.argmax(below, axis=-1)
-    return np.where(below.any(axis=-1), np.asarray(record_epochs)[first], -1).astype(np.int64)
+    return _metrics.drop_epoch(loss, record_epochs, fraction=fraction)
 
 
 def trapped_mask(loss: np.ndarray, grad_norm: np.ndarray, *, loss_fraction: float = TRAP_LOSS_FRACTION,
                  grad_tol: float = TRAP_GRAD_TOL) -> np.ndarray:
-    """No-learning zone: last recorded loss > ``loss_fraction`` * initial loss AND last gradient norm < ``grad_tol``.
+    """No-learning zone: last recorded loss > ``loss_fraction`` * initial loss AND last gradient norm <=
+    ``grad_tol`` * the run's largest recorded gradient norm.
 
-    The ``trapped`` flag of :class:`SweepResult`, recomputed for other thresholds. NaN (unfinished or
+    The ``trapped`` flag of :class:`SweepResult`, recomputed for other thresholds: this is
+    :func:`ghostfast.metrics.trapped`, which explains why the gradient test is relative. NaN (unfinished or
     diverged) runs are never trapped.
 
     Parameters
@@ -68,7 +69,7 @@ def trapped_mask(loss: np.ndarray, grad_norm: np.ndarray, *, loss_fraction: floa
     loss_fraction : float
         The loss must still exceed this fraction of its initial value.
     grad_tol : float
-        The final gradient norm must be below this.
+        The final gradient norm must be at most this fraction of the run's largest recorded one.
 
     Returns
     -------
@@ -82,9 +83,7 @@ def trapped_mask(loss: np.ndarray, grad_norm: np.ndarray, *, loss_fraction: floa
     >>> trapped_mask(loss, grad).tolist()             # stuck; learned; still moving
     [True, False, False]
     """
-    loss = np.asarray(loss, dtype=np.float64)
-    grad = np.asarray(grad_norm, dtype=np.float64)
-    return (loss[..., -1] > loss_fraction * loss[..., 0]) & (grad[..., -1] < grad_tol)
+    return _metrics.trapped(loss, grad_norm, loss_fraction=loss_fraction, grad_fraction=grad_tol)
 
 
 @dataclass(frozen=True)
@@ -104,8 +103,9 @@ class SweepResult:
     drop_epoch : ndarray of int, shape ``grid_shape``
         Epoch of the abrupt drop: the first recorded epoch with ``loss < drop_fraction * loss[0]``; -1 if never.
     trapped : ndarray of bool, shape ``grid_shape``
-        In the no-learning zone at the end: last loss > ``trap_loss_fraction * loss[0]`` AND last gradient norm
-        < ``trap_grad_tol`` (thresholds in ``config["flags"]``; recompute with :func:`trapped_mask`).
+        In the no-learning zone at the end (:func:`ghostfast.metrics.trapped`): last loss >
+        ``trap_loss_fraction * loss[0]`` AND last gradient norm <= ``trap_grad_tol`` times the run's largest
+        recorded gradient norm (thresholds in ``config["flags"]``; recompute with :func:`trapped_mask`).
     diverged : ndarray of bool; diverged_epoch : ndarray of int (-1 if not diverged)
     done : ndarray of bool
         Runs that finished (an interrupted sweep returns the finished ones; the others are NaN).

@@ -12,7 +12,8 @@ Conventions (column vectors): the network ``x_{t+1} = (1 - alpha) x_t + alpha ta
   :func:`slow_points_2d`.
 * N-D (full rank): :func:`find_slow_points` (exact-Hessian Levenberg-Marquardt in C++, many starts in
   parallel), :func:`adam_slow_points` (the paper's solver, for comparison).
-* :func:`learning_metrics`: plateau length, drop epoch and sharpness, trapped and oscillation flags.
+* :func:`learning_metrics`: plateau length, drop epoch and sharpness, trapped, learned and oscillation flags
+  (drop epoch, trapped and learned are :mod:`ghostfast.metrics`' single definitions).
 
 Jacobian eigenvalues of slow points are computed in numpy (``numpy.linalg.eigvals`` on the Jacobians of
 the de-duplicated points), which is cheap next to the minimisation.
@@ -25,6 +26,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from . import _core
+from . import metrics as _metrics
 from ._validation import as_float_array, check_int, check_real, check_threads
 
 __all__ = [
@@ -997,14 +999,20 @@ def adam_slow_points(params: Any, b: Any = None, starts: Any = None, *, lr: floa
 class LearningMetrics:
     """Abrupt-learning metrics of loss histories [..., epochs] (all arrays have the leading shape).
 
-    ``initial``: L0; ``final``: mean loss over the last ``window`` epochs; ``dropped``: the loss fell
-    below ``plateau_fraction * L0`` at some epoch; ``plateau_length``: the first such epoch (number of
-    epochs spent on the initial plateau; = epochs if never); ``drop_epoch``: epoch e of the steepest
+    The three outcome metrics are :mod:`ghostfast.metrics`' single definitions (the same as
+    ``sweep.SweepResult``'s): ``drop_epoch``: first epoch with L < ``drop_fraction * L0`` (-1 if never;
+    :func:`ghostfast.metrics.drop_epoch`); ``trapped``: in the no-learning zone at the last epoch, i.e. last
+    loss > ``trapped_fraction * L0`` and, when gradient norms are given, last gradient norm <= ``grad_tol``
+    times the run's largest gradient norm (:func:`ghostfast.metrics.trapped`, relative to the run's own scale
+    so that a slow escape from the zone is not misjudged); ``learned``: final / initial loss <
+    ``learned_ratio`` (:func:`ghostfast.metrics.learned`, paper Fig 6B).
+
+    Descriptive metrics: ``initial``: L0; ``final``: mean loss over the last ``window`` epochs;
+    ``dropped``: ``drop_epoch >= 0``; ``plateau_length``: the first epoch with L < ``plateau_fraction * L0``
+    (epochs spent on the initial plateau; = epochs if never); ``steepest_epoch``: epoch e of the steepest
     decrease L[e] - L[e+1] of the (moving-average smoothed) loss; ``drop_rate``: that decrease / L0
     (fraction of the initial loss lost in one epoch: ~1 for an abrupt drop, ~1/plateau for a gradual one);
     ``drop_duration``: epochs from 10 % to 90 % of the total drop L0 - min L (-1 if not dropped);
-    ``trapped``: final > ``trapped_fraction * L0`` (never learned, or learned and fell back) and, when
-    gradient norms are given, final grad norm (mean over the window) <= ``grad_tol`` * max grad norm;
     ``fell_back``: dropped but trapped; ``sign_change_fraction``: fraction of sign changes of consecutive
     loss increments in the last window (0 monotone, ~0.5 noise, 1 period-2 oscillation);
     ``relative_std``: std / mean of the loss over the last window; ``oscillating``:
@@ -1015,9 +1023,11 @@ class LearningMetrics:
     dropped: np.ndarray
     plateau_length: np.ndarray
     drop_epoch: np.ndarray
+    steepest_epoch: np.ndarray
     drop_rate: np.ndarray
     drop_duration: np.ndarray
     trapped: np.ndarray
+    learned: np.ndarray
     fell_back: np.ndarray
     sign_change_fraction: np.ndarray
     relative_std: np.ndarray
@@ -1031,8 +1041,10 @@ def _first_true(mask: np.ndarray, default: int) -> np.ndarray:
 
 
 def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: float = 0.9, window: int = 100,
-                     smooth: int = 1, trapped_fraction: float = 0.5, grad_tol: float = 1e-3,
-                     oscillation_fraction: float = 0.5, oscillation_rel_std: float = 1e-3) -> LearningMetrics:
+                     smooth: int = 1, trapped_fraction: float = _metrics.TRAP_LOSS_FRACTION,
+                     grad_tol: float = _metrics.TRAP_GRAD_FRACTION, oscillation_fraction: float = 0.5,
+                     oscillation_rel_std: float = 1e-3, drop_fraction: float = _metrics.DROP_FRACTION,
+                     learned_ratio: float = _metrics.LEARNED_RATIO) -> LearningMetrics:
     """Plateau, drop, trap and oscillation metrics of loss histories ``loss[..., epochs]``.
 
     Numpy, vectorised over the leading axes. ``window`` is clipped to the number of epochs; ``smooth`` is the
@@ -1045,6 +1057,8 @@ def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: floa
         Same shape; needed for the trapped flag's gradient criterion.
     plateau_fraction, window, smooth, trapped_fraction, grad_tol, oscillation_fraction, oscillation_rel_std
         Thresholds, documented in :class:`LearningMetrics`.
+    drop_fraction, learned_ratio
+        The drop and learned thresholds of :mod:`ghostfast.metrics` (one definition with the sweeps).
 
     Returns
     -------
@@ -1056,8 +1070,8 @@ def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: floa
     --------
     >>> L = np.r_[np.ones(50), np.full(50, 1e-3)]
     >>> met = learning_metrics(L, window=10)
-    >>> int(met.plateau_length), int(met.drop_epoch), bool(met.trapped)
-    (50, 49, False)
+    >>> int(met.plateau_length), int(met.drop_epoch), int(met.steepest_epoch), bool(met.trapped)
+    (50, 50, 49, False)
     """
     L = as_float_array(loss, "loss", finite=False)
     if L.ndim < 1 or L.shape[-1] < 2:
@@ -1077,8 +1091,9 @@ def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: floa
     with np.errstate(invalid="ignore", over="ignore"):
         final = np.mean(last, axis=-1)
     below = L < plateau_fraction * L0[..., None]
-    dropped = below.any(axis=-1)
     plateau_length = _first_true(below, E)
+    drop_epoch = _metrics.drop_epoch(L, fraction=drop_fraction)
+    dropped = drop_epoch >= 0
     Ls = L
     if smooth > 1:
         kernel = np.ones(smooth) / smooth
@@ -1086,7 +1101,7 @@ def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: floa
     with np.errstate(invalid="ignore"):
         dec = -np.diff(Ls, axis=-1)
     dec = np.where(np.isfinite(dec), dec, -np.inf)
-    drop_epoch = np.argmax(dec, axis=-1) + (smooth - 1) // 2
+    steepest_epoch = np.argmax(dec, axis=-1) + (smooth - 1) // 2
     with np.errstate(invalid="ignore", divide="ignore"):
         drop_rate = np.max(dec, axis=-1) / L0
     Lmin = np.min(L, axis=-1)
@@ -1094,17 +1109,13 @@ def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: floa
     e10 = _first_true(L <= (L0 - 0.1 * total)[..., None], -1)
     e90 = _first_true(L <= (L0 - 0.9 * total)[..., None], -1)
     drop_duration = np.where(dropped & (e10 >= 0) & (e90 >= 0), e90 - e10, -1)
-    high = final > trapped_fraction * L0
+    G = None
     if grad_norm is not None:
         G = as_float_array(grad_norm, "grad_norm", finite=False)
         if G.shape != L.shape:
             raise ValueError(f"grad_norm must have the shape of loss {L.shape}, got {G.shape}")
-        with np.errstate(invalid="ignore"):
-            gmax = np.max(np.where(np.isfinite(G), G, 0.0), axis=-1)
-            gfinal = np.mean(G[..., E - window:], axis=-1)
-        trapped = high & (gfinal <= grad_tol * gmax)
-    else:
-        trapped = high
+    trapped = _metrics.trapped(L, G, loss_fraction=trapped_fraction, grad_fraction=grad_tol)
+    learned = _metrics.learned(L, ratio=learned_ratio)
     inc = np.diff(last, axis=-1)
     if inc.shape[-1] >= 2:
         prod = inc[..., 1:] * inc[..., :-1]
@@ -1115,8 +1126,10 @@ def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: floa
         relative_std = np.where(final > 0, np.std(last, axis=-1) / final, 0.0)
     oscillating = (sign_change_fraction >= oscillation_fraction) & (relative_std >= oscillation_rel_std)
     cfg = dict(plateau_fraction=plateau_fraction, window=window, smooth=smooth, trapped_fraction=trapped_fraction,
-               grad_tol=grad_tol, oscillation_fraction=oscillation_fraction, oscillation_rel_std=oscillation_rel_std)
+               grad_tol=grad_tol, oscillation_fraction=oscillation_fraction, oscillation_rel_std=oscillation_rel_std,
+               drop_fraction=drop_fraction, learned_ratio=learned_ratio)
     out = dict(initial=L0, final=final, dropped=dropped, plateau_length=plateau_length, drop_epoch=drop_epoch,
-               drop_rate=drop_rate, drop_duration=drop_duration, trapped=trapped, fell_back=dropped & trapped,
+               steepest_epoch=steepest_epoch, drop_rate=drop_rate, drop_duration=drop_duration, trapped=trapped,
+               learned=learned, fell_back=dropped & trapped,
                sign_change_fraction=sign_change_fraction, relative_std=relative_std, oscillating=oscillating)
     return LearningMetrics(**{k: np.asarray(v) for k, v in out.items()}, config=cfg)

@@ -68,18 +68,21 @@ def _reproduce(args: argparse.Namespace) -> int:
     import os
     import time
 
-    from . import figures
+    from . import _report, figures
 
-    names = list(figures.FIGURES) if args.figure == "all" else [args.figure]
-    total = time.perf_counter()
-    for name in names:
-        start = time.perf_counter()
-        result = figures.FIGURES[name](scale=args.scale, n_threads=args.threads)
-        elapsed = time.perf_counter() - start
-        png, npz = result.save(args.out)
-        print(f"{name}: {png} (data: {os.path.basename(npz)}) in {elapsed:.1f} s")
-    if len(names) > 1:
-        print(f"all done in {time.perf_counter() - total:.1f} s")
+    if args.list:
+        return _report.list_figures(n_threads=args.threads)
+    if args.figure is None:
+        raise SystemExit("ghostfast reproduce: give a figure name, 'all', or --list")
+    if args.figure == "all":
+        return _report.reproduce_all(args.scale, args.out, n_threads=args.threads, force=args.force,
+                                     dry_run=args.dry_run)
+    start = time.perf_counter()
+    result = figures.FIGURES[args.figure](scale=args.scale, n_threads=args.threads)
+    elapsed = time.perf_counter() - start
+    png, npz = result.save(args.out)
+    print(f"{args.figure}: {png} (data: {os.path.basename(npz)}) in {elapsed:.1f} s")
+    print(_report.check(result).explain())
     return 0
 
 
@@ -106,16 +109,20 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--threads", type=_threads, default=None, help="OpenMP threads (default: all cores)")
     p_demo.set_defaults(func=_demo)
 
-    p_rep = sub.add_parser("reproduce", help="draw one of the paper's figures (PNG + .npz data)",
-                           description="Compute and draw a figure of the paper; writes FIG.png and FIG.npz.")
-    p_rep.add_argument("figure", metavar="FIG", choices=_figure_names(),
+    p_rep = sub.add_parser("reproduce", help="draw the paper's figures (PNG + .npz data) and check their claims",
+                           description="Compute and draw a figure of the paper (FIG.png, FIG.npz) and check its claim; "
+                                       "'all' runs every figure (resumable) and writes REPORT.md and report.json.")
+    p_rep.add_argument("figure", metavar="FIG", nargs="?", choices=_figure_names(),
                        help="one of: %(choices)s")
     p_rep.add_argument("--scale", choices=("quick", "default", "paper"), default="default",
-                       help="quick: seconds (smoke test); default: scaled down, under a minute; paper: the "
-                            "authors' exact parameters (minutes to hours, see ghostfast.figures) "
-                            "(default: %(default)s)")
+                       help="quick: seconds per figure (what CI runs); default: scaled down, under a minute; paper: "
+                            "the authors' exact parameters (minutes to hours, see --list) (default: %(default)s)")
     p_rep.add_argument("--out", default="ghostfast-figures", help="output folder (default: %(default)s)")
     p_rep.add_argument("--threads", type=_threads, default=None, help="OpenMP threads (default: all cores)")
+    p_rep.add_argument("--list", action="store_true",
+                       help="list the figures with their claims and estimated times at each scale")
+    p_rep.add_argument("--force", action="store_true", help="with 'all': redo figures already finished in --out")
+    p_rep.add_argument("--dry-run", action="store_true", help="with 'all': print the plan and estimates only")
     p_rep.set_defaults(func=_reproduce)
 
     from ._sweep_cli import add_parser as add_sweep_parser

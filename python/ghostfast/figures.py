@@ -28,8 +28,11 @@ Figures
 ``fig2d``              final loss vs learning rate at several epochs (canonical model, Fig 2D)
 ``fig3_small_lr``      rank-one RNN at lr 0.003: plateau, gradient spike, abrupt drop; flow maps
 ``fig3_large_lr``      rank-one RNN at lr 0.02: drop, then post-drop instability; flow maps at the drop
+``fig4_dcdt``          rank-2 RNN learning DCDT: 2-D latent speed maps, slow points, the ghost before the drop
+``fig4_dmts``          the same on DMTS (``fig4(task=...)``)
 ``fig5_dcdt``          full-rank RNN learning DCDT: loss, accuracy, PCA trajectories with slow points
-``fig6a``              rank-one RNN: final loss vs lr at several epochs (window of learning, then a wall)
+``fig5_dmts``          the same on DMTS (``fig5(task=...)``)
+``fig6a``              rank-one and full-rank RNNs: final loss vs lr at several epochs (window, wall)
 ``fig6b``              rank-K RNN: fraction of learned networks vs rank K, one curve per lr
 ``fig7_dcdt``          full-rank RNN on DCDT: time-averaged loss / gradient / ||W|| vs lr (box plots)
 ``fig7_dmts``          the same on DMTS (``fig7(task=...)``)
@@ -53,10 +56,12 @@ from typing import Callable, Dict
 from ._figures_base import SCALES, FigureResult
 from ._figures_canonical import fig1, fig2_dynamics, fig2_loss, fig2d, fig8a
 from ._figures_rnn import fig3_large_lr, fig3_small_lr, fig6a, fig6b, fig8b_ablation, fig8b_learnable
-from ._figures_tasks import fig5_dcdt, fig7, fig7_dcdt, fig7_dmts, fig8c
+from ._figures_lowrank import fig4, fig4_dcdt, fig4_dmts
+from ._figures_tasks import fig5, fig5_dcdt, fig5_dmts, fig7, fig7_dcdt, fig7_dmts, fig8c
 
 __all__ = ["SCALES", "FigureResult", "FIGURES", "fig1", "fig2_loss", "fig2_dynamics", "fig2d", "fig3_small_lr",
-           "fig3_large_lr", "fig5_dcdt", "fig6a", "fig6b", "fig7", "fig7_dcdt", "fig7_dmts", "fig8a", "fig8b_ablation", "fig8b_learnable", "fig8c"]
+           "fig3_large_lr", "fig4", "fig4_dcdt", "fig4_dmts", "fig5", "fig5_dcdt", "fig5_dmts", "fig6a", "fig6b", "fig7",
+           "fig7_dcdt", "fig7_dmts", "fig8a", "fig8b_ablation", "fig8b_learnable", "fig8c"]
 
 #: Figure name -> function, in the paper's order (the choices of ``ghostfast reproduce``).
 FIGURES: Dict[str, Callable[..., FigureResult]] = {
@@ -66,7 +71,10 @@ FIGURES: Dict[str, Callable[..., FigureResult]] = {
     "fig2d": fig2d,
     "fig3_small_lr": fig3_small_lr,
     "fig3_large_lr": fig3_large_lr,
+    "fig4_dcdt": fig4_dcdt,
+    "fig4_dmts": fig4_dmts,
     "fig5_dcdt": fig5_dcdt,
+    "fig5_dmts": fig5_dmts,
     "fig6a": fig6a,
     "fig6b": fig6b,
     "fig7_dcdt": fig7_dcdt,

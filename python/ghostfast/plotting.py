@@ -4,7 +4,8 @@ are created), returns the Axes and never calls ``plt.show()``.
 Analysis panels: :func:`plot_flow_1d` (rank-one latent flow with fixed points and ghosts),
 :func:`plot_speed_2d` (2-D latent speed map with unit arrows and slow points), :func:`plot_pca_3d`
 (N-D states and slow points on the top principal components), :func:`plot_history` (loss and
-gradient-norm histories normalised by their maxima, log-y).
+gradient-norm histories normalised by their maxima, log-y), :func:`plot_lr_sweep` (loss vs learning
+rate at several epochs with the trapped fraction below: paper Figs 2D and 6A).
 """
 from __future__ import annotations
 
@@ -14,10 +15,13 @@ import numpy as np
 
 from . import analysis as _an
 
-__all__ = ["plot_flow_1d", "plot_speed_2d", "plot_pca_3d", "plot_history", "KIND_COLORS"]
+__all__ = ["plot_flow_1d", "plot_speed_2d", "plot_pca_3d", "plot_history", "plot_lr_sweep", "KIND_COLORS",
+           "KIND_MARKERS"]
 
 #: Colours of slow-point classes in every plot.
 KIND_COLORS = {"fixed point": "black", "ghost": "red", "slow point": "tab:orange"}
+#: Markers of slow-point classes (plots that colour points by speed tell the classes apart by marker).
+KIND_MARKERS = {"fixed point": "o", "ghost": "X", "slow point": "^"}
 
 
 def _axes(ax: Any, projection: str | None = None) -> Any:
@@ -92,7 +96,8 @@ def plot_flow_1d(params: Any, kappa_grid: Any = None, *, ax: Any = None, kappa0:
 
 def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, ax: Any = None,
                   slow_points: _an.SlowPoints | None = None, trajectories: Sequence[Any] | None = None,
-                  arrows: int = 20, vmin: float = -1.0, vmax: float = 1.0, n_threads: int | None = None) -> Any:
+                  arrows: int = 20, vmin: float = -1.0, vmax: float = 1.0, colorbar: bool = True,
+                  n_threads: int | None = None) -> Any:
     """Speed map of a 2-D latent flow (paper Fig. 4), with slow points and trajectories.
 
     log10 |F| as a colour mesh (``vmin``, ``vmax``), an ``arrows`` x ``arrows`` field of unit-normalised F,
@@ -114,6 +119,9 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
         Arrows per side of the direction field.
     vmin, vmax : float
         Colour range of log10 |F|.
+    colorbar : bool
+        False leaves the colour bar (limits ``vmin``/``vmax``, viridis) to the caller, e.g. one shared bar for a
+        row of maps.
     n_threads : int or None
         OpenMP threads for the speed field.
 
@@ -138,7 +146,8 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
     speed = _an.speed_field_2d(reduction, gx, gy, n_threads=n_threads)
     with np.errstate(divide="ignore"):
         mesh = ax.pcolormesh(gx, gy, np.log10(speed), vmin=vmin, vmax=vmax, cmap="viridis", shading="auto")
-    ax.figure.colorbar(mesh, ax=ax, label="log10 |F|")
+    if colorbar:
+        ax.figure.colorbar(mesh, ax=ax, label="log10 |F|")
     ax_x = np.linspace(gx[0], gx[-1], arrows)
     ax_y = np.linspace(gy[0], gy[-1], arrows)
     KX, KY = np.meshgrid(ax_x, ax_y)
@@ -158,8 +167,8 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
         for kind, color in KIND_COLORS.items():
             idx = slow_points.select(kind)
             if idx.size:
-                ax.scatter(slow_points.x[idx, 0], slow_points.x[idx, 1], color=color, edgecolors="white", s=40,
-                           zorder=5, label=kind)
+                ax.scatter(slow_points.x[idx, 0], slow_points.x[idx, 1], color=color, edgecolors="white", s=45,
+                           marker=KIND_MARKERS[kind], zorder=5, label=kind)
     ax.set_xlim(gx[0], gx[-1])
     ax.set_ylim(gy[0], gy[-1])
     ax.set_xlabel("kappa 1")
@@ -167,12 +176,26 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
     return ax
 
 
+def pca_basis(states: Any, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (N,), basis (k, N)) of the top-``k`` principal components of states [..., N] (numpy SVD of the
+    centred pooled states; rows of zeros when there are fewer than ``k`` components)."""
+    X = np.asarray(states, float)
+    pooled = X.reshape(-1, X.shape[-1])
+    mean = pooled.mean(axis=0)
+    _, _, Vt = np.linalg.svd(pooled - mean, full_matrices=False)
+    basis = np.zeros((k, X.shape[-1]))
+    basis[:min(k, Vt.shape[0])] = Vt[:k]
+    return mean, basis
+
+
 def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: Any = None,
-                speed_range: tuple[float, float] = (-6.0, 0.0)) -> Any:
+                speed_range: tuple[float, float] = (-6.0, 0.0), colorbar: bool = True, cmap: str = "viridis",
+                legend: bool = True) -> Any:
     """States and slow points on the top-3 principal components of the pooled states (paper Fig. 5).
 
-    PCA by numpy SVD of the centred states, on 3-D axes. Trajectories are grey lines; slow points are coloured
-    by log10 speed over ``speed_range``.
+    PCA of the pooled states (:func:`pca_basis`), on 3-D axes. Trajectories are grey lines; slow points are
+    coloured by log10 speed over ``speed_range`` (dark = slow) with one marker per class (:data:`KIND_MARKERS`:
+    fixed point o, ghost X, slow point ^).
 
     Parameters
     ----------
@@ -183,11 +206,18 @@ def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: A
     ax : matplotlib 3-D Axes, optional
     speed_range : tuple of float
         Colour range of log10 speed (paper Fig. 5: -6 to 0).
+    colorbar : bool
+        False leaves the colour bar to the caller (e.g. one shared bar per row: the colour limits are
+        ``speed_range`` and the colormap ``cmap`` for every panel).
+    cmap : str
+        Colormap of the speeds.
+    legend : bool
+        Draw the legend of the slow-point classes.
 
     Returns
     -------
     mpl_toolkits.mplot3d.axes3d.Axes3D
-        One line per trajectory, one PathCollection for the slow points.
+        One line per trajectory, one PathCollection per class present.
 
     Examples
     --------
@@ -200,12 +230,7 @@ def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: A
     if X.ndim < 2:
         raise ValueError(f"states must be [..., T, N], got shape {X.shape}")
     trajs = X.reshape(-1, X.shape[-2], X.shape[-1])
-    pooled = trajs.reshape(-1, X.shape[-1])
-    mean = pooled.mean(axis=0)
-    _, _, Vt = np.linalg.svd(pooled - mean, full_matrices=False)
-    k = min(3, Vt.shape[0])
-    basis = np.zeros((3, X.shape[-1]))
-    basis[:k] = Vt[:k]
+    mean, basis = pca_basis(trajs)
     ax = _axes(ax, projection="3d")
     for tr in trajs:
         p = (tr - mean) @ basis.T
@@ -214,12 +239,26 @@ def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: A
         p = (slow_points.x - mean) @ basis.T
         with np.errstate(divide="ignore"):
             c = np.log10(np.maximum(slow_points.speed, 1e-300))
-        sc = ax.scatter(p[:, 0], p[:, 1], p[:, 2], c=c, vmin=speed_range[0], vmax=speed_range[1], cmap="viridis_r",
-                        s=40, depthshade=False)
-        ax.figure.colorbar(sc, ax=ax, label="log10 speed")
-    ax.set_xlabel("PC 1")
-    ax.set_ylabel("PC 2")
-    ax.set_zlabel("PC 3")
+        sc = None
+        for kind, marker in KIND_MARKERS.items():
+            idx = slow_points.select(kind)
+            if idx.size:
+                sc = ax.scatter(p[idx, 0], p[idx, 1], p[idx, 2], c=c[idx], vmin=speed_range[0], vmax=speed_range[1],
+                                cmap=cmap, marker=marker, s=55, edgecolors="black", linewidths=0.6,
+                                depthshade=False, label=kind)
+        if colorbar and sc is not None:
+            ax.figure.colorbar(sc, ax=ax, label="log10 speed |F|", shrink=0.7)
+        if legend:
+            ax.legend(fontsize=6, loc="upper left", handletextpad=0.2, borderpad=0.3)
+    ax.set_xlabel("PC 1", labelpad=-2, fontsize=8)
+    ax.set_ylabel("PC 2", labelpad=-2, fontsize=8)
+    ax.set_zlabel("PC 3", labelpad=0, fontsize=8)
+    ax.tick_params(labelsize=6, pad=0)
+    from matplotlib.ticker import MaxNLocator
+
+    for axis in (ax.xaxis, ax.yaxis, ax.zaxis):
+        axis.set_major_locator(MaxNLocator(4))
+    ax.set_box_aspect(None, zoom=0.85)  # room for the axis labels inside the panel
     return ax
 
 
@@ -265,3 +304,92 @@ def plot_history(loss: Any, grad_norm: Any = None, *, ax: Any = None, epochs: An
     ax.set_xlabel("epoch")
     ax.legend(loc="best")
     return ax
+
+
+def _lr_sweep_arrays(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(lrs (n,), record epochs (R,), loss (n, seeds, R), trapped fraction (n,)) of a canonical
+    ``LRSweepResult`` or a ``sweep.SweepResult`` with axes (lr, seed) (more axes are pooled with the seeds)."""
+    if hasattr(result, "coords"):  # sweep.SweepResult
+        lrs = np.asarray(result.coords["lr"], float)
+        L = np.asarray(result.loss, float).reshape(lrs.size, -1, result.loss.shape[-1])
+        trapped = np.asarray(result.trapped).reshape(lrs.size, -1)
+        keep = np.asarray(result.done).reshape(lrs.size, -1)
+        frac = np.array([t[k].mean() if k.any() else np.nan for t, k in zip(trapped, keep)])
+        return lrs, np.asarray(result.record_epochs), L, frac
+    return (np.asarray(result.lrs, float), np.asarray(result.record_epochs), np.asarray(result.loss, float),
+            np.asarray(result.trapped_fraction, float))
+
+
+def plot_lr_sweep(result: Any, epochs: Sequence[int] | None = None, *, ax: Any = None, ax_trapped: Any = None,
+                  cmap: str = "viridis", critical_lr: float | None = None, label: str | None = None,
+                  ylim: tuple[float, float] | None = None) -> tuple[Any, Any]:
+    """Loss vs learning rate, mean +- SEM over seeds (log-log), one curve per epoch, and the fraction of runs
+    trapped in the no-learning zone at the end (paper Figs 2D and 6A).
+
+    Parameters
+    ----------
+    result : canonical.LRSweepResult or sweep.SweepResult
+        A sweep over (lr, seed) (a SweepResult's further axes are pooled with the seeds).
+    epochs : recorded epochs to draw (default: every recorded epoch); each is matched to the nearest record.
+    ax, ax_trapped : Axes for the loss and the trapped fraction (None: a new figure with both; pass
+        ``ax_trapped=False`` to omit the lower panel).
+    critical_lr : a vertical dashed line (e.g. the analytic critical rate).
+    label : text prepended to each curve's legend entry.
+    ylim : (lo, hi); default: fitted to the data (from a third of the smallest positive mean - SEM, but no
+        lower than 1e-7 below the smallest mean, to 3).
+
+    Returns
+    -------
+    (ax, ax_trapped)
+    """
+    lrs, rec, L, frac = _lr_sweep_arrays(result)
+    if ax is None:
+        import matplotlib.pyplot as plt
+
+        fig = plt.figure(figsize=(6.4, 6.4))
+        gs = fig.add_gridspec(2, 1, height_ratios=(3, 1))
+        ax = fig.add_subplot(gs[0])
+        if ax_trapped is None:
+            ax_trapped = fig.add_subplot(gs[1], sharex=ax)
+    if epochs is None:
+        idx = np.arange(rec.size)
+    else:
+        idx = np.array([int(np.argmin(np.abs(rec - int(e)))) for e in epochs])
+    import matplotlib
+
+    colors = matplotlib.colormaps[cmap](np.linspace(0.1, 0.9, idx.size))
+    lows, mins = [], []
+    n = L.shape[1]
+    for k, color in zip(idx, colors):
+        with np.errstate(invalid="ignore"):
+            mean = np.nanmean(L[..., k], axis=1)
+            sem = np.nanstd(L[..., k], axis=1, ddof=1) / np.sqrt(n) if n > 1 else np.zeros_like(mean)
+        sem = np.nan_to_num(sem)
+        lo = mean - sem
+        pos = mean[mean > 0]
+        if pos.size:
+            mins.append(pos.min())
+            lows.append(lo[lo > 0].min() if (lo > 0).any() else pos.min())
+        (line,) = ax.plot(lrs, mean, color=color, marker=".", ms=3,
+                          label=(f"{label}, " if label else "") + f"epoch {rec[k]}")
+        ax.fill_between(lrs, np.maximum(lo, 1e-300), mean + sem, color=line.get_color(), alpha=0.25, lw=0)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    if ylim is None and mins:
+        ylim = (max(min(lows) / 3.0, min(mins) * 1e-7), 3.0)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_ylabel(f"loss (mean ± SEM over {n} runs)")
+    if critical_lr is not None:
+        ax.axvline(float(critical_lr), color="black", ls="--", lw=1, label="analytic critical lr")
+    if ax_trapped is not None and ax_trapped is not False:
+        ax_trapped.plot(lrs, frac, color="black", marker=".", ms=3)
+        ax_trapped.set_xscale("log")
+        ax_trapped.set_ylim(-0.05, 1.05)
+        ax_trapped.set_ylabel("trapped fraction")
+        ax_trapped.set_xlabel("learning rate")
+        if critical_lr is not None:
+            ax_trapped.axvline(float(critical_lr), color="black", ls="--", lw=1)
+    else:
+        ax.set_xlabel("learning rate")
+    return ax, (ax_trapped if ax_trapped is not False else None)

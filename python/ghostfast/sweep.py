@@ -20,6 +20,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, 
 import numpy as np
 
 from . import __version__
+from . import metrics as _metrics
 from ._optional import require
 from ._progress import progress_default, run_with_control
 from ._seeding import seed_key
@@ -149,7 +150,8 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
         Refuse (ValueError) when the result arrays would exceed this many bytes (default 8 GiB). The estimate
         is logged (logger ``ghostfast.sweep``, level INFO) before any work starts.
     drop_fraction, trap_loss_fraction, trap_grad_tol : float
-        Thresholds of the derived flags ``drop_epoch`` and ``trapped`` (see :class:`SweepResult`).
+        Thresholds of the derived flags ``drop_epoch`` and ``trapped`` (see :class:`SweepResult` and
+        :mod:`ghostfast.metrics`; ``trap_grad_tol`` is relative to each run's largest gradient norm).
     **grid : sequences
         Axes over Model fields (``rank=[1, 2, 5]``, ``confidence=[...]``) or task factory parameters
         (``T=[10, 20, 40]``). The result's axes are ``lr, seed, [optimizer], *grid`` in that order.
@@ -320,7 +322,8 @@ class CriticalLR:
     bracket : (float, float)
         Largest lr evaluated with fraction trapped < ``fraction`` and smallest with >= ``fraction``.
     lrs, trapped_fraction, learned_fraction : ndarray
-        Every evaluated lr (sorted) with the fraction of seeds trapped / learned (final loss < learned_loss).
+        Every evaluated lr (sorted) with the fraction of seeds trapped / learned (final / initial loss <
+        learned_loss: :func:`ghostfast.metrics.learned`).
     found : bool
     config : dict
     """
@@ -337,7 +340,7 @@ class CriticalLR:
 def _fractions(res: SweepResult, learned_loss: float) -> Tuple[np.ndarray, np.ndarray]:
     axes = tuple(range(1, res.trapped.ndim))
     trapped = res.trapped.mean(axis=axes)
-    learned = (res.final_loss < learned_loss).mean(axis=axes)
+    learned = _metrics.learned(res.loss, ratio=learned_loss).mean(axis=axes)
     return trapped, learned
 
 
@@ -362,7 +365,8 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
     n_grid : int >= 2; n_bisect : int >= 0
     fraction : float in (0, 1]
     learned_loss : float
-        Final loss below which a run counts as learned (reported, not used for the crossing).
+        Final / initial loss below which a run counts as learned (:func:`ghostfast.metrics.learned`;
+        reported, not used for the crossing).
 
     Returns
     -------

@@ -1,0 +1,126 @@
+"""The package's three outcome metrics of a training history: ONE definition each.
+
+Every part of ghostfast that says a run "dropped", is "trapped" or has "learned" calls these functions:
+``sweep.sweep`` (``SweepResult.drop_epoch`` and ``.trapped``, :func:`ghostfast.sweep.critical_lr`),
+:func:`ghostfast.analysis.learning_metrics` and the figures (``ghostfast.figures``: Figs 3, 4, 6A, 6B, ...).
+All three work on histories ``loss[..., records]`` (and ``grad_norm`` of the same shape), vectorised over the
+leading axes, with the initial loss at record 0.
+
+* :func:`drop_epoch`: the abrupt drop is the first (recorded) epoch whose loss is below ``fraction`` (0.5)
+  times the initial loss; -1 if it never is. The plateau-then-drop of the paper's Figs 2-6 makes the choice of
+  fraction immaterial: the loss crosses every level between ~0.9 and ~0.1 of L0 within a few epochs.
+* :func:`trapped`: in the no-learning zone *at the end of the history* (paper Sec. 2, Figs 2D, 6A): the last
+  loss is above ``loss_fraction`` (0.5) times the initial loss AND the last gradient norm is at most
+  ``grad_fraction`` (1e-3) times the largest gradient norm of the same run. The gradient threshold is relative
+  to the run's own scale on purpose. In the sharp limit the zone's gradient is exactly zero, but at a finite
+  output confidence it is only exponentially small, and how small depends on the model and the depth of the
+  fall: rank-one networks at lr 0.06 (10 seeds, 60 000 epochs) end with gradients from 1e-40 to 1e-8. An absolute cut (e.g. 1e-6)
+  therefore flips with the epoch at which it is read: seed 4 of that sweep (numpy initialisation, records
+  every 10 epochs) falls into the zone at epoch ~1200 with a gradient of 5e-7, which then creeps up through
+  1e-6 (epoch ~18 600, where a 1e-6 cut would call it free while its loss is still 1.0000) to 1e-5; it
+  escapes at epoch ~33 000 and falls back at ~35 000, ending at 1e-17. Relative to its own largest gradient
+  (0.57 before the escape) the creeping gradient stays below 1e-3 until epoch 32 560, when the escape starts,
+  so the run is judged trapped all the time it sits in the zone and not trapped while it climbs out.
+  A run still on its initial plateau (gradient ~1e-3 and growing, the largest it has had) is never trapped,
+  however small its gradient is in absolute terms.
+  Without ``grad_norm`` the criterion is the loss alone. The canonical 1-D model has its own, exact criterion
+  (r below r*/4: ``canonical.train(...).trapped``).
+* :func:`learned`: last loss / initial loss < ``ratio`` (1e-2), the paper's Fig 6B criterion.
+
+Unfinished or diverged runs (a NaN or infinite last record) are neither trapped nor learned.
+
+Examples
+--------
+>>> import numpy as np
+>>> L = np.array([[1.0, 0.9, 0.3, 0.005], [1.0, 1.0, 1.0, 1.0]])
+>>> G = np.array([[1e-3, 1e-2, 1.0, 0.1], [1e-3, 2.0, 1e-7, 1e-9]])
+>>> drop_epoch(L, [0, 10, 20, 30]).tolist(), trapped(L, G).tolist(), learned(L).tolist()
+([20, -1], [False, True], [True, False])
+"""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from ._validation import check_real
+
+__all__ = ["drop_epoch", "trapped", "learned", "DROP_FRACTION", "TRAP_LOSS_FRACTION", "TRAP_GRAD_FRACTION",
+           "LEARNED_RATIO"]
+
+#: Default of :func:`drop_epoch`'s ``fraction``.
+DROP_FRACTION = 0.5
+#: Defaults of :func:`trapped`: last loss above this fraction of the initial loss ...
+TRAP_LOSS_FRACTION = 0.5
+#: ... and last gradient norm at most this fraction of the run's largest gradient norm.
+TRAP_GRAD_FRACTION = 1e-3
+#: Default of :func:`learned`: final / initial loss below this (paper Fig 6B).
+LEARNED_RATIO = 1e-2
+
+
+def _histories(loss: Any, name: str = "loss") -> np.ndarray:
+    try:
+        L = np.asarray(loss, dtype=np.float64)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be an array of numbers, got {type(loss).__name__}") from err
+    if L.ndim < 1 or L.shape[-1] < 1:
+        raise ValueError(f"{name} must have a records axis (last) with at least one record, got shape {L.shape}")
+    return L
+
+
+def drop_epoch(loss: Any, epochs: Any = None, *, fraction: float = DROP_FRACTION) -> np.ndarray:
+    """Epoch of the abrupt drop: the first record with ``loss < fraction * loss[..., 0]``; -1 if none.
+
+    Parameters
+    ----------
+    loss : array [..., R]
+        Loss histories, records last (NaN records never count as below).
+    epochs : array (R,) of int, optional
+        The epoch of each record (default: 0, 1, ..., R - 1).
+    fraction : float in (0, 1]
+
+    Returns
+    -------
+    int64 array [...]
+    """
+    L = _histories(loss)
+    fraction = check_real(fraction, "fraction", positive=True)
+    ep = np.arange(L.shape[-1]) if epochs is None else np.asarray(epochs)
+    if ep.shape != (L.shape[-1],):
+        raise ValueError(f"epochs must have shape ({L.shape[-1]},) (one per record), got {ep.shape}")
+    with np.errstate(invalid="ignore"):
+        below = L < fraction * L[..., :1]
+    first = np.argmax(below, axis=-1)
+    return np.where(below.any(axis=-1), ep[first], -1).astype(np.int64)
+
+
+def trapped(loss: Any, grad_norm: Optional[Any] = None, *, loss_fraction: float = TRAP_LOSS_FRACTION,
+            grad_fraction: float = TRAP_GRAD_FRACTION) -> np.ndarray:
+    """In the no-learning zone at the last record: ``loss[-1] > loss_fraction * loss[0]`` and (when
+    ``grad_norm`` is given) ``grad_norm[-1] <= grad_fraction * max(grad_norm)`` over the run's finite records.
+    See the module docstring for why the gradient cut is relative to the run. Returns bool [...]."""
+    L = _histories(loss)
+    loss_fraction = check_real(loss_fraction, "loss_fraction", positive=True)
+    grad_fraction = check_real(grad_fraction, "grad_fraction", nonnegative=True)
+    last = L[..., -1]
+    with np.errstate(invalid="ignore"):
+        high = np.isfinite(last) & (last > loss_fraction * L[..., 0])
+    if grad_norm is None:
+        return high
+    G = _histories(grad_norm, "grad_norm")
+    if G.shape != L.shape:
+        raise ValueError(f"grad_norm must have the shape of loss {L.shape}, got {G.shape}")
+    gmax = np.max(np.where(np.isfinite(G), G, 0.0), axis=-1)
+    glast = G[..., -1]
+    with np.errstate(invalid="ignore"):
+        small = np.isfinite(glast) & (glast <= grad_fraction * gmax)
+    return high & small
+
+
+def learned(loss: Any, *, ratio: float = LEARNED_RATIO) -> np.ndarray:
+    """``loss[-1] / loss[0] < ratio`` (paper Fig 6B: 1e-2); False for NaN/inf. Returns bool [...]."""
+    L = _histories(loss)
+    ratio = check_real(ratio, "ratio", positive=True)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rel = L[..., -1] / L[..., 0]
+        return np.isfinite(rel) & (rel < ratio)
