@@ -1,4 +1,4 @@
-"""Figures of the 1-D canonical model dx/dt = r + x^2 (paper Figs 1, 2, 2D and 8A; spec section 6)."""
+"""Figures of the 1-D canonical model dx/dt = r + x^2 (paper Figs 1, 2, 2D and 8A)."""
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -9,13 +9,13 @@ from . import canonical, plotting
 from ._figures_base import FigureResult, check_scale, new_figure, pick, threads
 from ._validation import check_choice, check_real
 
-_T = 100.0  # the delay of every canonical-model script (spec 2.1)
+_T = 100.0  # the delay of every canonical-model script of the paper's code
 
 
 def fig1(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureResult:
     """Fig 1: saddle-node vs ghost. The vector field dx/dt = x^2 + r for r = -0.5 (two fixed points
     +-sqrt(0.5): stable on the left, unstable on the right) and r = +0.5 (no fixed point; the flow slows near
-    x = 0, the ghost), on x in linspace(-1, 1, 100) with ylim [-1, 2] and a zero line (spec Fig 1).
+    x = 0, the ghost), on x in linspace(-1, 1, 100) with ylim [-1, 2] and a zero line (paper Fig 1).
 
     Every scale draws the same thing (instant); ``n_threads`` is accepted for a uniform signature.
 
@@ -243,7 +243,7 @@ def fig8a(scale: str = "default", *, confidences: Sequence[float] = (0.01, 0.1, 
     at high a it is jagged above r*/4 (each Euler step crossing the threshold is a kink of the discrete loss).
     ``gradient="paper"``: ``np.gradient`` of the simulated loss curve on the grid, as the paper's script did
     (smoother, but a finite difference across r*/4 and r*). ``relative_grad_at_zero`` is |dL/dr|(r = 0) / max
-    over the grid (spec section 2.5 table; "paper": at the grid point nearest 0). Grid:
+    over the grid (the confidence table of the canonical model; "paper": at the grid point nearest 0). Grid:
     linspace(-r*, 2r*, 100) ("quick": 40). Any scale runs in well under a second.
 
     Returns

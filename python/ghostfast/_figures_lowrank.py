@@ -1,7 +1,7 @@
 """Fig 4: rank-2 RNNs on DCDT and DMTS, their 2-D latent flow, and the ghost that precedes the abrupt drop
-(paper Fig 4; spec sections 3.4, 5.2 and target 19).
+(paper Fig 4).
 
-The rank-2 task model (spec 3.4): N = 100, W = m n with m (N, 2), n (2, N), one input, the output read from the
+The rank-2 task model of paper Fig 4: N = 100, W = m n with m (N, 2), n (2, N), one input, the output read from the
 two latents kappa = n x before each update (tanh for DCDT, sigmoid for DMTS), random r0 = tanh(sigma z) with
 sigma 0.3, initialised by :func:`ghostfast.rnn.init_params` ("task" preset, numpy's generator: the paper's
 PyTorch seeds cannot be matched). With zero input (the delay) the latents obey exactly
@@ -17,7 +17,7 @@ from . import analysis, metrics, plotting, rnn, tasks
 from ._figures_base import FigureResult, check_scale, pick, threads
 from ._validation import check_choice, check_int
 
-#: Ghost criteria of spec target 19: not a fixed point (|F| >= 1e-3) and one eigenvalue with |Re| < 0.05.
+#: Ghost criteria (the paper's claim that a ghost precedes the drop, made quantitative): not a fixed point (|F| >= 1e-3) and one eigenvalue with |Re| < 0.05.
 GHOST_MIN_SPEED = 1e-3
 GHOST_EIG_TOL = 0.05
 
@@ -84,7 +84,7 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     (``plotting.plot_speed_2d``) with the refined slow points (``analysis.slow_points_2d``: fixed points black,
     ghosts red with their slow direction, slow points orange) and the trial trajectories kappa_t = n x_t (white).
 
-    The claim checked (spec target 19): just before the drop, a refined slow point that is not a fixed point
+    The claim checked (paper Fig 4: ghost points precede abrupt transitions): just before the drop, a refined slow point that is not a fixed point
     (|F| >= 1e-3) with a Jacobian eigenvalue |Re lambda| < 0.05 lies in the trajectories' range (their bounding
     box widened by 10 % on each side). The drop is :func:`transition_epoch` (the smoothed excess loss over its
     final value has halved from the plateau); the parameters are kept at every epoch and the last 20 snapshots
@@ -111,6 +111,7 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     DMTS        dflt   200 (50)              Adam 1e-4   8 000      every 40
     DMTS        quick  40 (10)               Adam 1e-4   5 000      every 1        ~15 s
     ==========  =====  ====================  ==========  =========  =============  ==========================
+
     Fewer trials per class than the paper's keep the expected gradient (the loss is a mean over trials) and
     change only the sampling noise of r0 and xi. DCDT at the reduced scales uses Adam instead of the paper's
     SGD: with numpy's initialisation, SGD (lr 1e-2 to 1e-1, 10 trials per class, seeds 0-3) stays on the

@@ -1,6 +1,6 @@
-"""Figures of the trained RNNs (paper Figs 3, 6A, 6B, 8B; spec sections 3.1, 3.2 and 6).
+"""Figures of the trained RNNs (paper Figs 3, 6A, 6B, 8B).
 
-The rank-one network is spec section 3.1 (N = 100, alpha = 0.5, latent readout sigmoid(c (kappa - 1)) with
+The rank-one network is the paper's Fig 3 network (N = 100, alpha = 0.5, latent readout sigmoid(c (kappa - 1)) with
 c = 10, x0 = -0.3, delayed activation with T = 20), initialised like the paper's PyTorch code
 (``rnn.init_params(model, seed, scheme="torch")``; seed 40 is the paper's Fig 3 network). Float64 throughout,
 where the paper ran float32: see the precision note in :mod:`ghostfast.figures`.
@@ -54,7 +54,7 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
     (red dot) and the readout threshold kappa = 1 (orange). After learning a ghost (a minimum of f slightly
     above 0) sits between kappa0 and 1.
 
-    Scales ("paper": spec Fig 3A exactly, 23 s measured on a loaded 2-core machine; default 8-11 s; quick
+    Scales ("paper": paper Fig 3A exactly, 23 s measured on a loaded 2-core machine; default 8-11 s; quick
     ~2 s; one run is serial):
     ==========  ======  ========  ===========================  ============
     scale       lr      epochs    flow maps at epochs          record every
@@ -223,8 +223,8 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
           ) -> FigureResult:
     """Fig 6A: loss vs learning rate at several epochs, mean +- SEM over seeds (log-log; ``plotting.plot_lr_sweep``),
     and the fraction of seeds trapped in the no-learning zone at the end (:func:`ghostfast.metrics.trapped`:
-    loss > L0/2 and gradient norm <= 1e-3 of the run's largest), for the rank-one network (left; spec 3.1,
-    fixed latent readout with confidence 10) and the full-rank network (right; spec 3.3, trainable linear
+    loss > L0/2 and gradient norm <= 1e-3 of the run's largest), for the rank-one network (left; the Fig 3 network,
+    fixed latent readout with confidence 10) and the full-rank network (right; W ~ N(0, 1/N), trainable linear
     sigmoid readout). Rank one: a window of successful learning that widens to the left with more epochs and a
     hard wall at the critical lr (~1.5-1.9e-2 for T = 20) beyond which every run ends at L = 1. Full rank: more
     trainable dimensions, learning over a wider range of learning rates (paper Sec. on sloppy parameters).
@@ -298,7 +298,7 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
 
 def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None
           ) -> FigureResult:
-    """Fig 6B: rank-K networks with a trainable linear sigmoid readout (spec section 3.2): the fraction of
+    """Fig 6B: rank-K networks with a trainable linear sigmoid readout (paper Fig 6B): the fraction of
     learned networks (final loss / initial loss < 1e-2) vs K, one curve per learning rate; and learning curves
     (loss / loss0, mean over seeds, log-log) coloured by K at the learning rate where the ranks differ most.
     Claim: the fraction learned rises with K (more trainable dimensions stabilise learning).

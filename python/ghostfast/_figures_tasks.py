@@ -1,6 +1,6 @@
-"""Figures of full-rank task RNNs on DCDT / DMTS (paper Figs 5 and 7; spec sections 3.4, 4, 5.3 and 6).
+"""Figures of full-rank task RNNs on DCDT / DMTS (paper Figs 5 and 7).
 
-Models are spec section 3.4 (N = 100, alpha = 0.5, one input, read before the update, tanh output for DCDT and
+Models are the paper's task RNNs (N = 100, alpha = 0.5, one input, read before the update, tanh output for DCDT and
 sigmoid for DMTS) with the "task" initialisation preset of :func:`ghostfast.rnn.init_params` (xavier-uniform
 W, w_in, w_out; PyTorch-default biases) drawn from numpy's generator: the paper's PyTorch seeds cannot be
 matched, so compare statistically.
@@ -269,7 +269,7 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
     (same parameters, Adam moments and random stream: ``rnn.TrainState``) with the readout L1 norm fixed to
     c before every forward pass (``Model.readout_l1_cap``), for c in {0.1, 0.5, 1, 3, inf} (inf: no cap).
     Phase 1 is shared by the five branches (trained once). Plotted: accuracy and loss, mean +- SEM over seeds.
-    Claim (spec target 18): late accuracy is higher for c in {0.5, 1, 3} than for c = inf.
+    Claim (paper Fig 8C): late accuracy is higher for c in {0.5, 1, 3} than for c = inf.
 
     ==========  =====  ================  ===================  ============================================
     scale       seeds  epochs (1 + 2)    recorded every       time (2 loaded cores)

@@ -2,7 +2,7 @@
 
 One function per figure (or panel group). Each takes ``scale`` in {"quick", "default", "paper"}:
 
-* ``"paper"``: the authors' exact parameters (spec section 6); the docstring states the expected time.
+* ``"paper"``: the authors' exact parameters (their code for each figure); the docstring states the expected time.
 * ``"default"``: a scaled-down run that still shows the figure's claim, well under a minute on 2 cores.
 * ``"quick"``: a few seconds (smoke tests).
 

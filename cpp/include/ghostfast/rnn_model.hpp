@@ -1,4 +1,5 @@
-// Leaky-tanh RNN models of the paper (spec §3): configuration, flat parameter layout, tasks.
+// Leaky-tanh RNN models of the paper (rank one, rank K, full rank; paper Figs 3-8): configuration, flat
+// parameter layout, tasks.
 //
 // Column-vector convention: x_{t+1} = (1 - alpha) x_t + alpha tanh(W x_t + w_in u_t + b + xi_t), with
 // W = m n (m: N x K, n: K x N) for low rank or a full N x N matrix. Latents kappa = n x (K-vector).
