@@ -2,8 +2,8 @@
 and in vectorised numpy (hand-written BPTT), measured in the same process, single thread.
 
 (a) rank-one RNN, N = 100, delayed activation T = 20 (40 steps, 1 trial), SGD (paper Fig 3);
-(b) full-rank RNN, N = 100, DMTS config A (38 steps, 4 trials), SGD, read-before, sigmoid readout (paper Fig 7,
-    Fig 7: no noise, x0 = 0); (b') the same with noise 0.01 and random x0 (std 0.1);
+(b) full-rank RNN, N = 100, DMTS config A (38 steps, 4 trials), SGD, read-before, sigmoid readout (paper Fig 7:
+    no noise, x0 = 0); (b') the same with noise 0.01 and random x0 (std 0.1);
 (c) the Fig 4 E-H rank-2 model: DMTS A with 500 trials per class (2000 x 38 steps), noise 0.01, random x0,
     Adam (no numpy baseline).
 
