@@ -341,6 +341,15 @@ def plot_lr_sweep(result: Any, epochs: Sequence[int] | None = None, *, ax: Any =
     Returns
     -------
     (ax, ax_trapped)
+
+    Examples
+    --------
+    >>> from ghostfast import canonical
+    >>> sw = canonical.lr_sweep(100, np.geomspace(1e-7, 2e-6, 8), n_seeds=3, epochs=1000, seed=0,
+    ...                         record_epochs=[100, 1000], progress=False)
+    >>> ax, ax_trapped = plot_lr_sweep(sw)
+    >>> ax.get_xscale(), ax.get_yscale()
+    ('log', 'log')
     """
     lrs, rec, L, frac = _lr_sweep_arrays(result)
     if ax is None:
