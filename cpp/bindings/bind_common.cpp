@@ -34,6 +34,8 @@ void bind_common(py::module_& m) {
       },
       "The RNN kernel path this CPU runs: 'portable' (std::fma), 'avx2' (AVX2 + FMA) or 'avx512'. Every path "
       "gives the same bits.");
+  m.def("max_threads", &ghostfast::max_threads,
+        "The most threads a parallel call uses (the processors available); larger counts are clamped.");
 
   // Test hook: throws from iteration fail_at of an OpenMP loop run with the GIL released, to prove that an
   // exception raised on a worker thread reaches Python as ValueError (see tests/test_package.py).
@@ -58,5 +60,7 @@ void bind_common(py::module_& m) {
       .def("cancel", [](Control& c) { c.cancel.store(true); }, "Ask the running call to stop soon.")
       .def_property_readonly("cancelled", [](const Control& c) { return c.cancel.load(); })
       .def_property_readonly("done", [](const Control& c) { return c.done.load(); },
-                             "Number of jobs finished so far.");
+                             "Number of jobs finished so far.")
+      .def_property_readonly("epochs", [](const Control& c) { return c.epochs.load(); },
+                             "Training epochs done so far, summed over jobs (updated every few epochs).");
 }

@@ -13,6 +13,7 @@ from . import _display
 from . import metrics as _metrics
 from ._optional import require
 from ._sweep_grid import plain, to_json
+from ._validation import as_float_array, check_real
 
 #: Defaults of the derived flags (see SweepResult); the definitions live in ghostfast.metrics.
 DROP_FRACTION = _metrics.DROP_FRACTION
@@ -50,7 +51,19 @@ def drop_epochs(loss: np.ndarray, record_epochs: np.ndarray, fraction: float = D
     >>> drop_epochs(np.array([[1.0, 0.9, 0.2, 0.1], [1.0, 1.0, 1.0, 1.0]]), np.array([0, 10, 20, 30]))
     array([20, -1])
     """
-    return _metrics.drop_epoch(loss, record_epochs, fraction=fraction)
+    loss = _histories(loss, "loss")
+    rec = as_float_array(record_epochs, "record_epochs", shape=(loss.shape[-1],))
+    if not np.all(rec == np.round(rec)):
+        raise ValueError("record_epochs must hold integers")
+    fraction = check_real(fraction, "fraction", positive=True)
+    return _metrics.drop_epoch(loss, rec.astype(np.int64), fraction=fraction)
+
+
+def _histories(value: Any, name: str) -> np.ndarray:
+    arr = as_float_array(value, name, finite=False)
+    if arr.ndim < 1 or arr.shape[-1] < 1:
+        raise ValueError(f"{name} must be an array [..., n_records] with n_records >= 1, got shape {arr.shape}")
+    return arr
 
 
 def trapped_mask(loss: np.ndarray, grad_norm: np.ndarray, *, loss_fraction: float = TRAP_LOSS_FRACTION,
@@ -83,7 +96,13 @@ def trapped_mask(loss: np.ndarray, grad_norm: np.ndarray, *, loss_fraction: floa
     >>> trapped_mask(loss, grad).tolist()             # stuck; learned; still moving
     [True, False, False]
     """
-    return _metrics.trapped(loss, grad_norm, loss_fraction=loss_fraction, grad_fraction=grad_tol)
+    loss = _histories(loss, "loss")
+    grad = _histories(grad_norm, "grad_norm")
+    if grad.shape[:-1] != loss.shape[:-1]:
+        raise ValueError(f"grad_norm must have the grid shape of loss {loss.shape[:-1]}, got {grad.shape[:-1]}")
+    loss_fraction = check_real(loss_fraction, "loss_fraction", positive=True)
+    grad_tol = check_real(grad_tol, "grad_tol", nonnegative=True)
+    return _metrics.trapped(loss, grad, loss_fraction=loss_fraction, grad_fraction=grad_tol)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ the de-duplicated points), which is cheap next to the minimisation.
 """
 from __future__ import annotations
 
+import numbers
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -27,7 +29,7 @@ import numpy as np
 
 from . import _core
 from . import metrics as _metrics
-from ._validation import as_float_array, check_int, check_real, check_threads
+from ._validation import INT64_MAX, as_float_array, check_bool, check_int, check_real, check_threads
 
 __all__ = [
     "FixedPoints1D", "Ghosts1D", "LatentReduction", "SlowPoints", "LearningMetrics",
@@ -84,58 +86,69 @@ def rank_one_vectors(params: Any = None, *, m: Any = None, n: Any = None, b: Any
         pm = pn = pb = None
     else:
         pm, pn, pb = _get(params, "m"), _get(params, "n"), _get(params, "b")
+    names = {k: ("params[%r]" % k if given is None else k) for k, given in (("m", m), ("n", n), ("b", b))}
     m = pm if m is None else m
     n = pn if n is None else n
     b = pb if b is None else b
     if m is None or n is None:
-        raise ValueError("rank-one analysis needs m and n (a dict with keys 'm', 'n', 'b')")
-    m = as_float_array(m, "m")
-    n = as_float_array(n, "n")
+        if params is not None and not isinstance(params, (Mapping, tuple, list)) and not hasattr(params, "m"):
+            raise TypeError(f"params must be a dict with keys 'm', 'n' (and 'b'), an object with those attributes "
+                            f"or a tuple (m, n, b), got {type(params).__name__}")
+        raise ValueError("params: rank-one analysis needs m and n (a dict with keys 'm', 'n', 'b')")
+    nm, nn, nb = names["m"], names["n"], names["b"]
+    m = as_float_array(m, nm)
+    n = as_float_array(n, nn)
     if m.ndim == 2 and m.shape[1] == 1:
         m = m[:, 0]
     if n.ndim == 2 and n.shape[0] == 1:
         n = n[0]
     if m.ndim != 1:
-        raise ValueError(f"m must have shape (N,) or (N, 1) for rank-one analysis, got {m.shape}")
+        raise ValueError(f"{nm} must have shape (N,) or (N, 1) for rank-one analysis, got {m.shape}")
     if n.ndim != 1 or n.shape != m.shape:
-        raise ValueError(f"n must have shape (N,) or (1, N) with N = {m.shape[0]} (from m), got {n.shape}")
+        raise ValueError(f"{nn} must have shape (N,) or (1, N) with N = {m.shape[0]} (from {nm}), got {n.shape}")
     if m.shape[0] < 1:
-        raise ValueError("m and n must be non-empty")
-    b = np.zeros_like(m) if b is None else as_float_array(b, "b")
+        raise ValueError(f"{nm} and {nn} must be non-empty")
+    b = np.zeros_like(m) if b is None else as_float_array(b, nb)
     if b.shape != m.shape:
-        raise ValueError(f"b must have shape ({m.shape[0]},) (N from m), got {b.shape}")
+        raise ValueError(f"{nb} must have shape ({m.shape[0]},) (N from {nm}), got {b.shape}")
     return np.ascontiguousarray(m), np.ascontiguousarray(n), np.ascontiguousarray(b)
 
 
 def _weights_and_bias(params: Any, b: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Full W (N, N) and b (N,) from a dict with ``W`` or ``m``/``n`` (any rank), or a matrix."""
     is_matrix = isinstance(params, (np.ndarray, list, tuple))
+    if not is_matrix and not isinstance(params, Mapping) and not (hasattr(params, "W") or hasattr(params, "m")):
+        raise TypeError(f"params must be a dict with 'W' or 'm' and 'n', or the matrix W, got {type(params).__name__}")
     if not is_matrix:  # a dict (or an object with attributes) holding W, or m and n, and maybe b
         W = _get(params, "W")
         if W is None:
             m, n = _get(params, "m"), _get(params, "n")
             if m is None or n is None:
-                raise ValueError("params must contain 'W' or both 'm' and 'n'")
-            m = as_float_array(m, "m")
-            n = as_float_array(n, "n")
+                raise ValueError(f"params must contain 'W' or both 'm' and 'n', got keys "
+                                 f"{sorted(map(str, params)) if isinstance(params, Mapping) else '(none)'}")
+            m = as_float_array(m, "params['m']")
+            n = as_float_array(n, "params['n']")
             if m.ndim == 1:
                 m = m[:, None]
             if n.ndim == 1:
                 n = n[None, :]
             if m.ndim != 2 or n.ndim != 2 or m.shape[1] != n.shape[0] or m.shape[0] != n.shape[1]:
-                raise ValueError(f"m (N, K) and n (K, N) do not match: m {m.shape}, n {n.shape}")
+                raise ValueError(f"params: m (N, K) and n (K, N) do not match: m {m.shape}, n {n.shape}")
             W = m @ n
+        wname = "params['W']"
+        bname = "b" if b is not None else "params['b']"
         if b is None:
             b = _get(params, "b")
     else:
         W = params
-    W = as_float_array(W, "W", ndim=2)
+        wname, bname = "params (the matrix W)", "b"
+    W = as_float_array(W, wname, ndim=2)
     if W.shape[0] != W.shape[1] or W.shape[0] < 1:
-        raise ValueError(f"W must be a non-empty square (N, N) matrix, got {W.shape}")
+        raise ValueError(f"{wname} must be a non-empty square (N, N) matrix, got {W.shape}")
     N = W.shape[0]
-    b = np.zeros(N) if b is None else as_float_array(b, "b")
+    b = np.zeros(N) if b is None else as_float_array(b, bname)
     if b.shape != (N,):
-        raise ValueError(f"b must have shape ({N},) to match W {W.shape}, got {b.shape}")
+        raise ValueError(f"{bname} must have shape ({N},) to match W {W.shape}, got {b.shape}")
     return W, b
 
 
@@ -161,7 +174,11 @@ def default_kappa_grid(n: np.ndarray, points: int = 4001) -> np.ndarray:
     >>> g.tolist()
     [-3.0, -1.5, 0.0, 1.5, 3.0]
     """
+    n = as_float_array(n, "n")
+    points = check_int(points, "points", minimum=2, maximum=10**8)
     R = float(np.sum(np.abs(n))) + 1.0
+    if not np.isfinite(R):
+        raise ValueError("n: sum |n_i| overflows float64")
     return np.linspace(-R, R, points)
 
 
@@ -277,10 +294,23 @@ def stack_rank_one(snapshots: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     >>> m[:, 0].tolist()                               # epoch 0 first
     [2.0, 1.0]
     """
-    items = [snapshots[k] for k in sorted(snapshots)] if isinstance(snapshots, Mapping) else list(snapshots)
+    if isinstance(snapshots, Mapping):
+        if not all(isinstance(k, numbers.Real) and not isinstance(k, bool) for k in snapshots):
+            raise TypeError("snapshots as a dict must map epochs (numbers) to parameter dicts")
+        items = [snapshots[k] for k in sorted(snapshots)]
+    elif isinstance(snapshots, (list, tuple)):
+        items = list(snapshots)
+    else:
+        raise TypeError(f"snapshots must be a dict {{epoch: params}} or a list of parameter dicts, "
+                        f"got {type(snapshots).__name__}")
     if not items:
         raise ValueError("snapshots must contain at least one parameter set")
-    vecs = [rank_one_vectors(p) for p in items]
+    vecs = []
+    for i, p in enumerate(items):
+        try:
+            vecs.append(rank_one_vectors(p))
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"snapshots[{i}]: {err}") from None
     N = vecs[0][0].shape[0]
     if any(v[0].shape[0] != N for v in vecs):
         raise ValueError("all snapshots must have the same N")
@@ -520,6 +550,12 @@ def latent_reduction(params: Any, b: Any = None, *, rank: int = 2, basis: str = 
     return LatentReduction(M=M, P=P, b=b, singular_values=s, exact=exact)
 
 
+def _check_reduction(reduction: Any) -> LatentReduction:
+    if not isinstance(reduction, LatentReduction):
+        raise TypeError(f"reduction must be a LatentReduction (from latent_reduction), got {type(reduction).__name__}")
+    return reduction
+
+
 def latent_flow(reduction: LatentReduction, kappa: Any) -> np.ndarray:
     """The latent flow F(kappa) = -kappa + P tanh(M kappa + b) (numpy).
 
@@ -538,7 +574,10 @@ def latent_flow(reduction: LatentReduction, kappa: Any) -> np.ndarray:
     >>> latent_flow(red, [0.0, 0.0]).tolist()
     [0.0, 0.0]
     """
+    reduction = _check_reduction(reduction)
     k = as_float_array(kappa, "kappa")
+    if k.ndim == 0:
+        raise ValueError(f"kappa must have last axis K = {reduction.rank}, got a scalar")
     if k.shape[-1] != reduction.rank:
         raise ValueError(f"kappa must have last axis K = {reduction.rank}, got shape {k.shape}")
     return -k + np.tanh(k @ reduction.M.T + reduction.b) @ reduction.P.T
@@ -562,7 +601,10 @@ def latent_jacobian(reduction: LatentReduction, kappa: Any) -> np.ndarray:
     >>> latent_jacobian(red, [0.0, 0.0]).round(12).tolist()
     [[-0.5, 0.0], [0.0, -0.5]]
     """
+    reduction = _check_reduction(reduction)
     k = as_float_array(kappa, "kappa")
+    if k.ndim == 0 or k.shape[-1] != reduction.rank:
+        raise ValueError(f"kappa must have last axis K = {reduction.rank}, got shape {k.shape}")
     d = 1.0 - np.tanh(k @ reduction.M.T + reduction.b) ** 2
     return -np.eye(reduction.rank) + np.einsum("an,...n,nc->...ac", reduction.P, d, reduction.M)
 
@@ -593,6 +635,7 @@ def speed_field_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, n_th
     >>> speed.shape, float(speed[1, 2])                # the fixed point at the origin
     ((3, 5), 0.0)
     """
+    reduction = _check_reduction(reduction)
     if reduction.rank != 2:
         raise ValueError(f"speed_field_2d needs a rank-2 reduction, got rank {reduction.rank}")
     gx = _grid(grid_x, reduction.b, "grid_x")
@@ -624,12 +667,18 @@ def slow_point_candidates_2d(speed: np.ndarray, grid_x: np.ndarray, grid_y: np.n
     >>> slow_point_candidates_2d(speed_field_2d(red, gx, gy), gx, gy).tolist()
     [[0.0, 0.0]]
     """
-    s = np.asarray(speed, dtype=np.float64)
-    padded = np.pad(s, 1, mode="constant", constant_values=np.inf)
+    s = as_float_array(speed, "speed", ndim=2, finite=False)
+    if np.any(np.isnan(s)):
+        raise ValueError("speed must not contain NaN")
     ny, nx = s.shape
+    gx = as_float_array(grid_x, "grid_x", shape=(nx,))
+    gy = as_float_array(grid_y, "grid_y", shape=(ny,))
+    padded = np.pad(s, 1, mode="constant", constant_values=np.inf)
+    if s.size == 0:
+        return np.empty((0, 2))
     neigh = np.min(np.stack([padded[i:i + ny, j:j + nx] for i in range(3) for j in range(3)]), axis=0)
     iy, ix = np.nonzero(s <= neigh)
-    return np.stack([np.asarray(grid_x)[ix], np.asarray(grid_y)[iy]], axis=1)
+    return np.stack([gx[ix], gy[iy]], axis=1)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -691,14 +740,27 @@ def _classify(speed: np.ndarray, eigenvalues: np.ndarray, converged: np.ndarray,
     return kind.astype(str), stability.astype(str)
 
 
+def _nearest_start_distance(x: np.ndarray, starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Distance from each end point x[i] (i in ``rows``, a mask) to its nearest start, inf elsewhere.
+
+    |a|^2 + |b|^2 - 2 a.b, clipped for rounding, in blocks of rows so that memory stays O(block * S)."""
+    dist = np.full(x.shape[0], np.inf)
+    idx = np.flatnonzero(rows)
+    s2 = np.sum(starts * starts, axis=1)[None, :]
+    for lo in range(0, idx.size, 512):
+        sel = idx[lo:lo + 512]
+        xs = x[sel]
+        sq = np.sum(xs * xs, axis=1)[:, None] + s2 - 2.0 * xs @ starts.T
+        dist[sel] = np.sqrt(np.maximum(np.min(sq, axis=1), 0.0))
+    return dist
+
+
 def _deduplicate(x: np.ndarray, starts: np.ndarray, usable: np.ndarray, tol: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Greedy clustering within ``tol`` (Euclidean, full space), visiting points from the one closest to
     the start set outward, so each cluster is represented by its point closest to the starts."""
     S = x.shape[0]
-    # nearest-start distance of every end point (|a|^2 + |b|^2 - 2 a.b, clipped for rounding)
-    sq = np.sum(x * x, axis=1)[:, None] + np.sum(starts * starts, axis=1)[None, :] - 2.0 * x @ starts.T
-    dist = np.sqrt(np.maximum(np.min(sq, axis=1), 0.0))
+    dist = _nearest_start_distance(x, starts, usable)
     order = np.argsort(np.where(usable, dist, np.inf), kind="stable")
     reps: list[int] = []
     assignment = np.full(S, -1, dtype=np.int64)
@@ -722,19 +784,21 @@ def _deduplicate(x: np.ndarray, starts: np.ndarray, usable: np.ndarray, tol: flo
 
 def _solve(M: np.ndarray, P: np.ndarray | None, b: np.ndarray, starts: np.ndarray, *, max_iter: int,
            n_threads: int | None, progress: bool | None) -> dict:
-    max_iter = check_int(max_iter, "max_iter", minimum=0)
+    max_iter = check_int(max_iter, "max_iter", minimum=0, maximum=2**31 - 1)
     threads = check_threads(n_threads)
-    if progress:
-        from ._progress import run_with_control
+    if progress is not None:
+        progress = check_bool(progress, "progress")
+    from ._progress import run_with_control
 
-        out, interrupted = run_with_control(
-            lambda control: _core.find_slow_points(M, P, b, starts, max_iter=max_iter, n_threads=threads,
-                                                   control=control),
-            total=starts.shape[0], progress=progress, desc="slow points", unit="start")
-        out["interrupted"] = interrupted
-        return out
-    out = _core.find_slow_points(M, P, b, starts, max_iter=max_iter, n_threads=threads)
-    out["interrupted"] = False
+    # Always through run_with_control, so Ctrl-C stops the starts not yet begun (the others finish).
+    out, interrupted = run_with_control(
+        lambda control: _core.find_slow_points(M, P, b, starts, max_iter=max_iter, n_threads=threads,
+                                               control=control),
+        total=starts.shape[0], progress=progress, desc="slow points", unit="start")
+    out["interrupted"] = interrupted
+    if interrupted:
+        warnings.warn("slow-point search interrupted: the starts not begun are left out (config['interrupted'])",
+                      RuntimeWarning, stacklevel=4)
     return out
 
 
@@ -749,8 +813,7 @@ def _finish(raw: dict, starts: np.ndarray, jacobian, *, tol_fixed: float, ghost_
     else:
         reps = np.arange(x_all.shape[0])
         assignment = np.where(usable, reps, -1)
-        sq = np.sum(x_all * x_all, 1)[:, None] + np.sum(starts * starts, 1)[None] - 2 * x_all @ starts.T
-        dist = np.sqrt(np.maximum(np.min(sq, axis=1), 0.0))
+        dist = _nearest_start_distance(x_all, starts, np.ones(x_all.shape[0], dtype=bool))
         counts = np.ones(len(reps), dtype=np.int64)
     x = x_all[reps]
     K = starts.shape[1]
@@ -826,6 +889,7 @@ def slow_points_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, star
     >>> sp.kind.tolist(), sp.stability.tolist()
     (['fixed point'], ['stable'])
     """
+    reduction = _check_reduction(reduction)
     if reduction.rank != 2:
         raise ValueError(f"slow_points_2d needs a rank-2 reduction, got rank {reduction.rank}")
     tol_fixed, ghost_eig_tol, dedup_tol = _check_thresholds(tol_fixed, ghost_eig_tol, dedup_tol)
@@ -952,7 +1016,7 @@ def find_slow_points(params: Any, b: Any = None, starts: Any = None, *, tol_fixe
 
 
 def adam_slow_points(params: Any, b: Any = None, starts: Any = None, *, lr: float = 1e-2, iterations: int = 5000,
-                     n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     n_threads: int | None = None, progress: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The paper's solver (Fig. 5 code) for comparison: Adam on the mean of F(x)^2 over units, from each start.
 
     Adam (``lr``, betas 0.9/0.999, eps 1e-8) in C++, no Newton step; :func:`find_slow_points` converges far
@@ -972,6 +1036,9 @@ def adam_slow_points(params: Any, b: Any = None, starts: Any = None, *, lr: floa
         Adam steps per start.
     n_threads : int or None
         OpenMP threads (None: default).
+    progress : bool or None
+        A bar over starts (None: only in an interactive terminal or a notebook). Ctrl-C stops every start
+        within 256 iterations and returns where they are, with a RuntimeWarning.
 
     Returns
     -------
@@ -986,10 +1053,24 @@ def adam_slow_points(params: Any, b: Any = None, starts: Any = None, *, lr: floa
     True
     """
     W, b = _weights_and_bias(params, b)
+    if starts is None:
+        raise ValueError("starts (S, N) are required")
     starts = as_float_array(starts, "starts", ndim=2, shape=(None, W.shape[0]))
     lr = check_real(lr, "lr", positive=True)
-    iterations = check_int(iterations, "iterations", minimum=0)
-    return _core.adam_slow_points(W, None, b, starts, lr, iterations, check_threads(n_threads))
+    iterations = check_int(iterations, "iterations", minimum=0, maximum=INT64_MAX)
+    threads = check_threads(n_threads)
+    if progress is not None:
+        progress = check_bool(progress, "progress")
+    from ._progress import run_with_control
+
+    out, interrupted = run_with_control(
+        lambda control: _core.adam_slow_points(W, None, b, starts, lr, iterations, threads, control),
+        total=starts.shape[0], progress=progress, desc="adam slow points", unit="start")
+    x, speed, completed = out
+    if interrupted:
+        warnings.warn(f"adam_slow_points interrupted: {int(completed.sum())} of {starts.shape[0]} starts ran all "
+                      f"{iterations} iterations (the others stopped early)", RuntimeWarning, stacklevel=2)
+    return x, speed
 
 
 # ---------------------------------------------------------------------------------------------------

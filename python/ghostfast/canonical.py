@@ -28,6 +28,7 @@ every run's result is independent of the number of threads.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence, Tuple, Union
 
@@ -38,7 +39,7 @@ from ._optional import require
 from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
 from ._stats import power_law_fit
-from ._validation import check_bool, check_int, check_real, check_threads
+from ._validation import DEFAULT_MAX_MEMORY, INT64_MAX, _is_complex, check_bool, check_int, check_memory, check_real, check_threads
 
 __all__ = [
     "optimal_r", "no_learning_boundary", "escape_time", "loss", "loss_grad", "critical_lr",
@@ -54,8 +55,13 @@ Entropy = Union[int, Sequence[int], None]
 # ---------------------------------------------------------------------------------------------- helpers
 
 def _float_array(value: Any, name: str, *, allow_inf: bool = False) -> np.ndarray:
+    if isinstance(value, (str, bytes, bool, np.bool_)) or _is_complex(value) or (
+            isinstance(value, np.ndarray) and value.dtype.kind not in "iuf"):
+        raise TypeError(f"{name} must be a real number or an array of real numbers, got {type(value).__name__}")
     try:
         arr = np.asarray(value, dtype=np.float64)
+    except OverflowError as err:
+        raise ValueError(f"{name} holds a number too large for float64") from err
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be a number or an array of numbers, got {type(value).__name__}") from err
     if np.any(np.isnan(arr)):
@@ -69,11 +75,23 @@ def _delay(T: Any) -> np.ndarray:
     arr = _float_array(T, "T")
     if np.any(arr <= 0):
         raise ValueError(f"T must be > 0, got {T!r}")
+    _representable(arr)
     return arr
 
 
 def _scalar_delay(T: Any) -> float:
-    return check_real(T, "T", positive=True)
+    T = check_real(T, "T", positive=True)
+    _representable(np.asarray(T))
+    return T
+
+
+def _representable(T: np.ndarray) -> None:
+    """r* = pi^2 / (4 T^2) and the critical lr ~ T^-5 must be finite and nonzero in float64."""
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        ok = np.isfinite(np.pi ** 2 / (4.0 * T * T)) & (3.0 * np.pi ** 4 / (32.0 * T ** 5) > 0)
+    if not np.all(ok):
+        raise ValueError(f"T must be within about [1e-154, 1e64] so that r* = pi^2/(4 T^2) and the critical lr "
+                         f"~ T^-5 are finite nonzero float64 numbers, got {T if T.ndim == 0 else T[~ok][0]}")
 
 
 def _out(x: np.ndarray) -> Union[float, np.ndarray]:
@@ -403,7 +421,10 @@ def _record_epochs(epochs: int, record_every: int, record_epochs: Union[Sequence
         if rec[-1] != epochs:
             rec = np.append(rec, np.int64(epochs))
         return rec
-    rec = np.asarray(record_epochs)
+    try:
+        rec = np.asarray(record_epochs)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise TypeError("record_epochs must be a 1-D sequence of integers") from err
     if rec.ndim != 1 or not np.issubdtype(rec.dtype, np.integer):
         raise TypeError("record_epochs must be a 1-D sequence of integers")
     rec = rec.astype(np.int64)
@@ -415,7 +436,8 @@ def _record_epochs(epochs: int, record_every: int, record_epochs: Union[Sequence
 def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normalized: bool = True,
           confidence: Optional[ArrayLike] = None, seed: SeedLike = None, n_threads: Optional[int] = None,
           record_every: int = 1, threshold: float = 10.0, dt: float = 0.1,
-          progress: Optional[bool] = None, *, record_epochs: Union[Sequence[int], np.ndarray, None] = None) -> CanonicalTrainResult:
+          progress: Optional[bool] = None, *, record_epochs: Union[Sequence[int], np.ndarray, None] = None,
+          max_memory: float = DEFAULT_MAX_MEMORY) -> CanonicalTrainResult:
     """Plain gradient descent r <- r - lr g(r) for every broadcast (r0, lr[, confidence]) run at once.
 
     Parameters
@@ -444,9 +466,12 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
     threshold, dt : float
         Readout threshold x_th and Euler step of the finite-confidence simulation.
     progress : bool or None
-        A tqdm bar over runs (None: only in an interactive terminal or notebook).
+        A tqdm bar over runs (None: only in an interactive terminal or notebook). Ctrl-C stops every run within
+        256 epochs and returns them (``interrupted=True``).
     record_epochs : sequence of int, optional
         Explicit, strictly increasing epochs to record instead (overrides ``record_every``).
+    max_memory : float
+        Bytes the histories may take; above it a ValueError is raised before any work.
 
     Returns
     -------
@@ -462,7 +487,7 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
     ([False, True], 1.0)
     """
     T, threshold, dt = _check_sim_args(T, threshold, dt)
-    epochs = check_int(epochs, "epochs", minimum=0)
+    epochs = check_int(epochs, "epochs", minimum=0, maximum=INT64_MAX - 1)
     record_every = check_int(record_every, "record_every", minimum=1)
     normalized = check_bool(normalized, "normalized")
     lr_arr = _float_array(lr, "lr")
@@ -483,8 +508,17 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
     broadcast = _broadcast(arrays, names)
     shape = broadcast[0].shape
     n_runs = int(np.prod(shape, dtype=np.int64))
-    rec = _record_epochs(epochs, record_every, record_epochs)
     threads = check_threads(n_threads)
+    if progress is not None:
+        progress = check_bool(progress, "progress")
+    max_memory = check_real(max_memory, "max_memory", positive=True, finite=False)
+    # r and loss histories [n_runs, n_rec] plus a few per-run outputs, allocated before the C++ loop starts
+    rec = None if record_epochs is None else _record_epochs(epochs, record_every, record_epochs)
+    n_rec_max = epochs // record_every + 2 if rec is None else rec.size
+    check_memory(n_runs * (n_rec_max * 2 * 8 + 64), max_memory, f"canonical.train's histories ({n_runs} runs x "
+                 f"{n_rec_max} recorded epochs)", "raise record_every, pass record_epochs, or raise max_memory")
+    if rec is None:
+        rec = _record_epochs(epochs, record_every, None)
     flat_conf = broadcast[2].ravel() if confidence is not None else None
 
     def call(control: Any) -> dict:
@@ -492,6 +526,9 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
                                      rec, threshold, dt, threads, control)
 
     out, interrupted = run_with_control(call, total=n_runs, progress=progress, desc="canonical.train")
+    if interrupted:
+        warnings.warn(f"canonical.train interrupted: {int(np.sum(out['completed']))} of {n_runs} runs finished "
+                      "(the others stopped early: result.interrupted is True)", RuntimeWarning, stacklevel=2)
     n_rec = rec.size
     config = dict(T=T, epochs=epochs, normalized=normalized, threshold=threshold, dt=dt,
                   record_every=record_every, gradient="sharp" if confidence is None else "simulated",
@@ -635,9 +672,14 @@ def lr_sweep(T: float, lrs: ArrayLike, n_seeds: int = 10, epochs: int = 10000, n
         raise ValueError(f"seeding must be 'modern' or 'paper', got {seeding!r}")
     r0_mean = check_real(r0_mean, "r0_mean")
     r0_std = check_real(r0_std, "r0_std", nonnegative=True)
+    if isinstance(record_epochs, (str, bytes)) or not isinstance(record_epochs, (Sequence, np.ndarray, range)):
+        raise TypeError(f"record_epochs must be a sequence of ints, got {type(record_epochs).__name__}")
     rec = _record_epochs(epochs, 1, list(record_epochs))
     if rec.size == 0 or rec[0] < 1:
         raise ValueError("record_epochs must be >= 1 (epoch E is the loss of the E-th epoch's forward pass)")
+    n_runs = lrs_arr.size * n_seeds
+    check_memory(n_runs * (rec.size * 2 * 8 + 96), DEFAULT_MAX_MEMORY, f"lr_sweep's {n_runs} runs",
+                 "use fewer n_seeds, lrs or record_epochs")
     r0, entropy = _initial_r(T, lrs_arr.size, n_seeds, r0_mean, r0_std, seeding, seed)
     # Epoch E (1-based, as in the paper's per-epoch loss list) evaluates r after E - 1 updates.
     res = train(r0, lrs_arr[:, None], T, epochs, normalized=normalized, n_threads=n_threads,
@@ -731,9 +773,13 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
     n_seeds = check_int(n_seeds, "n_seeds", minimum=1)
     epochs = check_int(epochs, "epochs", minimum=1)
     rtol = check_real(rtol, "rtol", positive=True)
+    if rtol < 1e-12:
+        raise ValueError(f"rtol must be >= 1e-12 (float64 bisection cannot resolve less), got {rtol}")
     grid_arr = _float_array(grid, "grid")
     if grid_arr.ndim != 1 or grid_arr.size < 2 or np.any(grid_arr <= 0) or np.any(np.diff(grid_arr) <= 0):
         raise ValueError("grid must be a strictly increasing 1-D sequence of at least 2 positive factors")
+    check_memory(n_seeds * grid_arr.size * 96, DEFAULT_MAX_MEMORY, f"empirical_critical_lr's {n_seeds} seeds x "
+                 f"{grid_arr.size} grid points", "use fewer n_seeds")
     ss = _seed_sequence(seed)
     analytic = float(critical_lr(T, normalized))
     r0, _ = _initial_r(T, 1, n_seeds, check_real(r0_mean, "r0_mean"),
@@ -746,6 +792,8 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
         n_eval += lrs.size
         res = train(r0[None, :], lrs[:, None], T, epochs, normalized=normalized, n_threads=n_threads,
                     record_epochs=[epochs], progress=False)
+        if res.interrupted:  # Ctrl-C: a partial scan would mislead the bisection; stop the whole search
+            raise KeyboardInterrupt
         return res.trapped.mean(axis=1)
 
     grid_lrs = grid_arr * analytic
@@ -760,10 +808,13 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
         else:
             break
     else:
-        raise RuntimeError("could not bracket the 50 % trapped crossing; try more epochs or a wider grid")
+        raise ValueError("could not bracket the 50 % trapped crossing within 2^20 of the grid: try more epochs, a "
+                         "wider grid or other r0_mean / r0_std")
     first = int(np.argmax(frac >= 0.5))
     lo, hi = float(grid_lrs[first - 1]), float(grid_lrs[first])
-    while hi / lo > 1.0 + rtol:
+    for _ in range(200):  # rtol >= 1e-12 needs at most ~50 halvings of log(hi / lo) <= log(2^20 * 1.5 / 0.7)
+        if not hi / lo > 1.0 + rtol:
+            break
         mid = math.sqrt(lo * hi)
         if fractions(np.array([mid]))[0] >= 0.5:
             hi = mid
@@ -833,7 +884,10 @@ def fit_critical_lr_scaling(Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400
     >>> round(fit.exponent, 2)
     -5.0
     """
-    Ts_arr = _delay(Ts)
+    try:
+        Ts_arr = _delay(Ts)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"Ts: {err}") from None
     if Ts_arr.ndim != 1 or Ts_arr.size < 2:
         raise ValueError("Ts must be a 1-D sequence of at least 2 delays")
     ss = _seed_sequence(seed)

@@ -15,21 +15,21 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union, cast
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 
 from . import __version__
 from . import metrics as _metrics
 from ._optional import require
-from ._progress import progress_default, run_with_control
+from ._progress import bar_class, progress_default, run_with_control
 from ._seeding import seed_key
 from ._stats import PowerLawFit, power_law_fit, student_t_cdf, student_t_ppf
 from ._sweep_grid import GridSpec, build_spec, config_hash, plain, run_chunk
 from ._sweep_result import (DROP_FRACTION, TRAP_GRAD_TOL, TRAP_LOSS_FRACTION, Collector, SweepResult,
                             drop_epochs, load, trapped_mask)
 from ._sweep_store import Store
-from ._validation import check_choice, check_int, check_real, check_threads
+from ._validation import DEFAULT_MAX_MEMORY, check_choice, check_int, check_real, check_threads, fmt_bytes
 
 __all__ = ["sweep", "SweepResult", "load", "drop_epochs", "trapped_mask", "critical_lr", "CriticalLR",
            "critical_lr_scaling", "CriticalLRScaling", "power_law_fit", "PowerLawFit", "student_t_cdf", "student_t_ppf",
@@ -38,7 +38,6 @@ __all__ = ["sweep", "SweepResult", "load", "drop_epochs", "trapped_mask", "criti
 logger = logging.getLogger("ghostfast.sweep")
 
 BACKENDS = ("local", "dask")
-DEFAULT_MAX_MEMORY = 8 * 2**30
 CHUNK_BYTES = 256 * 2**20  # default cap on the histories one train_many call returns
 _HISTORY_COUNT = 4  # loss, grad_norm, accuracy, weight_norm
 
@@ -84,12 +83,7 @@ def estimate_memory(spec: GridSpec) -> int:
     return int(total)
 
 
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n} B"  # pragma: no cover
+_fmt_bytes = fmt_bytes
 
 
 def _chunks(pending: Sequence[int], size: int) -> List[List[int]]:
@@ -199,7 +193,7 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     n_rec = _n_records_estimate(spec.epochs, spec.record_every)
     collector = Collector(spec.shape, n_rec, spec.keep_params)
     if store is not None:
-        for stored in store.read():
+        for stored in store.read(spec.n_runs, spec.keep_params):
             collector.add(stored)
     pending = [int(i) for i in np.flatnonzero(~collector.done)]
     if store is not None and len(pending) < spec.n_runs:
@@ -280,9 +274,7 @@ def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[i
     futures: List[Any] = []
     try:
         if show:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=total, desc=label, unit="run", dynamic_ncols=True)
+            bar = bar_class()(total=total, desc=label, unit="run", dynamic_ncols=True)
         futures = [client.submit(run_chunk, spec, runs, threads, None, pure=False) for runs in chunk_list]
         try:
             for future in as_completed(futures):
@@ -388,15 +380,20 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
     hi = check_real(lr_bounds[1], "lr_bounds[1]", positive=True)
     if not lo < hi:
         raise ValueError(f"lr_bounds must satisfy lo < hi, got {lr_bounds!r}")
-    n_grid = check_int(n_grid, "n_grid", minimum=2)
-    n_bisect = check_int(n_bisect, "n_bisect", minimum=0)
+    n_grid = check_int(n_grid, "n_grid", minimum=2, maximum=10**5)
+    # beyond ~60 halvings of log(hi / lo) the bracket is below float64 resolution: a bound, not a hang
+    n_bisect = check_int(n_bisect, "n_bisect", minimum=0, maximum=64)
     fraction = check_real(fraction, "fraction", positive=True)
     if fraction > 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     epochs = check_int(epochs, "epochs", minimum=1)
     if record_every is None:
         record_every = max(1, epochs // 200)
+    if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
     seeds = list(seeds)
+    for s in seeds:
+        check_int(s, "seeds", minimum=0)
     common = dict(n_threads=n_threads, progress=progress, record_every=record_every,
                   trap_loss_fraction=trap_loss_fraction, trap_grad_tol=trap_grad_tol, **grid)
 
@@ -413,9 +410,9 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
         for _ in range(n_bisect):
             mid = math.sqrt(b_lo * b_hi)
             r = sweep(model, task, epochs, lr=[mid], seed=seeds, **common)
-            t, s = _fractions(r, learned_loss)
-            evaluated[mid] = (float(t[0]), float(s[0]))
-            if t[0] >= fraction:
+            t_frac, l_frac = _fractions(r, learned_loss)
+            evaluated[mid] = (float(t_frac[0]), float(l_frac[0]))
+            if t_frac[0] >= fraction:
                 b_hi = mid
             else:
                 b_lo = mid
@@ -484,6 +481,8 @@ def critical_lr_scaling(model: Any, Ts: Sequence[int] = (10, 20, 40, 80), *, tas
         from . import tasks
 
         task = tasks.delayed_activation
+    if isinstance(Ts, (str, bytes, Mapping)) or not isinstance(Ts, Iterable):
+        raise TypeError(f"Ts must be a sequence of ints, got {type(Ts).__name__}")
     Ts_list = [check_int(T, "Ts", minimum=1) for T in Ts]
     if not Ts_list:
         raise ValueError("Ts must not be empty")
