@@ -45,8 +45,8 @@ MODEL = rnn.Model(N=100, rank=1)
 TASK = tasks.delayed_activation(20)
 LRS = list(np.geomspace(1e-3, 3e-2, 30))
 # Sweep epochs: the whole sweep must outlast the parent's SIGINT delay on an idle machine (a rank-one epoch is
-# ~14 us, so 300 runs x 2000 epochs take ~4 s on two cores).
-SWEEP_EPOCHS = 2000
+# ~14 us, so 300 runs x 1000 epochs take ~2 s on two cores).
+SWEEP_EPOCHS = 1000
 
 
 def sweep_default() -> None:
@@ -66,7 +66,7 @@ def sweep_default() -> None:
 
 def sweep_out() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        lrs = LRS[:12]
+        lrs = LRS  # 300 runs: about 1.5-3 s on 2 threads, so the SIGINT at 0.6 s lands mid-sweep
         go("sweep_out")
         res, _ = catch(lambda: sweep.sweep(MODEL, TASK, SWEEP_EPOCHS, lr=lrs, seed=range(10), out=tmp, progress=False))
         returned("sweep_out")
@@ -131,7 +131,7 @@ def slow_points() -> None:
     rng = np.random.default_rng(0)
     N = 120
     W = rng.standard_normal((N, N)) / np.sqrt(N)
-    starts = rng.standard_normal((5000, N))
+    starts = rng.standard_normal((2000, N))
     go("slow_points")
     sp, msgs = catch(lambda: analysis.find_slow_points({"W": W, "b": np.zeros(N)}, starts=starts, progress=True))
     returned("slow_points")
