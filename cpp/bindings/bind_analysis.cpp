@@ -206,7 +206,7 @@ void bind_analysis(py::module_& m) {
   m.def(
       "adam_slow_points",
       [](const darray& M, std::optional<darray> P, const darray& b, const darray& starts, double lr,
-         std::int64_t iterations, int n_threads) {
+         std::int64_t iterations, int n_threads, ghostfast::Control* control) {
         const ga::LatentFlow L = latent_view(M, P, b);
         require_shape(starts, {-1, L.K}, "starts");
         require_finite(starts, "starts");
@@ -214,13 +214,16 @@ void bind_analysis(py::module_& m) {
         if (iterations < 0) throw py::value_error("iterations must be >= 0");
         const py::ssize_t S = starts.shape(0);
         darray y({S, static_cast<py::ssize_t>(L.K)}), speed(S);
+        py::array_t<std::uint8_t> completed(S);
         double *py_ = y.mutable_data(), *ps = speed.mutable_data();
+        std::uint8_t* pc = completed.mutable_data();
         {
           py::gil_scoped_release release;
-          ga::adam_slow_points(L, S, starts.data(), lr, iterations, py_, ps, n_threads);
+          ga::adam_slow_points(L, S, starts.data(), lr, iterations, py_, ps, n_threads, control, pc);
         }
-        return py::make_tuple(y, speed);
+        return py::make_tuple(y, speed, completed);
       },
       py::arg("M"), py::arg("P"), py::arg("b"), py::arg("starts"), py::arg("lr") = 1e-2,
-      py::arg("iterations") = 5000, py::arg("n_threads") = 0);
+      py::arg("iterations") = 5000, py::arg("n_threads") = 0, py::arg("control") = nullptr,
+      "Adam on the speed from each start: (y [S, K], speed [S], completed [S] (0: stopped by a cancel)).");
 }

@@ -18,6 +18,8 @@ void bind_common(py::module_& m) {
   m.attr("build_version") = GHOSTFAST_VERSION;
   m.def("default_threads", &ghostfast::default_threads,
         "Threads a parallel call uses when n_threads is None (OMP_NUM_THREADS or the core count).");
+  m.def("max_threads", &ghostfast::max_threads,
+        "The most threads a parallel call uses (the processors available); larger counts are clamped.");
 
   // Test hook: throws from iteration fail_at of an OpenMP loop run with the GIL released, to prove that an
   // exception raised on a worker thread reaches Python as ValueError (see tests/test_package.py).
@@ -42,5 +44,7 @@ void bind_common(py::module_& m) {
       .def("cancel", [](Control& c) { c.cancel.store(true); }, "Ask the running call to stop soon.")
       .def_property_readonly("cancelled", [](const Control& c) { return c.cancel.load(); })
       .def_property_readonly("done", [](const Control& c) { return c.done.load(); },
-                             "Number of jobs finished so far.");
+                             "Number of jobs finished so far.")
+      .def_property_readonly("epochs", [](const Control& c) { return c.epochs.load(); },
+                             "Training epochs done so far, summed over jobs (updated every few epochs).");
 }

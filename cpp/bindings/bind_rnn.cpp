@@ -166,6 +166,7 @@ py::dict result_to_dict(const RunResult& r) {
   d["state"] = state_to_dict(r.state);
   d["diverged"] = r.diverged;
   d["diverged_epoch"] = r.diverged_epoch;
+  d["cancelled"] = r.cancelled;
   return d;
 }
 
@@ -187,7 +188,9 @@ py::list train_many_py(const py::list& jobs, int n_threads, Control* control) {
     train_many(runs, results, done, n_threads, control);
   }
   py::list out;
-  for (std::size_t i = 0; i < runs.size(); ++i) out.append(done[i] ? py::object(result_to_dict(results[i])) : py::object(py::none()));
+  // A job stopped by a cancel comes back with "cancelled": True (its partial result); one never started: None.
+  for (std::size_t i = 0; i < runs.size(); ++i)
+    out.append(done[i] || results[i].cancelled ? py::object(result_to_dict(results[i])) : py::object(py::none()));
   return out;
 }
 
@@ -221,7 +224,8 @@ py::tuple evaluate_py(const py::dict& job, bool with_grad) {
 void bind_rnn(py::module_& m) {
   m.def("rnn_train_many", &train_many_py, py::arg("jobs"), py::arg("n_threads") = 0,
         py::arg("control") = nullptr,
-        "Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; None for cancelled jobs.");
+        "Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; a job stopped by a cancel "
+        "returns its partial result with cancelled=True, one never started returns None.");
   m.def(
       "rnn_tanh",
       [](const darray& x) {

@@ -172,12 +172,12 @@ def run_chunk(spec: GridSpec, runs: Sequence[int], n_threads: Optional[int] = No
     rnn = _rnn()
     runs = [int(r) for r in runs]
     jobs = spec.build_jobs(runs)
-    results = rnn.train_many(jobs, n_threads=n_threads, control=control)
+    results = rnn.train_many(jobs, n_threads=n_threads, control=control, max_memory=float("inf"))
     return pack_results(spec, runs, results)
 
 
 def pack_results(spec: GridSpec, runs: Sequence[int], results: Sequence[Any]) -> Dict[str, Any]:
-    finished = [(r, res) for r, res in zip(runs, results) if res is not None]
+    finished = [(r, res) for r, res in zip(runs, results) if res is not None and not res.interrupted]
     out: Dict[str, Any] = {"runs": np.array([r for r, _ in finished], dtype=np.int64)}
     if not finished:
         return out

@@ -19,13 +19,14 @@ the de-duplicated points), which is cheap next to the minimisation.
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
 
 from . import _core
-from ._validation import as_float_array, check_int, check_real, check_threads
+from ._validation import INT64_MAX, as_float_array, check_bool, check_int, check_real, check_threads
 
 __all__ = [
     "FixedPoints1D", "Ghosts1D", "LatentReduction", "SlowPoints", "LearningMetrics",
@@ -479,14 +480,27 @@ def _classify(speed: np.ndarray, eigenvalues: np.ndarray, converged: np.ndarray,
     return kind.astype(str), stability.astype(str)
 
 
+def _nearest_start_distance(x: np.ndarray, starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Distance from each end point x[i] (i in ``rows``, a mask) to its nearest start, inf elsewhere.
+
+    |a|^2 + |b|^2 - 2 a.b, clipped for rounding, in blocks of rows so that memory stays O(block * S)."""
+    dist = np.full(x.shape[0], np.inf)
+    idx = np.flatnonzero(rows)
+    s2 = np.sum(starts * starts, axis=1)[None, :]
+    for lo in range(0, idx.size, 512):
+        sel = idx[lo:lo + 512]
+        xs = x[sel]
+        sq = np.sum(xs * xs, axis=1)[:, None] + s2 - 2.0 * xs @ starts.T
+        dist[sel] = np.sqrt(np.maximum(np.min(sq, axis=1), 0.0))
+    return dist
+
+
 def _deduplicate(x: np.ndarray, starts: np.ndarray, usable: np.ndarray, tol: float
                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Greedy clustering within ``tol`` (Euclidean, full space), visiting points from the one closest to
     the start set outward, so each cluster is represented by its point closest to the starts."""
     S = x.shape[0]
-    # nearest-start distance of every end point (|a|^2 + |b|^2 - 2 a.b, clipped for rounding)
-    sq = np.sum(x * x, axis=1)[:, None] + np.sum(starts * starts, axis=1)[None, :] - 2.0 * x @ starts.T
-    dist = np.sqrt(np.maximum(np.min(sq, axis=1), 0.0))
+    dist = _nearest_start_distance(x, starts, usable)
     order = np.argsort(np.where(usable, dist, np.inf), kind="stable")
     reps: list[int] = []
     assignment = np.full(S, -1, dtype=np.int64)
@@ -510,19 +524,21 @@ def _deduplicate(x: np.ndarray, starts: np.ndarray, usable: np.ndarray, tol: flo
 
 def _solve(M: np.ndarray, P: np.ndarray | None, b: np.ndarray, starts: np.ndarray, *, max_iter: int,
            n_threads: int | None, progress: bool | None) -> dict:
-    max_iter = check_int(max_iter, "max_iter", minimum=0)
+    max_iter = check_int(max_iter, "max_iter", minimum=0, maximum=2**31 - 1)
     threads = check_threads(n_threads)
-    if progress:
-        from ._progress import run_with_control
+    if progress is not None:
+        progress = check_bool(progress, "progress")
+    from ._progress import run_with_control
 
-        out, interrupted = run_with_control(
-            lambda control: _core.find_slow_points(M, P, b, starts, max_iter=max_iter, n_threads=threads,
-                                                   control=control),
-            total=starts.shape[0], progress=progress, desc="slow points", unit="start")
-        out["interrupted"] = interrupted
-        return out
-    out = _core.find_slow_points(M, P, b, starts, max_iter=max_iter, n_threads=threads)
-    out["interrupted"] = False
+    # Always through run_with_control, so Ctrl-C stops the starts not yet begun (the others finish).
+    out, interrupted = run_with_control(
+        lambda control: _core.find_slow_points(M, P, b, starts, max_iter=max_iter, n_threads=threads,
+                                               control=control),
+        total=starts.shape[0], progress=progress, desc="slow points", unit="start")
+    out["interrupted"] = interrupted
+    if interrupted:
+        warnings.warn("slow-point search interrupted: the starts not begun are left out (config['interrupted'])",
+                      RuntimeWarning, stacklevel=4)
     return out
 
 
@@ -537,8 +553,7 @@ def _finish(raw: dict, starts: np.ndarray, jacobian, *, tol_fixed: float, ghost_
     else:
         reps = np.arange(x_all.shape[0])
         assignment = np.where(usable, reps, -1)
-        sq = np.sum(x_all * x_all, 1)[:, None] + np.sum(starts * starts, 1)[None] - 2 * x_all @ starts.T
-        dist = np.sqrt(np.maximum(np.min(sq, axis=1), 0.0))
+        dist = _nearest_start_distance(x_all, starts, np.ones(x_all.shape[0], dtype=bool))
         counts = np.ones(len(reps), dtype=np.int64)
     x = x_all[reps]
     K = starts.shape[1]
@@ -658,14 +673,31 @@ def find_slow_points(params: Any, b: Any = None, starts: Any = None, *, tol_fixe
 
 
 def adam_slow_points(params: Any, b: Any = None, starts: Any = None, *, lr: float = 1e-2, iterations: int = 5000,
-                     n_threads: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                     n_threads: int | None = None, progress: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The paper's solver (spec 5.3) for comparison: Adam (lr, betas 0.9/0.999, eps 1e-8) on the mean of
-    F(x)^2 over units, from each start, in C++. Returns (x_end (S, N), speed |F| (S,)). No Newton step."""
+    F(x)^2 over units, from each start, in C++. Returns (x_end (S, N), speed |F| (S,)). No Newton step.
+
+    ``progress``: a bar over starts (None: only in an interactive terminal or a notebook). Ctrl-C stops every
+    start within 256 iterations and returns where they are, with a RuntimeWarning."""
     W, b = _weights_and_bias(params, b)
+    if starts is None:
+        raise ValueError("starts (S, N) are required")
     starts = as_float_array(starts, "starts", ndim=2, shape=(None, W.shape[0]))
     lr = check_real(lr, "lr", positive=True)
-    iterations = check_int(iterations, "iterations", minimum=0)
-    return _core.adam_slow_points(W, None, b, starts, lr, iterations, check_threads(n_threads))
+    iterations = check_int(iterations, "iterations", minimum=0, maximum=INT64_MAX)
+    threads = check_threads(n_threads)
+    if progress is not None:
+        progress = check_bool(progress, "progress")
+    from ._progress import run_with_control
+
+    out, interrupted = run_with_control(
+        lambda control: _core.adam_slow_points(W, None, b, starts, lr, iterations, threads, control),
+        total=starts.shape[0], progress=progress, desc="adam slow points", unit="start")
+    x, speed, completed = out
+    if interrupted:
+        warnings.warn(f"adam_slow_points interrupted: {int(completed.sum())} of {starts.shape[0]} starts ran all "
+                      f"{iterations} iterations (the others stopped early)", RuntimeWarning, stacklevel=2)
+    return x, speed
 
 
 # ---------------------------------------------------------------------------------------------------

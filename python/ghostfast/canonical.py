@@ -28,6 +28,7 @@ every run's result is independent of the number of threads.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence, Tuple, Union
 
@@ -38,7 +39,7 @@ from ._optional import require
 from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
 from ._stats import power_law_fit
-from ._validation import check_bool, check_int, check_real, check_threads
+from ._validation import DEFAULT_MAX_MEMORY, check_bool, check_int, check_memory, check_real, check_threads
 
 __all__ = [
     "optimal_r", "no_learning_boundary", "escape_time", "loss", "loss_grad", "critical_lr",
@@ -323,7 +324,10 @@ def _record_epochs(epochs: int, record_every: int, record_epochs: Optional[Seque
         if rec[-1] != epochs:
             rec = np.append(rec, np.int64(epochs))
         return rec
-    rec = np.asarray(record_epochs)
+    try:
+        rec = np.asarray(record_epochs)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise TypeError("record_epochs must be a 1-D sequence of integers") from err
     if rec.ndim != 1 or not np.issubdtype(rec.dtype, np.integer):
         raise TypeError("record_epochs must be a 1-D sequence of integers")
     rec = rec.astype(np.int64)
@@ -335,7 +339,8 @@ def _record_epochs(epochs: int, record_every: int, record_epochs: Optional[Seque
 def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normalized: bool = True,
           confidence: Optional[ArrayLike] = None, seed: SeedLike = None, n_threads: Optional[int] = None,
           record_every: int = 1, threshold: float = 10.0, dt: float = 0.1,
-          progress: Optional[bool] = None, *, record_epochs: Optional[Sequence[int]] = None) -> CanonicalTrainResult:
+          progress: Optional[bool] = None, *, record_epochs: Optional[Sequence[int]] = None,
+          max_memory: float = DEFAULT_MAX_MEMORY) -> CanonicalTrainResult:
     """Plain gradient descent r <- r - lr g(r) for every broadcast (r0, lr[, confidence]) run at once.
 
     Parameters
@@ -356,7 +361,10 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
     record_epochs : sequence of int, optional
         Explicit, strictly increasing epochs to record instead (overrides record_every).
     n_threads, progress
-        OpenMP threads (None: default) and a tqdm bar over runs (None: only in an interactive terminal).
+        OpenMP threads (None: default) and a tqdm bar over runs (None: only in an interactive terminal or a
+        notebook). Ctrl-C stops every run within 256 epochs and returns them (``interrupted=True``).
+    max_memory : float
+        Bytes the histories may take; above it a ValueError is raised before any work.
 
     Examples
     --------
@@ -387,8 +395,17 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
     broadcast = _broadcast(arrays, names)
     shape = broadcast[0].shape
     n_runs = int(np.prod(shape, dtype=np.int64))
-    rec = _record_epochs(epochs, record_every, record_epochs)
     threads = check_threads(n_threads)
+    if progress is not None:
+        progress = check_bool(progress, "progress")
+    max_memory = check_real(max_memory, "max_memory", positive=True, finite=False)
+    # r and loss histories [n_runs, n_rec] plus a few per-run outputs, allocated before the C++ loop starts
+    rec = None if record_epochs is None else _record_epochs(epochs, record_every, record_epochs)
+    n_rec_max = epochs // record_every + 2 if rec is None else rec.size
+    check_memory(n_runs * (n_rec_max * 2 * 8 + 64), max_memory, f"canonical.train's histories ({n_runs} runs x "
+                 f"{n_rec_max} recorded epochs)", "raise record_every, pass record_epochs, or raise max_memory")
+    if rec is None:
+        rec = _record_epochs(epochs, record_every, None)
     flat_conf = broadcast[2].ravel() if confidence is not None else None
 
     def call(control: Any) -> dict:
@@ -396,6 +413,9 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
                                      rec, threshold, dt, threads, control)
 
     out, interrupted = run_with_control(call, total=n_runs, progress=progress, desc="canonical.train")
+    if interrupted:
+        warnings.warn(f"canonical.train interrupted: {int(np.sum(out['completed']))} of {n_runs} runs finished "
+                      "(the others stopped early: result.interrupted is True)", RuntimeWarning, stacklevel=2)
     n_rec = rec.size
     config = dict(T=T, epochs=epochs, normalized=normalized, threshold=threshold, dt=dt,
                   record_every=record_every, gradient="sharp" if confidence is None else "simulated",

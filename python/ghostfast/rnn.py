@@ -51,15 +51,18 @@ Example
 from __future__ import annotations
 
 import numbers
+import warnings
 from dataclasses import dataclass, replace
-from typing import Any, Mapping, Sequence, Union
+from typing import Any, Iterable, Mapping, Sequence, Union
 
 import numpy as np
 
 from . import __version__, _core
 from ._optional import require
+from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
-from ._validation import as_float_array, check_bool, check_choice, check_int, check_real, check_threads
+from ._validation import (DEFAULT_MAX_MEMORY, as_float_array, check_bool, check_choice, check_int, check_memory,
+                          check_real, check_seed, check_threads)
 from .tasks import Task
 
 __all__ = ["Model", "GROUPS", "param_shapes", "init_params", "check_params", "forward", "ForwardResult",
@@ -219,6 +222,7 @@ class Model:
 
 def param_shapes(model: Model) -> dict[str, tuple[int, ...]]:
     """Shape of every parameter group of ``model`` (layout order)."""
+    model = _check_model(model)
     N, K = model.N, model.K
     shapes = {"m": (N, K), "n": (K, N), "W": (N, N), "b": (N,), "w_in": (N, model.n_in),
               "w_out": (model.n_out, K if model.readout == "latent_linear" else N), "b_out": (model.n_out,),
@@ -243,10 +247,19 @@ def _check_task(task: Any, model: Model) -> Task:
 
 
 def check_params(model: Model, params: Mapping[str, Any], name: str = "params") -> dict[str, np.ndarray]:
-    """Validated float64 copy of a parameter dict: exactly the model's groups, right shapes, finite values."""
+    """Validated float64 copy of a parameter dict: exactly the model's groups, right shapes, finite values.
+
+    A latent-readout model's ``c`` (the readout confidence) may be left out: it then defaults to
+    ``model.confidence``.
+    """
+    model = _check_model(model)
     if not isinstance(params, Mapping):
         raise TypeError(f"{name} must be a dict of arrays, got {type(params).__name__}")
+    if not all(isinstance(k, str) for k in params):
+        raise TypeError(f"{name} must have string keys (group names), got {sorted(map(repr, params))}")
     shapes = param_shapes(model)
+    if "c" in shapes and "c" not in params:
+        params = {**params, "c": np.array(float(model.confidence))}
     missing = [g for g in shapes if g not in params]
     extra = [g for g in params if g not in shapes]
     if missing or extra:
@@ -419,12 +432,35 @@ class ForwardResult:
     outputs: np.ndarray
     states: np.ndarray
     loss: float
+    #: True when the pass was not finite (NaN/inf loss, outputs or states), e.g. on extreme parameters.
+    diverged: bool = False
+
+
+class LossAndGrad(tuple):
+    """``(loss, grads)`` as returned by :func:`loss_and_grad` (unpacks as a pair), with ``diverged``: True
+    when the loss or a gradient is NaN/inf (the same test as ``train``'s divergence flag)."""
+
+    diverged: bool
+
+    def __new__(cls, loss: float, grads: dict[str, np.ndarray]) -> "LossAndGrad":
+        self = super().__new__(cls, (loss, grads))
+        self.diverged = not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads.values()))
+        return self
+
+    @property
+    def loss(self) -> float:
+        return self[0]
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        return self[1]
 
 
 def _evaluate(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike, with_grad: bool):
     model = _check_model(model)
     task = _check_task(task, model)
     p = check_params(model, params)
+    check_seed(seed)
     key = seed_key(seed) if model.stochastic else seed_key(0)
     job = _job_dict(model, task, _flatten(model, p), key0=key.key0, key1=key.key1, stream=0)
     return _core.rnn_evaluate(job, with_grad)
@@ -441,14 +477,16 @@ def forward(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike 
     (1, 10, 1)
     """
     loss, _, ys, xs = _evaluate(model, params, task, seed, False)
-    return ForwardResult(ys, xs, float(loss))
+    diverged = not (np.isfinite(loss) and np.all(np.isfinite(ys)) and np.all(np.isfinite(xs)))
+    return ForwardResult(ys, xs, float(loss), bool(diverged))
 
 
 def loss_and_grad(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike = None
-                  ) -> tuple[float, dict[str, np.ndarray]]:
+                  ) -> LossAndGrad:
     """Loss and its gradient w.r.t. every parameter group (frozen groups included), by BPTT.
 
-    Noise and a random x0 are drawn from stream 0 of ``seed`` when the model is stochastic.
+    Noise and a random x0 are drawn from stream 0 of ``seed`` when the model is stochastic. The result
+    unpacks as ``loss, grads``; its ``diverged`` attribute is True when the loss or a gradient is NaN/inf.
 
     Example
     -------
@@ -459,7 +497,7 @@ def loss_and_grad(model: Model, params: Mapping[str, Any], task: Task, seed: See
     (1.0, ['b', 'c', 'm', 'n'])
     """
     loss, grad, _, _ = _evaluate(model, params, task, seed, True)
-    return float(loss), _unflatten(model, grad)
+    return LossAndGrad(float(loss), _unflatten(model, grad))
 
 
 @dataclass(frozen=True, eq=False)
@@ -498,6 +536,8 @@ class TrainResult:
     params : final parameters; state : TrainState to continue; snapshots : {epoch: params at its start}.
     diverged, diverged_epoch : a NaN/inf loss or gradient stopped the run at that epoch (else -1).
     fixed_point_count : (n_rec,) sign changes of f(kappa) on fixed_point_grid, or None.
+    interrupted : stopped by Ctrl-C: the histories cover the epochs done (``state.epoch`` of them in all)
+        and ``state`` continues the run exactly.
     """
 
     loss: np.ndarray
@@ -515,6 +555,7 @@ class TrainResult:
     model: Model
     seed_entropy: int | None = None
     version: str = __version__
+    interrupted: bool = False
 
     def to_xarray(self) -> Any:
         """The histories as an ``xarray.Dataset`` with an ``epoch`` coordinate (needs xarray).
@@ -629,16 +670,58 @@ def _result_from_core(job: TrainJob, d: dict[str, Any]) -> TrainResult:
                        params=_unflatten(model, st["params"]), state=state,
                        snapshots={int(e): _unflatten(model, p) for e, p in d["snapshots"]},
                        diverged=bool(d["diverged"]), diverged_epoch=int(d["diverged_epoch"]),
-                       fixed_point_count=d["fixed_point_count"], model=model)
+                       fixed_point_count=d["fixed_point_count"], model=model,
+                       interrupted=bool(d.get("cancelled", False)))
 
 
-def train_many(jobs: Sequence[TrainJob], *, n_threads: int | None = None, control: Any = None
-               ) -> list[TrainResult | None]:
+# Bytes per recorded epoch of one run, held at once when the results come back: the engine's histories (epoch,
+# loss, grad_norm, weight_norm, accuracy, fixed-point count, 8 group norms = 14 numbers), their numpy copies, and
+# the per-group copies of TrainResult.grad_norm_groups.
+_BYTES_PER_RECORD = 8 * (14 + 14 + 8)
+
+
+def estimate_train_memory(jobs: Sequence[TrainJob]) -> int:
+    """Bytes that training ``jobs`` allocates for its results (histories, snapshots, states), an upper bound
+    used by :func:`train` and :func:`train_many` to refuse a request above ``max_memory`` before any work."""
+    total = 0
+    for job in jobs:
+        start = int(job.state.epoch) if isinstance(job.state, TrainState) else 0
+        epochs, every = int(job.epochs), int(job.record_every)
+        n_rec = (start + epochs - 1) // every - (start - 1) // every if epochs > 0 else 0
+        n_params = sum(int(np.prod(s, dtype=np.int64)) for s in param_shapes(job.model).values())
+        total += n_rec * _BYTES_PER_RECORD + (len(job.snapshot_epochs) + 8) * n_params * 8 * 3
+    return int(total)
+
+
+def _train_jobs(jobs: list, threads: int, control: Any, progress: bool | None, max_memory: float, desc: str,
+                names: str) -> tuple[list, bool]:
+    """Validate, check memory, run (interruptibly unless the caller brings its own control), convert."""
+    cache: dict = {}
+    core_jobs = [_job_to_core(job, i, cache) for i, job in enumerate(jobs)]
+    check_memory(estimate_train_memory(jobs), max_memory, f"{desc}'s results",
+                 f"raise {names}record_every, train fewer epochs per call (continue with state=), or raise max_memory")
+    if control is not None:
+        out = _core.rnn_train_many(core_jobs, threads, control)
+        return [None if d is None or d["cancelled"] else _result_from_core(job, d) for job, d in zip(jobs, out)], False
+    total = sum(int(d["epochs"]) for d in core_jobs)
+    out, interrupted = run_with_control(lambda c: _core.rnn_train_many(core_jobs, threads, c), total=total,
+                                        progress=progress, desc=desc, unit="epoch", counter="epochs")
+    return [None if d is None else _result_from_core(job, d) for job, d in zip(jobs, out)], interrupted
+
+
+def train_many(jobs: Sequence[TrainJob], *, n_threads: int | None = None, control: Any = None,
+               progress: bool | None = None, max_memory: float = DEFAULT_MAX_MEMORY) -> list[TrainResult | None]:
     """Train independent jobs in ONE C++ call, OpenMP-parallel over jobs, GIL released.
 
-    Each result depends only on its job (bit-identical for any ``n_threads``). With a ``control``
-    (``ghostfast._core.Control``), ``control.done`` counts finished jobs and a cancel makes unfinished jobs come
-    back as None. All jobs are validated before any work starts.
+    Each result depends only on its job (bit-identical for any ``n_threads``). All jobs are validated, and the
+    memory their results need is checked against ``max_memory`` (bytes; ValueError above it), before any work
+    starts. ``progress``: a tqdm bar over epochs (None: only in an interactive terminal or a notebook).
+
+    Ctrl-C stops the call within about one epoch of each running job: finished jobs come back complete, jobs
+    stopped mid-run come back with ``interrupted=True`` (histories so far, a ``state`` to continue), jobs never
+    started come back as None, and a RuntimeWarning says how many finished. With your own ``control``
+    (``ghostfast._core.Control``) nothing catches Ctrl-C: ``control.done`` counts finished jobs,
+    ``control.epochs`` the epochs done, and ``control.cancel()`` makes every unfinished job come back as None.
 
     Example
     -------
@@ -648,20 +731,30 @@ def train_many(jobs: Sequence[TrainJob], *, n_threads: int | None = None, contro
     >>> [r.loss.shape for r in train_many(jobs, n_threads=2)]
     [(10,), (10,)]
     """
+    if isinstance(jobs, (str, bytes, Mapping)) or not isinstance(jobs, (Sequence, Iterable)):
+        raise TypeError(f"jobs must be a sequence of TrainJob, got {type(jobs).__name__}")
     jobs = list(jobs)
     threads = check_threads(n_threads)
     if control is not None and not isinstance(control, _core.Control):
         raise TypeError(f"control must be a ghostfast._core.Control or None, got {type(control).__name__}")
-    cache: dict = {}
-    core_jobs = [_job_to_core(job, i, cache) for i, job in enumerate(jobs)]
-    out = _core.rnn_train_many(core_jobs, threads, control)
-    return [None if d is None else _result_from_core(job, d) for job, d in zip(jobs, out)]
+    if progress is not None:
+        check_bool(progress, "progress")
+    max_memory = check_real(max_memory, "max_memory", positive=True, finite=False)
+    results, interrupted = _train_jobs(jobs, threads, control, progress, max_memory, "rnn.train_many", "jobs' ")
+    if interrupted:
+        n_done = sum(1 for r in results if r is not None and not r.interrupted)
+        n_part = sum(1 for r in results if r is not None and r.interrupted)
+        warnings.warn(f"rnn.train_many interrupted: {n_done} of {len(jobs)} jobs finished, {n_part} stopped mid-run "
+                      "(interrupted=True, continue with their state), the others never started (None)",
+                      RuntimeWarning, stacklevel=2)
+    return results
 
 
 def train(model: Model, task: Task, lr: float, epochs: int, optimizer: str = "sgd", seed: SeedLike = None,
           params: Mapping[str, Any] | None = None, record_every: int = 1, snapshot_epochs: Sequence[int] = (),
           state: TrainState | None = None, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-          fixed_point_grid: Any = None, n_threads: int | None = None) -> TrainResult:
+          fixed_point_grid: Any = None, n_threads: int | None = None, progress: bool | None = None,
+          max_memory: float = DEFAULT_MAX_MEMORY) -> TrainResult:
     """Train one network full-batch for ``epochs`` epochs (all in C++; see the module docstring).
 
     Parameters
@@ -676,6 +769,12 @@ def train(model: Model, task: Task, lr: float, epochs: int, optimizer: str = "sg
     state : a previous result's ``state``: continue exactly (same seed stream, moments, epoch counter).
     betas, eps : Adam's constants. fixed_point_grid : kappa grid (rank one) for ``fixed_point_count``.
     n_threads : accepted for API symmetry (one run uses one thread).
+    progress : a tqdm bar over epochs (None: only in an interactive terminal or a notebook).
+    max_memory : bytes the results may take (histories, snapshots); above it a ValueError is raised before
+        any work (``record_every`` reduces it).
+
+    Ctrl-C stops the run within an epoch and returns what it has: the histories of the epochs done, with
+    ``interrupted=True`` and a ``state`` that continues the run exactly (a RuntimeWarning says so).
 
     Example
     -------
@@ -686,8 +785,31 @@ def train(model: Model, task: Task, lr: float, epochs: int, optimizer: str = "sg
     """
     model = _check_model(model)
     task = _check_task(task, model)
-    if isinstance(seed, bool) or not (seed is None or isinstance(seed, (numbers.Integral, np.random.SeedSequence))):
-        raise TypeError(f"seed must be an int >= 0, a numpy SeedSequence or None, got {type(seed).__name__}")
+    check_seed(seed)
+    lr = check_real(lr, "lr", nonnegative=True)
+    epochs = check_int(epochs, "epochs", minimum=0)
+    optimizer = check_choice(optimizer, "optimizer", _OPTIMIZERS)
+    record_every = check_int(record_every, "record_every", minimum=1)
+    if isinstance(snapshot_epochs, (str, bytes)) or not isinstance(snapshot_epochs, Iterable):
+        raise TypeError(f"snapshot_epochs must be a sequence of ints, got {type(snapshot_epochs).__name__}")
+    snapshot_epochs = tuple(check_int(e, "snapshot_epochs", minimum=0) for e in snapshot_epochs)
+    if isinstance(betas, (str, bytes)) or not isinstance(betas, Iterable) or len(tuple(betas)) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
+    for k, beta in enumerate(tuple(betas)):
+        if not 0.0 <= check_real(beta, f"betas[{k}]") < 1.0:
+            raise ValueError(f"betas[{k}] must be in [0, 1), got {beta}")
+    eps = check_real(eps, "eps", positive=True)
+    if state is not None:
+        if not isinstance(state, TrainState):
+            raise TypeError(f"state must be a TrainState (a previous result's .state), got {type(state).__name__}")
+        if state.optimizer != optimizer:
+            raise ValueError(f"state comes from optimizer {state.optimizer!r}, not {optimizer!r}")
+    if fixed_point_grid is not None and model.rank != 1:
+        raise ValueError("fixed_point_grid needs a rank-one model")
+    if progress is not None:
+        check_bool(progress, "progress")
+    max_memory = check_real(max_memory, "max_memory", positive=True, finite=False)
+    threads = check_threads(n_threads)
     ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     if isinstance(seed, numbers.Integral) and seed < 0:
         raise ValueError(f"seed must be >= 0, got {seed}")
@@ -696,10 +818,18 @@ def train(model: Model, task: Task, lr: float, epochs: int, optimizer: str = "sg
         params = init_params(model, ss if seed is None else seed)
     elif params is None:
         params = state.params if isinstance(state, TrainState) else {}
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
     job = TrainJob(model=model, task=task, lr=lr, epochs=epochs, params=dict(params), optimizer=optimizer,
                    key0=key.key0, key1=key.key1, stream=0, record_every=record_every,
                    snapshot_epochs=tuple(snapshot_epochs), state=state, betas=betas, eps=eps,
                    fixed_point_grid=fixed_point_grid)
-    result = train_many([job], n_threads=n_threads)[0]
-    assert result is not None  # no control: nothing can cancel the run
+    results, interrupted = _train_jobs([job], threads, None, progress, max_memory, "rnn.train", "")
+    result = results[0]
+    if result is None:  # Ctrl-C before the first epoch: nothing done, the state is the starting point
+        raise KeyboardInterrupt
+    if interrupted:
+        warnings.warn(f"rnn.train interrupted after {len(result.loss)} recorded epochs (epoch {result.state.epoch} "
+                      f"of {(state.epoch if state is not None else 0) + epochs}): result.interrupted is True; "
+                      "continue with train(..., state=result.state)", RuntimeWarning, stacklevel=2)
     return replace(result, seed_entropy=key.entropy)

@@ -28,7 +28,7 @@ from ._sweep_grid import GridSpec, build_spec, config_hash, plain, run_chunk
 from ._sweep_result import (DROP_FRACTION, TRAP_GRAD_TOL, TRAP_LOSS_FRACTION, Collector, SweepResult,
                             drop_epochs, load, trapped_mask)
 from ._sweep_store import Store
-from ._validation import check_choice, check_int, check_real, check_threads
+from ._validation import DEFAULT_MAX_MEMORY, check_choice, check_int, check_real, check_threads, fmt_bytes
 
 __all__ = ["sweep", "SweepResult", "load", "drop_epochs", "trapped_mask", "critical_lr", "CriticalLR",
            "critical_lr_scaling", "CriticalLRScaling", "power_law_fit", "PowerLawFit", "student_t_cdf", "student_t_ppf",
@@ -37,7 +37,6 @@ __all__ = ["sweep", "SweepResult", "load", "drop_epochs", "trapped_mask", "criti
 logger = logging.getLogger("ghostfast.sweep")
 
 BACKENDS = ("local", "dask")
-DEFAULT_MAX_MEMORY = 8 * 2**30
 CHUNK_BYTES = 256 * 2**20  # default cap on the histories one train_many call returns
 _HISTORY_COUNT = 4  # loss, grad_norm, accuracy, weight_norm
 
@@ -61,12 +60,7 @@ def estimate_memory(spec: GridSpec) -> int:
     return int(total)
 
 
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n} B"  # pragma: no cover
+_fmt_bytes = fmt_bytes
 
 
 def _chunks(pending: Sequence[int], size: int) -> List[List[int]]:

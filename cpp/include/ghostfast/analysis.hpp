@@ -578,7 +578,8 @@ inline double gradient_norm(const LatentFlow& L, const std::vector<double>& F, c
 // ~ sqrt(rounding of q / curvature) (1e-7 for a shallow ghost). A full step that leaves q unchanged
 // within rounding (q_new <= q (1 + 1e-10)) is therefore also accepted when it decreases |grad q|: this is
 // Newton on grad q = 0, which locates the minimiser to ~ (rounding of grad q) / curvature instead.
-inline SlowPointOut minimise_speed(const LatentFlow& L, SlowPointWork& w, const SlowPointOptions& o) {
+inline SlowPointOut minimise_speed(const LatentFlow& L, SlowPointWork& w, const SlowPointOptions& o,
+                                   const Control* control = nullptr) {
   const std::int64_t K = L.K;
   SlowPointOut out;
   double q = latent_flow(L, w.y.data(), w.F.data(), w.t.data());
@@ -595,6 +596,7 @@ inline SlowPointOut minimise_speed(const LatentFlow& L, SlowPointWork& w, const 
   };
   if (!std::isfinite(q)) return finish(kNonFinite);
   for (std::int64_t it = 0; it < o.max_iter; ++it) {
+    if (control && control->cancelled()) return finish(kMaxIter);  // stopped early: counted as not converged
     gradient_hessian(L, w);
     out.grad_norm = norm2(w.g);
     if (std::sqrt(2.0 * q) <= o.speed_tol) return finish(kFixed);
@@ -614,6 +616,11 @@ inline SlowPointOut minimise_speed(const LatentFlow& L, SlowPointWork& w, const 
           gauss_newton_matrix(L, w);
         } else {
           lambda = std::max(lambda * 10.0, 1e-12 * scale);
+          // A matrix no damping makes positive definite (NaN/inf entries): stop instead of looping forever.
+          if (!(lambda <= o.max_damping * scale)) {
+            out.iterations = it + 1;
+            return finish(kStalled);
+          }
         }
         continue;
       }
@@ -677,17 +684,19 @@ inline void find_slow_points(const LatentFlow& L, std::int64_t S, const double* 
   }
   parallel_for(S, n_threads, [&](std::int64_t s) {
     const LatentFlow& L = Lk;
-    SlowPointWork w(L.K, L.N);
-    for (std::int64_t a = 0; a < L.K; ++a) w.y[a] = starts[s * L.K + a];
     SlowPointOut r;
-    if (control && control->cancelled()) {
-      r.q = latent_flow(L, w.y.data(), w.F.data(), w.t.data());
+    if (control && control->cancelled()) {  // without the K x K work matrices: a cancel stops in milliseconds
+      std::vector<double> F(static_cast<std::size_t>(L.K)), t(static_cast<std::size_t>(L.N));
+      r.q = latent_flow(L, starts + s * L.K, F.data(), t.data());
       r.speed = std::sqrt(2.0 * r.q);
       r.status = kMaxIter;
+      for (std::int64_t a = 0; a < L.K; ++a) y_out[s * L.K + a] = starts[s * L.K + a];
     } else {
-      r = minimise_speed(L, w, o);
+      SlowPointWork w(L.K, L.N);
+      for (std::int64_t a = 0; a < L.K; ++a) w.y[a] = starts[s * L.K + a];
+      r = minimise_speed(L, w, o, control);
+      for (std::int64_t a = 0; a < L.K; ++a) y_out[s * L.K + a] = w.y[a];
     }
-    for (std::int64_t a = 0; a < L.K; ++a) y_out[s * L.K + a] = w.y[a];
     q_out[s] = r.q;
     speed_out[s] = r.speed;
     grad_out[s] = r.grad_norm;
@@ -701,14 +710,22 @@ inline void find_slow_points(const LatentFlow& L, std::int64_t S, const double* 
 // The paper's solver (spec 5.3), for comparison: Adam on q(y) = |F(y)|^2 / 2 per start (the paper uses
 // the mean over units, i.e. q * 2 / K; that only rescales the gradient, which Adam's normalisation
 // removes except through eps), lr, iterations, beta1 = 0.9, beta2 = 0.999, eps = 1e-8.
+// A cancel request (control) stops each start within 256 iterations; completed[s] (if given) is 1 for the
+// starts that ran all their iterations.
 inline void adam_slow_points(const LatentFlow& L, std::int64_t S, const double* starts, double lr, std::int64_t iters,
-                             double* y_out, double* speed_out, int n_threads) {
+                             double* y_out, double* speed_out, int n_threads, Control* control = nullptr,
+                             std::uint8_t* completed = nullptr) {
   parallel_for(S, n_threads, [&](std::int64_t s) {
     const std::int64_t K = L.K, N = L.N;
     std::vector<double> y(K), F(K), t(N), u(N), g(K), m1(K, 0.0), v(K, 0.0);
     for (std::int64_t a = 0; a < K; ++a) y[a] = starts[s * K + a];
     double b1t = 1.0, b2t = 1.0;
+    bool finished = true;
     for (std::int64_t it = 0; it < iters; ++it) {
+      if (control && (it & 255) == 0 && control->cancelled()) {
+        finished = false;
+        break;
+      }
       latent_flow(L, y.data(), F.data(), t.data());
       // grad of (1/K) sum F^2 = (2/K) J^T F, J = -I + P diag(D) M
       if (L.P) {
@@ -736,6 +753,8 @@ inline void adam_slow_points(const LatentFlow& L, std::int64_t S, const double* 
     const double q = latent_flow(L, y.data(), F.data(), t.data());
     for (std::int64_t a = 0; a < K; ++a) y_out[s * K + a] = y[a];
     speed_out[s] = std::sqrt(2.0 * q);
+    if (completed) completed[s] = finished ? 1 : 0;
+    if (control) control->finish_one();
   });
 }
 

@@ -23,29 +23,49 @@ constexpr bool has_openmp() {
 #endif
 }
 
-// Threads OpenMP would use by default (honours OMP_NUM_THREADS); 1 without OpenMP.
+// Threads a call uses by default (honours OMP_NUM_THREADS); 1 without OpenMP.
 inline int default_threads() {
 #ifdef GHOSTFAST_HAS_OPENMP
-  return omp_get_max_threads();
+  const int t = omp_get_max_threads();
+  return t < 1 ? 1 : t;
 #else
   return 1;
 #endif
 }
 
-// n_threads <= 0 means "the default"; without OpenMP everything is serial.
+// The most threads a parallel call uses: the processors this process may run on, or OMP_NUM_THREADS if the
+// user set more (1 without OpenMP). Every explicit thread count is clamped to it, in resolve_threads (and
+// Python's check_threads applies the same limit, read from this function, before converting to a C int).
+// Results never depend on the thread count, so the clamp changes the speed only; asking OpenMP for tens of
+// thousands of threads would crash the process instead.
+inline int max_threads() {
+#ifdef GHOSTFAST_HAS_OPENMP
+  const int procs = omp_get_num_procs();
+  const int limit = procs > default_threads() ? procs : default_threads();
+  return limit > 0 ? limit : 1;
+#else
+  return 1;
+#endif
+}
+
+// n_threads <= 0 means "the default"; larger than max_threads() is clamped; without OpenMP all is serial.
 inline int resolve_threads(int n_threads) {
   if (!has_openmp()) return 1;
-  return n_threads > 0 ? n_threads : default_threads();
+  if (n_threads <= 0) return default_threads();
+  return n_threads > max_threads() ? max_threads() : n_threads;
 }
 
 // Shared between a long C++ call (running with the GIL released) and the Python thread that watches it:
-// Python reads `done` for progress and sets `cancel` on Ctrl-C. Workers check `cancelled()` between
-// epochs, so a cancel takes effect within one epoch of each running job.
+// Python reads `done` (jobs finished) or `epochs` (epochs done, summed over jobs) for progress and sets
+// `cancel` on Ctrl-C. Workers check `cancelled()` between epochs, so a cancel takes effect within one
+// epoch of each running job.
 struct Control {
   std::atomic<bool> cancel{false};
   std::atomic<std::int64_t> done{0};
+  std::atomic<std::int64_t> epochs{0};
   bool cancelled() const { return cancel.load(std::memory_order_relaxed); }
   void finish_one() { done.fetch_add(1, std::memory_order_relaxed); }
+  void add_epochs(std::int64_t n) { epochs.fetch_add(n, std::memory_order_relaxed); }
 };
 
 // Thrown by workers that stop because of a cancel request (callers usually catch it per run).

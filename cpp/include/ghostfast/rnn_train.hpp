@@ -55,6 +55,7 @@ struct RunResult {
   TrainStateData state;
   bool diverged = false;
   std::int64_t diverged_epoch = -1;
+  bool cancelled = false;  // stopped by a cancel: histories cover the epochs done, state continues exactly
 };
 
 inline void check_run(const RunSpec& r) {
@@ -168,8 +169,27 @@ inline std::int64_t count_recorded(std::int64_t first, std::int64_t count, std::
   return up_to_last - before_first;
 }
 
-// The per-run training routine. Returns false when cancelled through `control` before finishing.
-inline bool train_run(const RunSpec& r, RunResult& out, const Control* control = nullptr) {
+// A run cancelled before epoch st.epoch: keep the `rec` records made so far and the state to continue.
+inline void keep_partial(RunResult& out, TrainStateData& st, const Rng& rng, std::int64_t rec, std::int64_t n_rec) {
+  const auto n = static_cast<std::size_t>(rec);
+  out.epochs.resize(n);
+  out.loss.resize(n);
+  out.grad_norm.resize(n);
+  out.weight_norm.resize(n);
+  out.accuracy.resize(n);
+  if (!out.fixed_point_count.empty()) out.fixed_point_count.resize(n);
+  for (std::size_t g = 1; g < static_cast<std::size_t>(kNumGroups); ++g)  // [kNumGroups, n_rec] -> [.., rec]
+    std::copy_n(out.group_norms.begin() + static_cast<std::ptrdiff_t>(g * static_cast<std::size_t>(n_rec)), n,
+                out.group_norms.begin() + static_cast<std::ptrdiff_t>(g * n));
+  out.group_norms.resize(static_cast<std::size_t>(kNumGroups) * n);
+  st.rng = rng.state();
+  out.state = std::move(st);
+  out.cancelled = true;
+}
+
+// The per-run training routine. Returns false when cancelled through `control` before finishing; `out` then
+// holds the partial result (keep_partial). Adds each epoch done to control->epochs (progress of single runs).
+inline bool train_run(const RunSpec& r, RunResult& out, Control* control = nullptr) {
   check_run(r);
   const ModelSpec& s = r.model;
   const TaskData& task = *r.task;
@@ -222,7 +242,11 @@ inline bool train_run(const RunSpec& r, RunResult& out, const Control* control =
   std::int64_t rec = 0;
   const double b1 = r.beta1, b2 = r.beta2;
   for (std::int64_t e = 0; e < r.epochs; ++e) {
-    if (control && control->cancelled()) return false;
+    if (control && control->cancelled()) {
+      keep_partial(out, st, rng, rec, n_rec);
+      return false;
+    }
+    if (control) control->add_epochs(1);
     const std::int64_t abs_epoch = first + e;
     while (next_snap < snaps.size() && snaps[next_snap] < abs_epoch) ++next_snap;
     if (next_snap < snaps.size() && snaps[next_snap] == abs_epoch) {
