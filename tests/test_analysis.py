@@ -446,7 +446,7 @@ def test_bad_input_raises_value_error(rng):
         A.flow_map_1d(p, [])
     with pytest.raises(ValueError, match="increasing"):
         A.fixed_points_1d(p, [0.0, 0.0, 1.0])
-    with pytest.raises(ValueError, match="n must have shape"):
+    with pytest.raises(ValueError, match=r"params\['n'\] must have shape"):
         A.flow_map_1d({"m": np.ones(4), "n": np.ones(3)}, [0.0])
     with pytest.raises(ValueError, match="finite"):
         A.ghosts_1d({"m": [np.nan, 1.0], "n": [1.0, 1.0]})
@@ -454,7 +454,7 @@ def test_bad_input_raises_value_error(rng):
         A.find_slow_points(np.eye(3), np.zeros(4), np.zeros((2, 3)))
     with pytest.raises(ValueError, match="starts must have shape"):
         A.find_slow_points(np.eye(3), np.zeros(3), np.zeros((2, 4)))
-    with pytest.raises(ValueError, match="W must be"):
+    with pytest.raises(ValueError, match=r"params \(the matrix W\) must be"):
         A.find_slow_points(np.ones((3, 2)), None, np.zeros((2, 3)))
     with pytest.raises(ValueError, match="finite"):
         A.find_slow_points(np.full((2, 2), np.nan), None, np.zeros((1, 2)))

@@ -48,18 +48,58 @@ def _betainc(a: float, b: float, x: float) -> float:
     return 1.0 - math.exp(lbt) * _betacf(b, a, 1.0 - x) / b
 
 
+def _check_df(df: float) -> float:
+    from ._validation import check_real
+
+    return check_real(df, "df", positive=True, finite=False)
+
+
 def student_t_cdf(t: float, df: float) -> float:
-    """CDF of Student's t distribution (regularised incomplete beta; no scipy)."""
+    """CDF of Student's t distribution (regularised incomplete beta; no scipy).
+
+    ``t``: a real number (+-inf allowed); ``df`` > 0 (inf gives the normal distribution's CDF).
+
+    Examples
+    --------
+    >>> round(student_t_cdf(2.0, 10), 6)
+    0.963306
+    """
+    from ._validation import check_real
+
+    t = check_real(t, "t", finite=False)
+    df = _check_df(df)
+    if math.isinf(t):
+        return 1.0 if t > 0 else 0.0
+    if math.isinf(df):
+        return 0.5 * math.erfc(-t / math.sqrt(2.0))
     x = df / (df + t * t)
     tail = 0.5 * _betainc(0.5 * df, 0.5, x)
     return 1.0 - tail if t >= 0 else tail
 
 
 def student_t_ppf(q: float, df: float) -> float:
-    """Quantile of Student's t distribution for 0.5 < q < 1 (bisection on the CDF)."""
+    """Quantile of Student's t distribution for 0.5 <= q < 1 (bisection on the CDF, bounded iterations).
+
+    Examples
+    --------
+    >>> round(student_t_ppf(0.975, 10), 4)
+    2.2281
+    """
+    from ._validation import check_real
+
+    q = check_real(q, "q")
+    df = _check_df(df)
+    if not 0.5 <= q < 1.0:
+        raise ValueError(f"q must be in [0.5, 1), got {q}")
     lo, hi = 0.0, 1.0
-    while student_t_cdf(hi, df) < q:
+    # The t quantile grows at most like (1 - q)^(-1/df); doubling 2100 times passes any float64 (2^1024):
+    # a bound on the loop even where the CDF cannot reach q (df tiny, q within rounding of 1).
+    for _ in range(2100):
+        if student_t_cdf(hi, df) >= q or math.isinf(hi):
+            break
         hi *= 2.0
+    if math.isinf(hi):
+        return math.inf
     for _ in range(200):
         mid = 0.5 * (lo + hi)
         if student_t_cdf(mid, df) < q:
@@ -94,8 +134,10 @@ def power_law_fit(x: Sequence[float], y: Sequence[float]) -> PowerLawFit:
     >>> round(fit.exponent, 6), round(fit.prefactor, 6)
     (-4.0, 3.0)
     """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    from ._validation import as_float_array
+
+    x = as_float_array(x, "x", finite=False)
+    y = as_float_array(y, "y", finite=False)
     if x.ndim != 1 or x.shape != y.shape:
         raise ValueError(f"x and y must be 1-D arrays of the same length, got shapes {x.shape} and {y.shape}")
     if x.size < 2:

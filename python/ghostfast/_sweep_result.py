@@ -10,6 +10,7 @@ import numpy as np
 
 from ._optional import require
 from ._sweep_grid import plain, to_json
+from ._validation import as_float_array, check_real
 
 #: Defaults of the derived flags (see SweepResult).
 DROP_FRACTION = 0.5
@@ -22,11 +23,24 @@ _ARRAYS = (*_HISTORIES, "record_epochs", "final_loss", "drop_epoch", "trapped", 
 
 
 def drop_epochs(loss: np.ndarray, record_epochs: np.ndarray, fraction: float = DROP_FRACTION) -> np.ndarray:
-    """First recorded epoch where ``loss < fraction * loss[..., 0]``; -1 if never (or the run is unfinished)."""
-    loss = np.asarray(loss, dtype=np.float64)
+    """First recorded epoch where ``loss < fraction * loss[..., 0]``; -1 if never (or the run is unfinished).
+
+    ``loss`` [..., n_records] (NaN allowed: unfinished runs), ``record_epochs`` (n_records,) integers."""
+    loss = _histories(loss, "loss")
+    rec = as_float_array(record_epochs, "record_epochs", shape=(loss.shape[-1],))
+    if not np.all(rec == np.round(rec)):
+        raise ValueError("record_epochs must hold integers")
+    fraction = check_real(fraction, "fraction", positive=True)
     below = loss < fraction * loss[..., :1]  # NaN compares False
     first = np.argmax(below, axis=-1)
-    return np.where(below.any(axis=-1), np.asarray(record_epochs)[first], -1).astype(np.int64)
+    return np.where(below.any(axis=-1), rec.astype(np.int64)[first], -1).astype(np.int64)
+
+
+def _histories(value: Any, name: str) -> np.ndarray:
+    arr = as_float_array(value, name, finite=False)
+    if arr.ndim < 1 or arr.shape[-1] < 1:
+        raise ValueError(f"{name} must be an array [..., n_records] with n_records >= 1, got shape {arr.shape}")
+    return arr
 
 
 def trapped_mask(loss: np.ndarray, grad_norm: np.ndarray, *, loss_fraction: float = TRAP_LOSS_FRACTION,
@@ -34,8 +48,12 @@ def trapped_mask(loss: np.ndarray, grad_norm: np.ndarray, *, loss_fraction: floa
     """No-learning zone: last recorded loss > ``loss_fraction`` * initial loss AND last gradient norm < ``grad_tol``.
 
     NaN (unfinished or diverged) runs are never trapped."""
-    loss = np.asarray(loss, dtype=np.float64)
-    grad = np.asarray(grad_norm, dtype=np.float64)
+    loss = _histories(loss, "loss")
+    grad = _histories(grad_norm, "grad_norm")
+    if grad.shape[:-1] != loss.shape[:-1]:
+        raise ValueError(f"grad_norm must have the grid shape of loss {loss.shape[:-1]}, got {grad.shape[:-1]}")
+    loss_fraction = check_real(loss_fraction, "loss_fraction", positive=True)
+    grad_tol = check_real(grad_tol, "grad_tol", nonnegative=True, finite=False)
     return (loss[..., -1] > loss_fraction * loss[..., 0]) & (grad[..., -1] < grad_tol)
 
 

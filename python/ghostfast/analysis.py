@@ -19,6 +19,7 @@ the de-duplicated points), which is cheap next to the minimisation.
 """
 from __future__ import annotations
 
+import numbers
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Mapping
@@ -69,65 +70,80 @@ def rank_one_vectors(params: Any = None, *, m: Any = None, n: Any = None, b: Any
         pm = pn = pb = None
     else:
         pm, pn, pb = _get(params, "m"), _get(params, "n"), _get(params, "b")
+    names = {k: ("params[%r]" % k if given is None else k) for k, given in (("m", m), ("n", n), ("b", b))}
     m = pm if m is None else m
     n = pn if n is None else n
     b = pb if b is None else b
     if m is None or n is None:
-        raise ValueError("rank-one analysis needs m and n (a dict with keys 'm', 'n', 'b')")
-    m = as_float_array(m, "m")
-    n = as_float_array(n, "n")
+        if params is not None and not isinstance(params, (Mapping, tuple, list)) and not hasattr(params, "m"):
+            raise TypeError(f"params must be a dict with keys 'm', 'n' (and 'b'), an object with those attributes "
+                            f"or a tuple (m, n, b), got {type(params).__name__}")
+        raise ValueError("params: rank-one analysis needs m and n (a dict with keys 'm', 'n', 'b')")
+    nm, nn, nb = names["m"], names["n"], names["b"]
+    m = as_float_array(m, nm)
+    n = as_float_array(n, nn)
     if m.ndim == 2 and m.shape[1] == 1:
         m = m[:, 0]
     if n.ndim == 2 and n.shape[0] == 1:
         n = n[0]
     if m.ndim != 1:
-        raise ValueError(f"m must have shape (N,) or (N, 1) for rank-one analysis, got {m.shape}")
+        raise ValueError(f"{nm} must have shape (N,) or (N, 1) for rank-one analysis, got {m.shape}")
     if n.ndim != 1 or n.shape != m.shape:
-        raise ValueError(f"n must have shape (N,) or (1, N) with N = {m.shape[0]} (from m), got {n.shape}")
+        raise ValueError(f"{nn} must have shape (N,) or (1, N) with N = {m.shape[0]} (from {nm}), got {n.shape}")
     if m.shape[0] < 1:
-        raise ValueError("m and n must be non-empty")
-    b = np.zeros_like(m) if b is None else as_float_array(b, "b")
+        raise ValueError(f"{nm} and {nn} must be non-empty")
+    b = np.zeros_like(m) if b is None else as_float_array(b, nb)
     if b.shape != m.shape:
-        raise ValueError(f"b must have shape ({m.shape[0]},) (N from m), got {b.shape}")
+        raise ValueError(f"{nb} must have shape ({m.shape[0]},) (N from {nm}), got {b.shape}")
     return np.ascontiguousarray(m), np.ascontiguousarray(n), np.ascontiguousarray(b)
 
 
 def _weights_and_bias(params: Any, b: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Full W (N, N) and b (N,) from a dict with ``W`` or ``m``/``n`` (any rank), or a matrix."""
     is_matrix = isinstance(params, (np.ndarray, list, tuple))
+    if not is_matrix and not isinstance(params, Mapping) and not (hasattr(params, "W") or hasattr(params, "m")):
+        raise TypeError(f"params must be a dict with 'W' or 'm' and 'n', or the matrix W, got {type(params).__name__}")
     if not is_matrix:  # a dict (or an object with attributes) holding W, or m and n, and maybe b
         W = _get(params, "W")
         if W is None:
             m, n = _get(params, "m"), _get(params, "n")
             if m is None or n is None:
-                raise ValueError("params must contain 'W' or both 'm' and 'n'")
-            m = as_float_array(m, "m")
-            n = as_float_array(n, "n")
+                raise ValueError(f"params must contain 'W' or both 'm' and 'n', got keys "
+                                 f"{sorted(map(str, params)) if isinstance(params, Mapping) else '(none)'}")
+            m = as_float_array(m, "params['m']")
+            n = as_float_array(n, "params['n']")
             if m.ndim == 1:
                 m = m[:, None]
             if n.ndim == 1:
                 n = n[None, :]
             if m.ndim != 2 or n.ndim != 2 or m.shape[1] != n.shape[0] or m.shape[0] != n.shape[1]:
-                raise ValueError(f"m (N, K) and n (K, N) do not match: m {m.shape}, n {n.shape}")
+                raise ValueError(f"params: m (N, K) and n (K, N) do not match: m {m.shape}, n {n.shape}")
             W = m @ n
+        wname = "params['W']"
+        bname = "b" if b is not None else "params['b']"
         if b is None:
             b = _get(params, "b")
     else:
         W = params
-    W = as_float_array(W, "W", ndim=2)
+        wname, bname = "params (the matrix W)", "b"
+    W = as_float_array(W, wname, ndim=2)
     if W.shape[0] != W.shape[1] or W.shape[0] < 1:
-        raise ValueError(f"W must be a non-empty square (N, N) matrix, got {W.shape}")
+        raise ValueError(f"{wname} must be a non-empty square (N, N) matrix, got {W.shape}")
     N = W.shape[0]
-    b = np.zeros(N) if b is None else as_float_array(b, "b")
+    b = np.zeros(N) if b is None else as_float_array(b, bname)
     if b.shape != (N,):
-        raise ValueError(f"b must have shape ({N},) to match W {W.shape}, got {b.shape}")
+        raise ValueError(f"{bname} must have shape ({N},) to match W {W.shape}, got {b.shape}")
     return W, b
 
 
 def default_kappa_grid(n: np.ndarray, points: int = 4001) -> np.ndarray:
     """A grid that contains every fixed point of the rank-one flow: |kappa*| = |n . tanh(.)| <= sum |n_i|,
     so ``linspace(-R, R, points)`` with ``R = sum |n_i| + 1``."""
+    n = as_float_array(n, "n")
+    points = check_int(points, "points", minimum=2, maximum=10**8)
     R = float(np.sum(np.abs(n))) + 1.0
+    if not np.isfinite(R):
+        raise ValueError("n: sum |n_i| overflows float64")
     return np.linspace(-R, R, points)
 
 
@@ -208,10 +224,23 @@ def stack_rank_one(snapshots: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(m, n, b) stacks (E, N) from a sequence of rank-one parameter dicts, or a dict {epoch: params}
     (e.g. ``TrainResult.snapshots``, in increasing epoch order), for :func:`flow_maps_1d` and
     :func:`count_fixed_points_1d`."""
-    items = [snapshots[k] for k in sorted(snapshots)] if isinstance(snapshots, Mapping) else list(snapshots)
+    if isinstance(snapshots, Mapping):
+        if not all(isinstance(k, numbers.Real) and not isinstance(k, bool) for k in snapshots):
+            raise TypeError("snapshots as a dict must map epochs (numbers) to parameter dicts")
+        items = [snapshots[k] for k in sorted(snapshots)]
+    elif isinstance(snapshots, (list, tuple)):
+        items = list(snapshots)
+    else:
+        raise TypeError(f"snapshots must be a dict {{epoch: params}} or a list of parameter dicts, "
+                        f"got {type(snapshots).__name__}")
     if not items:
         raise ValueError("snapshots must contain at least one parameter set")
-    vecs = [rank_one_vectors(p) for p in items]
+    vecs = []
+    for i, p in enumerate(items):
+        try:
+            vecs.append(rank_one_vectors(p))
+        except (TypeError, ValueError) as err:
+            raise type(err)(f"snapshots[{i}]: {err}") from None
     N = vecs[0][0].shape[0]
     if any(v[0].shape[0] != N for v in vecs):
         raise ValueError("all snapshots must have the same N")
@@ -382,9 +411,18 @@ def latent_reduction(params: Any, b: Any = None, *, rank: int = 2, basis: str = 
     return LatentReduction(M=M, P=P, b=b, singular_values=s, exact=exact)
 
 
+def _check_reduction(reduction: Any) -> LatentReduction:
+    if not isinstance(reduction, LatentReduction):
+        raise TypeError(f"reduction must be a LatentReduction (from latent_reduction), got {type(reduction).__name__}")
+    return reduction
+
+
 def latent_flow(reduction: LatentReduction, kappa: Any) -> np.ndarray:
     """F(kappa) = -kappa + P tanh(M kappa + b) for kappa [..., K] (numpy)."""
+    reduction = _check_reduction(reduction)
     k = as_float_array(kappa, "kappa")
+    if k.ndim == 0:
+        raise ValueError(f"kappa must have last axis K = {reduction.rank}, got a scalar")
     if k.shape[-1] != reduction.rank:
         raise ValueError(f"kappa must have last axis K = {reduction.rank}, got shape {k.shape}")
     return -k + np.tanh(k @ reduction.M.T + reduction.b) @ reduction.P.T
@@ -392,7 +430,10 @@ def latent_flow(reduction: LatentReduction, kappa: Any) -> np.ndarray:
 
 def latent_jacobian(reduction: LatentReduction, kappa: Any) -> np.ndarray:
     """J = -I + P diag(1 - tanh^2(M kappa + b)) M for kappa [..., K] -> [..., K, K]."""
+    reduction = _check_reduction(reduction)
     k = as_float_array(kappa, "kappa")
+    if k.ndim == 0 or k.shape[-1] != reduction.rank:
+        raise ValueError(f"kappa must have last axis K = {reduction.rank}, got shape {k.shape}")
     d = 1.0 - np.tanh(k @ reduction.M.T + reduction.b) ** 2
     return -np.eye(reduction.rank) + np.einsum("an,...n,nc->...ac", reduction.P, d, reduction.M)
 
@@ -403,6 +444,7 @@ def speed_field_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, n_th
 
     C++ with OpenMP over rows; bit-identical for any ``n_threads``.
     """
+    reduction = _check_reduction(reduction)
     if reduction.rank != 2:
         raise ValueError(f"speed_field_2d needs a rank-2 reduction, got rank {reduction.rank}")
     gx = _grid(grid_x, reduction.b, "grid_x")
@@ -413,12 +455,18 @@ def speed_field_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, n_th
 def slow_point_candidates_2d(speed: np.ndarray, grid_x: np.ndarray, grid_y: np.ndarray) -> np.ndarray:
     """Grid points equal to the minimum of |F| over their 3x3 neighbourhood (the paper's
     ``minimum_filter`` test; borders use the available neighbours). Returns (C, 2) latent points."""
-    s = np.asarray(speed, dtype=np.float64)
-    padded = np.pad(s, 1, mode="constant", constant_values=np.inf)
+    s = as_float_array(speed, "speed", ndim=2, finite=False)
+    if np.any(np.isnan(s)):
+        raise ValueError("speed must not contain NaN")
     ny, nx = s.shape
+    gx = as_float_array(grid_x, "grid_x", shape=(nx,))
+    gy = as_float_array(grid_y, "grid_y", shape=(ny,))
+    padded = np.pad(s, 1, mode="constant", constant_values=np.inf)
+    if s.size == 0:
+        return np.empty((0, 2))
     neigh = np.min(np.stack([padded[i:i + ny, j:j + nx] for i in range(3) for j in range(3)]), axis=0)
     iy, ix = np.nonzero(s <= neigh)
-    return np.stack([np.asarray(grid_x)[ix], np.asarray(grid_y)[iy]], axis=1)
+    return np.stack([gx[ix], gy[iy]], axis=1)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -600,6 +648,7 @@ def slow_points_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, star
 
     ``starts`` (C, 2) adds extra starting points (e.g. trajectory latents).
     """
+    reduction = _check_reduction(reduction)
     if reduction.rank != 2:
         raise ValueError(f"slow_points_2d needs a rank-2 reduction, got rank {reduction.rank}")
     tol_fixed, ghost_eig_tol, dedup_tol = _check_thresholds(tol_fixed, ghost_eig_tol, dedup_tol)

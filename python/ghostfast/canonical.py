@@ -53,8 +53,13 @@ ArrayLike = Union[float, Sequence[float], np.ndarray]
 # ---------------------------------------------------------------------------------------------- helpers
 
 def _float_array(value: Any, name: str, *, allow_inf: bool = False) -> np.ndarray:
+    if isinstance(value, (str, bytes, bool, np.bool_)) or np.iscomplexobj(value) or (
+            isinstance(value, np.ndarray) and value.dtype.kind not in "iuf"):
+        raise TypeError(f"{name} must be a real number or an array of real numbers, got {type(value).__name__}")
     try:
         arr = np.asarray(value, dtype=np.float64)
+    except OverflowError as err:
+        raise ValueError(f"{name} holds a number too large for float64") from err
     except (TypeError, ValueError) as err:
         raise TypeError(f"{name} must be a number or an array of numbers, got {type(value).__name__}") from err
     if np.any(np.isnan(arr)):
@@ -68,11 +73,23 @@ def _delay(T: Any) -> np.ndarray:
     arr = _float_array(T, "T")
     if np.any(arr <= 0):
         raise ValueError(f"T must be > 0, got {T!r}")
+    _representable(arr)
     return arr
 
 
 def _scalar_delay(T: Any) -> float:
-    return check_real(T, "T", positive=True)
+    T = check_real(T, "T", positive=True)
+    _representable(np.asarray(T))
+    return T
+
+
+def _representable(T: np.ndarray) -> None:
+    """r* = pi^2 / (4 T^2) and the critical lr ~ T^-5 must be finite and nonzero in float64."""
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        ok = np.isfinite(np.pi ** 2 / (4.0 * T * T)) & (3.0 * np.pi ** 4 / (32.0 * T ** 5) > 0)
+    if not np.all(ok):
+        raise ValueError(f"T must be within about [1e-154, 1e64] so that r* = pi^2/(4 T^2) and the critical lr "
+                         f"~ T^-5 are finite nonzero float64 numbers, got {T if T.ndim == 0 else T[~ok][0]}")
 
 
 def _out(x: np.ndarray) -> Union[float, np.ndarray]:
@@ -603,6 +620,8 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
     n_seeds = check_int(n_seeds, "n_seeds", minimum=1)
     epochs = check_int(epochs, "epochs", minimum=1)
     rtol = check_real(rtol, "rtol", positive=True)
+    if rtol < 1e-12:
+        raise ValueError(f"rtol must be >= 1e-12 (float64 bisection cannot resolve less), got {rtol}")
     grid_arr = _float_array(grid, "grid")
     if grid_arr.ndim != 1 or grid_arr.size < 2 or np.any(grid_arr <= 0) or np.any(np.diff(grid_arr) <= 0):
         raise ValueError("grid must be a strictly increasing 1-D sequence of at least 2 positive factors")
@@ -632,10 +651,13 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
         else:
             break
     else:
-        raise RuntimeError("could not bracket the 50 % trapped crossing; try more epochs or a wider grid")
+        raise ValueError("could not bracket the 50 % trapped crossing within 2^20 of the grid: try more epochs, a "
+                         "wider grid or other r0_mean / r0_std")
     first = int(np.argmax(frac >= 0.5))
     lo, hi = float(grid_lrs[first - 1]), float(grid_lrs[first])
-    while hi / lo > 1.0 + rtol:
+    for _ in range(200):  # rtol >= 1e-12 needs at most ~50 halvings of log(hi / lo) <= log(2^20 * 1.5 / 0.7)
+        if not hi / lo > 1.0 + rtol:
+            break
         mid = math.sqrt(lo * hi)
         if fractions(np.array([mid]))[0] >= 0.5:
             hi = mid
@@ -681,7 +703,10 @@ def fit_critical_lr_scaling(Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400
     >>> round(fit.exponent, 2)
     -5.0
     """
-    Ts_arr = _delay(Ts)
+    try:
+        Ts_arr = _delay(Ts)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"Ts: {err}") from None
     if Ts_arr.ndim != 1 or Ts_arr.size < 2:
         raise ValueError("Ts must be a 1-D sequence of at least 2 delays")
     ss = _seed_sequence(seed)

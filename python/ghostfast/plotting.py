@@ -13,6 +13,22 @@ from typing import Any, Sequence
 import numpy as np
 
 from . import analysis as _an
+from ._validation import as_float_array, check_bool, check_int, check_real
+
+
+def _pair(value: Any, name: str) -> tuple[float, float]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair (low, high) of numbers, got {value!r}"[:200])
+    lo, hi = check_real(value[0], f"{name}[0]"), check_real(value[1], f"{name}[1]")
+    if not lo < hi:
+        raise ValueError(f"{name} must have low < high, got {value!r}")
+    return lo, hi
+
+
+def _slow_points_arg(slow_points: Any) -> Any:
+    if slow_points is not None and not isinstance(slow_points, _an.SlowPoints):
+        raise TypeError(f"slow_points must be a SlowPoints result or None, got {type(slow_points).__name__}")
+    return slow_points
 
 __all__ = ["plot_flow_1d", "plot_speed_2d", "plot_pca_3d", "plot_history", "KIND_COLORS"]
 
@@ -39,9 +55,17 @@ def plot_flow_1d(params: Any, kappa_grid: Any = None, *, ax: Any = None, kappa0:
     Default grid: ``linspace(-15, 15, 1000)[200:800]`` (kappa ~ [-9, 9]) as in the paper's plots.
     Returns the Axes.
     """
-    ax = _axes(ax)
-    grid = np.linspace(-15.0, 15.0, 1000)[200:800] if kappa_grid is None else np.asarray(kappa_grid, float)
+    grid = np.linspace(-15.0, 15.0, 1000)[200:800] if kappa_grid is None else as_float_array(
+        kappa_grid, "kappa_grid", ndim=1)
+    if threshold is not None:
+        threshold = check_real(threshold, "threshold")
+    if kappa0 is not None:
+        kappa0 = check_real(kappa0, "kappa0")
+    fixed_points = check_bool(fixed_points, "fixed_points")
+    ghosts = check_bool(ghosts, "ghosts")
+    max_ghost_speed = check_real(max_ghost_speed, "max_ghost_speed", nonnegative=True, finite=False)
     f = _an.flow_map_1d(params, grid)
+    ax = _axes(ax)
     ax.plot(grid, f, color=line_kw.pop("color", "tab:blue"), label=line_kw.pop("label", "f(kappa)"), **line_kw)
     ax.axhline(0.0, color="grey", lw=0.8)
     if threshold is not None:
@@ -70,10 +94,20 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
     each ghost's slow eigen-direction as a red segment, and optional latent trajectories (each (T, 2)).
     Returns the Axes (one QuadMesh, one Quiver, one PathCollection per slow-point class, one line per
     trajectory and per ghost)."""
-    ax = _axes(ax)
-    gx = np.asarray(grid_x, float)
-    gy = np.asarray(grid_y, float)
+    gx = as_float_array(grid_x, "grid_x", ndim=1)
+    gy = as_float_array(grid_y, "grid_y", ndim=1)
+    if gx.size < 2 or gy.size < 2:
+        raise ValueError(f"grid_x and grid_y need at least 2 points each, got {gx.size} and {gy.size}")
+    slow_points = _slow_points_arg(slow_points)
+    arrows = check_int(arrows, "arrows", minimum=1, maximum=1000)
+    vmin, vmax = _pair((vmin, vmax), "(vmin, vmax)")
+    if trajectories is not None:
+        if isinstance(trajectories, (str, bytes)) or not isinstance(trajectories, Sequence):
+            raise TypeError(f"trajectories must be a sequence of (T, 2) arrays, got {type(trajectories).__name__}")
+        trajectories = [as_float_array(t, f"trajectories[{i}]", ndim=2, shape=(None, 2))
+                        for i, t in enumerate(trajectories)]
     speed = _an.speed_field_2d(reduction, gx, gy, n_threads=n_threads)
+    ax = _axes(ax)
     with np.errstate(divide="ignore"):
         mesh = ax.pcolormesh(gx, gy, np.log10(speed), vmin=vmin, vmax=vmax, cmap="viridis", shading="auto")
     ax.figure.colorbar(mesh, ax=ax, label="log10 |F|")
@@ -111,9 +145,13 @@ def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: A
     components of the pooled states (numpy SVD of the centred states), on 3-D axes. Trajectories are grey
     lines; slow points are coloured by log10 speed over ``speed_range`` (spec Fig 5: -6 to 0). Returns the
     Axes (one line per trajectory, one PathCollection for the slow points)."""
-    X = np.asarray(states, float)
-    if X.ndim < 2:
-        raise ValueError(f"states must be [..., T, N], got shape {X.shape}")
+    X = as_float_array(states, "states")
+    if X.ndim < 2 or X.shape[-1] < 1 or X.size == 0:
+        raise ValueError(f"states must be a non-empty array [..., T, N], got shape {X.shape}")
+    slow_points = _slow_points_arg(slow_points)
+    if slow_points is not None and len(slow_points) and slow_points.x.shape[1] != X.shape[-1]:
+        raise ValueError(f"slow_points live in {slow_points.x.shape[1]} dimensions, states in {X.shape[-1]}")
+    speed_range = _pair(speed_range, "speed_range")
     trajs = X.reshape(-1, X.shape[-2], X.shape[-1])
     pooled = trajs.reshape(-1, X.shape[-1])
     mean = pooled.mean(axis=0)
@@ -143,12 +181,16 @@ def plot_history(loss: Any, grad_norm: Any = None, *, ax: Any = None, epochs: An
     """Loss (and gradient norm) histories normalised by their maxima on a log-y axis (spec Figs 3, 4):
     the abrupt-learning signature is a plateau with tiny gradient, a gradient spike and a loss drop.
     Returns the Axes (one line per history)."""
+    L = as_float_array(loss, "loss", ndim=1, finite=False)
+    if L.size == 0:
+        raise ValueError("loss must not be empty")
+    x = np.arange(L.shape[-1]) if epochs is None else as_float_array(epochs, "epochs", shape=(L.size,))
+    G = None if grad_norm is None else as_float_array(grad_norm, "grad_norm", shape=(L.size,), finite=False)
+    if ylim is not None:
+        ylim = _pair(ylim, "ylim")
     ax = _axes(ax)
-    L = np.asarray(loss, float)
-    x = np.arange(L.shape[-1]) if epochs is None else np.asarray(epochs)
     ax.plot(x, L / np.max(L), color="black", label="loss / max")
-    if grad_norm is not None:
-        G = np.asarray(grad_norm, float)
+    if G is not None:
         ax.plot(x, G / np.max(G), color="tab:red", label="grad norm / max")
     ax.set_yscale("log")
     if ylim is not None:

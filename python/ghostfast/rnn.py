@@ -61,8 +61,8 @@ from . import __version__, _core
 from ._optional import require
 from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
-from ._validation import (DEFAULT_MAX_MEMORY, as_float_array, check_bool, check_choice, check_int, check_memory,
-                          check_real, check_seed, check_threads)
+from ._validation import (DEFAULT_MAX_MEMORY, INT64_MAX, as_float_array, check_bool, check_choice, check_int,
+                          check_memory, check_real, check_seed, check_threads)
 from .tasks import Task
 
 __all__ = ["Model", "GROUPS", "param_shapes", "init_params", "check_params", "forward", "ForwardResult",
@@ -611,14 +611,19 @@ def _job_to_core(job: Any, i: int, model_cache: dict) -> dict[str, Any]:
     model = _check_model(job.model)
     task = _check_task(job.task, model)
     lr = check_real(job.lr, f"{where}.lr", nonnegative=True)
-    epochs = check_int(job.epochs, f"{where}.epochs", minimum=0)
+    epochs = check_int(job.epochs, f"{where}.epochs", minimum=0, maximum=INT64_MAX // 2)
     optimizer = check_choice(job.optimizer, f"{where}.optimizer", _OPTIMIZERS)
-    record_every = check_int(job.record_every, f"{where}.record_every", minimum=1)
+    record_every = check_int(job.record_every, f"{where}.record_every", minimum=1, maximum=INT64_MAX)
     for name in ("key0", "key1", "stream"):
         v = check_int(getattr(job, name), f"{where}.{name}", minimum=0)
         if v >= _U64:
             raise ValueError(f"{where}.{name} must be < 2**64")
-    snaps = tuple(check_int(e, f"{where}.snapshot_epochs", minimum=0) for e in job.snapshot_epochs)
+    if isinstance(job.snapshot_epochs, (str, bytes)) or not isinstance(job.snapshot_epochs, Iterable):
+        raise TypeError(f"{where}.snapshot_epochs must be a sequence of ints, got {type(job.snapshot_epochs).__name__}")
+    snaps = tuple(check_int(e, f"{where}.snapshot_epochs", minimum=0, maximum=INT64_MAX)
+                  for e in job.snapshot_epochs)
+    if isinstance(job.betas, (str, bytes)) or not isinstance(job.betas, Iterable):
+        raise TypeError(f"{where}.betas must be a pair (beta1, beta2), got {type(job.betas).__name__}")
     betas = tuple(job.betas)
     if len(betas) != 2:
         raise ValueError(f"{where}.betas must be a pair (beta1, beta2)")
@@ -787,12 +792,12 @@ def train(model: Model, task: Task, lr: float, epochs: int, optimizer: str = "sg
     task = _check_task(task, model)
     check_seed(seed)
     lr = check_real(lr, "lr", nonnegative=True)
-    epochs = check_int(epochs, "epochs", minimum=0)
+    epochs = check_int(epochs, "epochs", minimum=0, maximum=INT64_MAX // 2)
     optimizer = check_choice(optimizer, "optimizer", _OPTIMIZERS)
-    record_every = check_int(record_every, "record_every", minimum=1)
+    record_every = check_int(record_every, "record_every", minimum=1, maximum=INT64_MAX)
     if isinstance(snapshot_epochs, (str, bytes)) or not isinstance(snapshot_epochs, Iterable):
         raise TypeError(f"snapshot_epochs must be a sequence of ints, got {type(snapshot_epochs).__name__}")
-    snapshot_epochs = tuple(check_int(e, "snapshot_epochs", minimum=0) for e in snapshot_epochs)
+    snapshot_epochs = tuple(check_int(e, "snapshot_epochs", minimum=0, maximum=INT64_MAX) for e in snapshot_epochs)
     if isinstance(betas, (str, bytes)) or not isinstance(betas, Iterable) or len(tuple(betas)) != 2:
         raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
     for k, beta in enumerate(tuple(betas)):

@@ -15,7 +15,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -352,14 +352,17 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
     hi = check_real(lr_bounds[1], "lr_bounds[1]", positive=True)
     if not lo < hi:
         raise ValueError(f"lr_bounds must satisfy lo < hi, got {lr_bounds!r}")
-    n_grid = check_int(n_grid, "n_grid", minimum=2)
-    n_bisect = check_int(n_bisect, "n_bisect", minimum=0)
+    n_grid = check_int(n_grid, "n_grid", minimum=2, maximum=10**5)
+    # beyond ~60 halvings of log(hi / lo) the bracket is below float64 resolution: a bound, not a hang
+    n_bisect = check_int(n_bisect, "n_bisect", minimum=0, maximum=64)
     fraction = check_real(fraction, "fraction", positive=True)
     if fraction > 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     epochs = check_int(epochs, "epochs", minimum=1)
     if record_every is None:
         record_every = max(1, epochs // 200)
+    if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
+        raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
     seeds = list(seeds)
     common = dict(n_threads=n_threads, progress=progress, record_every=record_every,
                   trap_loss_fraction=trap_loss_fraction, trap_grad_tol=trap_grad_tol, **grid)
@@ -443,6 +446,8 @@ def critical_lr_scaling(model: Any, Ts: Sequence[int] = (10, 20, 40, 80), *, tas
         from . import tasks
 
         task = tasks.delayed_activation
+    if isinstance(Ts, (str, bytes, Mapping)) or not isinstance(Ts, Iterable):
+        raise TypeError(f"Ts must be a sequence of ints, got {type(Ts).__name__}")
     Ts_list = [check_int(T, "Ts", minimum=1) for T in Ts]
     if not Ts_list:
         raise ValueError("Ts must not be empty")
