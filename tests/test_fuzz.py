@@ -244,7 +244,8 @@ def _call(name: str, fn: Callable, kwargs: Dict[str, Any], mutated: List[str]) -
         plt.close("all")
     if time.monotonic() - t0 > HANG_SECONDS:
         COUNTS["hangs"] += 1
-        UNCLEAR.append(f"{name}({', '.join(mutated)}): took {time.monotonic() - t0:.1f} s")
+        UNCLEAR.append(f"{name}({', '.join(mutated)}={[_short(kwargs[m]) for m in mutated]}): took "
+                       f"{time.monotonic() - t0:.1f} s")
 
 
 def _short(v: Any) -> str:

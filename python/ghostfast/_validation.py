@@ -32,10 +32,17 @@ def check_memory(need: float, max_memory: float, what: str, hint: str) -> None:
                          f"{hint}")
 
 
+def _is_complex(value: Any) -> bool:
+    try:
+        return bool(np.iscomplexobj(value))
+    except (TypeError, ValueError, OverflowError):  # ragged or odd input: as_float_array reports it
+        return False
+
+
 def as_float_array(value: Any, name: str, *, ndim: int | None = None, shape: Sequence[int | None] | None = None,
                    finite: bool = True) -> np.ndarray:
     """float64, C-contiguous copy-free view of `value`; checks ndim/shape (None = any length) and finiteness."""
-    if isinstance(value, (str, bytes)) or np.iscomplexobj(value):
+    if isinstance(value, (str, bytes)) or _is_complex(value):
         raise TypeError(f"{name} must be a real number or an array of real numbers, got {type(value).__name__}")
     if isinstance(value, np.ndarray) and value.dtype.kind not in "iuf":
         raise TypeError(f"{name} must be an array of real numbers, got an array of dtype {value.dtype}")

@@ -39,7 +39,7 @@ from ._optional import require
 from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
 from ._stats import power_law_fit
-from ._validation import DEFAULT_MAX_MEMORY, check_bool, check_int, check_memory, check_real, check_threads
+from ._validation import DEFAULT_MAX_MEMORY, _is_complex, check_bool, check_int, check_memory, check_real, check_threads
 
 __all__ = [
     "optimal_r", "no_learning_boundary", "escape_time", "loss", "loss_grad", "critical_lr",
@@ -53,7 +53,7 @@ ArrayLike = Union[float, Sequence[float], np.ndarray]
 # ---------------------------------------------------------------------------------------------- helpers
 
 def _float_array(value: Any, name: str, *, allow_inf: bool = False) -> np.ndarray:
-    if isinstance(value, (str, bytes, bool, np.bool_)) or np.iscomplexobj(value) or (
+    if isinstance(value, (str, bytes, bool, np.bool_)) or _is_complex(value) or (
             isinstance(value, np.ndarray) and value.dtype.kind not in "iuf"):
         raise TypeError(f"{name} must be a real number or an array of real numbers, got {type(value).__name__}")
     try:

@@ -169,7 +169,7 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     n_rec = _n_records_estimate(spec.epochs, spec.record_every)
     collector = Collector(spec.shape, n_rec, spec.keep_params)
     if store is not None:
-        for stored in store.read():
+        for stored in store.read(spec.n_runs, spec.keep_params):
             collector.add(stored)
     pending = [int(i) for i in np.flatnonzero(~collector.done)]
     if store is not None and len(pending) < spec.n_runs:
