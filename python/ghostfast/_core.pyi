@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Control', 'adam_slow_points', 'build_version', 'canonical_sharp', 'canonical_simulate', 'canonical_train', 'count_fixed_points_1d_batch', 'default_threads', 'extrema_1d', 'find_slow_points', 'fixed_points_1d', 'flow_map_1d_batch', 'has_openmp', 'rnn_evaluate', 'rnn_normals', 'rnn_tanh', 'rnn_train_many', 'speed_field_2d']
+__all__: list[str] = ['Control', 'adam_slow_points', 'build_version', 'canonical_sharp', 'canonical_simulate', 'canonical_train', 'count_fixed_points_1d_batch', 'default_threads', 'extrema_1d', 'find_slow_points', 'fixed_points_1d', 'flow_map_1d_batch', 'has_openmp', 'max_threads', 'rnn_evaluate', 'rnn_normals', 'rnn_tanh', 'rnn_train_many', 'speed_field_2d']
 class Control:
     """
     Progress counter and cancel flag shared with a running C++ call (thread-safe).
@@ -26,8 +26,15 @@ class Control:
         """
         Number of jobs finished so far.
         """
-def adam_slow_points(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], starts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, iterations: typing.SupportsInt | typing.SupportsIndex = 5000, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
-    ...
+    @property
+    def epochs(self) -> int:
+        """
+        Training epochs done so far, summed over jobs (updated every few epochs).
+        """
+def adam_slow_points(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], starts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, iterations: typing.SupportsInt | typing.SupportsIndex = 5000, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control = None) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.uint8]]:
+    """
+    Adam on the speed from each start: (y [S, K], speed [S], completed [S] (0: stopped by a cancel)).
+    """
 def canonical_sharp(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], T: typing.SupportsFloat | typing.SupportsIndex, normalized: bool) -> tuple:
     """
     Sharp-limit loss and gradient of the canonical model (the values train() uses), elementwise.
@@ -56,6 +63,10 @@ def flow_map_1d_batch(m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]
     """
     f_e(kappa) = -kappa + n_e . tanh(m_e kappa + b_e) for E stacked rank-one snapshots: (E, G).
     """
+def max_threads() -> int:
+    """
+    The most threads a parallel call uses (the processors available); larger counts are clamped.
+    """
 def rnn_evaluate(job: dict, with_grad: bool = True) -> tuple:
     """
     One forward (+ BPTT) pass of a job dict: (loss, flat grad | None, outputs, states).
@@ -70,7 +81,7 @@ def rnn_tanh(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> nump
     """
 def rnn_train_many(jobs: list, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control = None) -> list:
     """
-    Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; None for cancelled jobs.
+    Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; a job stopped by a cancel returns its partial result with cancelled=True, one never started returns None.
     """
 def speed_field_2d(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], grid_x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], grid_y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float64]:
     ...

@@ -683,19 +683,18 @@ inline void find_slow_points(const LatentFlow& L, std::int64_t S, const double* 
     Lk.MT = MT.data();
   }
   parallel_for(S, n_threads, [&](std::int64_t s) {
-    const LatentFlow& L = Lk;
     SlowPointOut r;
     if (control && control->cancelled()) {  // without the K x K work matrices: a cancel stops in milliseconds
-      std::vector<double> F(static_cast<std::size_t>(L.K)), t(static_cast<std::size_t>(L.N));
-      r.q = latent_flow(L, starts + s * L.K, F.data(), t.data());
+      std::vector<double> F(static_cast<std::size_t>(Lk.K)), t(static_cast<std::size_t>(Lk.N));
+      r.q = latent_flow(Lk, starts + s * Lk.K, F.data(), t.data());
       r.speed = std::sqrt(2.0 * r.q);
       r.status = kMaxIter;
-      for (std::int64_t a = 0; a < L.K; ++a) y_out[s * L.K + a] = starts[s * L.K + a];
+      for (std::int64_t a = 0; a < Lk.K; ++a) y_out[s * Lk.K + a] = starts[s * Lk.K + a];
     } else {
-      SlowPointWork w(L.K, L.N);
-      for (std::int64_t a = 0; a < L.K; ++a) w.y[a] = starts[s * L.K + a];
-      r = minimise_speed(L, w, o, control);
-      for (std::int64_t a = 0; a < L.K; ++a) y_out[s * L.K + a] = w.y[a];
+      SlowPointWork w(Lk.K, Lk.N);
+      for (std::int64_t a = 0; a < Lk.K; ++a) w.y[a] = starts[s * Lk.K + a];
+      r = minimise_speed(Lk, w, o, control);
+      for (std::int64_t a = 0; a < Lk.K; ++a) y_out[s * Lk.K + a] = w.y[a];
     }
     q_out[s] = r.q;
     speed_out[s] = r.speed;
