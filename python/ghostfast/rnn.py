@@ -125,7 +125,7 @@ class Model:
     init: str = "auto"
 
     def __post_init__(self) -> None:
-        N = check_int(self.N, "N", minimum=1)
+        N = check_int(self.N, "N", minimum=1, maximum=2**31 - 1)
         if isinstance(self.rank, str):
             if self.rank != "full":
                 raise ValueError(f"rank must be an int in [1, N] or 'full', got {self.rank!r}")
@@ -143,8 +143,8 @@ class Model:
         check_real(self.confidence, "confidence")
         check_real(self.threshold, "threshold")
         check_bool(self.train_confidence, "train_confidence")
-        check_int(self.n_in, "n_in", minimum=0)
-        check_int(self.n_out, "n_out", minimum=1)
+        check_int(self.n_in, "n_in", minimum=0, maximum=2**31 - 1)
+        check_int(self.n_out, "n_out", minimum=1, maximum=2**31 - 1)
         check_real(self.noise_std, "noise_std", nonnegative=True)
         check_real(self.x0_std, "x0_std", nonnegative=True)
         if self.rank == "full" and self.readout != "linear":

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import __version__
 from ._optional import require
-from ._progress import progress_default, run_with_control
+from ._progress import bar_class, progress_default, run_with_control
 from ._seeding import seed_key
 from ._stats import PowerLawFit, power_law_fit, student_t_cdf, student_t_ppf
 from ._sweep_grid import GridSpec, build_spec, config_hash, plain, run_chunk
@@ -250,9 +250,7 @@ def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[i
     futures: List[Any] = []
     try:
         if show:
-            from tqdm.auto import tqdm
-
-            bar = tqdm(total=total, desc=label, unit="run", dynamic_ncols=True)
+            bar = bar_class()(total=total, desc=label, unit="run", dynamic_ncols=True)
         futures = [client.submit(run_chunk, spec, runs, threads, None, pure=False) for runs in chunk_list]
         try:
             for future in as_completed(futures):

@@ -20,7 +20,17 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import as_float_array, check_choice, check_int, check_real
+from ._validation import DEFAULT_MAX_MEMORY, as_float_array, check_choice, check_int, check_memory, check_real
+
+_INT32_MAX = 2**31 - 1  # the engine indexes trials and steps with int
+
+
+def _check_size(B: int, S: int, channels: int, name: str) -> None:
+    """Refuse, before allocating, a task the engine cannot index or whose arrays exceed DEFAULT_MAX_MEMORY."""
+    if B > _INT32_MAX or S > _INT32_MAX:
+        raise ValueError(f"{name}: {B} trials x {S} steps is more than the engine's 2**31 - 1 per axis")
+    check_memory(8 * B * S * channels, DEFAULT_MAX_MEMORY, f"{name}'s arrays ({B} trials x {S} steps)",
+                 "use fewer steps or trials")
 
 __all__ = ["Task", "delayed_activation", "dcdt", "dmts", "dcdt_config", "dmts_config"]
 
@@ -52,6 +62,8 @@ class Task:
         B, S, n_out = targets.shape
         if B < 1 or S < 1 or n_out < 1:
             raise ValueError(f"targets must have B >= 1 trials, S >= 1 steps and >= 1 outputs, got {targets.shape}")
+        if B > _INT32_MAX or S > _INT32_MAX:
+            raise ValueError(f"targets: {B} trials x {S} steps is more than the engine's 2**31 - 1 per axis")
         inputs = as_float_array(self.inputs, "inputs", ndim=3, shape=(B, S, None))
         mask = np.ones_like(targets) if self.mask is None else as_float_array(self.mask, "mask", shape=(B, S, n_out))
         if np.any(mask < 0):
@@ -102,6 +114,7 @@ def delayed_activation(T: int) -> Task:
     20.0
     """
     T = check_int(T, "T", minimum=1)
+    _check_size(1, 2 * T, 2, "T")
     targets = np.zeros((1, 2 * T, 1))
     targets[0, T:, 0] = 1.0
     return Task(np.zeros((1, 2 * T, 0)), targets, None, 1.0 / T, "binary", f"delayed_activation(T={T})")
@@ -126,6 +139,7 @@ def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> T
     """
     n_in, n_delay, n_react, spc = _check_timing(n_in, n_delay, n_react, samples_per_class)
     S = n_in + n_delay + n_react
+    _check_size(2 * spc, S, 6, "n_in + n_delay + n_react, samples_per_class")
     cues = np.tile(np.array([1.0, -1.0]), spc)
     B = cues.size
     inputs = np.zeros((B, S, 1))
@@ -149,6 +163,7 @@ def dmts(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> T
     """
     n_in, n_delay, n_react, spc = _check_timing(n_in, n_delay, n_react, samples_per_class)
     S = 2 * n_in + n_delay + n_react
+    _check_size(4 * spc, S, 6, "2 n_in + n_delay + n_react, samples_per_class")
     types = np.tile(np.array([[1.0, 1.0], [-1.0, -1.0], [-1.0, 1.0], [1.0, -1.0]]), (spc, 1))
     B = types.shape[0]
     inputs = np.zeros((B, S, 1))
