@@ -7,6 +7,9 @@ None, bools where numbers belong, NaN/inf, huge and negative ints, empty / 0-d /
 complex and object arrays, and float32 / big-endian / Fortran-ordered / non-contiguous versions of the valid
 arrays (which must be accepted like the originals).
 
+Arguments that set an amount of work (``WORK_ARGS``: epochs, iterations, sizes) are fuzzed without feasible but
+huge values, which are long computations (interruptible with Ctrl-C), not hangs.
+
 Bounded in time: ``GHOSTFAST_FUZZ_EXAMPLES`` calls per function (default 12, about 30-60 s in all); the long
 setting used for the hardening report is ``GHOSTFAST_FUZZ_EXAMPLES=200`` (>= 10 000 calls), which prints the
 counts when ``GHOSTFAST_FUZZ_REPORT`` names a file to write them to.
@@ -191,9 +194,21 @@ def _variants(value: Any) -> List[Any]:
     return out
 
 
-def _nasty(valid: Any) -> st.SearchStrategy:
-    base = [st.sampled_from(FIXED), st.integers(min_value=-2**70, max_value=2**70),
-            st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=4)]
+#: Arguments that set an amount of work (epochs, iterations, sizes): a feasible but large value (2**31 epochs) is
+#: a long computation, not a hang, so these get only small positive ints, or ints too large for the core's int64
+#: (which must be refused), next to every other nasty value.
+WORK_ARGS = {"epochs", "iterations", "max_iter", "n_seeds", "n_grid", "n_bisect", "samples_per_class", "n_delay",
+             "n_react", "n_in", "T", "points"}
+_WORK_FIXED = [v for v in FIXED if not (isinstance(v, int) and not isinstance(v, bool) and 10**4 < v < 2**63)]
+
+
+def _nasty(valid: Any, name: str = "") -> st.SearchStrategy:
+    if name in WORK_ARGS:
+        ints = st.one_of(st.integers(min_value=-2**70, max_value=10**4), st.integers(min_value=2**63, max_value=2**70))
+        base = [st.sampled_from(_WORK_FIXED), ints]
+    else:
+        base = [st.sampled_from(FIXED), st.integers(min_value=-2**70, max_value=2**70)]
+    base += [st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=4)]
     var = _variants(valid)
     if isinstance(valid, Mapping_types):
         keys = list(valid)
@@ -268,7 +283,7 @@ def test_fuzz_public_api(name: str) -> None:
                             label="mutated")
         kwargs = dict(valid)
         for k in mutated:
-            kwargs[k] = data.draw(_nasty(valid[k]), label=k)
+            kwargs[k] = data.draw(_nasty(valid[k], k), label=k)
         _call(name, fn, kwargs, mutated)
 
     run()

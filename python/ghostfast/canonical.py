@@ -39,7 +39,7 @@ from ._optional import require
 from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
 from ._stats import power_law_fit
-from ._validation import DEFAULT_MAX_MEMORY, _is_complex, check_bool, check_int, check_memory, check_real, check_threads
+from ._validation import DEFAULT_MAX_MEMORY, INT64_MAX, _is_complex, check_bool, check_int, check_memory, check_real, check_threads
 
 __all__ = [
     "optimal_r", "no_learning_boundary", "escape_time", "loss", "loss_grad", "critical_lr",
@@ -391,7 +391,7 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
     ([False, True], 1.0)
     """
     T, threshold, dt = _check_sim_args(T, threshold, dt)
-    epochs = check_int(epochs, "epochs", minimum=0)
+    epochs = check_int(epochs, "epochs", minimum=0, maximum=INT64_MAX - 1)
     record_every = check_int(record_every, "record_every", minimum=1)
     normalized = check_bool(normalized, "normalized")
     lr_arr = _float_array(lr, "lr")
@@ -552,9 +552,14 @@ def lr_sweep(T: float, lrs: ArrayLike, n_seeds: int = 10, epochs: int = 10000, n
         raise ValueError(f"seeding must be 'modern' or 'paper', got {seeding!r}")
     r0_mean = check_real(r0_mean, "r0_mean")
     r0_std = check_real(r0_std, "r0_std", nonnegative=True)
+    if isinstance(record_epochs, (str, bytes)) or not isinstance(record_epochs, (Sequence, np.ndarray, range)):
+        raise TypeError(f"record_epochs must be a sequence of ints, got {type(record_epochs).__name__}")
     rec = _record_epochs(epochs, 1, list(record_epochs))
     if rec.size == 0 or rec[0] < 1:
         raise ValueError("record_epochs must be >= 1 (epoch E is the loss of the E-th epoch's forward pass)")
+    n_runs = lrs_arr.size * n_seeds
+    check_memory(n_runs * (rec.size * 2 * 8 + 96), DEFAULT_MAX_MEMORY, f"lr_sweep's {n_runs} runs",
+                 "use fewer n_seeds, lrs or record_epochs")
     r0, entropy = _initial_r(T, lrs_arr.size, n_seeds, r0_mean, r0_std, seeding, seed)
     # Epoch E (1-based, as in the paper's per-epoch loss list) evaluates r after E - 1 updates.
     res = train(r0, lrs_arr[:, None], T, epochs, normalized=normalized, n_threads=n_threads,
@@ -625,6 +630,8 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
     grid_arr = _float_array(grid, "grid")
     if grid_arr.ndim != 1 or grid_arr.size < 2 or np.any(grid_arr <= 0) or np.any(np.diff(grid_arr) <= 0):
         raise ValueError("grid must be a strictly increasing 1-D sequence of at least 2 positive factors")
+    check_memory(n_seeds * grid_arr.size * 96, DEFAULT_MAX_MEMORY, f"empirical_critical_lr's {n_seeds} seeds x "
+                 f"{grid_arr.size} grid points", "use fewer n_seeds")
     ss = _seed_sequence(seed)
     analytic = float(critical_lr(T, normalized))
     r0, _ = _initial_r(T, 1, n_seeds, check_real(r0_mean, "r0_mean"),
@@ -637,6 +644,8 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
         n_eval += lrs.size
         res = train(r0[None, :], lrs[:, None], T, epochs, normalized=normalized, n_threads=n_threads,
                     record_epochs=[epochs], progress=False)
+        if res.interrupted:  # Ctrl-C: a partial scan would mislead the bisection; stop the whole search
+            raise KeyboardInterrupt
         return res.trapped.mean(axis=1)
 
     grid_lrs = grid_arr * analytic

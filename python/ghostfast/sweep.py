@@ -362,6 +362,8 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
     if isinstance(seeds, (str, bytes, Mapping)) or not isinstance(seeds, Iterable):
         raise TypeError(f"seeds must be a sequence of ints, got {type(seeds).__name__}")
     seeds = list(seeds)
+    for s in seeds:
+        check_int(s, "seeds", minimum=0)
     common = dict(n_threads=n_threads, progress=progress, record_every=record_every,
                   trap_loss_fraction=trap_loss_fraction, trap_grad_tol=trap_grad_tol, **grid)
 
