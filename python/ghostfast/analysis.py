@@ -652,8 +652,10 @@ def slow_points_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, star
     if reduction.rank != 2:
         raise ValueError(f"slow_points_2d needs a rank-2 reduction, got rank {reduction.rank}")
     tol_fixed, ghost_eig_tol, dedup_tol = _check_thresholds(tol_fixed, ghost_eig_tol, dedup_tol)
-    gx = _grid(grid_x, reduction.b, "grid_x", min_points=2)
-    gy = _grid(grid_y, reduction.b, "grid_y", min_points=2)
+    # None: 201 points per axis (the 1-D default of 4001 would make 16 million grid points and as many
+    # candidate refinements in 2-D)
+    gx = default_kappa_grid(reduction.b, 201) if grid_x is None else _grid(grid_x, reduction.b, "grid_x", min_points=2)
+    gy = default_kappa_grid(reduction.b, 201) if grid_y is None else _grid(grid_y, reduction.b, "grid_y", min_points=2)
     speed = speed_field_2d(reduction, gx, gy, n_threads=n_threads)
     cand = slow_point_candidates_2d(speed, gx, gy)
     if starts is not None:
