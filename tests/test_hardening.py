@@ -159,6 +159,10 @@ def test_forward_and_loss_and_grad_flag_non_finite_passes():
     ok = rnn.loss_and_grad(m, p, t)
     loss, grads = ok  # still unpacks as a pair
     assert not ok.diverged and ok.loss == loss and ok.grads is grads
+    import pickle
+
+    back = pickle.loads(pickle.dumps(ok))
+    assert back.loss == ok.loss and back.diverged is False and isinstance(back, rnn.LossAndGrad)
     assert not rnn.forward(m, p, t).diverged
     # finite parameters whose pass overflows: an identity readout with huge weights gives inf outputs and loss
     lin = rnn.Model(N=10, rank="full", readout="linear", output="identity")

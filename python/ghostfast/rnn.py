@@ -65,7 +65,7 @@ from ._validation import (DEFAULT_MAX_MEMORY, INT64_MAX, as_float_array, check_b
                           check_memory, check_real, check_seed, check_threads)
 from .tasks import Task
 
-__all__ = ["Model", "GROUPS", "param_shapes", "init_params", "check_params", "forward", "ForwardResult",
+__all__ = ["Model", "GROUPS", "param_shapes", "init_params", "check_params", "forward", "ForwardResult", "LossAndGrad",
            "loss_and_grad", "TrainState", "TrainJob", "TrainResult", "train", "train_many"]
 
 #: Parameter groups in the order of the core's flat layout.
@@ -446,6 +446,9 @@ class LossAndGrad(tuple):
         self = super().__new__(cls, (loss, grads))
         self.diverged = not (np.isfinite(loss) and all(np.all(np.isfinite(g)) for g in grads.values()))
         return self
+
+    def __getnewargs__(self) -> tuple:  # pickling (e.g. to dask workers) rebuilds it from (loss, grads)
+        return (self[0], self[1])
 
     @property
     def loss(self) -> float:
