@@ -342,9 +342,17 @@ inline void run_pass(const ModelSpec& s, const Layout& L, const double* theta, c
     run_pass_cell<LowRankCell>(s, L, theta, task, rng, w, grad, states_out);
 }
 
-inline double weight_norm(const ModelSpec& s, const Layout& L, const double* theta, Workspace& w) {
-  return s.full_rank ? FullRankCell::weight_norm(s, L, theta, w.norm_scratch)
-                     : LowRankCell::weight_norm(s, L, theta, w.norm_scratch);
+// ||W||_F of theta. after_pass: run_pass() has just run on this theta, so its transposes of m and n are reused
+// (the training loop); otherwise they are made here.
+inline double weight_norm(const ModelSpec& s, const Layout& L, const double* theta, Workspace& w,
+                          bool after_pass = false) {
+  if (s.full_rank) return FullRankCell::weight_norm(s, L, theta, w.norm_scratch);
+  if (!after_pass) {
+    w.mt.resize(std::size_t(s.K) * s.N);
+    w.nt.resize(std::size_t(s.K) * s.N);
+    LowRankCell::prepare(s, L, theta, w.wt, w.mt, w.nt);
+  }
+  return LowRankCell::weight_norm(s, L, theta, w.mt.data(), w.nt.data(), w.norm_scratch);
 }
 
 }  // namespace ghostfast::rnn

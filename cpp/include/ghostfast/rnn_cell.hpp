@@ -208,21 +208,16 @@ struct LowRankCell {
   }
   // ||m n||_F^2 = sum_kl (m^T m)_kl (n n^T)_kl through the two K x K Gram matrices: N K^2 work instead of the
   // N^2 K of forming m n. Small K: dots over the units; from kLowRankBlocked on: blocked products over the
-  // upper triangle (row blocks of 4, columns from the block's first row). 
-  static double weight_norm(const ModelSpec& s, const Layout& L, const double* theta, std::vector<double>& scratch) {
+  // upper triangle (row blocks of 4, columns from the block's first row).
+  // mt (K x N) and nt (N x K): the transposes of m and n that prepare() makes.
+  static double weight_norm(const ModelSpec& s, const Layout& L, const double* theta, const double* mt,
+                            const double* nt, std::vector<double>& scratch) {
     const int N = s.N, K = s.K;
     const double* m = theta + L.offset[kM];
     const double* n = theta + L.offset[kN];
-    scratch.resize(2 * std::size_t(K) * K + 2 * std::size_t(K) * N);
+    scratch.resize(2 * std::size_t(K) * K);
     double* G1 = scratch.data();
     double* G2 = G1 + std::size_t(K) * K;
-    double* nt = G2 + std::size_t(K) * K;  // n^T (N x K): rows over units, like m
-    double* mt = nt + std::size_t(K) * N;  // m^T (K x N): rows over k, like n
-    for (int i = 0; i < N; ++i)
-      for (int k = 0; k < K; ++k) {
-        nt[std::size_t(i) * K + k] = n[std::size_t(k) * N + i];
-        mt[std::size_t(k) * N + i] = m[std::size_t(i) * K + k];
-      }
     if (K < kLowRankBlocked) {
       double total = 0.0;
       for (int k = 0; k < K; ++k)

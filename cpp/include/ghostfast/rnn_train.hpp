@@ -244,7 +244,7 @@ inline bool train_run(const RunSpec& r, RunResult& out, Control* control = nullp
       out.grad_norm[rec] = std::sqrt(sq_train);
       for (int g = 0; g < kNumGroups; ++g)
         if (L.has(g)) out.group_norms[std::size_t(g) * n_rec + rec] = std::sqrt(sq_group[g]);
-      out.weight_norm[rec] = weight_norm(s, L, theta.data(), ws);
+      out.weight_norm[rec] = weight_norm(s, L, theta.data(), ws, /*after_pass=*/true);  // theta as the pass saw it
       out.accuracy[rec] = accuracy_of(task, ws.ys);
       if (!r.fixed_point_grid.empty())
         out.fixed_point_count[rec] = count_fixed_points(s, L, theta.data(), r.fixed_point_grid, fp_buf);
