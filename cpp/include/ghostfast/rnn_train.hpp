@@ -276,15 +276,22 @@ inline void train_many(const std::vector<RunSpec>& runs, std::vector<RunResult>&
                        std::vector<unsigned char>& done, int n_threads, Control* control) {
   results.assign(runs.size(), RunResult{});
   done.assign(runs.size(), 0);
-  // One run: its trial chunks share the threads; several: one thread per run (the numbers are the same).
-  const int run_threads = runs.size() == 1 ? resolve_threads(n_threads) : 1;
-  parallel_for(static_cast<std::int64_t>(runs.size()), runs.size() == 1 ? 1 : n_threads, [&](std::int64_t i) {
+  auto run = [&](std::size_t i, int run_threads) {
     if (control && control->cancelled()) return;
     if (train_run(runs[i], results[i], control, run_threads)) {
       done[i] = 1;
       if (control) control->finish_one();
     }
-  });
+  };
+  // One run: its trial chunks share the threads, called from here (inside a parallel region of one thread its
+  // team would be a nested one, rebuilt every pass: measured slower than one thread). Several runs: one
+  // thread each. The numbers are the same either way.
+  if (runs.size() == 1) {
+    run(0, resolve_threads(n_threads));
+    return;
+  }
+  parallel_for(static_cast<std::int64_t>(runs.size()), n_threads,
+               [&](std::int64_t i) { run(static_cast<std::size_t>(i), 1); });
 }
 
 }  // namespace ghostfast::rnn
