@@ -13,6 +13,7 @@ hundred steps on all points (the cost per Adam step is constant) and its quality
 
     PYTHONPATH=python python bench/bench_analysis.py [--budget 60] [--threads 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,10 +26,21 @@ from ghostfast import rnn, tasks
 
 
 def network_and_starts(n_starts: int = 1000, epoch: int = 200):
-    model = rnn.Model(N=100, rank="full", alpha=0.5, readout="linear", output="tanh", read="before", n_in=1,
-                      noise_std=0.01, x0="random", x0_std=0.1)
-    res = rnn.train(model, tasks.dcdt(2, 10, 10), lr=0.01, epochs=epoch + 1, seed=3, record_every=100,
-                    snapshot_epochs=[epoch])
+    model = rnn.Model(
+        N=100,
+        rank="full",
+        alpha=0.5,
+        readout="linear",
+        output="tanh",
+        read="before",
+        n_in=1,
+        noise_std=0.01,
+        x0="random",
+        x0_std=0.1,
+    )
+    res = rnn.train(
+        model, tasks.dcdt(2, 10, 10), lr=0.01, epochs=epoch + 1, seed=3, record_every=100, snapshot_epochs=[epoch]
+    )
     params = res.snapshots[epoch]
     states = rnn.forward(model, params, tasks.dcdt(2, 10, 10, samples_per_class=23), seed=1).states
     starts = states.reshape(-1, 100)[:n_starts]
@@ -44,7 +56,7 @@ def newton_step_np(W, b, X, reg=1e-4):
     N = W.shape[0]
     T = np.tanh(X @ W.T + b)
     F = -X + T
-    D = 1 - T ** 2
+    D = 1 - T**2
     J = -np.eye(N) + D[:, :, None] * W[None]
     g = 2.0 / N * np.einsum("pij,pi->pj", J, F)
     c = -2 * T * D * F
@@ -63,7 +75,7 @@ def adam_numpy(W, b, X0, lr=1e-2, steps=5000):
         G = 2.0 / N * (-F + (F * (1 - T * T)) @ W)  # grad of mean_i F_i^2 per point
         m = 0.9 * m + 0.1 * G
         v = 0.999 * v + 0.001 * G * G
-        X -= lr * (m / (1 - 0.9 ** t)) / (np.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
+        X -= lr * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
     return X
 
 
@@ -78,7 +90,7 @@ def adam_torch(W, b, X0, lr=1e-2, steps=5000, threads=1):
     for _ in range(steps):
         opt.zero_grad()
         F = -X + torch.tanh(X @ Wt.T + bt)
-        loss = (F ** 2).mean(dim=1).sum()  # per-point mean, summed: independent per-point Adam updates
+        loss = (F**2).mean(dim=1).sum()  # per-point mean, summed: independent per-point Adam updates
         loss.backward()
         opt.step()
     return X.detach().numpy()
@@ -94,8 +106,12 @@ def main() -> None:
     ap.add_argument("--budget", type=float, default=60.0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--starts", type=int, default=1000)
-    ap.add_argument("--torch-threads", type=int, default=1,
-                    help="torch intra-op threads (2 on the loaded 2-core test machine was ~100x slower: spin-waits)")
+    ap.add_argument(
+        "--torch-threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads (2 on the loaded 2-core test machine was ~100x slower: spin-waits)",
+    )
     ap.add_argument("--cpp-adam", action="store_true", help="also time ghostfast.analysis.adam_slow_points")
     args = ap.parse_args()
     W, b, starts = network_and_starts(args.starts)
@@ -109,12 +125,16 @@ def main() -> None:
         sp = A.find_slow_points(W, b, starts, n_threads=threads)
         t = time.perf_counter() - t0
         rows.append((threads, t))
-        print(f"ghostfast LM {threads} thr: {t:7.2f} s (incl. de-duplication and numpy eigenvalues of the "
-              f"distinct points)  speed {pct(sp.start_speed)}  factorisations/start mean "
-              f"{sp.factorizations.mean():.1f} max {sp.factorizations.max()}  converged starts "
-              f"{np.mean(sp.assignment >= 0):.3f}")
-    print(f"  distinct points: {len(sp)} {list(zip(sp.kind.tolist(), sp.count.tolist()))} speeds "
-          f"{' '.join(f'{v:.1e}' for v in sp.speed)}; stability {sp.stability.tolist()}")
+        print(
+            f"ghostfast LM {threads} thr: {t:7.2f} s (incl. de-duplication and numpy eigenvalues of the "
+            f"distinct points)  speed {pct(sp.start_speed)}  factorisations/start mean "
+            f"{sp.factorizations.mean():.1f} max {sp.factorizations.max()}  converged starts "
+            f"{np.mean(sp.assignment >= 0):.3f}"
+        )
+    print(
+        f"  distinct points: {len(sp)} {list(zip(sp.kind.tolist(), sp.count.tolist()))} speeds "
+        f"{' '.join(f'{v:.1e}' for v in sp.speed)}; stability {sp.stability.tolist()}"
+    )
     t_ours = rows[-1][1]
 
     # C++ Adam (same algorithm as the paper, our core, per point without BLAS) for reference
@@ -140,8 +160,10 @@ def main() -> None:
             sub = max(50, int(S * args.budget / est))
             X = run(starts[:sub], 5000)
             t = est
-            note = (f" (time extrapolated from {probe_steps} steps on all {S} points; quality from the full 5000 "
-                    f"steps on the first {sub} points)")
+            note = (
+                f" (time extrapolated from {probe_steps} steps on all {S} points; quality from the full 5000 "
+                f"steps on the first {sub} points)"
+            )
         s = speed_np(W, b, X)
         print(f"{name} Adam 5000: {t:7.2f} s{note}  speed {pct(s)}")
         print(f"  + paper's Newton step (H + 1e-4 I): speed {pct(speed_np(W, b, newton_step_np(W, b, X)))}")
@@ -155,6 +177,7 @@ def main() -> None:
         return
     tt = args.torch_threads
     baseline(f"torch({tt} thr)", lambda X, steps: adam_torch(W, b, X, steps=steps, threads=tt), 100)
+
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ load spike on a shared machine hits all of them alike. The Fig 3 fixed-point tes
 1-D latent flow on 1000 grid points every epoch (ghostfast: in C++ during training; PyTorch: one vectorised
 flow-map evaluation per epoch, cheaper than the authors' loop).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,37 +47,121 @@ def configs() -> list[Config]:
         Config("fig3a", "3A", rank1, da, 1, 500_000, lr=0.003),
         Config("fig3b", "3C/D", rank1, da, 1, 6_000, lr=0.02),
         Config("fig3_fp_test", "3 (fixed points)", rank1, da, 1, 500_000, lr=0.003, fixed_points=True),
-        Config("fig4_dcdt", "4A-D", rnn.Model(N=100, rank=2, readout="latent_linear", output="tanh", read="before",
-                                                n_in=1, x0="random", x0_std=0.3),
-               tasks.dcdt(*dcdt_a, samples_per_class=500), 1, 100_000, lr=1e-3),
-        Config("fig4_dmts", "4E-H", rnn.Model(N=100, rank=2, readout="latent_linear", output="sigmoid",
-                                                read="before", n_in=1, noise_std=0.01, x0="random", x0_std=0.3),
-               tasks.dmts(*dmts_a, samples_per_class=500), 1, 20_000, optimizer="adam", lr=1e-4),
-        Config("fig5_dcdt", "5A-C", rnn.Model(N=100, rank="full", output="tanh", noise_std=0.01, x0="random",
-                                                x0_std=0.1, **task_kw),
-               tasks.dcdt(*dcdt_a), 1, 3_001, lr=1e-2),
-        Config("fig5_dmts", "5D-F", rnn.Model(N=100, rank="full", output="sigmoid", noise_std=0.01, x0="random",
-                                                x0_std=0.1, **task_kw),
-               tasks.dmts(*dmts_b), 1, 100_001, lr=1e-2),
+        Config(
+            "fig4_dcdt",
+            "4A-D",
+            rnn.Model(
+                N=100, rank=2, readout="latent_linear", output="tanh", read="before", n_in=1, x0="random", x0_std=0.3
+            ),
+            tasks.dcdt(*dcdt_a, samples_per_class=500),
+            1,
+            100_000,
+            lr=1e-3,
+        ),
+        Config(
+            "fig4_dmts",
+            "4E-H",
+            rnn.Model(
+                N=100,
+                rank=2,
+                readout="latent_linear",
+                output="sigmoid",
+                read="before",
+                n_in=1,
+                noise_std=0.01,
+                x0="random",
+                x0_std=0.3,
+            ),
+            tasks.dmts(*dmts_a, samples_per_class=500),
+            1,
+            20_000,
+            optimizer="adam",
+            lr=1e-4,
+        ),
+        Config(
+            "fig5_dcdt",
+            "5A-C",
+            rnn.Model(N=100, rank="full", output="tanh", noise_std=0.01, x0="random", x0_std=0.1, **task_kw),
+            tasks.dcdt(*dcdt_a),
+            1,
+            3_001,
+            lr=1e-2,
+        ),
+        Config(
+            "fig5_dmts",
+            "5D-F",
+            rnn.Model(N=100, rank="full", output="sigmoid", noise_std=0.01, x0="random", x0_std=0.1, **task_kw),
+            tasks.dmts(*dmts_b),
+            1,
+            100_001,
+            lr=1e-2,
+        ),
         Config("fig6a_rank1", "6A rank one", rank1, da, 300, 200_001, lr=0.01),
         Config("fig6a_full", "6A full rank", full_da, da, 300, 200_001, lr=0.01),
     ]
     for K in (1, 2, 3, 4, 5, 10, 30, 50, 100):
-        out.append(Config(f"fig6b_K{K}", "6B", rnn.Model(N=100, rank=K, readout="linear", output="sigmoid"), da,
-                          100, 500_000, lr=0.01))
+        out.append(
+            Config(
+                f"fig6b_K{K}",
+                "6B",
+                rnn.Model(N=100, rank=K, readout="linear", output="sigmoid"),
+                da,
+                100,
+                500_000,
+                lr=0.01,
+            )
+        )
     out += [
-        Config("fig7_dcdt", "7 DCDT", rnn.Model(N=100, rank="full", output="tanh", x0=0.0, **task_kw),
-               tasks.dcdt(*dcdt_b), 400, 20_000, lr=0.3),
-        Config("fig7_dmts", "7 DMTS", rnn.Model(N=100, rank="full", output="sigmoid", x0=0.0, **task_kw),
-               tasks.dmts(*dmts_a), 400, 20_000, lr=1.0),
-        Config("fig7_saturation", "7 saturation", rnn.Model(N=100, rank="full", output="sigmoid", x0=0.0, **task_kw),
-               tasks.dmts(*dmts_a), 1, 6_000, lr=1.438),
+        Config(
+            "fig7_dcdt",
+            "7 DCDT",
+            rnn.Model(N=100, rank="full", output="tanh", x0=0.0, **task_kw),
+            tasks.dcdt(*dcdt_b),
+            400,
+            20_000,
+            lr=0.3,
+        ),
+        Config(
+            "fig7_dmts",
+            "7 DMTS",
+            rnn.Model(N=100, rank="full", output="sigmoid", x0=0.0, **task_kw),
+            tasks.dmts(*dmts_a),
+            400,
+            20_000,
+            lr=1.0,
+        ),
+        Config(
+            "fig7_saturation",
+            "7 saturation",
+            rnn.Model(N=100, rank="full", output="sigmoid", x0=0.0, **task_kw),
+            tasks.dmts(*dmts_a),
+            1,
+            6_000,
+            lr=1.438,
+        ),
         Config("fig8b_ablation", "8B ablation", rank1, da, 100, 6_000 + 30 * 100, lr=0.02),
-        Config("fig8b_learnable", "8B learnable c", rnn.Model(N=100, rank=1, train_confidence=True), da, 1, 20_000,
-               lr=0.02),
-        Config("fig8c", "8C", rnn.Model(N=100, rank="full", output="tanh", noise_std=1e-3, x0="random", x0_std=0.1,
-                                          readout_l1_cap=1.0, **task_kw),
-               tasks.dcdt(*dcdt_a, samples_per_class=10), 500, 20_000, optimizer="adam", lr=0.1),
+        Config(
+            "fig8b_learnable", "8B learnable c", rnn.Model(N=100, rank=1, train_confidence=True), da, 1, 20_000, lr=0.02
+        ),
+        Config(
+            "fig8c",
+            "8C",
+            rnn.Model(
+                N=100,
+                rank="full",
+                output="tanh",
+                noise_std=1e-3,
+                x0="random",
+                x0_std=0.1,
+                readout_l1_cap=1.0,
+                **task_kw,
+            ),
+            tasks.dcdt(*dcdt_a, samples_per_class=10),
+            500,
+            20_000,
+            optimizer="adam",
+            lr=0.1,
+        ),
     ]
     return out
 
@@ -148,12 +233,13 @@ def torch_run(cfg: Config, params: dict, epochs: int, dtype):
             y = torch.stack(outs, 1)
             loss = ((y - Y) ** 2).sum() * task.loss_scale
             loss.backward()
-            _ = torch.sqrt(sum((q.grad ** 2).sum() for q in P.values()))  # the logged gradient norm
+            _ = torch.sqrt(sum((q.grad**2).sum() for q in P.values()))  # the logged gradient norm
             opt.step()
             if cfg.fixed_points:
                 with torch.no_grad():  # f(kappa) = -kappa + n . tanh(m kappa + b) on the grid, sign changes
                     f = -grid + torch.tanh(grid[:, None] * P["S_r"][0] + P["b"]) @ P["S_l"][:, 0]
                     _ = int((torch.sign(f[1:]) != torch.sign(f[:-1])).sum())
+
     return run
 
 
@@ -161,8 +247,18 @@ def ghostfast_run(cfg: Config, params: dict, epochs: int):
     kw = {"fixed_point_grid": np.linspace(-15, 15, 1000)} if cfg.fixed_points else {}
 
     def run():
-        rnn.train(cfg.model, cfg.task, lr=cfg.lr, epochs=epochs, optimizer=cfg.optimizer, params=params, seed=0,
-                  n_threads=1, **kw)
+        rnn.train(
+            cfg.model,
+            cfg.task,
+            lr=cfg.lr,
+            epochs=epochs,
+            optimizer=cfg.optimizer,
+            params=params,
+            seed=0,
+            n_threads=1,
+            **kw,
+        )
+
     return run
 
 
@@ -201,30 +297,38 @@ def main() -> None:
         params = rnn.init_params(cfg.model, seed=0)
         e_gf = calibrate(lambda e: ghostfast_run(cfg, params, e), budget)
         e_t = calibrate(lambda e: torch_run(cfg, params, e, torch.float32), budget)
-        calls = {"ghostfast": (ghostfast_run(cfg, params, e_gf), e_gf),
-                 "torch64": (torch_run(cfg, params, e_t, torch.float64), e_t),
-                 "torch32": (torch_run(cfg, params, e_t, torch.float32), e_t)}
+        calls = {
+            "ghostfast": (ghostfast_run(cfg, params, e_gf), e_gf),
+            "torch64": (torch_run(cfg, params, e_t, torch.float64), e_t),
+            "torch32": (torch_run(cfg, params, e_t, torch.float32), e_t),
+        }
         best = best_per_epoch(calls, rounds)
         work = cfg.runs * cfg.epochs
         rows.append((cfg, best, work))
-        print(f"{cfg.name:18s} {cfg.figure:15s} ghostfast {best['ghostfast'] * 1e6:10.1f} us  torch64 "
-              f"{best['torch64'] * 1e6:10.1f} us  torch32 {best['torch32'] * 1e6:10.1f} us  "
-              f"x{best['torch32'] / best['ghostfast']:6.1f} (f32)  paper: {cfg.runs} x {cfg.epochs} epochs -> "
-              f"{work * best['ghostfast'] / 3600:7.2f} CPU-h (torch32 {work * best['torch32'] / 3600:8.1f})",
-              flush=True)
+        print(
+            f"{cfg.name:18s} {cfg.figure:15s} ghostfast {best['ghostfast'] * 1e6:10.1f} us  torch64 "
+            f"{best['torch64'] * 1e6:10.1f} us  torch32 {best['torch32'] * 1e6:10.1f} us  "
+            f"x{best['torch32'] / best['ghostfast']:6.1f} (f32)  paper: {cfg.runs} x {cfg.epochs} epochs -> "
+            f"{work * best['ghostfast'] / 3600:7.2f} CPU-h (torch32 {work * best['torch32'] / 3600:8.1f})",
+            flush=True,
+        )
     if not rows:
         return
-    print("\n| config | paper figure | runs x epochs | ghostfast f64 | PyTorch f64 | PyTorch f32 | vs f64 | vs f32 "
-          "| ghostfast CPU-h | PyTorch f32 CPU-h |")
+    print(
+        "\n| config | paper figure | runs x epochs | ghostfast f64 | PyTorch f64 | PyTorch f32 | vs f64 | vs f32 "
+        "| ghostfast CPU-h | PyTorch f32 CPU-h |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|")
     tot_gf = tot_t = 0.0
     for cfg, best, work in rows:
         gf, t64, t32 = best["ghostfast"], best["torch64"], best["torch32"]
         tot_gf += work * gf / 3600
         tot_t += work * t32 / 3600
-        print(f"| {cfg.name} | {cfg.figure} | {cfg.runs} x {cfg.epochs:,} | {gf * 1e6:.1f} us | {t64 * 1e6:.0f} us "
-              f"| {t32 * 1e6:.0f} us | {t64 / gf:.1f}x | {t32 / gf:.1f}x | {work * gf / 3600:.2f} | "
-              f"{work * t32 / 3600:.1f} |")
+        print(
+            f"| {cfg.name} | {cfg.figure} | {cfg.runs} x {cfg.epochs:,} | {gf * 1e6:.1f} us | {t64 * 1e6:.0f} us "
+            f"| {t32 * 1e6:.0f} us | {t64 / gf:.1f}x | {t32 / gf:.1f}x | {work * gf / 3600:.2f} | "
+            f"{work * t32 / 3600:.1f} |"
+        )
     print(f"| **whole paper** | | | | | | | | **{tot_gf:.1f}** | **{tot_t:.0f}** |")
 
 

@@ -10,6 +10,7 @@ and in vectorised numpy (hand-written BPTT), measured in the same process, singl
 Usage: python bench/bench_rnn.py [--quick]   (PYTHONPATH=python for an in-tree build)
 PyTorch runs float64 (same precision as ghostfast) and float32 (as the paper's code), one thread.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,9 +113,10 @@ def torch_rank_one(p, T, epochs, dtype, lr=1e-4):
                 ys.append(torch.sigmoid(10.0 * (n @ x - 1.0)))
             loss = ((torch.stack(ys) - target) ** 2).sum() / T
             loss.backward()
-            _ = torch.sqrt(sum((q.grad ** 2).sum() for q in (m, n, b)))  # the logged gradient norm
+            _ = torch.sqrt(sum((q.grad**2).sum() for q in (m, n, b)))  # the logged gradient norm
             opt.step()
         return {"m": m.detach().numpy(), "n": n.detach().numpy(), "b": b.detach().numpy()}
+
     return run
 
 
@@ -143,9 +145,10 @@ def torch_full(p, task, epochs, dtype, noise=0.0, x0_std=0.0, lr=1e-4):
                 x = 0.5 * x + 0.5 * torch.tanh(x @ W + U[:, t] @ win + b + noise * torch.randn(B, N, dtype=dtype))
             loss = torch.nn.functional.mse_loss(torch.stack(outs, 1), Y)
             loss.backward()
-            _ = torch.sqrt(sum((q.grad ** 2).sum() for q in params))
+            _ = torch.sqrt(sum((q.grad**2).sum() for q in params))
             opt.step()
         return {"W": W.detach().numpy().T, "w_out": wout.detach().numpy().T}
+
     return run
 
 
@@ -208,11 +211,13 @@ def torch_rank2_task(p, task, epochs, dtype, noise, x0_std, lr=1e-4):
             outs = []
             for t in range(S):
                 outs.append(torch.sigmoid((x @ S_l) @ wout + bout))
-                x = 0.5 * x + 0.5 * torch.tanh((x @ S_l) @ S_r + U[:, t] @ win + b
-                                               + noise * torch.randn(B, N, dtype=dtype))
+                x = 0.5 * x + 0.5 * torch.tanh(
+                    (x @ S_l) @ S_r + U[:, t] @ win + b + noise * torch.randn(B, N, dtype=dtype)
+                )
             loss = torch.nn.functional.mse_loss(torch.stack(outs, 1), Y)
             loss.backward()
             opt.step()
+
     return run
 
 
@@ -254,9 +259,10 @@ def main() -> None:
     params = rnn.init_params(model, 40)
     e_ours, e_np, e_t = (5000, 20, 10) if q else (20000, 100, 50)
     p1_np = {k: v.copy() for k, v in params.items()}
-    calls = {"ghostfast": (lambda e=e_ours: rnn.train(model, task, 1e-4, e, params=params, seed=0, n_threads=1),
-                           e_ours),
-             "numpy": (lambda e=e_np: [numpy_rank_one_epoch(p1_np, 20, 1e-4) for _ in range(e)], e_np)}
+    calls = {
+        "ghostfast": (lambda e=e_ours: rnn.train(model, task, 1e-4, e, params=params, seed=0, n_threads=1), e_ours),
+        "numpy": (lambda e=e_np: [numpy_rank_one_epoch(p1_np, 20, 1e-4) for _ in range(e)], e_np),
+    }
     if have_torch:
         for name, dt in dtypes:
             calls[name] = (torch_rank_one(params, 20, e_t, getattr(torch, dt)), e_t)
@@ -264,18 +270,39 @@ def main() -> None:
 
     # (b) full rank DMTS A
     dm = tasks.dmts(*tasks.dmts_config("A"))
-    for label, noise, x0_std in (("(b) full N=100, DMTS A (4x38), no noise", 0.0, 0.0),
-                                 ("(b') same, noise 0.01, random x0", 0.01, 0.1)):
-        fmodel = rnn.Model(N=100, rank="full", readout="linear", output="sigmoid", read="before", n_in=1,
-                           noise_std=noise, x0="random" if x0_std > 0 else 0.0, x0_std=x0_std)
+    for label, noise, x0_std in (
+        ("(b) full N=100, DMTS A (4x38), no noise", 0.0, 0.0),
+        ("(b') same, noise 0.01, random x0", 0.01, 0.1),
+    ):
+        fmodel = rnn.Model(
+            N=100,
+            rank="full",
+            readout="linear",
+            output="sigmoid",
+            read="before",
+            n_in=1,
+            noise_std=noise,
+            x0="random" if x0_std > 0 else 0.0,
+            x0_std=x0_std,
+        )
         fparams = rnn.init_params(fmodel, 3)
         e_ours, e_np, e_t = (200, 10, 5) if q else (1000, 50, 25)
         p_np = {k: v.copy() for k, v in fparams.items()}
         rng = np.random.default_rng(0)
-        calls = {"ghostfast": (lambda fmodel=fmodel, fparams=fparams, e=e_ours: rnn.train(
-                     fmodel, dm, 1e-4, e, params=fparams, seed=0, n_threads=1), e_ours),
-                 "numpy": (lambda p_np=p_np, noise=noise, x0_std=x0_std, e=e_np: [
-                     numpy_full_epoch(p_np, dm, 1e-4, rng=rng, noise=noise, x0_std=x0_std) for _ in range(e)], e_np)}
+        calls = {
+            "ghostfast": (
+                lambda fmodel=fmodel, fparams=fparams, e=e_ours: rnn.train(
+                    fmodel, dm, 1e-4, e, params=fparams, seed=0, n_threads=1
+                ),
+                e_ours,
+            ),
+            "numpy": (
+                lambda p_np=p_np, noise=noise, x0_std=x0_std, e=e_np: [
+                    numpy_full_epoch(p_np, dm, 1e-4, rng=rng, noise=noise, x0_std=x0_std) for _ in range(e)
+                ],
+                e_np,
+            ),
+        }
         if have_torch:
             for name, dt in dtypes:
                 calls[name] = (torch_full(fparams, dm, e_t, getattr(torch, dt), noise, x0_std), e_t)
@@ -283,25 +310,43 @@ def main() -> None:
 
     # (c) Fig 4 E-H: rank 2, DMTS A with 500 trials per class (2000 x 38), noise 0.01, x0 random, Adam
     dm500 = tasks.dmts(*tasks.dmts_config("A"), samples_per_class=500)
-    r2 = rnn.Model(N=100, rank=2, readout="latent_linear", output="sigmoid", read="before", n_in=1,
-                   noise_std=0.01, x0="random", x0_std=0.3)
+    r2 = rnn.Model(
+        N=100,
+        rank=2,
+        readout="latent_linear",
+        output="sigmoid",
+        read="before",
+        n_in=1,
+        noise_std=0.01,
+        x0="random",
+        x0_std=0.3,
+    )
     r2params = rnn.init_params(r2, 0)
     e_ours = 3 if q else 6
-    calls = {"ghostfast": (lambda e=e_ours: rnn.train(r2, dm500, 1e-4, e, optimizer="adam", params=r2params,
-                                                      seed=0, n_threads=1), e_ours)}
+    calls = {
+        "ghostfast": (
+            lambda e=e_ours: rnn.train(r2, dm500, 1e-4, e, optimizer="adam", params=r2params, seed=0, n_threads=1),
+            e_ours,
+        )
+    }
     if have_torch:
         for name, dt in dtypes:
             calls[name] = (torch_rank2_task(r2params, dm500, 2, getattr(torch, dt), 0.01, 0.3), 2)
     cases.append(("(c) rank-2 N=100, DMTS A 2000x38, noise, Adam", calls))
 
-    print(f"{'case':48s} {'ghostfast':>11s} {'numpy':>11s} {'torch f64':>11s} {'torch f32':>11s}"
-          f" {'x numpy':>8s} {'x t64':>7s} {'x t32':>7s}   (us/epoch, 1 thread, best of {rounds} interleaved)")
+    print(
+        f"{'case':48s} {'ghostfast':>11s} {'numpy':>11s} {'torch f64':>11s} {'torch f32':>11s}"
+        f" {'x numpy':>8s} {'x t64':>7s} {'x t32':>7s}   (us/epoch, 1 thread, best of {rounds} interleaved)"
+    )
     for label, calls in cases:
         r = {k: v * 1e6 for k, v in interleaved_best(calls, rounds if "(c)" not in label else 2).items()}
         ours = r["ghostfast"]
         t_np, t64, t32 = r.get("numpy", np.nan), r.get("torch64", np.nan), r.get("torch32", np.nan)
-        print(f"{label:48s} {ours:11.2f} {t_np:11.1f} {t64:11.1f} {t32:11.1f}"
-              f" {t_np / ours:8.1f} {t64 / ours:7.1f} {t32 / ours:7.1f}", flush=True)
+        print(
+            f"{label:48s} {ours:11.2f} {t_np:11.1f} {t64:11.1f} {t32:11.1f}"
+            f" {t_np / ours:8.1f} {t64 / ours:7.1f} {t32 / ours:7.1f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ Measures, in one process:
 Usage:  PYTHONPATH=python python bench/bench_sweep.py [--epochs 20001] [--torch-epochs 300]
         PYTHONPATH=python python bench/bench_sweep.py --scaling [--Ts 5 10 20 40] [--seeds 6]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,8 +28,7 @@ PAPER_MS_PER_EPOCH = 3.0  # the authors' code: eager PyTorch CPU, one rank-one n
 
 
 def rank_one() -> "rnn.Model":
-    return rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after",
-                     x0=-0.3)
+    return rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after", x0=-0.3)
 
 
 def torch_ms_per_epoch(epochs: int, dtype_name: str) -> float | None:
@@ -74,10 +74,17 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=20_001, help="epochs of the timed Fig 6A sweep")
     ap.add_argument("--eff-epochs", type=int, default=5_000, help="epochs of the 1-vs-2-thread comparison")
     ap.add_argument("--torch-epochs", type=int, default=300)
-    ap.add_argument("--init", default="torch", help="init_params scheme for the Fig 6A sweep (default: %(default)s, "
-                    "the paper's PyTorch draws, so seeds 0-9 are the paper's networks)")
-    ap.add_argument("--scaling", action="store_true",
-                    help="instead: critical lr vs delay T (delayed activation, rank one) with a power-law fit")
+    ap.add_argument(
+        "--init",
+        default="torch",
+        help="init_params scheme for the Fig 6A sweep (default: %(default)s, "
+        "the paper's PyTorch draws, so seeds 0-9 are the paper's networks)",
+    )
+    ap.add_argument(
+        "--scaling",
+        action="store_true",
+        help="instead: critical lr vs delay T (delayed activation, rank one) with a power-law fit",
+    )
     ap.add_argument("--Ts", type=int, nargs="+", default=[5, 10, 20, 40])
     ap.add_argument("--seeds", type=int, default=6)
     args = ap.parse_args()
@@ -86,22 +93,27 @@ def main() -> None:
         return scaling(args)
     threads = default_threads()  # read before torch is imported (torch.set_num_threads changes the OpenMP default)
 
-    print(f"ghostfast {__version__}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"default threads {threads}, load average {os.getloadavg()}")
+    print(
+        f"ghostfast {__version__}, {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"default threads {threads}, load average {os.getloadavg()}"
+    )
     model = rank_one()
     task = tasks.delayed_activation(20)
     lrs = np.logspace(-4, -1, 30)
 
     # 1. the Fig 6A sweep on all cores
     t0 = time.perf_counter()
-    res = sweep.sweep(model, task, args.epochs, lr=lrs, seed=range(10), record_every=1000, progress=False,
-                      init_scheme=args.init)
+    res = sweep.sweep(
+        model, task, args.epochs, lr=lrs, seed=range(10), record_every=1000, progress=False, init_scheme=args.init
+    )
     wall = time.perf_counter() - t0
     runs = res.done.size
     per_epoch_us = wall / (runs * args.epochs) * 1e6
     full = wall * PAPER_EPOCHS / args.epochs
-    print(f"\n[1] Fig 6A sweep: {runs} runs x {args.epochs} epochs on {threads} threads, init {args.init!r}: {wall:.1f} s "
-          f"({per_epoch_us:.2f} us per run-epoch, wall)")
+    print(
+        f"\n[1] Fig 6A sweep: {runs} runs x {args.epochs} epochs on {threads} threads, init {args.init!r}: {wall:.1f} s "
+        f"({per_epoch_us:.2f} us per run-epoch, wall)"
+    )
     print(f"    extrapolated to {PAPER_EPOCHS} epochs: {full:.0f} s = {full / 60:.1f} min (target < 10 min)")
     frac_trapped = res.trapped.mean(axis=1)
     print("    fraction trapped per lr:", np.array2string(frac_trapped, precision=1, max_line_width=200))
@@ -109,12 +121,15 @@ def main() -> None:
     if at.size:
         print(f"    first lr with >= 50% of seeds trapped at epoch {args.epochs - 1}: {lrs[at[0]]:.4g}")
     mean_final = res.final_loss.mean(axis=1)
-    print("    mean loss at the last recorded epoch per lr:", np.array2string(mean_final, precision=3,
-                                                                           max_line_width=200))
+    print(
+        "    mean loss at the last recorded epoch per lr:", np.array2string(mean_final, precision=3, max_line_width=200)
+    )
     learned_all = np.flatnonzero((res.final_loss < 0.05).all(axis=1))
     if learned_all.size:
-        print(f"    smallest lr with every seed learned (loss < 0.05): {lrs[learned_all[0]]:.4g} "
-              f"(spec rule of thumb 150/E = {150 / args.epochs:.4g})")
+        print(
+            f"    smallest lr with every seed learned (loss < 0.05): {lrs[learned_all[0]]:.4g} "
+            f"(spec rule of thumb 150/E = {150 / args.epochs:.4g})"
+        )
 
     # 2. parallel efficiency (same runs; results must be bit-identical)
     sub_lrs = lrs[14:22]  # around the critical region: a mix of learning and trapped runs
@@ -122,26 +137,42 @@ def main() -> None:
     results = {}
     for threads in (1, 2):
         t0 = time.perf_counter()
-        results[threads] = sweep.sweep(model, task, args.eff_epochs, lr=sub_lrs, seed=range(10), n_threads=threads,
-                                       record_every=100, progress=False)
+        results[threads] = sweep.sweep(
+            model,
+            task,
+            args.eff_epochs,
+            lr=sub_lrs,
+            seed=range(10),
+            n_threads=threads,
+            record_every=100,
+            progress=False,
+        )
         timings[threads] = time.perf_counter() - t0
-    same = all(np.array_equal(getattr(results[1], k), getattr(results[2], k), equal_nan=True)
-               for k in ("loss", "grad_norm", "accuracy", "weight_norm"))
-    print(f"\n[2] {sub_lrs.size * 10} runs x {args.eff_epochs} epochs: 1 thread {timings[1]:.2f} s, 2 threads "
-          f"{timings[2]:.2f} s: speed-up {timings[1] / timings[2]:.2f}x (target >= 1.8x); bit-identical: {same}")
+    same = all(
+        np.array_equal(getattr(results[1], k), getattr(results[2], k), equal_nan=True)
+        for k in ("loss", "grad_norm", "accuracy", "weight_norm")
+    )
+    print(
+        f"\n[2] {sub_lrs.size * 10} runs x {args.eff_epochs} epochs: 1 thread {timings[1]:.2f} s, 2 threads "
+        f"{timings[2]:.2f} s: speed-up {timings[1] / timings[2]:.2f}x (target >= 1.8x); bit-identical: {same}"
+    )
 
     # 3. the paper's sequential PyTorch loop
-    print(f"\n[3] paper code's cost (eager PyTorch): {PAPER_MS_PER_EPOCH} ms/epoch sequential -> Fig 6A = "
-          f"{PAPER_MS_PER_EPOCH * 1e-3 * runs * PAPER_EPOCHS / 3600:.0f} h")
+    print(
+        f"\n[3] paper code's cost (eager PyTorch): {PAPER_MS_PER_EPOCH} ms/epoch sequential -> Fig 6A = "
+        f"{PAPER_MS_PER_EPOCH * 1e-3 * runs * PAPER_EPOCHS / 3600:.0f} h"
+    )
     for dtype in ("float32", "float64"):
         ms = torch_ms_per_epoch(args.torch_epochs, dtype)
         if ms is None:
             print("    torch not installed: pip install torch==2.13.0")
             break
         seq_h = ms * 1e-3 * runs * PAPER_EPOCHS / 3600
-        print(f"    PyTorch {dtype} measured here: {ms:.3f} ms/epoch -> Fig 6A sequential {seq_h:.1f} h; "
-              f"ghostfast sweep is {seq_h * 3600 / full:.0f}x faster (wall, {threads} threads), "
-              f"{ms * 1e3 / (per_epoch_us * threads):.0f}x per core")
+        print(
+            f"    PyTorch {dtype} measured here: {ms:.3f} ms/epoch -> Fig 6A sequential {seq_h:.1f} h; "
+            f"ghostfast sweep is {seq_h * 3600 / full:.0f}x faster (wall, {threads} threads), "
+            f"{ms * 1e3 / (per_epoch_us * threads):.0f}x per core"
+        )
 
 
 def scaling(args: argparse.Namespace) -> None:
@@ -159,20 +190,32 @@ def scaling(args: argparse.Namespace) -> None:
         return guess / 4, guess * 4
 
     t0 = time.perf_counter()
-    sc = sweep.critical_lr_scaling(model, Ts=args.Ts, epochs=epochs, lr_bounds=bounds, seeds=range(args.seeds),
-                                   n_grid=7, n_bisect=4, progress=False)
+    sc = sweep.critical_lr_scaling(
+        model,
+        Ts=args.Ts,
+        epochs=epochs,
+        lr_bounds=bounds,
+        seeds=range(args.seeds),
+        n_grid=7,
+        n_bisect=4,
+        progress=False,
+    )
     print(f"critical lr scaling ({args.seeds} seeds, n_grid=7, n_bisect=4): {time.perf_counter() - t0:.0f} s")
     for T, r in zip(sc.Ts, sc.results):
-        print(f"  T={T:3d} epochs={epochs(T):6d} lr_c={r.lr:.4g} bracket=({r.bracket[0]:.4g}, {r.bracket[1]:.4g})"
-              f"  lr_c*T^2={r.lr * T**2:.3g}  lr_c*T^4={r.lr * T**4:.4g}")
+        print(
+            f"  T={T:3d} epochs={epochs(T):6d} lr_c={r.lr:.4g} bracket=({r.bracket[0]:.4g}, {r.bracket[1]:.4g})"
+            f"  lr_c*T^2={r.lr * T**2:.3g}  lr_c*T^4={r.lr * T**4:.4g}"
+        )
         print("         lrs", np.array2string(r.lrs, precision=4, max_line_width=200))
         print("     trapped", np.array2string(r.trapped_fraction, precision=2, max_line_width=200))
         print("     learned", np.array2string(r.learned_fraction, precision=2, max_line_width=200))
     f = sc.fit
     if f is not None:
-        print(f"  fit lr_c = a T^p: p = {f.exponent:.3f} +- {f.exponent_se:.3f} (95% CI {f.exponent_ci95[0]:.3f} .. "
-              f"{f.exponent_ci95[1]:.3f}), a = {f.prefactor:.4g} (95% CI {f.prefactor_ci95[0]:.4g} .. "
-              f"{f.prefactor_ci95[1]:.4g}), n = {f.n}")
+        print(
+            f"  fit lr_c = a T^p: p = {f.exponent:.3f} +- {f.exponent_se:.3f} (95% CI {f.exponent_ci95[0]:.3f} .. "
+            f"{f.exponent_ci95[1]:.3f}), a = {f.prefactor:.4g} (95% CI {f.prefactor_ci95[0]:.4g} .. "
+            f"{f.prefactor_ci95[1]:.4g}), n = {f.n}"
+        )
         for i in range(len(sc.Ts) - 1):
             local = np.log(sc.lr_c[i + 1] / sc.lr_c[i]) / np.log(sc.Ts[i + 1] / sc.Ts[i])
             print(f"  local exponent T={sc.Ts[i]}->{sc.Ts[i + 1]}: {local:.3f}")

@@ -15,6 +15,7 @@ Not a test: about 26 min per seed on this machine (77 ms per epoch).
 Usage: PYTHONPATH=python python bench/experiment_fig4_ghost.py [--seeds 0 1] [--epochs 20000] [--save DIR]
        PYTHONPATH=python python bench/experiment_fig4_ghost.py --load DIR     # analyse saved runs again
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,11 +31,29 @@ from ghostfast import analysis, rnn, tasks
 
 def train(seed: int, epochs: int, samples_per_class: int, snapshot_every: int) -> dict:
     task = tasks.dmts(*tasks.dmts_config("A"), samples_per_class=samples_per_class)
-    model = rnn.Model(N=100, rank=2, readout="latent_linear", output="sigmoid", read="before", n_in=1,
-                      noise_std=0.01, x0="random", x0_std=0.3)
+    model = rnn.Model(
+        N=100,
+        rank=2,
+        readout="latent_linear",
+        output="sigmoid",
+        read="before",
+        n_in=1,
+        noise_std=0.01,
+        x0="random",
+        x0_std=0.3,
+    )
     # rnn.train releases the GIL: the seeds run in parallel threads
-    res = rnn.train(model, task, 1e-4, epochs, optimizer="adam", seed=seed, record_every=10,
-                    snapshot_epochs=tuple(range(0, epochs + 1, snapshot_every)), n_threads=1)
+    res = rnn.train(
+        model,
+        task,
+        1e-4,
+        epochs,
+        optimizer="adam",
+        seed=seed,
+        record_every=10,
+        snapshot_epochs=tuple(range(0, epochs + 1, snapshot_every)),
+        n_threads=1,
+    )
     return dict(seed=seed, epochs=res.epochs, loss=res.loss, acc=res.accuracy, snaps=res.snapshots)
 
 
@@ -55,8 +74,10 @@ def describe(params: dict, grid: np.ndarray) -> tuple[list[str], float]:
     for j in range(len(sp)):
         ev = sp.eigenvalues[j].real
         kind = sp.kind[j] + (f" ({sp.stability[j]})" if sp.stability[j] else "")
-        out.append(f"{kind} |F| = {sp.speed[j]:.1e}, Re eig = ({ev[0]:+.3f}, {ev[1]:+.3f}), "
-                   f"kappa = ({sp.x[j][0]:+.2f}, {sp.x[j][1]:+.2f})")
+        out.append(
+            f"{kind} |F| = {sp.speed[j]:.1e}, Re eig = ({ev[0]:+.3f}, {ev[1]:+.3f}), "
+            f"kappa = ({sp.x[j][0]:+.2f}, {sp.x[j][1]:+.2f})"
+        )
     ghosts = sp.speed[sp.kind == "ghost"]
     return out, float(ghosts.min()) if ghosts.size else np.inf
 
@@ -75,8 +96,9 @@ def main() -> None:
     else:
         t0 = time.perf_counter()
         with ThreadPoolExecutor(len(args.seeds)) as pool:
-            results = list(pool.map(lambda s: train(s, args.epochs, args.samples_per_class, args.snapshot_every),
-                                    args.seeds))
+            results = list(
+                pool.map(lambda s: train(s, args.epochs, args.samples_per_class, args.snapshot_every), args.seeds)
+            )
         print(f"trained {len(args.seeds)} seeds x {args.epochs} epochs in {time.perf_counter() - t0:.0f} s")
         if args.save is not None:
             args.save.mkdir(parents=True, exist_ok=True)
@@ -87,8 +109,10 @@ def main() -> None:
         ep, loss, acc, snaps = res["epochs"], res["loss"], res["acc"], res["snaps"]
         every = int(np.min(np.diff(sorted(snaps)))) if len(snaps) > 1 else 1
         drop = drop_epoch(ep, loss)
-        print(f"\nseed {res['seed']}: loss {loss[0]:.4f} -> {loss[-1]:.4f}, accuracy {acc[0]:.3f} -> {acc[-1]:.3f}, "
-              f"drop at epoch {drop}")
+        print(
+            f"\nseed {res['seed']}: loss {loss[0]:.4f} -> {loss[-1]:.4f}, accuracy {acc[0]:.3f} -> {acc[-1]:.3f}, "
+            f"drop at epoch {drop}"
+        )
         slowest = {}  # epoch -> speed of its slowest ghost
         for e in sorted(snaps):
             lines, slowest[e] = describe(snaps[e], grid)

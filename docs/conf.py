@@ -5,6 +5,7 @@ Pages generated at build time (into docs/_generated/, not committed):
     image is shown when ``docs/_static/gallery/<name>.png`` exists, see ``docs/make_gallery.py``);
   * benchmarks.rst: the benchmark table, read from the README (one definition of the numbers).
 """
+
 from __future__ import annotations
 
 import inspect
@@ -68,6 +69,7 @@ matplotlib.use("Agg")
 
 # ------------------------------------------------------------------------------------ generated pages
 
+
 def _rst_inline(text: str) -> str:
     """Markdown table cell -> reST: code spans, bold, escaped bars."""
     text = text.replace("\\|", "\x00")  # a literal bar, escaped in the Markdown source
@@ -122,9 +124,15 @@ def _gallery() -> str:
         if image.exists():
             rel = image.relative_to(DOCS).as_posix()
             out += [f".. image:: /{rel}", f"   :alt: {name}", "   :width: 85%", ""]
-        out += ["::", "", f"    ghostfast reproduce {name} --scale default   # or --scale paper",
-                f"    # Python: res = ghostfast.figures.{name}(scale='default'); res.figure, res.data", "",
-                f"API: :func:`ghostfast.figures.{func.__name__}`", ""]
+        out += [
+            "::",
+            "",
+            f"    ghostfast reproduce {name} --scale default   # or --scale paper",
+            f"    # Python: res = ghostfast.figures.{name}(scale='default'); res.figure, res.data",
+            "",
+            f"API: :func:`ghostfast.figures.{func.__name__}`",
+            "",
+        ]
     return "\n".join(out)
 
 

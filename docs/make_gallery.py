@@ -3,6 +3,7 @@
 Usage: python docs/make_gallery.py [--scale quick|default|paper] [--threads N] [FIG ...]
 (default scale: a few minutes on 2 cores). The documentation build shows an image for each file present.
 """
+
 from __future__ import annotations
 
 import argparse

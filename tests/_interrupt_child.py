@@ -1,6 +1,7 @@
 """Child process of tests/test_interrupt.py: runs long calls one after the other; before each it prints
 ``GO <name>`` and waits for the parent's SIGINT(s); right after the call returns it prints ``RETURNED <name>``,
 then checks the result and prints ``OK <name> <facts>``. Any failed check raises (non-zero exit)."""
+
 from __future__ import annotations
 
 import re
@@ -73,7 +74,9 @@ def sweep_out() -> None:
         assert res.interrupted
         n_done = int(res.done.sum())
         assert 0 < n_done < res.done.size, n_done
-        again, msgs = catch(lambda: sweep.sweep(MODEL, TASK, SWEEP_EPOCHS, lr=lrs, seed=range(10), out=tmp, progress=False))
+        again, msgs = catch(
+            lambda: sweep.sweep(MODEL, TASK, SWEEP_EPOCHS, lr=lrs, seed=range(10), out=tmp, progress=False)
+        )
         assert not again.interrupted and bool(again.done.all()), "the rerun did not finish"
         assert not msgs, msgs
         # the rerun resumed: the runs finished before the interrupt are the stored ones, bit for bit
@@ -101,8 +104,10 @@ def train_single() -> None:
 
 def train_many() -> None:
     p = rnn.init_params(MODEL, 0)
-    jobs = [rnn.TrainJob(MODEL, TASK, lr, 10**8 if k % 2 else 300, p, record_every=50)
-            for k, lr in enumerate([0.003, 0.01, 0.02, 0.03])]
+    jobs = [
+        rnn.TrainJob(MODEL, TASK, lr, 10**8 if k % 2 else 300, p, record_every=50)
+        for k, lr in enumerate([0.003, 0.01, 0.02, 0.03])
+    ]
     go("train_many")
     out, msgs = catch(lambda: rnn.train_many(jobs, n_threads=2, progress=False))
     returned("train_many")
@@ -119,8 +124,9 @@ def train_many() -> None:
 def canonical_train() -> None:
     T = 100.0
     go("canonical")
-    res, msgs = catch(lambda: canonical.train(None, [1e-3] * 4, T, 10**6, confidence=10.0, record_every=1000,
-                                              seed=0, progress=True))
+    res, msgs = catch(
+        lambda: canonical.train(None, [1e-3] * 4, T, 10**6, confidence=10.0, record_every=1000, seed=0, progress=True)
+    )
     returned("canonical")
     assert res.interrupted and any("canonical.train interrupted" in m for m in msgs), msgs
     assert frozen([res.r, res.loss, res.r_final])
@@ -138,8 +144,9 @@ def slow_points() -> None:
     assert sp.config["interrupted"] and any("interrupted" in m for m in msgs), msgs
     ok("slow_points", points=len(sp.kind))
     go("adam")
-    (x, speed), msgs = catch(lambda: analysis.adam_slow_points({"W": W, "b": np.zeros(N)}, starts=starts[:8],
-                                                               iterations=10**9))
+    (x, speed), msgs = catch(
+        lambda: analysis.adam_slow_points({"W": W, "b": np.zeros(N)}, starts=starts[:8], iterations=10**9)
+    )
     returned("adam")
     assert any("adam_slow_points interrupted" in m for m in msgs), msgs
     assert x.shape == (8, N) and np.all(np.isfinite(speed))
@@ -165,8 +172,15 @@ def absorb() -> None:
     ok("absorb")
 
 
-SCENARIOS = {"absorb": absorb, "sweep": sweep_default, "sweep_out": sweep_out, "train": train_single, "train_many": train_many,
-             "canonical": canonical_train, "slow_points": slow_points}
+SCENARIOS = {
+    "absorb": absorb,
+    "sweep": sweep_default,
+    "sweep_out": sweep_out,
+    "train": train_single,
+    "train_many": train_many,
+    "canonical": canonical_train,
+    "slow_points": slow_points,
+}
 
 if __name__ == "__main__":
     for name in sys.argv[1:]:

@@ -1,5 +1,6 @@
 """Tests of ghostfast.analysis against systems with known answers (closed forms or independent numpy
 Newton solves written here), plus bad input, thread determinism and plot helpers."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -80,9 +81,12 @@ def test_flow_maps_threads_bit_identical(rng):
     E, N = 7, 40
     m, n, b = rng.normal(size=(E, N)), rng.normal(size=(E, N)) / N, rng.normal(size=(E, N))
     grid = np.linspace(-15, 15, 1000)
-    np.testing.assert_array_equal(A.flow_maps_1d(m, n, b, grid, n_threads=1), A.flow_maps_1d(m, n, b, grid, n_threads=2))
-    np.testing.assert_array_equal(A.count_fixed_points_1d(m, n, b, grid, n_threads=1),
-                                  A.count_fixed_points_1d(m, n, b, grid, n_threads=2))
+    np.testing.assert_array_equal(
+        A.flow_maps_1d(m, n, b, grid, n_threads=1), A.flow_maps_1d(m, n, b, grid, n_threads=2)
+    )
+    np.testing.assert_array_equal(
+        A.count_fixed_points_1d(m, n, b, grid, n_threads=1), A.count_fixed_points_1d(m, n, b, grid, n_threads=2)
+    )
 
 
 def test_count_fixed_points_against_reference(rng):
@@ -216,7 +220,7 @@ def test_nd_fixed_points_and_saddle(rng):
     for k_ref, i in zip(kstar, fixed[order]):
         x_ref = np.tanh(m * k_ref + b)
         np.testing.assert_allclose(sp.x[i], x_ref, rtol=0, atol=1e-8)  # Newton converges to ~1e-15
-        lam = -1.0 + n @ ((1 - x_ref ** 2) * m)  # independent: f'(kappa*) = -1 + n.D m
+        lam = -1.0 + n @ ((1 - x_ref**2) * m)  # independent: f'(kappa*) = -1 + n.D m
         eig = sp.eigenvalues[i]
         j = int(np.argmin(np.abs(eig - lam)))
         np.testing.assert_allclose(eig[j].real, lam, rtol=0, atol=1e-8)
@@ -239,16 +243,17 @@ def test_nd_random_network_against_numpy(rng):
         x = sp.x[i]
         t = np.tanh(W @ x + b)
         F = -x + t
-        J = -np.eye(N) + (1 - t ** 2)[:, None] * W
+        J = -np.eye(N) + (1 - t**2)[:, None] * W
         grad = J.T @ F
         # stationarity to rounding: |J| ~ 3 and |F| <= 1, so 1e-10 is far above rounding, far below any
         # real gradient
         assert np.linalg.norm(grad) < 1e-10
         np.testing.assert_allclose(sp.speed[i], np.linalg.norm(F), rtol=1e-10, atol=1e-15)
-        H = J.T @ J + W.T @ ((-2 * t * (1 - t ** 2) * F)[:, None] * W)
+        H = J.T @ J + W.T @ ((-2 * t * (1 - t**2) * F)[:, None] * W)
         assert np.linalg.eigvalsh(H).min() > -1e-8  # a minimum, not a saddle, of q
-        np.testing.assert_allclose(np.sort_complex(sp.eigenvalues[i]), np.sort_complex(np.linalg.eigvals(J)),
-                                   rtol=0, atol=1e-9)
+        np.testing.assert_allclose(
+            np.sort_complex(sp.eigenvalues[i]), np.sort_complex(np.linalg.eigvals(J)), rtol=0, atol=1e-9
+        )
         if sp.kind[i] == "fixed point":
             assert np.linalg.norm(F) < 1e-8
 
@@ -343,9 +348,11 @@ def test_2d_saddle_and_stable_nodes(rng):
     sp = A.slow_points_2d(red, grid, grid)
     fixed = sp.select("fixed point")
     ks = solve_1d(2.0, 0.0, 1.0)
-    expected = {(0.0, 0.0): ("saddle", [1.0, -0.5]),
-                (ks, 0.0): ("stable", [-0.5, -1 + 2 * (1 - ks ** 2)]),
-                (-ks, 0.0): ("stable", [-0.5, -1 + 2 * (1 - ks ** 2)])}
+    expected = {
+        (0.0, 0.0): ("saddle", [1.0, -0.5]),
+        (ks, 0.0): ("stable", [-0.5, -1 + 2 * (1 - ks**2)]),
+        (-ks, 0.0): ("stable", [-0.5, -1 + 2 * (1 - ks**2)]),
+    }
     assert len(fixed) == 3
     for i in fixed:
         kg = C @ sp.x[i]
@@ -411,10 +418,10 @@ def test_speed_field_threads_and_reference(rng):
 def test_learning_metrics_synthetic():
     E = 400
     e = np.arange(E)
-    learned = 1.0 / (1.0 + np.exp((e - 200) / 3.0)) + 1e-4      # plateau, sharp drop at 200
-    never = np.full(E, 0.9999)                                      # no learning at all
+    learned = 1.0 / (1.0 + np.exp((e - 200) / 3.0)) + 1e-4  # plateau, sharp drop at 200
+    never = np.full(E, 0.9999)  # no learning at all
     fell = np.where(e < 150, 1.0, np.where(e < 200, 0.01, 0.9999))  # learned, then trapped
-    osc = np.where(e < 100, 1.0, 0.05 + 0.01 * (e % 2))            # oscillatory minimum
+    osc = np.where(e < 100, 1.0, 0.05 + 0.01 * (e % 2))  # oscillatory minimum
     L = np.stack([learned, never, fell, osc])
     G = np.stack([np.full(E, 1.0), np.full(E, 1e-6), np.where(e < 200, 1.0, 1e-7), np.full(E, 1.0)])
     G[1, 0] = 1.0  # grad norm max over history for the never-learning run
@@ -528,14 +535,14 @@ def test_plots_return_axes(rng):
 def test_trained_rank_one_network_has_ghost():
     from ghostfast import rnn, tasks
 
-    model = rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after",
-                      x0=-0.3)
+    model = rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after", x0=-0.3)
     task = tasks.delayed_activation(T=20)
     # lr 0.01, seed 2: the loss drops below 0.05 near epoch 10 000 and a genuine local minimum of f
     # (f > 0) forms by epoch ~15 000 (seeds 0, 1, 40 behave alike, a few thousand epochs later); ~1 s.
     epochs = 20000
-    res = rnn.train(model, task, lr=0.01, epochs=epochs, seed=2, record_every=100,
-                    snapshot_epochs=list(range(0, epochs + 1, 1000)))
+    res = rnn.train(
+        model, task, lr=0.01, epochs=epochs, seed=2, record_every=100, snapshot_epochs=list(range(0, epochs + 1, 1000))
+    )
     assert res.loss[-1] < 0.05 and not res.diverged
     # abrupt learning: a long plateau with a tiny gradient, then 90 % of the drop within 500 epochs and a
     # gradient spike (grad_0 ~ 1e-3, spec target 9) at the drop; records are every 100 epochs

@@ -3,6 +3,7 @@
 Every closed form is checked against finite differences and against the Euler simulation; the simulation
 against a small pure-numpy reference written here; training against a numpy gradient-descent loop.
 """
+
 import doctest
 import math
 
@@ -12,17 +13,18 @@ import pytest
 from ghostfast import _core, canonical as c
 
 T100 = 100.0
-R_STAR_100 = math.pi ** 2 / (4 * 100.0 ** 2)  # computed independently of the package
+R_STAR_100 = math.pi**2 / (4 * 100.0**2)  # computed independently of the package
 
 
 # ------------------------------------------------------------------------------------------ closed forms
+
 
 def test_target1_optimal_r():
     # Target 1: r* = pi^2/(4T^2), 2.46740e-4 at T = 100, relative 1e-9 (both are float64 formulas: 1e-9 is loose).
     np.testing.assert_allclose(c.optimal_r(T100), R_STAR_100, rtol=1e-9)
     np.testing.assert_allclose(c.optimal_r(T100), 2.46740e-4, rtol=1e-5)  # the spec's 6 printed digits
     Ts = np.array([25.0, 50.0, 400.0])
-    np.testing.assert_allclose(c.optimal_r(Ts), np.pi ** 2 / (4 * Ts ** 2), rtol=1e-12)
+    np.testing.assert_allclose(c.optimal_r(Ts), np.pi**2 / (4 * Ts**2), rtol=1e-12)
     # The escape time at r* is the delay T (a float64 round trip: rtol 1e-14).
     np.testing.assert_allclose(c.escape_time(c.optimal_r(Ts)), Ts, rtol=1e-14)
     assert c.escape_time(0.0) == np.inf and c.escape_time(-1.0) == np.inf
@@ -35,8 +37,12 @@ def test_target2_no_learning_zone_is_flat(normalized):
     # Target 2: L == 1 and dL/dr == 0 EXACTLY for r < r*/4 (including r <= 0), both conventions.
     edge = c.no_learning_boundary(T100)
     assert edge == c.optimal_r(T100) / 4
-    r = np.concatenate([[-np.inf, -1.0, -R_STAR_100, 0.0, 1e-300, np.nextafter(edge, 0)],
-                        np.linspace(-R_STAR_100, edge, 1000, endpoint=False)])
+    r = np.concatenate(
+        [
+            [-np.inf, -1.0, -R_STAR_100, 0.0, 1e-300, np.nextafter(edge, 0)],
+            np.linspace(-R_STAR_100, edge, 1000, endpoint=False),
+        ]
+    )
     assert np.all(c.loss(r, T100) == 1.0)
     assert np.all(c.loss_grad(r, T100, normalized) == 0.0)
     # At the edge r*/4 itself: L = 1 (continuous) but the gradient is the band value, 8x the cusp value,
@@ -51,8 +57,8 @@ def test_target3_gradient_magnitude_at_the_cusp():
     # Target 3: |dL/dr|(r*) = 2T^3/pi^2 (code, 2.0264e5 at T = 100) and 2T^2/pi^2 normalised; relative 1e-6.
     for T in (25.0, 100.0, 400.0):
         r_star = c.optimal_r(T)
-        np.testing.assert_allclose(abs(c.loss_grad(r_star, T, normalized=False)), 2 * T ** 3 / np.pi ** 2, rtol=1e-6)
-        np.testing.assert_allclose(abs(c.loss_grad(r_star, T, normalized=True)), 2 * T ** 2 / np.pi ** 2, rtol=1e-6)
+        np.testing.assert_allclose(abs(c.loss_grad(r_star, T, normalized=False)), 2 * T**3 / np.pi**2, rtol=1e-6)
+        np.testing.assert_allclose(abs(c.loss_grad(r_star, T, normalized=True)), 2 * T**2 / np.pi**2, rtol=1e-6)
     np.testing.assert_allclose(abs(c.loss_grad(R_STAR_100, T100, normalized=False)), 2.0264e5, rtol=1e-4)  # 5 digits
     # The cusp takes the left derivative (negative); just above r* the gradient is positive with equal size.
     above = np.nextafter(R_STAR_100, 1.0)
@@ -64,10 +70,10 @@ def test_target4_critical_lr():
     # Target 4: eta_c = 3 pi^4 / (32 T^5) = 9.1321e-10 at T = 100 (code); 3 pi^4 / (32 T^4) normalised.
     np.testing.assert_allclose(c.critical_lr(T100, normalized=False), 9.1321e-10, rtol=1e-4)  # 5 printed digits
     Ts = np.array([25.0, 50.0, 100.0, 200.0, 400.0])
-    np.testing.assert_allclose(c.critical_lr(Ts), 3 * np.pi ** 4 / (32 * Ts ** 4), rtol=1e-14)
+    np.testing.assert_allclose(c.critical_lr(Ts), 3 * np.pi**4 / (32 * Ts**4), rtol=1e-14)
     np.testing.assert_allclose(c.critical_lr(Ts, normalized=False), c.critical_lr(Ts) / Ts, rtol=1e-14)
     # It is the lr whose dimensionless step lambda = 8 eta T^5 / pi^4 equals 3/4 (spec 2.4).
-    np.testing.assert_allclose(8 * c.critical_lr(Ts, False) * Ts ** 5 / np.pi ** 4, 0.75, rtol=1e-14)
+    np.testing.assert_allclose(8 * c.critical_lr(Ts, False) * Ts**5 / np.pi**4, 0.75, rtol=1e-14)
 
 
 @pytest.mark.parametrize("normalized", [True, False])
@@ -103,13 +109,14 @@ def test_closed_forms_broadcast():
 
 # ------------------------------------------------------------------------------------------ simulation
 
+
 def _numpy_reference_simulation(r, a, T=100.0, threshold=10.0, dt=0.1):
     """Plain numpy Euler loop written from the spec (2.5-2.6), naive sigmoid, vectorised over r."""
     r = np.asarray(r, dtype=float)
     x = np.zeros_like(r)
     total = np.zeros_like(r)
     for k in range(int(round(2 * T / dt))):
-        x = np.clip(x + dt * (x ** 2 + r), -1e6, 1e6)
+        x = np.clip(x + dt * (x**2 + r), -1e6, 1e6)
         y = 1.0 / (1.0 + np.exp(-a * (x - threshold)))
         target = 1.0 if (k + 1) * dt > T else 0.0
         total += (y - target) ** 2
@@ -121,8 +128,9 @@ def test_simulate_matches_numpy_reference():
     for a in (0.1, 1.0, 2.0):
         # The reference's naive 1 - sigmoid loses ~1e-16 absolute per step; the sum of 2000 such terms
         # times dt/T stays below 1e-15: rtol 1e-12 + atol 1e-14 is generous.
-        np.testing.assert_allclose(c.simulate(r, T100, a).loss, _numpy_reference_simulation(r, a),
-                                   rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(
+            c.simulate(r, T100, a).loss, _numpy_reference_simulation(r, a), rtol=1e-12, atol=1e-14
+        )
 
 
 def test_simulate_gradient_matches_finite_differences():
@@ -190,6 +198,7 @@ def test_simulate_shapes_and_tuple_unpacking():
 
 # ------------------------------------------------------------------------------------------ training
 
+
 def test_train_matches_numpy_gradient_descent():
     # A numpy loop with the public closed forms must give the same iterates bit for bit (same operations).
     r0 = R_STAR_100 * np.array([0.2, 0.3, 0.9, 1.0, 3.0, 10.0])
@@ -211,8 +220,9 @@ def test_train_matches_numpy_gradient_descent():
 
 
 def test_train_record_every_and_broadcast():
-    res = c.train(np.array([[5.0], [10.0], [20.0]]) * R_STAR_100, np.array([1e-8, 5e-8, 9e-8, 1.2e-7]), T100, 10,
-                  record_every=3)
+    res = c.train(
+        np.array([[5.0], [10.0], [20.0]]) * R_STAR_100, np.array([1e-8, 5e-8, 9e-8, 1.2e-7]), T100, 10, record_every=3
+    )
     np.testing.assert_array_equal(res.epochs_recorded, [0, 3, 6, 9, 10])
     assert res.r.shape == res.loss.shape == (3, 4, 5)
     assert res.trapped.shape == res.arrival_epoch.shape == res.r_final.shape == (3, 4)
@@ -225,7 +235,7 @@ def test_plateau_then_drop_below_critical():
     # lr = 1e-10 (lambda = 0.082, below critical), r0 = 10 r*: the spec's Fig 2 "dynamics" run.
     lr, r0 = 1e-10, 10 * R_STAR_100
     res = c.train(r0, lr, T100, 3000, normalized=False)
-    n_hit = 8 * (r0 ** 2.5 - R_STAR_100 ** 2.5) / (5 * np.pi * lr)
+    n_hit = 8 * (r0**2.5 - R_STAR_100**2.5) / (5 * np.pi * lr)
     # n_hit (~1535) is the continuous-time limit; the discrete map's step is lambda rho^-3/2 <= 0.08 r*
     # near the end, so a 1 % (15 epochs) tolerance covers the discretisation.
     np.testing.assert_allclose(res.arrival_epoch, n_hit, rtol=0.01)
@@ -235,10 +245,10 @@ def test_plateau_then_drop_below_critical():
     assert res.loss[arrival - 200] > 0.25 and res.loss[arrival + 1] < 0.1
     # After arrival it oscillates around r* and never enters the zone: for rho > 1 the next iterate is
     # >= 1 - lambda, and from rho < 1 it moves up (spec 2.4), so rho >= 1 - lambda for the rest of the run.
-    lam = 8 * lr * T100 ** 5 / np.pi ** 4
+    lam = 8 * lr * T100**5 / np.pi**4
     after = res.r[arrival:] / R_STAR_100
     assert after.min() >= 1 - lam - 1e-12 and after.max() < 1 + 2 * lam
-    assert np.all(res.loss[arrival + 1:] < 0.1) and not res.trapped
+    assert np.all(res.loss[arrival + 1 :] < 0.1) and not res.trapped
 
 
 @pytest.mark.parametrize("factor", [1.2, None])
@@ -289,6 +299,7 @@ def test_train_random_init_uses_seed():
 
 
 # ------------------------------------------------------------------------------------------ determinism
+
 
 def test_bit_identical_across_threads():
     rng = np.random.default_rng(5)
@@ -359,8 +370,9 @@ def test_lr_sweep_modern_seeding_is_reproducible():
     np.testing.assert_array_equal(a.r0, b.r0)
     assert a.loss.shape == (6, 5, 2) and a.mean_loss.shape == (6, 2) and a.seed_entropy == 11
     child = np.random.SeedSequence(11).spawn(6)[2]
-    np.testing.assert_allclose(a.r0[2], R_STAR_100 * (10 + 0.1 * np.random.default_rng(child).standard_normal(5)),
-                               rtol=1e-14)
+    np.testing.assert_allclose(
+        a.r0[2], R_STAR_100 * (10 + 0.1 * np.random.default_rng(child).standard_normal(5)), rtol=1e-14
+    )
     assert np.all(a.trapped_fraction[lrs < c.critical_lr(T100, normalized=False)] == 0)
     # A SeedSequence gives the same draws as its int, and the caller's object is not consumed by spawning.
     ss = np.random.SeedSequence(11)
@@ -376,12 +388,14 @@ def test_lr_sweep_modern_seeding_is_reproducible():
 
 # ------------------------------------------------------------------------------------------ critical lr
 
+
 @pytest.mark.parametrize("normalized", [True, False])
 def test_empirical_critical_lr_and_scaling(normalized):
     # Target 4: 20 inits r0 = 10 r* (1 + N(0, 0.01)), 20 000 epochs, 50 %-trapped threshold within 10 % of
     # the analytic rate at every T; power-law exponent -4 (normalised) / -5 (code) within +-0.05.
-    fit = c.fit_critical_lr_scaling((25.0, 50.0, 100.0, 200.0, 400.0), normalized=normalized, n_seeds=20,
-                                    epochs=20000, seed=2025)
+    fit = c.fit_critical_lr_scaling(
+        (25.0, 50.0, 100.0, 200.0, 400.0), normalized=normalized, n_seeds=20, epochs=20000, seed=2025
+    )
     for res in fit.results:
         assert 0.9 <= res.ratio <= 1.1, (res.T, res.ratio)
         # Theory: nothing is trapped below eta_c, so the threshold is never below it (bracket-width slack).
@@ -391,20 +405,26 @@ def test_empirical_critical_lr_and_scaling(normalized):
     assert fit.analytic_exponent == expected
     assert abs(fit.exponent - expected) <= 0.05
     assert fit.exponent_ci[0] <= fit.exponent <= fit.exponent_ci[1]
-    np.testing.assert_allclose(fit.prefactor, 3 * np.pi ** 4 / 32, rtol=0.1)
+    np.testing.assert_allclose(fit.prefactor, 3 * np.pi**4 / 32, rtol=0.1)
     # Independent inits per T (no common random numbers): seed noise in the threshold, still within tolerance.
-    independent = c.fit_critical_lr_scaling((25.0, 50.0, 100.0, 200.0, 400.0), normalized=normalized, n_seeds=20,
-                                            epochs=20000, seed=7, common_random_numbers=False)
+    independent = c.fit_critical_lr_scaling(
+        (25.0, 50.0, 100.0, 200.0, 400.0),
+        normalized=normalized,
+        n_seeds=20,
+        epochs=20000,
+        seed=7,
+        common_random_numbers=False,
+    )
     assert abs(independent.exponent - expected) <= 0.05
     assert all(0.9 <= res.ratio <= 1.1 for res in independent.results)
-    assert len({res.lr_critical * res.T ** -expected for res in independent.results}) > 1  # really different inits
+    assert len({res.lr_critical * res.T**-expected for res in independent.results}) > 1  # really different inits
 
 
 def test_power_law_fit_on_synthetic_data():
     # Noisy synthetic power law: the 95 % CI must contain the true exponent and the SE must be plausible.
     rng = np.random.default_rng(1)
     Ts = np.geomspace(10, 1000, 12)
-    y = 7.0 * Ts ** -3.0 * np.exp(0.05 * rng.standard_normal(Ts.size))
+    y = 7.0 * Ts**-3.0 * np.exp(0.05 * rng.standard_normal(Ts.size))
     from ghostfast._stats import power_law_fit  # the fit fit_critical_lr_scaling uses
 
     fit = power_law_fit(Ts, y)
@@ -416,34 +436,38 @@ def test_power_law_fit_on_synthetic_data():
 
 # ------------------------------------------------------------------------------------------ bad input
 
-@pytest.mark.parametrize("call, name", [
-    (lambda: c.optimal_r(0.0), "T"),
-    (lambda: c.optimal_r(-1.0), "T"),
-    (lambda: c.loss(1e-4, np.nan), "T"),
-    (lambda: c.loss(np.nan, 100.0), "r"),
-    (lambda: c.loss_grad(1e-4, [1.0, -1.0]), "T"),
-    (lambda: c.critical_lr(-5.0), "T"),
-    (lambda: c.train(1e-3, 1e-9, -1.0, 10), "T"),
-    (lambda: c.train(1e-3, np.nan, 100.0, 10), "lr"),
-    (lambda: c.train(1e-3, [-1e-9], 100.0, 10), "lr"),
-    (lambda: c.train(1e-3, 1e-9, 100.0, -1), "epochs"),
-    (lambda: c.train(np.ones(3), np.ones(4), 100.0, 10), "r0 and lr"),
-    (lambda: c.train(np.ones(3), 1e-9, 100.0, 10, confidence=np.ones(2)), "confidence"),
-    (lambda: c.train(1e-3, 1e-9, 100.0, 10, dt=0.0), "dt"),
-    (lambda: c.train(1e-3, 1e-9, 100.0, 10, confidence=0.0), "confidence"),
-    (lambda: c.train(1e-3, 1e-9, 100.0, 10, record_every=0), "record_every"),
-    (lambda: c.train(np.nan, 1e-9, 100.0, 10), "r0"),
-    (lambda: c.train(1e-3, 1e-9, 100.0, 10, n_threads=0), "n_threads"),
-    (lambda: c.simulate(1e-3, 0.0, 1.0), "T"),
-    (lambda: c.simulate(1e-3, 100.0, -1.0), "confidence"),
-    (lambda: c.simulate(1e-3, 100.0, np.nan), "confidence"),
-    (lambda: c.simulate(1e-3, 100.0, 1.0, dt=-0.1), "dt"),
-    (lambda: c.simulate(np.ones(3), 100.0, np.ones(2)), "r and confidence"),
-    (lambda: c.lr_sweep(100.0, [1e-9], n_seeds=0), "n_seeds"),
-    (lambda: c.lr_sweep(100.0, [1e-9], seeding="other"), "seeding"),
-    (lambda: c.lr_sweep(100.0, [1e-9], epochs=10, record_epochs=(5, 20)), "record_epochs"),
-    (lambda: c.empirical_critical_lr(100.0, grid=[1.0]), "grid"),
-])
+
+@pytest.mark.parametrize(
+    "call, name",
+    [
+        (lambda: c.optimal_r(0.0), "T"),
+        (lambda: c.optimal_r(-1.0), "T"),
+        (lambda: c.loss(1e-4, np.nan), "T"),
+        (lambda: c.loss(np.nan, 100.0), "r"),
+        (lambda: c.loss_grad(1e-4, [1.0, -1.0]), "T"),
+        (lambda: c.critical_lr(-5.0), "T"),
+        (lambda: c.train(1e-3, 1e-9, -1.0, 10), "T"),
+        (lambda: c.train(1e-3, np.nan, 100.0, 10), "lr"),
+        (lambda: c.train(1e-3, [-1e-9], 100.0, 10), "lr"),
+        (lambda: c.train(1e-3, 1e-9, 100.0, -1), "epochs"),
+        (lambda: c.train(np.ones(3), np.ones(4), 100.0, 10), "r0 and lr"),
+        (lambda: c.train(np.ones(3), 1e-9, 100.0, 10, confidence=np.ones(2)), "confidence"),
+        (lambda: c.train(1e-3, 1e-9, 100.0, 10, dt=0.0), "dt"),
+        (lambda: c.train(1e-3, 1e-9, 100.0, 10, confidence=0.0), "confidence"),
+        (lambda: c.train(1e-3, 1e-9, 100.0, 10, record_every=0), "record_every"),
+        (lambda: c.train(np.nan, 1e-9, 100.0, 10), "r0"),
+        (lambda: c.train(1e-3, 1e-9, 100.0, 10, n_threads=0), "n_threads"),
+        (lambda: c.simulate(1e-3, 0.0, 1.0), "T"),
+        (lambda: c.simulate(1e-3, 100.0, -1.0), "confidence"),
+        (lambda: c.simulate(1e-3, 100.0, np.nan), "confidence"),
+        (lambda: c.simulate(1e-3, 100.0, 1.0, dt=-0.1), "dt"),
+        (lambda: c.simulate(np.ones(3), 100.0, np.ones(2)), "r and confidence"),
+        (lambda: c.lr_sweep(100.0, [1e-9], n_seeds=0), "n_seeds"),
+        (lambda: c.lr_sweep(100.0, [1e-9], seeding="other"), "seeding"),
+        (lambda: c.lr_sweep(100.0, [1e-9], epochs=10, record_epochs=(5, 20)), "record_epochs"),
+        (lambda: c.empirical_critical_lr(100.0, grid=[1.0]), "grid"),
+    ],
+)
 def test_bad_input_raises_value_error_naming_the_argument(call, name):
     with pytest.raises(ValueError, match=name):
         call()
@@ -465,6 +489,7 @@ def test_core_rejects_bad_input_directly():
 
 # ------------------------------------------------------------------------------------------ plumbing
 
+
 def test_cancel_stops_runs_and_marks_them_incomplete():
     # A pre-cancelled Control: every run stops at its first check (epoch 255) and reports incomplete,
     # remaining records NaN; runs already trapped before that are complete.
@@ -472,8 +497,7 @@ def test_cancel_stops_runs_and_marks_them_incomplete():
     control.cancel()
     r0 = R_STAR_100 * np.array([10.0, 10.0])
     lr = np.array([1e-10, 5e-9])  # the second one traps within a few epochs
-    out = _core.canonical_train(r0, lr, None, T100, 5000, False, np.array([0, 100, 1000, 5000]), 10.0, 0.1, 1,
-                                control)
+    out = _core.canonical_train(r0, lr, None, T100, 5000, False, np.array([0, 100, 1000, 5000]), 10.0, 0.1, 1, control)
     assert out["completed"].tolist() == [0, 1]
     assert np.isnan(out["r"][0, 2:]).all() and np.isfinite(out["r"][0, :2]).all()
     assert out["trapped"].tolist() == [0, 1] and np.all(out["loss"][1, 1:] == 1.0)
@@ -481,8 +505,9 @@ def test_cancel_stops_runs_and_marks_them_incomplete():
 
 def test_to_xarray():
     pytest.importorskip("xarray")
-    res = c.train(np.array([5.0, 10.0])[:, None] * R_STAR_100, [1e-10, 1e-9], T100, 100, normalized=False,
-                  record_every=50)
+    res = c.train(
+        np.array([5.0, 10.0])[:, None] * R_STAR_100, [1e-10, 1e-9], T100, 100, normalized=False, record_every=50
+    )
     ds = res.to_xarray()
     np.testing.assert_array_equal(ds["loss"].values, res.loss)
     np.testing.assert_array_equal(ds["epoch"].values, [0, 50, 100])

@@ -1,5 +1,6 @@
 """The C++ core is testable alone: compile each cpp/tests/*.cpp against cpp/include (no Python headers, no
 pybind11) and run it. Skipped only when the checkout's C++ sources or a compiler are not available."""
+
 import os
 import shutil
 import subprocess
@@ -18,8 +19,9 @@ CASES = [(s, None) for s in SOURCES] + [(s, cap) for s in SOURCES if s.stem == "
 
 
 @pytest.mark.skipif(not SOURCES or COMPILER is None, reason="needs the source checkout and a C++17 compiler")
-@pytest.mark.parametrize("source,max_kernel", CASES,
-                         ids=[s.stem + ("" if cap is None else f"_max_kernel_{cap}") for s, cap in CASES])
+@pytest.mark.parametrize(
+    "source,max_kernel", CASES, ids=[s.stem + ("" if cap is None else f"_max_kernel_{cap}") for s, cap in CASES]
+)
 def test_cpp_core(source, max_kernel, tmp_path):
     exe = tmp_path / source.stem
     # -ffp-contract=off as in CMakeLists.txt: the core's results are defined without compiler-chosen FMA

@@ -1,4 +1,5 @@
 """`ghostfast demo --quick`: the README's main job runs, writes its figure and measures the critical lr."""
+
 import re
 
 from ghostfast import canonical, cli

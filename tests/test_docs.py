@@ -1,14 +1,22 @@
 """The API reference is complete: every public function has numpydoc Parameters (when it takes any),
 Returns and Examples sections, and every public class a docstring. The examples themselves run in the
 documentation's doctest build (``.ci/run``: ``sphinx -b doctest docs``)."""
+
 import importlib
 import inspect
 
 import pytest
 
 # ghostfast.figures is checked once the figures branch (which is rewriting those docstrings) is merged.
-MODULES = ["ghostfast", "ghostfast.canonical", "ghostfast.tasks", "ghostfast.rnn", "ghostfast.sweep",
-           "ghostfast.analysis", "ghostfast.plotting"]
+MODULES = [
+    "ghostfast",
+    "ghostfast.canonical",
+    "ghostfast.tasks",
+    "ghostfast.rnn",
+    "ghostfast.sweep",
+    "ghostfast.analysis",
+    "ghostfast.plotting",
+]
 
 
 def _public(module_name):

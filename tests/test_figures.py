@@ -5,6 +5,7 @@ writes into REPORT.md); ``ghostfast reproduce`` writes the files.
 The numeric reproduction targets (r*, critical lr, confidence table, sweep thresholds) are tested in
 test_canonical / test_rnn / test_sweep; here the checks are about what each figure shows.
 """
+
 import dataclasses
 
 import matplotlib.pyplot as plt
@@ -16,48 +17,239 @@ from ghostfast import _report, canonical, cli, figures
 # name -> (number of Axes, {data key: shape})
 EXPECTED = {
     "fig1": (1, {"x": (100,), "r": (2,), "flow": (2, 100), "fixed_points": (2,), "ghost": (1,)}),
-    "fig2_loss": (1, {"r_analytic": (1201,), "loss_analytic": (1201,), "r": (40,), "confidences": (2,),
-                      "loss_simulated": (2, 40), "r_star": (), "r_zone": ()}),
-    "fig2_dynamics": (2, {"epochs": (3001,), "lrs": (2,), "r": (2, 3001), "loss": (2, 3001),
-                          "arrival_epoch": (2,), "trapped": (2,), "r_star": (), "r_zone": (), "critical_lr": ()}),
-    "fig2d": (2, {"lrs": (30,), "record_epochs": (3,), "mean_loss": (30, 3), "sem_loss": (30, 3),
-                  "loss": (30, 5, 3), "trapped_fraction": (30,), "critical_lr": ()}),
-    "fig3_small_lr": (4, {"epochs": (2000,), "loss": (2000,), "grad_norm": (2000,), "fixed_point_count": (2000,),
-                          "flow_epochs": (3,), "kappa": (600,), "flow": (3, 600), "kappa0": (3,)}),
-    "fig3_large_lr": (5, {"epochs": (6000,), "loss": (6000,), "grad_norm": (6000,), "accuracy": (6000,),
-                          "drop_epoch": (), "flow_epochs": (3,), "kappa": (600,), "flow": (3, 600),
-                          "kappa0": (3,), "window_epochs": (201,), "fixed_point_kappa": (201,)}),
-    "fig4_dcdt": (7, {"epochs": (3500,), "loss": (3500,), "grad_norm": (3500,), "accuracy": (3500,),
-                      "checkpoints": (4,), "drop_epoch": (), "pre_drop_epoch": (), "pre_drop_has_ghost": (),
-                      "pre_drop_ghost": (4,), "final_accuracy": (), "grid": (201,), "latents": (4, 20, 23, 2)}),
-    "fig4_dmts": (7, {"epochs": (5000,), "loss": (5000,), "grad_norm": (5000,), "accuracy": (5000,),
-                      "checkpoints": (4,), "drop_epoch": (), "pre_drop_epoch": (), "pre_drop_has_ghost": (),
-                      "pre_drop_ghost": (4,), "final_accuracy": (), "grid": (201,), "latents": (4, 40, 39, 2)}),
-    "fig5_dcdt": (7, {"epochs": (3001,), "loss": (3001,), "grad_norm_W": (3001,), "accuracy": (3001,),
-                      "snapshot_epochs": (4,), "states": (4, 2, 23, 100), "trajectory_extent": (4,)}),
-    "fig5_dmts": (7, {"epochs": (5001,), "loss": (5001,), "grad_norm_W": (5001,), "accuracy": (5001,),
-                      "snapshot_epochs": (4,), "states": (4, 4, 45, 100), "trajectory_extent": (4,)}),
-    "fig6a": (4, {"lrs": (6,), "seeds": (2,), "epochs_shown": (3,), "loss": (6, 2, 3), "mean_loss": (6, 3),
-                  "sem_loss": (6, 3), "trapped_fraction": (6,), "grad_norm_final": (6, 2), "one_lrs": (6,),
-                  "full_lrs": (7,), "full_mean_loss": (7, 3), "full_trapped_fraction": (7,), "full_learned": (7, 2)}),
-    "fig6b": (2, {"ranks": (2,), "lrs": (1,), "seeds": (3,), "fraction_learned": (1, 2),
-                  "relative_final_loss": (1, 3, 2), "record_epochs": (300,), "curve_lr": (), "curves": (2, 300)}),
-    "fig7_dcdt": (6, {"lrs": (5,), "seeds": (2,), "mean_loss": (5, 2), "mean_grad_norm": (5, 2),
-                      "mean_weight_norm": (5, 2), "example_lr": (), "example_seeds": (2,), "example_epochs": (200,),
-                      "example_loss": (2, 200), "example_grad_norm": (2, 200), "example_weight_norm": (2, 200)}),
-    "fig7_dmts": (6, {"lrs": (5,), "seeds": (2,), "mean_loss": (5, 2), "mean_grad_norm": (5, 2),
-                      "mean_weight_norm": (5, 2), "example_lr": (), "example_seeds": (2,), "example_epochs": (200,),
-                      "example_loss": (2, 200), "example_grad_norm": (2, 200), "example_weight_norm": (2, 200)}),
-    "fig8a": (1, {"r": (40,), "confidences": (5,), "grad_simulated": (5, 40), "grad_relative": (5, 40),
-                  "grad_analytic": (40,), "grad_analytic_relative": (40,), "relative_grad_at_zero": (5,),
-                  "r_star": (), "r_zone": ()}),
-    "fig8b_ablation": (2, {"epochs": (300,), "c_values": (10,), "c_plotted": (10,), "accuracy_mean": (10, 300),
-                           "accuracy_sem": (10, 300), "grad_mean": (10, 300), "grad_sem": (10, 300),
-                           "final_accuracy": (10,), "n_selected": ()}),
-    "fig8b_learnable": (2, {"epochs": (20000,), "loss": (20000,), "grad_norm": (20000,), "c_end": (2,),
-                            "switch_epoch": ()}),
-    "fig8c": (2, {"epochs": (40,), "caps": (5,), "accuracy_mean": (5, 40), "accuracy_sem": (5, 40),
-                  "loss_mean": (5, 40), "loss_sem": (5, 40), "late_accuracy": (5, 2), "switch_epoch": ()}),
+    "fig2_loss": (
+        1,
+        {
+            "r_analytic": (1201,),
+            "loss_analytic": (1201,),
+            "r": (40,),
+            "confidences": (2,),
+            "loss_simulated": (2, 40),
+            "r_star": (),
+            "r_zone": (),
+        },
+    ),
+    "fig2_dynamics": (
+        2,
+        {
+            "epochs": (3001,),
+            "lrs": (2,),
+            "r": (2, 3001),
+            "loss": (2, 3001),
+            "arrival_epoch": (2,),
+            "trapped": (2,),
+            "r_star": (),
+            "r_zone": (),
+            "critical_lr": (),
+        },
+    ),
+    "fig2d": (
+        2,
+        {
+            "lrs": (30,),
+            "record_epochs": (3,),
+            "mean_loss": (30, 3),
+            "sem_loss": (30, 3),
+            "loss": (30, 5, 3),
+            "trapped_fraction": (30,),
+            "critical_lr": (),
+        },
+    ),
+    "fig3_small_lr": (
+        4,
+        {
+            "epochs": (2000,),
+            "loss": (2000,),
+            "grad_norm": (2000,),
+            "fixed_point_count": (2000,),
+            "flow_epochs": (3,),
+            "kappa": (600,),
+            "flow": (3, 600),
+            "kappa0": (3,),
+        },
+    ),
+    "fig3_large_lr": (
+        5,
+        {
+            "epochs": (6000,),
+            "loss": (6000,),
+            "grad_norm": (6000,),
+            "accuracy": (6000,),
+            "drop_epoch": (),
+            "flow_epochs": (3,),
+            "kappa": (600,),
+            "flow": (3, 600),
+            "kappa0": (3,),
+            "window_epochs": (201,),
+            "fixed_point_kappa": (201,),
+        },
+    ),
+    "fig4_dcdt": (
+        7,
+        {
+            "epochs": (3500,),
+            "loss": (3500,),
+            "grad_norm": (3500,),
+            "accuracy": (3500,),
+            "checkpoints": (4,),
+            "drop_epoch": (),
+            "pre_drop_epoch": (),
+            "pre_drop_has_ghost": (),
+            "pre_drop_ghost": (4,),
+            "final_accuracy": (),
+            "grid": (201,),
+            "latents": (4, 20, 23, 2),
+        },
+    ),
+    "fig4_dmts": (
+        7,
+        {
+            "epochs": (5000,),
+            "loss": (5000,),
+            "grad_norm": (5000,),
+            "accuracy": (5000,),
+            "checkpoints": (4,),
+            "drop_epoch": (),
+            "pre_drop_epoch": (),
+            "pre_drop_has_ghost": (),
+            "pre_drop_ghost": (4,),
+            "final_accuracy": (),
+            "grid": (201,),
+            "latents": (4, 40, 39, 2),
+        },
+    ),
+    "fig5_dcdt": (
+        7,
+        {
+            "epochs": (3001,),
+            "loss": (3001,),
+            "grad_norm_W": (3001,),
+            "accuracy": (3001,),
+            "snapshot_epochs": (4,),
+            "states": (4, 2, 23, 100),
+            "trajectory_extent": (4,),
+        },
+    ),
+    "fig5_dmts": (
+        7,
+        {
+            "epochs": (5001,),
+            "loss": (5001,),
+            "grad_norm_W": (5001,),
+            "accuracy": (5001,),
+            "snapshot_epochs": (4,),
+            "states": (4, 4, 45, 100),
+            "trajectory_extent": (4,),
+        },
+    ),
+    "fig6a": (
+        4,
+        {
+            "lrs": (6,),
+            "seeds": (2,),
+            "epochs_shown": (3,),
+            "loss": (6, 2, 3),
+            "mean_loss": (6, 3),
+            "sem_loss": (6, 3),
+            "trapped_fraction": (6,),
+            "grad_norm_final": (6, 2),
+            "one_lrs": (6,),
+            "full_lrs": (7,),
+            "full_mean_loss": (7, 3),
+            "full_trapped_fraction": (7,),
+            "full_learned": (7, 2),
+        },
+    ),
+    "fig6b": (
+        2,
+        {
+            "ranks": (2,),
+            "lrs": (1,),
+            "seeds": (3,),
+            "fraction_learned": (1, 2),
+            "relative_final_loss": (1, 3, 2),
+            "record_epochs": (300,),
+            "curve_lr": (),
+            "curves": (2, 300),
+        },
+    ),
+    "fig7_dcdt": (
+        6,
+        {
+            "lrs": (5,),
+            "seeds": (2,),
+            "mean_loss": (5, 2),
+            "mean_grad_norm": (5, 2),
+            "mean_weight_norm": (5, 2),
+            "example_lr": (),
+            "example_seeds": (2,),
+            "example_epochs": (200,),
+            "example_loss": (2, 200),
+            "example_grad_norm": (2, 200),
+            "example_weight_norm": (2, 200),
+        },
+    ),
+    "fig7_dmts": (
+        6,
+        {
+            "lrs": (5,),
+            "seeds": (2,),
+            "mean_loss": (5, 2),
+            "mean_grad_norm": (5, 2),
+            "mean_weight_norm": (5, 2),
+            "example_lr": (),
+            "example_seeds": (2,),
+            "example_epochs": (200,),
+            "example_loss": (2, 200),
+            "example_grad_norm": (2, 200),
+            "example_weight_norm": (2, 200),
+        },
+    ),
+    "fig8a": (
+        1,
+        {
+            "r": (40,),
+            "confidences": (5,),
+            "grad_simulated": (5, 40),
+            "grad_relative": (5, 40),
+            "grad_analytic": (40,),
+            "grad_analytic_relative": (40,),
+            "relative_grad_at_zero": (5,),
+            "r_star": (),
+            "r_zone": (),
+        },
+    ),
+    "fig8b_ablation": (
+        2,
+        {
+            "epochs": (300,),
+            "c_values": (10,),
+            "c_plotted": (10,),
+            "accuracy_mean": (10, 300),
+            "accuracy_sem": (10, 300),
+            "grad_mean": (10, 300),
+            "grad_sem": (10, 300),
+            "final_accuracy": (10,),
+            "n_selected": (),
+        },
+    ),
+    "fig8b_learnable": (
+        2,
+        {"epochs": (20000,), "loss": (20000,), "grad_norm": (20000,), "c_end": (2,), "switch_epoch": ()},
+    ),
+    "fig8c": (
+        2,
+        {
+            "epochs": (40,),
+            "caps": (5,),
+            "accuracy_mean": (5, 40),
+            "accuracy_sem": (5, 40),
+            "loss_mean": (5, 40),
+            "loss_sem": (5, 40),
+            "late_accuracy": (5, 2),
+            "switch_epoch": (),
+        },
+    ),
 }
 
 
@@ -114,8 +306,15 @@ _QUICK_CLAIM_FAILS = {
 }
 
 
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=_QUICK_CLAIM_FAILS[n], strict=True))
-                                  if n in _QUICK_CLAIM_FAILS else n for n in EXPECTED])
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(reason=_QUICK_CLAIM_FAILS[n], strict=True))
+        if n in _QUICK_CLAIM_FAILS
+        else n
+        for n in EXPECTED
+    ],
+)
 def test_quick_claim(quick, name):
     """The figure's claim holds on its quick-scale data: the same check ``reproduce all`` reports."""
     res = quick(name)
@@ -163,7 +362,9 @@ def test_figure_display_details(quick):
     # Fig 6A: the y range fits the data (no empty decades below it); both networks drawn
     for ax in quick("fig6a").figure.axes[:2]:
         lo = ax.get_ylim()[0]
-        data_min = min(np.nanmin(ln.get_ydata()[ln.get_ydata() > 0]) for ln in ax.get_lines() if len(ln.get_ydata()) > 2)
+        data_min = min(
+            np.nanmin(ln.get_ydata()[ln.get_ydata() > 0]) for ln in ax.get_lines() if len(ln.get_ydata()) > 2
+        )
         assert data_min / 30 < lo < data_min
     # Fig 8A: the analytic curve is drawn on top of the finite-confidence curves (and dashed)
     lines = quick("fig8a").figure.axes[0].get_lines()
@@ -189,7 +390,9 @@ def test_fig6b_learning_criterion_is_the_metrics_one(quick):
     from ghostfast import metrics
 
     d = quick("fig6b").data
-    np.testing.assert_array_equal(d["fraction_learned"], (d["relative_final_loss"] < metrics.LEARNED_RATIO).mean(axis=1))
+    np.testing.assert_array_equal(
+        d["fraction_learned"], (d["relative_final_loss"] < metrics.LEARNED_RATIO).mean(axis=1)
+    )
 
 
 def test_save_writes_png_and_npz(quick, tmp_path):

@@ -1,6 +1,7 @@
 """Hardening checks that are not Ctrl-C (tests/test_interrupt.py) or fuzzing (tests/test_fuzz.py): the progress
 bar under a Jupyter kernel, run_with_control with a real in-process SIGINT, thread-count clamping, memory
 pre-checks, flags on non-finite passes, and messages that name the user's arguments."""
+
 from __future__ import annotations
 
 import os
@@ -119,11 +120,13 @@ def test_rnn_train_partial_result_continues_exactly():
     part = rnn._result_from_core(job, d)
     assert part.interrupted
     rest = rnn.train(model, task, 0.01, 50, params=None, state=part.state, seed=0, record_every=7)
-    ref = rnn.train_many([rnn.TrainJob(model, task, 0.01, done + 50, rnn.init_params(model, 1), record_every=7,
-                                       key0=3)])[0]
+    ref = rnn.train_many(
+        [rnn.TrainJob(model, task, 0.01, done + 50, rnn.init_params(model, 1), record_every=7, key0=3)]
+    )[0]
     np.testing.assert_array_equal(np.concatenate([part.loss, rest.loss]), ref.loss)
-    np.testing.assert_array_equal(np.concatenate([part.grad_norm_groups["m"], rest.grad_norm_groups["m"]]),
-                                  ref.grad_norm_groups["m"])
+    np.testing.assert_array_equal(
+        np.concatenate([part.grad_norm_groups["m"], rest.grad_norm_groups["m"]]), ref.grad_norm_groups["m"]
+    )
 
 
 # ------------------------------------------------------------------------------------------ threads
@@ -178,9 +181,15 @@ def test_forward_and_loss_and_grad_flag_non_finite_passes():
 # ------------------------------------------------------------------------------------------ messages
 def test_rnn_train_names_its_own_arguments():
     m, t = rnn.Model(N=10), tasks.delayed_activation(3)
-    for kwargs, name in [(dict(lr=-1.0), "lr"), (dict(lr="x"), "lr"), (dict(epochs=-1), "epochs"),
-                         (dict(optimizer="rmsprop"), "optimizer"), (dict(record_every=0), "record_every"),
-                         (dict(betas=(0.9,)), "betas"), (dict(eps=0.0), "eps")]:
+    for kwargs, name in [
+        (dict(lr=-1.0), "lr"),
+        (dict(lr="x"), "lr"),
+        (dict(epochs=-1), "epochs"),
+        (dict(optimizer="rmsprop"), "optimizer"),
+        (dict(record_every=0), "record_every"),
+        (dict(betas=(0.9,)), "betas"),
+        (dict(eps=0.0), "eps"),
+    ]:
         args = dict(lr=0.01, epochs=3)
         args.update(kwargs)
         with pytest.raises((TypeError, ValueError)) as err:
@@ -193,8 +202,10 @@ def test_latent_params_without_c_default_to_model_confidence():
     p = rnn.init_params(m, 0)
     without_c = {k: v for k, v in p.items() if k != "c"}
     assert float(rnn.check_params(m, without_c)["c"]) == 7.5
-    np.testing.assert_array_equal(rnn.loss_and_grad(m, without_c, tasks.delayed_activation(3))[1]["m"],
-                                  rnn.loss_and_grad(m, dict(p, c=np.array(7.5)), tasks.delayed_activation(3))[1]["m"])
+    np.testing.assert_array_equal(
+        rnn.loss_and_grad(m, without_c, tasks.delayed_activation(3))[1]["m"],
+        rnn.loss_and_grad(m, dict(p, c=np.array(7.5)), tasks.delayed_activation(3))[1]["m"],
+    )
 
 
 def test_student_t_terminates_on_bad_input():

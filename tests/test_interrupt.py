@@ -8,6 +8,7 @@ interrupted by KeyboardInterrupt leaves ``is_alive()`` wrong there): the test ru
 has a build of the extension next to the package (the in-tree builds for 3.9 and 3.13, see the README's
 development section), and always with the running one.
 """
+
 from __future__ import annotations
 
 import glob
@@ -44,8 +45,9 @@ def _interpreters() -> list:
 def _run(python: str, scenarios: list) -> dict:
     env = {**os.environ, "PYTHONPATH": PKG_PARENT, "PYTHONUNBUFFERED": "1"}
     env.pop("CI", None)
-    proc = subprocess.Popen([python, CHILD, *scenarios], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [python, CHILD, *scenarios], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     lines: queue.Queue[str | None] = queue.Queue()
     err: list = []
 

@@ -1,6 +1,7 @@
 """ghostfast.metrics: one definition each of "drop epoch", "trapped" and "learned", shared by sweep.SweepResult,
 analysis.learning_metrics and the figures; the trap criterion judges a slow escape from the no-learning zone
 relative to the run's own gradient scale."""
+
 import numpy as np
 import pytest
 
@@ -49,13 +50,24 @@ def test_slow_escape_is_judged_on_the_runs_own_scale():
 
 
 def test_definitions_on_small_histories():
-    L = np.array([[1.0, 0.9, 0.4, 0.005],      # drops at record 2, learned
-                  [1.0, 1.0, 1.0, 1.0],        # trapped: gradient 1e-9 of its largest
-                  [1.0, 0.8, np.nan, np.nan],  # unfinished: neither
-                  [1.0, 0.99, 0.98, 0.97],     # slow plateau, gradient at its largest: not trapped
-                  [1.0, 0.2, 0.9, np.inf]])    # diverged: not trapped, not learned (but it dropped)
-    G = np.array([[1e-3, 1e-2, 1.0, 0.1], [1e-3, 1.0, 1e-7, 1e-9], [1e-3, 1e-2, np.nan, np.nan],
-                  [1e-6, 2e-6, 3e-6, 4e-6], [1e-3, 1.0, 1e-9, np.inf]])
+    L = np.array(
+        [
+            [1.0, 0.9, 0.4, 0.005],  # drops at record 2, learned
+            [1.0, 1.0, 1.0, 1.0],  # trapped: gradient 1e-9 of its largest
+            [1.0, 0.8, np.nan, np.nan],  # unfinished: neither
+            [1.0, 0.99, 0.98, 0.97],  # slow plateau, gradient at its largest: not trapped
+            [1.0, 0.2, 0.9, np.inf],
+        ]
+    )  # diverged: not trapped, not learned (but it dropped)
+    G = np.array(
+        [
+            [1e-3, 1e-2, 1.0, 0.1],
+            [1e-3, 1.0, 1e-7, 1e-9],
+            [1e-3, 1e-2, np.nan, np.nan],
+            [1e-6, 2e-6, 3e-6, 4e-6],
+            [1e-3, 1.0, 1e-9, np.inf],
+        ]
+    )
     epochs = np.array([0, 10, 20, 30])
     np.testing.assert_array_equal(metrics.drop_epoch(L, epochs), [20, -1, -1, -1, 10])
     np.testing.assert_array_equal(metrics.drop_epoch(L), [2, -1, -1, -1, 1])
@@ -89,10 +101,17 @@ def test_bad_input():
 def test_sweep_and_learning_metrics_agree_on_real_histories():
     """One sweep of the rank-one network across the critical lr (learned, plateau, trapped runs); its trapped
     flags, drop epochs and learned flags equal learning_metrics' on the same histories. ~2 s."""
-    model = rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after",
-                      x0=-0.3)
-    res = sweep.sweep(model, tasks.delayed_activation(T=20), epochs=12000, lr=[1e-3, 1e-2, 1.5e-2, 6e-2],
-                      seed=range(3), record_every=10, n_threads=2, progress=False)
+    model = rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after", x0=-0.3)
+    res = sweep.sweep(
+        model,
+        tasks.delayed_activation(T=20),
+        epochs=12000,
+        lr=[1e-3, 1e-2, 1.5e-2, 6e-2],
+        seed=range(3),
+        record_every=10,
+        n_threads=2,
+        progress=False,
+    )
     met = analysis.learning_metrics(res.loss, res.grad_norm, window=10, learned_ratio=0.05)
     np.testing.assert_array_equal(res.trapped, met.trapped)
     np.testing.assert_array_equal(res.trapped.mean(axis=1), met.trapped.mean(axis=1))
@@ -107,10 +126,17 @@ def test_real_slow_escape_is_trapped():
     """The run of the issue: rank-one, numpy initialisation, lr 0.06, seed 4. It falls into the zone near
     epoch 1200; at epoch 20 000 its gradient has crept past 1e-6 (an absolute cut would call it free), but it
     is 1e-6 of the run's largest gradient: trapped, as its loss of 1.0000 says. ~0.5 s."""
-    model = rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after",
-                      x0=-0.3)
-    res = sweep.sweep(model, tasks.delayed_activation(T=20), epochs=20000, lr=[0.06], seed=[4], record_every=10,
-                      n_threads=1, progress=False)
+    model = rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after", x0=-0.3)
+    res = sweep.sweep(
+        model,
+        tasks.delayed_activation(T=20),
+        epochs=20000,
+        lr=[0.06],
+        seed=[4],
+        record_every=10,
+        n_threads=1,
+        progress=False,
+    )
     L, G = res.loss[0, 0], res.grad_norm[0, 0]
     assert L[-1] > 0.9999 and 1e-7 < G[-1] < 1e-4 * G.max()
     assert res.trapped[0, 0] and analysis.learning_metrics(L, G).trapped

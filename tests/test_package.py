@@ -1,4 +1,5 @@
 """The package itself: build facts, CLI info, argument helpers shared by every area."""
+
 import subprocess
 import sys
 
@@ -16,8 +17,7 @@ def test_build_facts():
 
 
 def test_cli_info_reports_openmp_and_threads():
-    out = subprocess.run([sys.executable, "-m", "ghostfast", "info"], check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run([sys.executable, "-m", "ghostfast", "info"], check=True, capture_output=True, text=True).stdout
     assert f"ghostfast {ghostfast.__version__}" in out
     assert ("OpenMP: yes" in out) == ghostfast.has_openmp
     assert f"default threads: {ghostfast.default_threads()}" in out
@@ -72,8 +72,11 @@ def test_core_stub_matches_module():
 
     stub = Path(ghostfast.__file__).with_name("_core.pyi")
     tree = ast.parse(stub.read_text())
-    listed = next(node.value for node in tree.body
-                  if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "__all__")
+    listed = next(
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "__all__"
+    )
     stub_names = set(ast.literal_eval(listed))
     module_names = {name for name in dir(_core) if not name.startswith("_")}
     assert stub_names == module_names
@@ -108,6 +111,8 @@ def test_threads_warning_only_without_openmp(monkeypatch):
 def test_missing_optional_dependency_names_the_extra():
     from ghostfast._optional import require
 
-    with pytest.raises(ImportError, match=r"X\.to_xarray needs ghostfast_no_such_module: pip install 'ghostfast\[io\]'"):
+    with pytest.raises(
+        ImportError, match=r"X\.to_xarray needs ghostfast_no_such_module: pip install 'ghostfast\[io\]'"
+    ):
         require("ghostfast_no_such_module", "io", "X.to_xarray")
     assert require("json", "io", "anything").__name__ == "json"

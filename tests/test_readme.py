@@ -1,4 +1,5 @@
 """The README's quickstart is executed as written, so the front page never drifts from the API."""
+
 import re
 from pathlib import Path
 
@@ -13,8 +14,7 @@ def _python_blocks(text: str) -> list[str]:
 
 def test_readme_has_exactly_two_setup_commands():
     bash = re.findall(r"```bash\n(.*?)```", README.read_text(), flags=re.S)
-    assert [b.strip() for b in bash] == ['pip install . && ghostfast demo',
-                                        'pip install ".[test]" && python -m pytest']
+    assert [b.strip() for b in bash] == ["pip install . && ghostfast demo", 'pip install ".[test]" && python -m pytest']
 
 
 def test_readme_quickstart_runs_and_says_what_it_claims():

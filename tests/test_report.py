@@ -1,5 +1,6 @@
 """``ghostfast reproduce all`` / ``--list`` and the report (ghostfast._report): the plan with time estimates,
 resumable runs, REPORT.md / report.json with the same checks the figure tests assert."""
+
 import json
 import os
 

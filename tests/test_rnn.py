@@ -1,5 +1,6 @@
 """ghostfast.rnn: forward pass vs a pure-numpy reference, BPTT vs central finite differences for every
 parameter group of every model variant, the Fig. 3 network's initial loss/gradient, and input validation."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -70,35 +71,87 @@ VARIANTS = [
     ("rank3_latent", dict(N=10, rank=3), _DA),
     ("rank3_linear_sigmoid", dict(N=10, rank=3, readout="linear"), _DA),
     ("full_linear_sigmoid", dict(N=8, rank="full", readout="linear"), _DA),
-    ("full_linear_tanh_dcdt_before", dict(N=8, rank="full", readout="linear", output="tanh", read="before",
-                                          n_in=1), _DCDT),
+    (
+        "full_linear_tanh_dcdt_before",
+        dict(N=8, rank="full", readout="linear", output="tanh", read="before", n_in=1),
+        _DCDT,
+    ),
     ("full_linear_identity_dmts", dict(N=8, rank="full", readout="linear", output="identity", n_in=1), _DMTS),
-    ("rank2_latent_linear_dcdt", dict(N=10, rank=2, readout="latent_linear", output="tanh", read="before",
-                                      n_in=1), _DCDT),
-    ("rank2_latent_linear_dmts_noise", dict(N=10, rank=2, readout="latent_linear", output="sigmoid",
-                                            read="before", n_in=1, noise_std=0.1, x0="random", x0_std=0.3),
-     _DMTS),
-    ("full_dmts_noise_random_x0", dict(N=8, rank="full", readout="linear", output="sigmoid", read="before",
-                                       n_in=1, noise_std=0.05, x0="random", x0_std=0.1), _DMTS),
-    ("rank3_linear_tanh_x0_array", dict(N=10, rank=3, readout="linear", output="tanh",
-                                        x0=np.linspace(-0.5, 0.5, 10)), _DA),
+    (
+        "rank2_latent_linear_dcdt",
+        dict(N=10, rank=2, readout="latent_linear", output="tanh", read="before", n_in=1),
+        _DCDT,
+    ),
+    (
+        "rank2_latent_linear_dmts_noise",
+        dict(
+            N=10,
+            rank=2,
+            readout="latent_linear",
+            output="sigmoid",
+            read="before",
+            n_in=1,
+            noise_std=0.1,
+            x0="random",
+            x0_std=0.3,
+        ),
+        _DMTS,
+    ),
+    (
+        "full_dmts_noise_random_x0",
+        dict(
+            N=8,
+            rank="full",
+            readout="linear",
+            output="sigmoid",
+            read="before",
+            n_in=1,
+            noise_std=0.05,
+            x0="random",
+            x0_std=0.1,
+        ),
+        _DMTS,
+    ),
+    (
+        "rank3_linear_tanh_x0_array",
+        dict(N=10, rank=3, readout="linear", output="tanh", x0=np.linspace(-0.5, 0.5, 10)),
+        _DA,
+    ),
     # batches larger than the engine's 16-trial chunks (two chunks, the second partial)
-    ("full_dcdt_18_trials_noise", dict(N=6, rank="full", readout="linear", output="tanh", read="before", n_in=1,
-                                       noise_std=0.05, x0="random", x0_std=0.2),
-     lambda: tasks.dcdt(1, 2, 2, samples_per_class=9)),
-    ("rank2_dmts_20_trials", dict(N=7, rank=2, readout="latent_linear", read="before", n_in=1),
-     lambda: tasks.dmts(1, 1, 2, samples_per_class=5)),
+    (
+        "full_dcdt_18_trials_noise",
+        dict(
+            N=6,
+            rank="full",
+            readout="linear",
+            output="tanh",
+            read="before",
+            n_in=1,
+            noise_std=0.05,
+            x0="random",
+            x0_std=0.2,
+        ),
+        lambda: tasks.dcdt(1, 2, 2, samples_per_class=9),
+    ),
+    (
+        "rank2_dmts_20_trials",
+        dict(N=7, rank=2, readout="latent_linear", read="before", n_in=1),
+        lambda: tasks.dmts(1, 1, 2, samples_per_class=5),
+    ),
     # x0 = 0 and read before: the passes skip W x_0, x_0's dL/dW terms and the unobserved last update
-    ("full_dmts_x0_zero_20_trials", dict(N=7, rank="full", readout="linear", output="sigmoid", read="before",
-                                         n_in=1, x0=0.0),
-     lambda: tasks.dmts(1, 1, 2, samples_per_class=5)),
+    (
+        "full_dmts_x0_zero_20_trials",
+        dict(N=7, rank="full", readout="linear", output="sigmoid", read="before", n_in=1, x0=0.0),
+        lambda: tasks.dmts(1, 1, 2, samples_per_class=5),
+    ),
     # rank K >= 16: the latents and m^T gpre through the register-blocked products (K < 16 uses 8-lane dots)
     ("rank17_linear_blocked", dict(N=18, rank=17, readout="linear"), lambda: tasks.delayed_activation(3)),
-    ("rank16_latent_linear_blocked_18_trials_noise", dict(N=16, rank=16, readout="latent_linear", read="before",
-                                                          n_in=1, noise_std=0.05, x0="random", x0_std=0.2),
-     lambda: tasks.dcdt(1, 1, 1, samples_per_class=9)),
-    ("rank1_latent_5_trials_after", dict(N=9, rank=1, n_in=1),
-     lambda: tasks.dcdt(1, 1, 2, samples_per_class=3)),
+    (
+        "rank16_latent_linear_blocked_18_trials_noise",
+        dict(N=16, rank=16, readout="latent_linear", read="before", n_in=1, noise_std=0.05, x0="random", x0_std=0.2),
+        lambda: tasks.dcdt(1, 1, 1, samples_per_class=9),
+    ),
+    ("rank1_latent_5_trials_after", dict(N=9, rank=1, n_in=1), lambda: tasks.dcdt(1, 1, 2, samples_per_class=3)),
 ]
 
 
@@ -134,13 +187,16 @@ def test_gradient_matches_central_finite_differences(name, kwargs, make_task, rn
     off = 0
     for g in model.groups:
         size = grads[g].size
-        a, n = analytic[off:off + size], numeric[off:off + size]
+        a, n = analytic[off : off + size], numeric[off : off + size]
         off += size
         np.testing.assert_allclose(a, n, rtol=0, atol=1e-6 * np.linalg.norm(analytic) + 1e-9, err_msg=g)
 
 
-@pytest.mark.parametrize("name,kwargs,make_task", [v for v in VARIANTS if "noise" not in v[0]],
-                         ids=[v[0] for v in VARIANTS if "noise" not in v[0]])
+@pytest.mark.parametrize(
+    "name,kwargs,make_task",
+    [v for v in VARIANTS if "noise" not in v[0]],
+    ids=[v[0] for v in VARIANTS if "noise" not in v[0]],
+)
 def test_forward_matches_numpy_reference(name, kwargs, make_task, rng):
     model = rnn.Model(**kwargs)
     task = make_task()
@@ -162,8 +218,7 @@ def test_skipped_last_update_keeps_the_noise_stream(rng):
     train) but still draw its noise: with two chunks of trials (20 > 16), a skipped draw would shift the second
     chunk's noise. forward() computes every state, so its loss must equal the first loss of train() (the same
     stream: stream 0 of the seed) bit for bit, and so must the second epoch's."""
-    model = rnn.Model(N=9, rank="full", readout="linear", read="before", n_in=1, noise_std=0.3, x0="random",
-                      x0_std=0.2)
+    model = rnn.Model(N=9, rank="full", readout="linear", read="before", n_in=1, noise_std=0.3, x0="random", x0_std=0.2)
     task = tasks.dmts(1, 1, 2, samples_per_class=5)
     params = _random_params(model, rng)
     fwd = rnn.forward(model, params, task, seed=11)
@@ -345,8 +400,9 @@ def test_documented_draw_order_of_x0_and_noise():
     from ghostfast import _core
 
     N, S, alpha, sx, sn = 3, 2, 0.5, 0.4, 0.2
-    model = rnn.Model(N=N, rank="full", readout="linear", read="before", n_in=1, alpha=alpha, noise_std=sn,
-                      x0="random", x0_std=sx)
+    model = rnn.Model(
+        N=N, rank="full", readout="linear", read="before", n_in=1, alpha=alpha, noise_std=sn, x0="random", x0_std=sx
+    )
     task = tasks.dcdt(1, 0, 1, samples_per_class=9)  # 18 trials: chunks of 12 and 6
     params = {g: np.zeros(s) for g, s in rnn.param_shapes(model).items()}
     key = seed_key(17)
@@ -355,9 +411,10 @@ def test_documented_draw_order_of_x0_and_noise():
     expected = np.zeros((18, S + 1, N))
     for c, (start, size) in enumerate(((0, 12), (12, 6))):
         z = _core.rnn_normals(int(pass_key), c, [size * N] * (S + 1)).reshape(S + 1, size, N)
-        expected[start:start + size, 0] = np.tanh(sx * z[0])
+        expected[start : start + size, 0] = np.tanh(sx * z[0])
         for t in range(S):
-            expected[start:start + size, t + 1] = ((1 - alpha) * expected[start:start + size, t]
-                                                   + alpha * np.tanh(sn * z[t + 1]))
+            expected[start : start + size, t + 1] = (1 - alpha) * expected[start : start + size, t] + alpha * np.tanh(
+                sn * z[t + 1]
+            )
     # engine tanh within a few ulp of numpy's: agreement to ~1e-15 relative
     np.testing.assert_allclose(res.states, expected, rtol=1e-13, atol=1e-15)

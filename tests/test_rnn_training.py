@@ -1,5 +1,6 @@
 """ghostfast.rnn training: abrupt learning of the rank-one RNN (paper Fig. 3), exact resume, snapshots,
 train_many determinism across thread counts, divergence flags and cancellation."""
+
 from __future__ import annotations
 
 import threading
@@ -18,7 +19,7 @@ def _drop(loss: np.ndarray) -> tuple[int, int]:
     low = np.nonzero(loss < 0.1)[0]
     if low.size == 0:
         return -1, -1
-    high = np.nonzero(loss[:low[0]] > 0.99)[0]
+    high = np.nonzero(loss[: low[0]] > 0.99)[0]
     return (int(high[-1]) if high.size else -1), int(low[0])
 
 
@@ -55,8 +56,9 @@ def test_rank_one_above_critical_lr_is_not_stable():
     trapped = 0
     for seed in (0, 1, 40):
         params = rnn.init_params(RANK1, seed)
-        hi, lo = rnn.train_many([rnn.TrainJob(RANK1, DA20, 0.02, 7500, params),
-                                 rnn.TrainJob(RANK1, DA20, 0.01, 12500, params)])
+        hi, lo = rnn.train_many(
+            [rnn.TrainJob(RANK1, DA20, 0.02, 7500, params), rnn.TrainJob(RANK1, DA20, 0.01, 12500, params)]
+        )
         assert lo.loss[-1] < 0.05
         assert np.min(hi.loss) < 0.5  # it did reach the ghost region once
         if hi.loss[-1] > 0.99 and hi.grad_norm[-1] < 1e-6:
@@ -66,8 +68,17 @@ def test_rank_one_above_critical_lr_is_not_stable():
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_resume_from_state_is_bit_identical(optimizer):
-    model = rnn.Model(N=12, rank=2, readout="latent_linear", output="sigmoid", read="before", n_in=1,
-                      noise_std=0.05, x0="random", x0_std=0.3)
+    model = rnn.Model(
+        N=12,
+        rank=2,
+        readout="latent_linear",
+        output="sigmoid",
+        read="before",
+        n_in=1,
+        noise_std=0.05,
+        x0="random",
+        x0_std=0.3,
+    )
     task = tasks.dmts(2, 3, 3)
     lr = 0.05 if optimizer == "sgd" else 0.01
     one = rnn.train(model, task, lr, 1000, optimizer=optimizer, seed=11, snapshot_epochs=(0, 500, 999, 1000))
@@ -139,13 +150,33 @@ def test_adam_matches_pytorch_formula():
 
 def _mixed_jobs() -> list[rnn.TrainJob]:
     rank1 = rnn.Model(N=30, rank=1)
-    full = rnn.Model(N=16, rank="full", readout="linear", output="tanh", read="before", n_in=1, noise_std=0.02,
-                     x0="random", x0_std=0.1)
+    full = rnn.Model(
+        N=16,
+        rank="full",
+        readout="linear",
+        output="tanh",
+        read="before",
+        n_in=1,
+        noise_std=0.02,
+        x0="random",
+        x0_std=0.1,
+    )
     jobs = []
     for i, lr in enumerate((0.003, 0.01, 0.03, 0.1)):
         jobs.append(rnn.TrainJob(rank1, DA20, lr, 400 + 100 * i, rnn.init_params(rank1, i)))
-        jobs.append(rnn.TrainJob(full, tasks.dcdt(2, 3, 3, 2), lr, 300, rnn.init_params(full, i), key0=5, key1=i,
-                                 stream=i, optimizer="adam" if i % 2 else "sgd"))
+        jobs.append(
+            rnn.TrainJob(
+                full,
+                tasks.dcdt(2, 3, 3, 2),
+                lr,
+                300,
+                rnn.init_params(full, i),
+                key0=5,
+                key1=i,
+                stream=i,
+                optimizer="adam" if i % 2 else "sgd",
+            )
+        )
     return jobs
 
 
@@ -167,13 +198,16 @@ def test_train_many_flags_divergence_and_completes_the_others():
     model = rnn.Model(N=10, rank="full", readout="linear", output="identity")
     task = tasks.delayed_activation(5)
     p = rnn.init_params(model, 0)
-    jobs = [rnn.TrainJob(model, task, 0.01, 50, p), rnn.TrainJob(model, task, 1e100, 50, p),
-            rnn.TrainJob(model, task, 0.02, 50, p)]
+    jobs = [
+        rnn.TrainJob(model, task, 0.01, 50, p),
+        rnn.TrainJob(model, task, 1e100, 50, p),
+        rnn.TrainJob(model, task, 0.02, 50, p),
+    ]
     ok1, bad, ok2 = rnn.train_many(jobs, n_threads=2)
     assert not ok1.diverged and not ok2.diverged and ok1.diverged_epoch == -1
     assert bad.diverged and 0 < bad.diverged_epoch < 50
     assert not np.isfinite(bad.loss[bad.diverged_epoch])
-    assert np.all(np.isnan(bad.loss[bad.diverged_epoch + 1:]))
+    assert np.all(np.isnan(bad.loss[bad.diverged_epoch + 1 :]))
     assert np.all(np.isfinite(bad.loss[: bad.diverged_epoch]))
     assert all(np.all(np.isfinite(v)) for v in bad.params.values())  # the last finite parameters
     assert np.all(np.isfinite(ok1.loss)) and np.all(np.isfinite(ok2.loss))
@@ -215,8 +249,17 @@ def test_fixed_point_count_matches_numpy_flow_map():
     with the parameters of each recorded epoch (= the snapshot at its start)."""
     grid = np.linspace(-15, 15, 1000)
     epochs = list(range(0, 12000, 1000))
-    res = rnn.train(RANK1, DA20, 0.01, 12000, seed=0, params=rnn.init_params(RANK1, 0), record_every=1000,
-                    fixed_point_grid=grid, snapshot_epochs=epochs)
+    res = rnn.train(
+        RANK1,
+        DA20,
+        0.01,
+        12000,
+        seed=0,
+        params=rnn.init_params(RANK1, 0),
+        record_every=1000,
+        fixed_point_grid=grid,
+        snapshot_epochs=epochs,
+    )
     assert res.fixed_point_count.shape == (12,)
     for i, e in enumerate(epochs):
         p = res.snapshots[e]
@@ -230,8 +273,7 @@ def test_fixed_point_count_matches_numpy_flow_map():
 
 def test_readout_l1_cap_rescales_before_each_forward():
     """Fig 8C: before each forward pass w_out and b_out are divided by ||w_out||_1 / cap (in place)."""
-    model = rnn.Model(N=10, rank="full", readout="linear", output="sigmoid", read="before", n_in=1,
-                      readout_l1_cap=0.5)
+    model = rnn.Model(N=10, rank="full", readout="linear", output="sigmoid", read="before", n_in=1, readout_l1_cap=0.5)
     task = tasks.dmts(2, 2, 2)
     p0 = rnn.init_params(model, 3)
     scale = np.abs(p0["w_out"]).sum() / 0.5
@@ -261,8 +303,9 @@ def test_torch_seed_init_gives_the_papers_network():
     assert 5000 <= first_drop <= 5200
     assert np.all(res.loss[:4900] > 0.99)
     # the flow map every 25 epochs (every epoch in the paper; this keeps the test fast)
-    fp = rnn.train(RANK1, DA20, 0.02, 5300, params=params, seed=0, record_every=25,
-                   fixed_point_grid=np.linspace(-15, 15, 1000))
+    fp = rnn.train(
+        RANK1, DA20, 0.02, 5300, params=params, seed=0, record_every=25, fixed_point_grid=np.linspace(-15, 15, 1000)
+    )
     np.testing.assert_array_equal(fp.loss, res.loss[::25])
     assert np.max(fp.fixed_point_count) == 1
     with pytest.raises(ValueError, match="torch"):

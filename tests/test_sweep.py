@@ -1,5 +1,6 @@
 """ghostfast.sweep: grid expansion, seeding and determinism, flags, errors, save/load, resume (Ctrl-C and
 SIGKILL), the dask backend, a scaled-down Fig 6A and the critical learning rate."""
+
 from __future__ import annotations
 
 import math
@@ -18,8 +19,20 @@ import pytest
 from ghostfast import rnn, sweep, tasks
 from ghostfast._seeding import seed_key
 
-ARRAYS = ("loss", "grad_norm", "accuracy", "weight_norm", "record_epochs", "final_loss", "drop_epoch", "trapped",
-          "diverged", "diverged_epoch", "done", "seed_entropy")
+ARRAYS = (
+    "loss",
+    "grad_norm",
+    "accuracy",
+    "weight_norm",
+    "record_epochs",
+    "final_loss",
+    "drop_epoch",
+    "trapped",
+    "diverged",
+    "diverged_epoch",
+    "done",
+    "seed_entropy",
+)
 
 
 def rank_one(N: int = 100, **kw) -> rnn.Model:
@@ -85,9 +98,17 @@ def test_each_run_equals_a_direct_train_many_call(noisy_model, reference):
         i_lr, i_seed, i_T = np.unravel_index(flat, shape)
         lr, seed, T = reference.coords["lr"][i_lr], reference.coords["seed"][i_seed], reference.coords["T"][i_T]
         key = seed_key(seed)
-        job = rnn.TrainJob(model=noisy_model, task=tasks.delayed_activation(T), lr=lr, epochs=60,
-                           params=rnn.init_params(noisy_model, seed), key0=key.key0, key1=key.key1, stream=flat,
-                           record_every=7)
+        job = rnn.TrainJob(
+            model=noisy_model,
+            task=tasks.delayed_activation(T),
+            lr=lr,
+            epochs=60,
+            params=rnn.init_params(noisy_model, seed),
+            key0=key.key0,
+            key1=key.key1,
+            stream=flat,
+            record_every=7,
+        )
         direct = rnn.train_many([job], n_threads=1)[0]
         np.testing.assert_array_equal(reference.loss[i_lr, i_seed, i_T], direct.loss)
         np.testing.assert_array_equal(reference.grad_norm[i_lr, i_seed, i_T], direct.grad_norm)
@@ -107,11 +128,20 @@ def test_every_lr_starts_from_the_same_network():
 
 def test_init_scheme_is_passed_to_init_params():
     model = rank_one()
-    res = sweep.sweep(model, tasks.delayed_activation(20), 3, lr=[1e-2], seed=[40], init_scheme="torch",
-                      keep_params=True, n_threads=1)
+    res = sweep.sweep(
+        model, tasks.delayed_activation(20), 3, lr=[1e-2], seed=[40], init_scheme="torch", keep_params=True, n_threads=1
+    )
     key = seed_key(40)
-    job = rnn.TrainJob(model=model, task=tasks.delayed_activation(20), lr=1e-2, epochs=3,
-                       params=rnn.init_params(model, 40, scheme="torch"), key0=key.key0, key1=key.key1, stream=0)
+    job = rnn.TrainJob(
+        model=model,
+        task=tasks.delayed_activation(20),
+        lr=1e-2,
+        epochs=3,
+        params=rnn.init_params(model, 40, scheme="torch"),
+        key0=key.key0,
+        key1=key.key1,
+        stream=0,
+    )
     direct = rnn.train_many([job], n_threads=1)[0]
     np.testing.assert_array_equal(res.loss[0, 0], direct.loss)
     np.testing.assert_array_equal(res.params[0, 0]["m"], direct.params["m"])
@@ -122,8 +152,17 @@ def test_init_scheme_is_passed_to_init_params():
 
 def test_model_fields_and_optimizer_lists_are_axes():
     model = rank_one(N=20)
-    res = sweep.sweep(model, tasks.delayed_activation(6), 5, lr=[1e-2], seed=[0], optimizer=["sgd", "adam"],
-                      rank=[1, 3, 5], confidence=[1.0, 10.0], n_threads=2)
+    res = sweep.sweep(
+        model,
+        tasks.delayed_activation(6),
+        5,
+        lr=[1e-2],
+        seed=[0],
+        optimizer=["sgd", "adam"],
+        rank=[1, 3, 5],
+        confidence=[1.0, 10.0],
+        n_threads=2,
+    )
     assert res.dims == ("lr", "seed", "optimizer", "rank", "confidence")
     assert res.loss.shape == (1, 1, 2, 3, 2, 5)
     assert res.done.all()
@@ -155,8 +194,15 @@ def test_ambiguous_names_need_a_prefix():
 
 def test_threads_and_chunking_do_not_change_results(noisy_model, reference):
     for n_threads, chunk in ((2, None), (2, 1), (1, 5), (2, 7)):
-        other = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], n_threads=n_threads,
-                            chunk_size=chunk, keep_params=True, **GRID_KW)
+        other = sweep.sweep(
+            noisy_model,
+            tasks.delayed_activation,
+            T=[5, 8],
+            n_threads=n_threads,
+            chunk_size=chunk,
+            keep_params=True,
+            **GRID_KW,
+        )
         assert_same(reference, other)
 
 
@@ -172,29 +218,34 @@ def test_memory_capped_default_chunks_give_the_same_results(noisy_model, referen
 
 def test_out_resume_and_config_mismatch(noisy_model, reference, tmp_path):
     out = tmp_path / "run"
-    first = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], n_threads=2, keep_params=True,
-                        out=out, chunk_size=4, **GRID_KW)
+    first = sweep.sweep(
+        noisy_model, tasks.delayed_activation, T=[5, 8], n_threads=2, keep_params=True, out=out, chunk_size=4, **GRID_KW
+    )
     assert_same(reference, first)
     files = sorted(p.name for p in out.iterdir())
     assert "manifest.json" in files and sum(f.startswith("chunk-") for f in files) == 3
     # drop one chunk file (as if the run had been killed before writing it): the rerun redoes only those runs
     victim = sorted(out.glob("chunk-*.npz"))[1]
     victim.unlink()
-    again = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], n_threads=1, keep_params=True,
-                        out=out, chunk_size=3, **GRID_KW)
+    again = sweep.sweep(
+        noisy_model, tasks.delayed_activation, T=[5, 8], n_threads=1, keep_params=True, out=out, chunk_size=3, **GRID_KW
+    )
     assert_same(reference, again)
     # a different sweep at the same path is refused, unless overwrite=True
     with pytest.raises(ValueError, match="different sweep"):
         sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 9], out=out, keep_params=True, **GRID_KW)
     with pytest.raises(ValueError, match="different sweep"):
-        sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], out=out, keep_params=True,
-                    **{**GRID_KW, "epochs": 61})
-    fresh = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], out=out, overwrite=True,
-                        keep_params=True, **GRID_KW)
+        sweep.sweep(
+            noisy_model, tasks.delayed_activation, T=[5, 8], out=out, keep_params=True, **{**GRID_KW, "epochs": 61}
+        )
+    fresh = sweep.sweep(
+        noisy_model, tasks.delayed_activation, T=[5, 8], out=out, overwrite=True, keep_params=True, **GRID_KW
+    )
     assert_same(reference, fresh)
     # changing only the flag thresholds is the same sweep (they are derived from the stored histories)
-    relaxed = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], out=out, keep_params=True,
-                          trap_grad_tol=1.0, **GRID_KW)
+    relaxed = sweep.sweep(
+        noisy_model, tasks.delayed_activation, T=[5, 8], out=out, keep_params=True, trap_grad_tol=1.0, **GRID_KW
+    )
     np.testing.assert_array_equal(relaxed.loss, reference.loss)
 
 
@@ -214,12 +265,20 @@ def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
     lrs = [3e-3, 6e-3, 1e-2, 2e-2, 4e-2, 8e-2]
     epochs = 1500
     out = tmp_path / "killed"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in [os.path.dirname(os.path.dirname(rnn.__file__)),
-                                                                     os.environ.get("PYTHONPATH", "")] if p))
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            p for p in [os.path.dirname(os.path.dirname(rnn.__file__)), os.environ.get("PYTHONPATH", "")] if p
+        ),
+    )
     log = tmp_path / "child.log"
     with open(log, "wb") as log_fh:
-        proc = subprocess.Popen([sys.executable, "-c", SIGKILL_SCRIPT.format(epochs=epochs, lrs=lrs), str(out)],
-                                env=env, stdout=log_fh, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", SIGKILL_SCRIPT.format(epochs=epochs, lrs=lrs), str(out)],
+            env=env,
+            stdout=log_fh,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -237,8 +296,9 @@ def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
             proc.wait()
     n_files = len(list(out.glob("chunk-*.npz")))
     assert 2 <= n_files < 12, n_files  # killed mid-way: some but not all 12 chunks are on disk
-    resumed = sweep.sweep(model, tasks.delayed_activation(20), epochs, lr=lrs, seed=[0, 1, 2, 3], n_threads=2,
-                          chunk_size=5, out=out)
+    resumed = sweep.sweep(
+        model, tasks.delayed_activation(20), epochs, lr=lrs, seed=[0, 1, 2, 3], n_threads=2, chunk_size=5, out=out
+    )
     full = sweep.sweep(model, tasks.delayed_activation(20), epochs, lr=lrs, seed=[0, 1, 2, 3], n_threads=2)
     assert_same(full, resumed)
 
@@ -315,27 +375,30 @@ def test_flag_helpers():
 # Errors, memory guard, save/load
 
 
-@pytest.mark.parametrize("kwargs, exc, match", [
-    (dict(lr=[]), ValueError, "lr"),
-    (dict(lr=[1e-2, 0.0]), ValueError, "lr"),
-    (dict(lr=[-1e-3]), ValueError, "lr"),
-    (dict(lr=[float("nan")]), ValueError, "lr"),
-    (dict(seed=[-1]), ValueError, "seed"),
-    (dict(seed=[]), ValueError, "seed"),
-    (dict(seed=[1, 1]), ValueError, "seed"),
-    (dict(epochs=-1), ValueError, "epochs"),
-    (dict(backend="spark"), ValueError, "backend"),
-    (dict(client=object()), ValueError, "client"),
-    (dict(nonsense=[1, 2], alpha2=[3]), ValueError, r"nonsense.*alpha2"),
-    (dict(confidence=[]), ValueError, "confidence"),
-    (dict(confidence="abc"), TypeError, "confidence"),
-    (dict(rank=[1, 1000]), ValueError, "rank"),
-    (dict(optimizer="rmsprop"), ValueError, "optimizer"),
-    (dict(T=[10]), ValueError, "T"),  # a fixed Task has no parameters to sweep
-    (dict(chunk_size=0), ValueError, "chunk_size"),
-    (dict(record_every=0), ValueError, "record_every"),
-    (dict(n_threads=0), ValueError, "n_threads"),
-])
+@pytest.mark.parametrize(
+    "kwargs, exc, match",
+    [
+        (dict(lr=[]), ValueError, "lr"),
+        (dict(lr=[1e-2, 0.0]), ValueError, "lr"),
+        (dict(lr=[-1e-3]), ValueError, "lr"),
+        (dict(lr=[float("nan")]), ValueError, "lr"),
+        (dict(seed=[-1]), ValueError, "seed"),
+        (dict(seed=[]), ValueError, "seed"),
+        (dict(seed=[1, 1]), ValueError, "seed"),
+        (dict(epochs=-1), ValueError, "epochs"),
+        (dict(backend="spark"), ValueError, "backend"),
+        (dict(client=object()), ValueError, "client"),
+        (dict(nonsense=[1, 2], alpha2=[3]), ValueError, r"nonsense.*alpha2"),
+        (dict(confidence=[]), ValueError, "confidence"),
+        (dict(confidence="abc"), TypeError, "confidence"),
+        (dict(rank=[1, 1000]), ValueError, "rank"),
+        (dict(optimizer="rmsprop"), ValueError, "optimizer"),
+        (dict(T=[10]), ValueError, "T"),  # a fixed Task has no parameters to sweep
+        (dict(chunk_size=0), ValueError, "chunk_size"),
+        (dict(record_every=0), ValueError, "record_every"),
+        (dict(n_threads=0), ValueError, "n_threads"),
+    ],
+)
 def test_bad_arguments_raise(kwargs, exc, match):
     call = dict(epochs=3, lr=[1e-2], seed=[0])
     call.update(kwargs)
@@ -345,8 +408,15 @@ def test_bad_arguments_raise(kwargs, exc, match):
 
 def test_memory_guard_refuses_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="max_memory"):
-        sweep.sweep(rank_one(N=10), tasks.delayed_activation(4), 10**6, lr=np.logspace(-4, -1, 30),
-                    seed=range(10), max_memory=2**20, out=tmp_path / "never")
+        sweep.sweep(
+            rank_one(N=10),
+            tasks.delayed_activation(4),
+            10**6,
+            lr=np.logspace(-4, -1, 30),
+            seed=range(10),
+            max_memory=2**20,
+            out=tmp_path / "never",
+        )
     assert not (tmp_path / "never").exists()
 
 
@@ -375,17 +445,42 @@ def dask_client():
 
 
 def test_dask_backend_matches_local_and_resumes(noisy_model, reference, dask_client, tmp_path):
-    res = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], backend="dask", client=dask_client,
-                      chunk_size=3, keep_params=True, **GRID_KW)
+    res = sweep.sweep(
+        noisy_model,
+        tasks.delayed_activation,
+        T=[5, 8],
+        backend="dask",
+        client=dask_client,
+        chunk_size=3,
+        keep_params=True,
+        **GRID_KW,
+    )
     assert_same(reference, res)
     # dask writes checkpoints too: a local rerun at the same path finds everything done
     out = tmp_path / "dask"
-    sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], backend="dask", client=dask_client, out=out,
-                chunk_size=5, keep_params=True, **GRID_KW)
+    sweep.sweep(
+        noisy_model,
+        tasks.delayed_activation,
+        T=[5, 8],
+        backend="dask",
+        client=dask_client,
+        out=out,
+        chunk_size=5,
+        keep_params=True,
+        **GRID_KW,
+    )
     assert len(list(out.glob("chunk-*.npz"))) == 3
     os.unlink(sorted(out.glob("chunk-*.npz"))[0])
-    resumed = sweep.sweep(noisy_model, tasks.delayed_activation, T=[5, 8], backend="dask", client=dask_client,
-                          out=out, keep_params=True, **GRID_KW)
+    resumed = sweep.sweep(
+        noisy_model,
+        tasks.delayed_activation,
+        T=[5, 8],
+        backend="dask",
+        client=dask_client,
+        out=out,
+        keep_params=True,
+        **GRID_KW,
+    )
     assert_same(reference, resumed)
 
 
@@ -455,8 +550,9 @@ def test_fig6a_window_and_wall(fig6a):
 
 def test_critical_lr_bisection_is_consistent_with_the_grid():
     model = rank_one()
-    c = sweep.critical_lr(model, tasks.delayed_activation(20), 6000, seeds=range(4), lr_bounds=(5e-3, 1e-1),
-                          n_grid=5, n_bisect=3)
+    c = sweep.critical_lr(
+        model, tasks.delayed_activation(20), 6000, seeds=range(4), lr_bounds=(5e-3, 1e-1), n_grid=5, n_bisect=3
+    )
     print("critical lr (T=20, 6000 epochs, 4 seeds):", c.lr, c.bracket, c.lrs, c.trapped_fraction)
     assert c.found
     lo, hi = c.bracket
@@ -474,9 +570,15 @@ def test_critical_lr_scaling_small():
     """T in {5, 10, 20} (the cheap end of the spec's suggested T range; see bench/results_sweep.md for T up to
     40): the critical lr falls steeply with T. Epochs grow with T because runs near lr_c need ~ 1/lr_c epochs
     to reach the optimum (and only then can they overshoot into the no-learning zone)."""
-    sc = sweep.critical_lr_scaling(rank_one(), Ts=[5, 10, 20], epochs=lambda T: 400 * T,
-                                   lr_bounds=lambda T: (0.3 * 0.017 * (20 / T) ** 2, 6 * 0.017 * (20 / T) ** 2),
-                                   seeds=range(3), n_grid=5, n_bisect=2)
+    sc = sweep.critical_lr_scaling(
+        rank_one(),
+        Ts=[5, 10, 20],
+        epochs=lambda T: 400 * T,
+        lr_bounds=lambda T: (0.3 * 0.017 * (20 / T) ** 2, 6 * 0.017 * (20 / T) ** 2),
+        seeds=range(3),
+        n_grid=5,
+        n_bisect=2,
+    )
     print("Ts", sc.Ts, "lr_c", sc.lr_c, "fit", sc.fit)
     assert all(r.found for r in sc.results)
     assert np.all(np.diff(sc.lr_c) < 0)
@@ -516,7 +618,8 @@ def test_cli_sweep_from_toml(tmp_path, capsys):
     from ghostfast import cli
 
     cfg = tmp_path / "s.toml"
-    cfg.write_text(textwrap.dedent("""
+    cfg.write_text(
+        textwrap.dedent("""
         [model]
         N = 30
         rank = 1
@@ -531,18 +634,27 @@ def test_cli_sweep_from_toml(tmp_path, capsys):
         out = "OUT"
         [grid]
         T = [5, 7]
-    """).replace("OUT", (tmp_path / "ckpt").as_posix()))
+    """).replace("OUT", (tmp_path / "ckpt").as_posix())
+    )
     saved = tmp_path / "r.npz"
     assert cli.main(["sweep", str(cfg), "--threads", "1", "--save", str(saved), "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "12 of 12 runs finished" in text and "fraction trapped" in text
     got = sweep.load(saved)
-    want = sweep.sweep(rnn.Model(N=30, rank=1, x0=-0.3), tasks.delayed_activation, 40, lr=np.logspace(-2, -1, 3),
-                       seed=range(0, 2), record_every=5, T=[5, 7], n_threads=2)
+    want = sweep.sweep(
+        rnn.Model(N=30, rank=1, x0=-0.3),
+        tasks.delayed_activation,
+        40,
+        lr=np.logspace(-2, -1, 3),
+        seed=range(0, 2),
+        record_every=5,
+        T=[5, 7],
+        n_threads=2,
+    )
     assert_same(want, got)
     assert (tmp_path / "ckpt" / "manifest.json").exists()
     bad = tmp_path / "bad.toml"
-    bad.write_text('[sweep]\nepochs = 3\nlr = [0.01]\nbogus = 1\n')
+    bad.write_text("[sweep]\nepochs = 3\nlr = [0.01]\nbogus = 1\n")
     capsys.readouterr()
     with pytest.raises(SystemExit) as exc:  # one line naming the key, no traceback (exit code 2, as argparse)
         cli.main(["sweep", str(bad)])
@@ -552,10 +664,8 @@ def test_cli_sweep_from_toml(tmp_path, capsys):
 
 def test_progress_bar_shows_the_memory_estimate_before_work(capsys):
     """The memory estimate is visible to a user before a long sweep starts: it is the progress bar's label."""
-    model = rnn.Model(N=20, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after",
-                      x0=-0.3)
-    res = sweep.sweep(model, tasks.delayed_activation(T=5), epochs=10, lr=[1e-2, 2e-2], seed=[0, 1],
-                      progress=True)
+    model = rnn.Model(N=20, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after", x0=-0.3)
+    res = sweep.sweep(model, tasks.delayed_activation(T=5), epochs=10, lr=[1e-2, 2e-2], seed=[0, 1], progress=True)
     err = capsys.readouterr().err
     assert "sweep [4 runs x 10 epochs, results " in err
     assert res.done.all()

@@ -1,6 +1,7 @@
 """The ``out=`` checkpoints of a sweep: every chunk file carries the sweep's config hash and its run range,
 checked on load. A chunk of another sweep, a truncated / corrupted file or a renamed one is set aside (moved to
 ``rejected/``, with a RuntimeWarning naming it) and its runs recomputed, never merged."""
+
 from __future__ import annotations
 
 import glob

@@ -1,5 +1,6 @@
 """ghostfast.tasks (the paper's tasks): trial layouts, presets, loss scales, accuracy rules (through the engine) and
 validation."""
+
 from __future__ import annotations
 
 import numpy as np

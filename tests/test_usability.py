@@ -1,5 +1,6 @@
 """What a new user meets first: short notebook summaries of results, DataFrame/xarray export with units, and a
 command line that answers bad input with one line (exit code 2) instead of a traceback."""
+
 import re
 import textwrap
 
@@ -20,15 +21,29 @@ def rank_one(**kw):
 def small():
     # lr 1.0 is far above the critical rate: some runs end trapped (loss ~1, zero gradient), so the summaries
     # have a non-trivial trapped fraction to report.
-    return sweep.sweep(rank_one(), tasks.delayed_activation(T=5), epochs=200, lr=[1e-2, 2e-2, 1.0],
-                       seed=range(3), record_every=10, confidence=[1.0, 10.0], n_threads=2)
+    return sweep.sweep(
+        rank_one(),
+        tasks.delayed_activation(T=5),
+        epochs=200,
+        lr=[1e-2, 2e-2, 1.0],
+        seed=range(3),
+        record_every=10,
+        confidence=[1.0, 10.0],
+        n_threads=2,
+    )
 
 
 @pytest.fixture(scope="module")
 def big():
     # a long lr axis: the summaries must stay small whatever the grid (the arrays here are 1000 x 2 x 2)
-    return sweep.sweep(rank_one(N=10), tasks.delayed_activation(T=3), epochs=2, lr=np.geomspace(1e-3, 1.0, 1000),
-                       seed=range(2), n_threads=2)
+    return sweep.sweep(
+        rank_one(N=10),
+        tasks.delayed_activation(T=3),
+        epochs=2,
+        lr=np.geomspace(1e-3, 1.0, 1000),
+        seed=range(2),
+        n_threads=2,
+    )
 
 
 def test_sweep_repr_is_a_bounded_summary(small, big):
@@ -111,8 +126,9 @@ def test_cli_version_and_help_are_plain(capsys):
         assert "``" not in out and ":func:" not in out and not re.search(r"::\n", out), argv
 
 
-@pytest.mark.parametrize("argv", [["demo", "--threads", "0"], ["reproduce", "fig1", "--threads", "-2"],
-                                  ["demo", "--threads", "two"]])
+@pytest.mark.parametrize(
+    "argv", [["demo", "--threads", "0"], ["reproduce", "fig1", "--threads", "-2"], ["demo", "--threads", "two"]]
+)
 def test_cli_bad_threads_is_one_line(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         cli.main(argv)
@@ -122,10 +138,10 @@ def test_cli_bad_threads_is_one_line(argv, capsys):
 
 def test_cli_config_errors_are_one_line(tmp_path, capsys):
     cases = {
-        "[sweep]\nepochs = 3\nlr = [0.01]\nbogus = 1\n": "bogus",                # unknown key
-        "[sweep]\nepochs = 3\nlr = [0.01]\n[model]\nN = -4\n": "N",               # a bad Model value
-        "[sweep\nepochs = 3\n": "",                                              # TOML syntax error
-        "[sweep]\nepochs = 3\nlr = [0.01]\n[task]\nfactory = \"nope\"\n": "nope",  # unknown factory
+        "[sweep]\nepochs = 3\nlr = [0.01]\nbogus = 1\n": "bogus",  # unknown key
+        "[sweep]\nepochs = 3\nlr = [0.01]\n[model]\nN = -4\n": "N",  # a bad Model value
+        "[sweep\nepochs = 3\n": "",  # TOML syntax error
+        '[sweep]\nepochs = 3\nlr = [0.01]\n[task]\nfactory = "nope"\n': "nope",  # unknown factory
     }
     for i, (text, word) in enumerate(cases.items()):
         path = tmp_path / f"c{i}.toml"
@@ -150,7 +166,8 @@ def test_cli_info_names_the_kernel_path(capsys):
 
 def test_cli_sweep_summary_says_what_it_averages(tmp_path, capsys):
     cfg = tmp_path / "s.toml"
-    cfg.write_text(textwrap.dedent("""
+    cfg.write_text(
+        textwrap.dedent("""
         [model]
         N = 10
         x0 = -0.3
@@ -162,7 +179,8 @@ def test_cli_sweep_summary_says_what_it_averages(tmp_path, capsys):
         seed = [0, 1]
         [grid]
         T = [3, 4]
-    """))
+    """)
+    )
     assert cli.main(["sweep", str(cfg), "--threads", "1", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "per lr, averaged over seed (2 values) x T (2 values); the extra grid axes T are averaged too" in out

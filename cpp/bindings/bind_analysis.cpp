@@ -1,8 +1,8 @@
 // Bindings for ghostfast.analysis: shape/finiteness checks under the GIL, one GIL release around the
 // core call, outputs allocated here. The maths lives in ghostfast/analysis.hpp.
-#include <optional>
-
 #include <pybind11/stl.h>
+
+#include <optional>
 
 #include "boundary.hpp"
 #include "ghostfast/analysis.hpp"
@@ -106,8 +106,8 @@ void bind_analysis(py::module_& m) {
         std::vector<ga::FixedPoint1D> fps;
         {
           py::gil_scoped_release release;
-          fps = ga::fixed_points_1d(ga::Rank1{mm.data(), nn.data(), bb.data(), mm.shape(0)}, grid.shape(0),
-                                    grid.data(), tol);
+          fps = ga::fixed_points_1d(ga::Rank1{mm.data(), nn.data(), bb.data(), mm.shape(0)}, grid.shape(0), grid.data(),
+                                    tol);
         }
         const auto k = static_cast<py::ssize_t>(fps.size());
         darray kappa(k), slope(k), residual(k);
@@ -128,8 +128,7 @@ void bind_analysis(py::module_& m) {
         std::vector<ga::Extremum1D> ex;
         {
           py::gil_scoped_release release;
-          ex = ga::extrema_1d(ga::Rank1{mm.data(), nn.data(), bb.data(), mm.shape(0)}, grid.shape(0), grid.data(),
-                              tol);
+          ex = ga::extrema_1d(ga::Rank1{mm.data(), nn.data(), bb.data(), mm.shape(0)}, grid.shape(0), grid.data(), tol);
         }
         const auto k = static_cast<py::ssize_t>(ex.size());
         darray kappa(k), value(k), curvature(k), slope(k);
@@ -200,8 +199,8 @@ void bind_analysis(py::module_& m) {
         return out;
       },
       py::arg("M"), py::arg("P"), py::arg("b"), py::arg("starts"), py::arg("max_iter") = 100,
-      py::arg("speed_tol") = 1e-13, py::arg("grad_tol") = 1e-15, py::arg("step_tol") = 1e-14,
-      py::arg("damping") = 1e-6, py::arg("n_threads") = 0, py::arg("control") = nullptr);
+      py::arg("speed_tol") = 1e-13, py::arg("grad_tol") = 1e-15, py::arg("step_tol") = 1e-14, py::arg("damping") = 1e-6,
+      py::arg("n_threads") = 0, py::arg("control") = nullptr);
 
   m.def(
       "adam_slow_points",
@@ -223,7 +222,7 @@ void bind_analysis(py::module_& m) {
         }
         return py::make_tuple(y, speed, completed);
       },
-      py::arg("M"), py::arg("P"), py::arg("b"), py::arg("starts"), py::arg("lr") = 1e-2,
-      py::arg("iterations") = 5000, py::arg("n_threads") = 0, py::arg("control") = nullptr,
+      py::arg("M"), py::arg("P"), py::arg("b"), py::arg("starts"), py::arg("lr") = 1e-2, py::arg("iterations") = 5000,
+      py::arg("n_threads") = 0, py::arg("control") = nullptr,
       "Adam on the speed from each start: (y [S, K], speed [S], completed [S] (0: stopped by a cancel)).");
 }

@@ -41,8 +41,7 @@ py::tuple sharp(const darray& r, double T, bool normalized) {
   return py::make_tuple(loss, grad);
 }
 
-py::tuple simulate(const darray& r, const darray& confidence, double T, double threshold, double dt,
-                   int n_threads) {
+py::tuple simulate(const darray& r, const darray& confidence, double T, double threshold, double dt, int n_threads) {
   require_ndim(r, 1, "r");
   require_ndim(confidence, 1, "confidence");
   require_same_length(r, confidence, "r", "confidence");
@@ -60,9 +59,9 @@ py::tuple simulate(const darray& r, const darray& confidence, double T, double t
   return py::make_tuple(loss, grad);
 }
 
-py::dict train(const darray& r0, const darray& lr, std::optional<darray> confidence, double T,
-               std::int64_t epochs, bool normalized, const i64array& record_epochs, double threshold, double dt,
-               int n_threads, Control* control) {
+py::dict train(const darray& r0, const darray& lr, std::optional<darray> confidence, double T, std::int64_t epochs,
+               bool normalized, const i64array& record_epochs, double threshold, double dt, int n_threads,
+               Control* control) {
   require_ndim(r0, 1, "r0");
   require_ndim(lr, 1, "lr");
   require_same_length(r0, lr, "r0", "lr");
@@ -84,8 +83,8 @@ py::dict train(const darray& r0, const darray& lr, std::optional<darray> confide
   darray r_hist({n, n_records}), loss_hist({n, n_records}), r_final({n});
   i64array arrival({n});
   u8array trapped({n}), diverged({n}), completed({n});
-  gc::TrainOutputs out{r_hist.mutable_data(), loss_hist.mutable_data(), arrival.mutable_data(),
-                       trapped.mutable_data(),  diverged.mutable_data(),  completed.mutable_data(),
+  gc::TrainOutputs out{r_hist.mutable_data(),  loss_hist.mutable_data(), arrival.mutable_data(),
+                       trapped.mutable_data(), diverged.mutable_data(),  completed.mutable_data(),
                        r_final.mutable_data()};
   const double* r0p = r0.data();
   const double* lrp = lr.data();
@@ -113,8 +112,8 @@ void bind_canonical(py::module_& m) {
   m.def("canonical_simulate", &simulate, py::arg("r"), py::arg("confidence"), py::arg("T"), py::arg("threshold"),
         py::arg("dt"), py::arg("n_threads") = 0,
         "Euler simulation of dx/dt = r + x^2 with a sigmoid readout: (loss, dloss_dr) per (r, confidence) pair.");
-  m.def("canonical_train", &train, py::arg("r0"), py::arg("lr"), py::arg("confidence"), py::arg("T"),
-        py::arg("epochs"), py::arg("normalized"), py::arg("record_epochs"), py::arg("threshold"), py::arg("dt"),
-        py::arg("n_threads") = 0, py::arg("control") = nullptr,
+  m.def("canonical_train", &train, py::arg("r0"), py::arg("lr"), py::arg("confidence"), py::arg("T"), py::arg("epochs"),
+        py::arg("normalized"), py::arg("record_epochs"), py::arg("threshold"), py::arg("dt"), py::arg("n_threads") = 0,
+        py::arg("control") = nullptr,
         "Gradient descent on r for each (r0, lr[, confidence]) run; returns a dict of histories and flags.");
 }

@@ -54,13 +54,14 @@ void bind_common(py::module_& m) {
       },
       py::arg("n"), py::arg("fail_at"), py::arg("n_threads") = 0);
 
-  py::class_<Control>(m, "Control",
-                      "Progress counter and cancel flag shared with a running C++ call (thread-safe).")
+  py::class_<Control>(m, "Control", "Progress counter and cancel flag shared with a running C++ call (thread-safe).")
       .def(py::init<>())
-      .def("cancel", [](Control& c) { c.cancel.store(true); }, "Ask the running call to stop soon.")
+      .def(
+          "cancel", [](Control& c) { c.cancel.store(true); }, "Ask the running call to stop soon.")
       .def_property_readonly("cancelled", [](const Control& c) { return c.cancel.load(); })
-      .def_property_readonly("done", [](const Control& c) { return c.done.load(); },
-                             "Number of jobs finished so far.")
-      .def_property_readonly("epochs", [](const Control& c) { return c.epochs.load(); },
-                             "Training epochs done so far, summed over jobs (updated every few epochs).");
+      .def_property_readonly(
+          "done", [](const Control& c) { return c.done.load(); }, "Number of jobs finished so far.")
+      .def_property_readonly(
+          "epochs", [](const Control& c) { return c.epochs.load(); },
+          "Training epochs done so far, summed over jobs (updated every few epochs).");
 }

@@ -1,9 +1,9 @@
 // Bindings for ghostfast.rnn: converts the job dictionaries built by python/ghostfast/rnn.py into RunSpecs
 // (under the GIL), runs the core with the GIL released, and converts the results back. No maths here.
+#include <pybind11/stl.h>
+
 #include <map>
 #include <tuple>
-
-#include <pybind11/stl.h>
 
 #include "boundary.hpp"
 #include "ghostfast/rnn_train.hpp"
@@ -129,7 +129,8 @@ py::dict result_to_dict(const RunResult& r) {
   d["grad_norm"] = to_numpy(r.grad_norm);
   d["weight_norm"] = to_numpy(r.weight_norm);
   d["accuracy"] = to_numpy(r.accuracy);
-  d["fixed_point_count"] = r.fixed_point_count.empty() ? py::object(py::none()) : py::object(to_numpy(r.fixed_point_count));
+  d["fixed_point_count"] =
+      r.fixed_point_count.empty() ? py::object(py::none()) : py::object(to_numpy(r.fixed_point_count));
   auto gn = to_numpy(r.group_norms);
   d["group_norms"] = gn.reshape({static_cast<py::ssize_t>(kNumGroups), static_cast<py::ssize_t>(r.loss.size())});
   py::list snaps;
@@ -242,8 +243,7 @@ void bind_rnn(py::module_& m) {
         }
       });
 
-  m.def("rnn_train_many", &train_many_py, py::arg("jobs"), py::arg("n_threads") = 0,
-        py::arg("control") = nullptr,
+  m.def("rnn_train_many", &train_many_py, py::arg("jobs"), py::arg("n_threads") = 0, py::arg("control") = nullptr,
         "Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; a job stopped by a cancel "
         "returns its partial result with cancelled=True, one never started returns None.");
   m.def(

@@ -44,7 +44,10 @@ inline void require_shape(const py::array& a, const std::vector<py::ssize_t>& ex
     os << name << " must have shape (";
     for (std::size_t i = 0; i < expected.size(); ++i) {
       os << (i ? ", " : "");
-      if (expected[i] < 0) os << "*"; else os << expected[i];
+      if (expected[i] < 0)
+        os << "*";
+      else
+        os << expected[i];
     }
     os << (expected.size() == 1 ? ",)" : ")") << ", got " << shape_str(a);
     throw py::value_error(os.str());

@@ -9,12 +9,12 @@
 #include "ghostfast/random.hpp"
 
 static int failures = 0;
-#define CHECK(cond)                                                   \
-  do {                                                                \
-    if (!(cond)) {                                                    \
+#define CHECK(cond)                                                                 \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
       std::fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      ++failures;                                                     \
-    }                                                                 \
+      ++failures;                                                                   \
+    }                                                                               \
   } while (0)
 
 using ghostfast::Rng;
@@ -90,7 +90,9 @@ int main() {
   rng_normal_moments();
   parallel_for_is_schedule_independent();
   parallel_for_rethrows_first_error();
-  if (failures) std::fprintf(stderr, "%d check(s) failed\n", failures);
-  else std::printf("all checks passed\n");
+  if (failures)
+    std::fprintf(stderr, "%d check(s) failed\n", failures);
+  else
+    std::printf("all checks passed\n");
   return failures ? 1 : 0;
 }

@@ -15,14 +15,14 @@
 using namespace ghostfast::rnn;
 
 static int failures = 0;
-#define CHECK(cond, ...)                         \
-  do {                                           \
-    if (!(cond)) {                               \
+#define CHECK(cond, ...)                               \
+  do {                                                 \
+    if (!(cond)) {                                     \
       std::printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-      std::printf(__VA_ARGS__);                  \
-      std::printf("\n");                         \
-      ++failures;                                \
-    }                                            \
+      std::printf(__VA_ARGS__);                        \
+      std::printf("\n");                               \
+      ++failures;                                      \
+    }                                                  \
   } while (0)
 
 static std::shared_ptr<TaskData> make_task(int B, int S, int n_in) {
@@ -276,6 +276,7 @@ int main() {
   }
 
   if (failures == 0)
-    std::printf("all RNN core checks passed (tanh worst %.0f ulp, kernels %d)\n", worst, static_cast<int>(vector_kernel()));
+    std::printf("all RNN core checks passed (tanh worst %.0f ulp, kernels %d)\n", worst,
+                static_cast<int>(vector_kernel()));
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

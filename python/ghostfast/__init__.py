@@ -7,6 +7,7 @@ Submodules (imported on first use): ``canonical`` (the 1D model dx/dt = r + x^2)
 (leaky-tanh RNNs trained with hand-written BPTT), ``sweep`` (parallel grids), ``analysis`` (flow maps,
 fixed points, ghosts), ``plotting``, ``figures`` (the paper's figures).
 """
+
 from __future__ import annotations
 
 import importlib

@@ -3,25 +3,53 @@
 """
 ghostfast compiled core (C++17 + OpenMP). Use the Python API in ghostfast.* instead.
 """
+
 from __future__ import annotations
 import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['Control', 'RnnModelSpec', 'RnnOptimizer', 'RnnOutput', 'RnnReadout', 'adam_slow_points', 'build_version', 'canonical_sharp', 'canonical_simulate', 'canonical_train', 'count_fixed_points_1d_batch', 'default_threads', 'extrema_1d', 'find_slow_points', 'fixed_points_1d', 'flow_map_1d_batch', 'has_openmp', 'max_threads', 'rnn_evaluate', 'rnn_groups', 'rnn_normals', 'rnn_pass_keys', 'rnn_tanh', 'rnn_train_many', 'speed_field_2d', 'vector_kernel']
+
+__all__: list[str] = [
+    "Control",
+    "RnnModelSpec",
+    "RnnOptimizer",
+    "RnnOutput",
+    "RnnReadout",
+    "adam_slow_points",
+    "build_version",
+    "canonical_sharp",
+    "canonical_simulate",
+    "canonical_train",
+    "count_fixed_points_1d_batch",
+    "default_threads",
+    "extrema_1d",
+    "find_slow_points",
+    "fixed_points_1d",
+    "flow_map_1d_batch",
+    "has_openmp",
+    "max_threads",
+    "rnn_evaluate",
+    "rnn_groups",
+    "rnn_normals",
+    "rnn_pass_keys",
+    "rnn_tanh",
+    "rnn_train_many",
+    "speed_field_2d",
+    "vector_kernel",
+]
+
 class Control:
     """
     Progress counter and cancel flag shared with a running C++ call (thread-safe).
     """
-    def __init__(self) -> None:
-        ...
+    def __init__(self) -> None: ...
     def cancel(self) -> None:
         """
         Ask the running call to stop soon.
         """
     @property
-    def cancelled(self) -> bool:
-        ...
+    def cancelled(self) -> bool: ...
     @property
     def done(self) -> int:
         """
@@ -32,6 +60,7 @@ class Control:
         """
         Training epochs done so far, summed over jobs (updated every few epochs).
         """
+
 class RnnReadout:
     """
     Readouts of the RNN engine (rnn_readout.hpp).
@@ -44,44 +73,32 @@ class RnnReadout:
 
       latent_linear
     """
+
     __members__: typing.ClassVar[dict[str, RnnReadout]]
     latent: typing.ClassVar[RnnReadout]
     latent_linear: typing.ClassVar[RnnReadout]
     linear: typing.ClassVar[RnnReadout]
     @typing.overload
-    def __eq__(self, other: RnnReadout) -> bool:
-        ...
+    def __eq__(self, other: RnnReadout) -> bool: ...
     @typing.overload
-    def __eq__(self, other: typing.Any) -> bool:
-        ...
-    def __getstate__(self) -> int:
-        ...
-    def __hash__(self) -> int:
-        ...
-    def __index__(self) -> int:
-        ...
-    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __int__(self) -> int:
-        ...
+    def __eq__(self, other: typing.Any) -> bool: ...
+    def __getstate__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __index__(self) -> int: ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    def __int__(self) -> int: ...
     @typing.overload
-    def __ne__(self, other: RnnReadout) -> bool:
-        ...
+    def __ne__(self, other: RnnReadout) -> bool: ...
     @typing.overload
-    def __ne__(self, other: typing.Any) -> bool:
-        ...
-    def __repr__(self) -> str:
-        ...
-    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __str__(self) -> str:
-        ...
+    def __ne__(self, other: typing.Any) -> bool: ...
+    def __repr__(self) -> str: ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    def __str__(self) -> str: ...
     @property
-    def name(self) -> str:
-        ...
+    def name(self) -> str: ...
     @property
-    def value(self) -> int:
-        ...
+    def value(self) -> int: ...
+
 class RnnOutput:
     """
     Output nonlinearities of the linear readouts.
@@ -94,44 +111,32 @@ class RnnOutput:
 
       identity
     """
+
     __members__: typing.ClassVar[dict[str, RnnOutput]]
     identity: typing.ClassVar[RnnOutput]
     sigmoid: typing.ClassVar[RnnOutput]
     tanh: typing.ClassVar[RnnOutput]
     @typing.overload
-    def __eq__(self, other: RnnOutput) -> bool:
-        ...
+    def __eq__(self, other: RnnOutput) -> bool: ...
     @typing.overload
-    def __eq__(self, other: typing.Any) -> bool:
-        ...
-    def __getstate__(self) -> int:
-        ...
-    def __hash__(self) -> int:
-        ...
-    def __index__(self) -> int:
-        ...
-    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __int__(self) -> int:
-        ...
+    def __eq__(self, other: typing.Any) -> bool: ...
+    def __getstate__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __index__(self) -> int: ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    def __int__(self) -> int: ...
     @typing.overload
-    def __ne__(self, other: RnnOutput) -> bool:
-        ...
+    def __ne__(self, other: RnnOutput) -> bool: ...
     @typing.overload
-    def __ne__(self, other: typing.Any) -> bool:
-        ...
-    def __repr__(self) -> str:
-        ...
-    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __str__(self) -> str:
-        ...
+    def __ne__(self, other: typing.Any) -> bool: ...
+    def __repr__(self) -> str: ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    def __str__(self) -> str: ...
     @property
-    def name(self) -> str:
-        ...
+    def name(self) -> str: ...
     @property
-    def value(self) -> int:
-        ...
+    def value(self) -> int: ...
+
 class RnnOptimizer:
     """
     Optimizers of the RNN training loop (rnn_optim.hpp).
@@ -142,186 +147,256 @@ class RnnOptimizer:
 
       adam
     """
+
     __members__: typing.ClassVar[dict[str, RnnOptimizer]]
     adam: typing.ClassVar[RnnOptimizer]
     sgd: typing.ClassVar[RnnOptimizer]
     @typing.overload
-    def __eq__(self, other: RnnOptimizer) -> bool:
-        ...
+    def __eq__(self, other: RnnOptimizer) -> bool: ...
     @typing.overload
-    def __eq__(self, other: typing.Any) -> bool:
-        ...
-    def __getstate__(self) -> int:
-        ...
-    def __hash__(self) -> int:
-        ...
-    def __index__(self) -> int:
-        ...
-    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __int__(self) -> int:
-        ...
+    def __eq__(self, other: typing.Any) -> bool: ...
+    def __getstate__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __index__(self) -> int: ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    def __int__(self) -> int: ...
     @typing.overload
-    def __ne__(self, other: RnnOptimizer) -> bool:
-        ...
+    def __ne__(self, other: RnnOptimizer) -> bool: ...
     @typing.overload
-    def __ne__(self, other: typing.Any) -> bool:
-        ...
-    def __repr__(self) -> str:
-        ...
-    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
-    def __str__(self) -> str:
-        ...
+    def __ne__(self, other: typing.Any) -> bool: ...
+    def __repr__(self) -> str: ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    def __str__(self) -> str: ...
     @property
-    def name(self) -> str:
-        ...
+    def name(self) -> str: ...
     @property
-    def value(self) -> int:
-        ...
+    def value(self) -> int: ...
+
 class RnnModelSpec:
     """
     An RNN configuration as the engine reads it (built by ghostfast.rnn.Model, checked by check()).
     """
+
     full_rank: bool
     output: RnnOutput
     read_before: bool
     readout: RnnReadout
     x0_random: bool
-    def __init__(self) -> None:
-        ...
-    def check(self) -> None:
-        ...
+    def __init__(self) -> None: ...
+    def check(self) -> None: ...
     @property
-    def K(self) -> int:
-        ...
+    def K(self) -> int: ...
     @K.setter
-    def K(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
+    def K(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None: ...
     @property
-    def N(self) -> int:
-        ...
+    def N(self) -> int: ...
     @N.setter
-    def N(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
+    def N(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None: ...
     @property
-    def alpha(self) -> float:
-        ...
+    def alpha(self) -> float: ...
     @alpha.setter
-    def alpha(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
+    def alpha(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
     @property
-    def n_in(self) -> int:
-        ...
+    def n_in(self) -> int: ...
     @n_in.setter
-    def n_in(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
+    def n_in(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None: ...
     @property
-    def n_out(self) -> int:
-        ...
+    def n_out(self) -> int: ...
     @n_out.setter
-    def n_out(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None:
-        ...
+    def n_out(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None: ...
     @property
-    def noise_std(self) -> float:
-        ...
+    def noise_std(self) -> float: ...
     @noise_std.setter
-    def noise_std(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
+    def noise_std(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
     @property
-    def readout_l1_cap(self) -> float:
-        ...
+    def readout_l1_cap(self) -> float: ...
     @readout_l1_cap.setter
-    def readout_l1_cap(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
+    def readout_l1_cap(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
     @property
-    def threshold(self) -> float:
-        ...
+    def threshold(self) -> float: ...
     @threshold.setter
-    def threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
+    def threshold(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
     @property
-    def trainable(self) -> list[bool]:
-        ...
+    def trainable(self) -> list[bool]: ...
     @trainable.setter
-    def trainable(self, arg1: collections.abc.Sequence[bool]) -> None:
-        ...
+    def trainable(self, arg1: collections.abc.Sequence[bool]) -> None: ...
     @property
-    def x0(self) -> list[float]:
-        ...
+    def x0(self) -> list[float]: ...
     @x0.setter
-    def x0(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None:
-        ...
+    def x0(self, arg0: collections.abc.Sequence[typing.SupportsFloat | typing.SupportsIndex]) -> None: ...
     @property
-    def x0_std(self) -> float:
-        ...
+    def x0_std(self) -> float: ...
     @x0_std.setter
-    def x0_std(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None:
-        ...
-def _parallel_error_probe(n: typing.SupportsInt | typing.SupportsIndex, fail_at: typing.SupportsInt | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> int:
-    ...
-def adam_slow_points(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], starts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.SupportsFloat | typing.SupportsIndex = 0.01, iterations: typing.SupportsInt | typing.SupportsIndex = 5000, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.uint8]]:
+    def x0_std(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
+
+def _parallel_error_probe(
+    n: typing.SupportsInt | typing.SupportsIndex,
+    fail_at: typing.SupportsInt | typing.SupportsIndex,
+    n_threads: typing.SupportsInt | typing.SupportsIndex = 0,
+) -> int: ...
+def adam_slow_points(
+    M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None,
+    b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    starts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    lr: typing.SupportsFloat | typing.SupportsIndex = 0.01,
+    iterations: typing.SupportsInt | typing.SupportsIndex = 5000,
+    n_threads: typing.SupportsInt | typing.SupportsIndex = 0,
+    control: Control | None = None,
+) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.uint8]]:
     """
     Adam on the speed from each start: (y [S, K], speed [S], completed [S] (0: stopped by a cancel)).
     """
-def canonical_sharp(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], T: typing.SupportsFloat | typing.SupportsIndex, normalized: bool) -> tuple:
+
+def canonical_sharp(
+    r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    T: typing.SupportsFloat | typing.SupportsIndex,
+    normalized: bool,
+) -> tuple:
     """
     Sharp-limit loss and gradient of the canonical model (the values train() uses), elementwise.
     """
-def canonical_simulate(r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], confidence: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], T: typing.SupportsFloat | typing.SupportsIndex, threshold: typing.SupportsFloat | typing.SupportsIndex, dt: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple:
+
+def canonical_simulate(
+    r: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    confidence: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    T: typing.SupportsFloat | typing.SupportsIndex,
+    threshold: typing.SupportsFloat | typing.SupportsIndex,
+    dt: typing.SupportsFloat | typing.SupportsIndex,
+    n_threads: typing.SupportsInt | typing.SupportsIndex = 0,
+) -> tuple:
     """
     Euler simulation of dx/dt = r + x^2 with a sigmoid readout: (loss, dloss_dr) per (r, confidence) pair.
     """
-def canonical_train(r0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], confidence: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, T: typing.SupportsFloat | typing.SupportsIndex, epochs: typing.SupportsInt | typing.SupportsIndex, normalized: bool, record_epochs: typing.Annotated[numpy.typing.ArrayLike, numpy.int64], threshold: typing.SupportsFloat | typing.SupportsIndex, dt: typing.SupportsFloat | typing.SupportsIndex, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None) -> dict:
+
+def canonical_train(
+    r0: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    lr: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    confidence: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None,
+    T: typing.SupportsFloat | typing.SupportsIndex,
+    epochs: typing.SupportsInt | typing.SupportsIndex,
+    normalized: bool,
+    record_epochs: typing.Annotated[numpy.typing.ArrayLike, numpy.int64],
+    threshold: typing.SupportsFloat | typing.SupportsIndex,
+    dt: typing.SupportsFloat | typing.SupportsIndex,
+    n_threads: typing.SupportsInt | typing.SupportsIndex = 0,
+    control: Control | None = None,
+) -> dict:
     """
     Gradient descent on r for each (r0, lr[, confidence]) run; returns a dict of histories and flags.
     """
-def count_fixed_points_1d_batch(m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.int64]:
-    ...
+
+def count_fixed_points_1d_batch(
+    m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    n_threads: typing.SupportsInt | typing.SupportsIndex = 0,
+) -> numpy.typing.NDArray[numpy.int64]: ...
 def default_threads() -> int:
     """
     Threads a parallel call uses when n_threads is None (OMP_NUM_THREADS or the core count).
     """
-def extrema_1d(m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], tol: typing.SupportsFloat | typing.SupportsIndex = 1e-12) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
-    ...
-def find_slow_points(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None, b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], starts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], max_iter: typing.SupportsInt | typing.SupportsIndex = 100, speed_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-13, grad_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-15, step_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-14, damping: typing.SupportsFloat | typing.SupportsIndex = 1e-06, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None) -> dict:
-    ...
-def fixed_points_1d(m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], tol: typing.SupportsFloat | typing.SupportsIndex = 1e-12) -> tuple[numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
-    ...
-def flow_map_1d_batch(m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float64]:
+
+def extrema_1d(
+    m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    tol: typing.SupportsFloat | typing.SupportsIndex = 1e-12,
+) -> tuple[
+    numpy.typing.NDArray[numpy.float64],
+    numpy.typing.NDArray[numpy.float64],
+    numpy.typing.NDArray[numpy.float64],
+    numpy.typing.NDArray[numpy.float64],
+]: ...
+def find_slow_points(
+    M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64] | None,
+    b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    starts: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    max_iter: typing.SupportsInt | typing.SupportsIndex = 100,
+    speed_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-13,
+    grad_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-15,
+    step_tol: typing.SupportsFloat | typing.SupportsIndex = 1e-14,
+    damping: typing.SupportsFloat | typing.SupportsIndex = 1e-06,
+    n_threads: typing.SupportsInt | typing.SupportsIndex = 0,
+    control: Control | None = None,
+) -> dict: ...
+def fixed_points_1d(
+    m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    tol: typing.SupportsFloat | typing.SupportsIndex = 1e-12,
+) -> tuple[
+    numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]
+]: ...
+def flow_map_1d_batch(
+    m: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    n: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    kappa_grid: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    n_threads: typing.SupportsInt | typing.SupportsIndex = 0,
+) -> numpy.typing.NDArray[numpy.float64]:
     """
     f_e(kappa) = -kappa + n_e . tanh(m_e kappa + b_e) for E stacked rank-one snapshots: (E, G).
     """
+
 def max_threads() -> int:
     """
     The most threads a parallel call uses (the processors available); larger counts are clamped.
     """
+
 def rnn_evaluate(job: dict, with_grad: bool = True) -> tuple:
     """
     One forward (+ BPTT) pass of a job dict: (loss, flat grad | None, outputs, states).
     """
-def rnn_normals(key: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex, sizes: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> numpy.typing.NDArray[numpy.float64]:
+
+def rnn_normals(
+    key: typing.SupportsInt | typing.SupportsIndex,
+    stream: typing.SupportsInt | typing.SupportsIndex,
+    sizes: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex],
+) -> numpy.typing.NDArray[numpy.float64]:
     """
     Standard normals of BulkNormals(key, stream), drawn as fills of the given sizes (for tests).
     """
-def rnn_pass_keys(key0: typing.SupportsInt | typing.SupportsIndex, key1: typing.SupportsInt | typing.SupportsIndex, stream: typing.SupportsInt | typing.SupportsIndex, n: typing.SupportsInt | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.uint64]:
+
+def rnn_pass_keys(
+    key0: typing.SupportsInt | typing.SupportsIndex,
+    key1: typing.SupportsInt | typing.SupportsIndex,
+    stream: typing.SupportsInt | typing.SupportsIndex,
+    n: typing.SupportsInt | typing.SupportsIndex,
+) -> numpy.typing.NDArray[numpy.uint64]:
     """
     The noise keys of the first n passes of a stochastic run with stream Rng(key0, key1, stream) (for tests).
     """
+
 def rnn_tanh(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> numpy.typing.NDArray[numpy.float64]:
     """
     The engine's vectorised tanh (for tests against numpy's).
     """
-def rnn_train_many(jobs: list, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None) -> list:
+
+def rnn_train_many(
+    jobs: list, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None
+) -> list:
     """
     Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; a job stopped by a cancel returns its partial result with cancelled=True, one never started returns None.
     """
-def speed_field_2d(M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], grid_x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], grid_y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64], n_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> numpy.typing.NDArray[numpy.float64]:
-    ...
+
+def speed_field_2d(
+    M: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    P: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    b: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    grid_x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    grid_y: typing.Annotated[numpy.typing.ArrayLike, numpy.float64],
+    n_threads: typing.SupportsInt | typing.SupportsIndex = 0,
+) -> numpy.typing.NDArray[numpy.float64]: ...
 def vector_kernel() -> str:
     """
     The RNN kernel path this CPU runs: 'portable' (std::fma), 'avx2' (AVX2 + FMA) or 'avx512'. Every path gives the same bits.
     """
-build_version: str = ''
+
+build_version: str = ""
 has_openmp: bool = True
-rnn_groups: tuple = ('m', 'n', 'W', 'b', 'w_in', 'w_out', 'b_out', 'c')
+rnn_groups: tuple = ("m", "n", "W", "b", "w_in", "w_out", "b_out", "c")

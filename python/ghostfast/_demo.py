@@ -6,6 +6,7 @@ the learning rate at which half the runs end trapped in the no-learning zone, co
 gradient-descent map is scale invariant (only r / r* and lr T^5 matter), so the fit uses independent seeds at
 each delay: with the same draws at every T it would return -5 by construction, not as a measurement.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,31 +45,53 @@ def run_demo(out_dir: str = "ghostfast-demo", quick: bool = False, n_threads: Op
     print(f"canonical model dx/dt = r + x^2, T = {T:g}, paper-code convention (gradient without 1/T)")
     print(f"r* = pi^2/(4T^2) = {canonical.optimal_r(T):.6e}, no-learning zone r < r*/4")
 
-    sweep = canonical.lr_sweep(T, lrs, n_seeds=n_seeds, epochs=epochs, normalized=False, seeding="paper",
-                               record_epochs=record, n_threads=n_threads)
+    sweep = canonical.lr_sweep(
+        T,
+        lrs,
+        n_seeds=n_seeds,
+        epochs=epochs,
+        normalized=False,
+        seeding="paper",
+        record_epochs=record,
+        n_threads=n_threads,
+    )
     print(f"lr sweep: {lrs.size} lrs x {n_seeds} seeds x {epochs} epochs (paper seeding np.random.seed(i))")
-    crit = canonical.empirical_critical_lr(T, normalized=False, n_seeds=crit_seeds, epochs=crit_epochs, seed=0,
-                                           n_threads=n_threads)
+    crit = canonical.empirical_critical_lr(
+        T, normalized=False, n_seeds=crit_seeds, epochs=crit_epochs, seed=0, n_threads=n_threads
+    )
     print(f"analytic critical lr 3*pi^4/(32 T^5) = {analytic:.4e}")
-    print(f"measured critical lr (50% of {crit_seeds} runs trapped after {crit_epochs} epochs) = "
-          f"{crit.lr_critical:.4e} (ratio {crit.ratio:.4f})")
+    print(
+        f"measured critical lr (50% of {crit_seeds} runs trapped after {crit_epochs} epochs) = "
+        f"{crit.lr_critical:.4e} (ratio {crit.ratio:.4f})"
+    )
 
     if not quick:
         # Independent seeds at each T: gradient descent on r is scale invariant (r / r* and lr T^5 are the only
         # variables), so with the SAME draws at every T the exponent would come out -5 by construction. With
         # independent draws each T's critical lr is a separate finite-sample measurement of the same
         # dimensionless threshold, and the fit's scatter and confidence interval mean something.
-        fit = canonical.fit_critical_lr_scaling((25.0, 50.0, 100.0, 200.0, 400.0), normalized=False,
-                                                n_seeds=crit_seeds, epochs=crit_epochs, seed=0,
-                                                common_random_numbers=False, n_threads=n_threads)
-        print("critical lr vs T, independent seeds at each T (the map is scale invariant: with the same seeds the "
-              "exponent would be -5 exactly, by construction)")
+        fit = canonical.fit_critical_lr_scaling(
+            (25.0, 50.0, 100.0, 200.0, 400.0),
+            normalized=False,
+            n_seeds=crit_seeds,
+            epochs=crit_epochs,
+            seed=0,
+            common_random_numbers=False,
+            n_threads=n_threads,
+        )
+        print(
+            "critical lr vs T, independent seeds at each T (the map is scale invariant: with the same seeds the "
+            "exponent would be -5 exactly, by construction)"
+        )
         for res in fit.results:
-            print(f"  T = {res.T:5g}: measured {res.lr_critical:.4e}, analytic {res.analytic:.4e}, "
-                  f"ratio {res.ratio:.4f}")
-        print(f"power-law fit lr_c = A T^p: p = {fit.exponent:.4f} (95% CI {fit.exponent_ci[0]:.4f} .. "
-              f"{fit.exponent_ci[1]:.4f}; theory {fit.analytic_exponent}), A = {fit.prefactor:.3f} "
-              f"(theory 3 pi^4/32 = {fit.analytic_prefactor:.3f})")
+            print(
+                f"  T = {res.T:5g}: measured {res.lr_critical:.4e}, analytic {res.analytic:.4e}, ratio {res.ratio:.4f}"
+            )
+        print(
+            f"power-law fit lr_c = A T^p: p = {fit.exponent:.4f} (95% CI {fit.exponent_ci[0]:.4f} .. "
+            f"{fit.exponent_ci[1]:.4f}; theory {fit.analytic_exponent}), A = {fit.prefactor:.3f} "
+            f"(theory 3 pi^4/32 = {fit.analytic_prefactor:.3f})"
+        )
 
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "final_loss_vs_lr.png")

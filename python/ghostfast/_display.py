@@ -4,6 +4,7 @@ One place for the long names and units of every result variable (xarray ``attrs`
 and HTML summaries (``__repr__`` and ``_repr_html_``). Both summaries have a bounded size whatever the grid:
 long axes show their first and last values only, and tables are cut to ``MAX_ROWS`` rows.
 """
+
 from __future__ import annotations
 
 import html
@@ -23,16 +24,19 @@ VARIABLES: Dict[str, Dict[str, str]] = {
     "accuracy": {"long_name": "accuracy (fraction of correct outputs, the task's rule)", "units": "1"},
     "weight_norm": {"long_name": "Frobenius norm of the recurrent weights ||W||_F (or ||m n||_F)", "units": "1"},
     "final_loss": {"long_name": "last recorded loss", "units": "1"},
-    "drop_epoch": {"long_name": "epoch of the abrupt drop (first loss < drop_fraction * initial; -1: none)",
-                   "units": "epoch"},
-    "trapped": {"long_name": "ended in the no-learning zone (loss stayed high, gradient below trap_grad_tol)",
-                "units": "1"},
+    "drop_epoch": {
+        "long_name": "epoch of the abrupt drop (first loss < drop_fraction * initial; -1: none)",
+        "units": "epoch",
+    },
+    "trapped": {
+        "long_name": "ended in the no-learning zone (loss stayed high, gradient below trap_grad_tol)",
+        "units": "1",
+    },
     "diverged": {"long_name": "a NaN or infinite loss or gradient stopped the run", "units": "1"},
     "diverged_epoch": {"long_name": "epoch at which the run diverged (-1: never)", "units": "epoch"},
     "done": {"long_name": "the run finished (False: interrupted before it ran)", "units": "1"},
     "seed_entropy": {"long_name": "numpy SeedSequence entropy of each seed value", "units": "1"},
-    "fixed_point_count": {"long_name": "number of fixed points of the latent flow f(kappa) on the grid",
-                          "units": "1"},
+    "fixed_point_count": {"long_name": "number of fixed points of the latent flow f(kappa) on the grid", "units": "1"},
     "epoch": {"long_name": "training epoch (index of the full-batch update)", "units": "epoch"},
     "lr": {"long_name": "learning rate", "units": "1"},
     "seed": {"long_name": "seed of the initial parameters", "units": "1"},
@@ -45,8 +49,7 @@ def variable_attrs(name: str) -> Dict[str, str]:
     if name in VARIABLES:
         return dict(VARIABLES[name])
     if name.startswith("grad_norm_"):
-        return {"long_name": f"L2 norm of the gradient of parameter group {name[len('grad_norm_'):]!r}",
-                "units": "1"}
+        return {"long_name": f"L2 norm of the gradient of parameter group {name[len('grad_norm_') :]!r}", "units": "1"}
     return {"long_name": name.replace("_", " "), "units": ""}
 
 
@@ -62,7 +65,7 @@ def fmt_values(values: Sequence[Any], limit: int = MAX_VALUES) -> str:
     vals = [fmt_value(v) for v in values]
     if len(vals) > limit:
         head = limit // 2
-        vals = [*vals[:head], "...", *vals[-(limit - head):]]
+        vals = [*vals[:head], "...", *vals[-(limit - head) :]]
     return ", ".join(vals)
 
 
@@ -100,6 +103,7 @@ def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], caption: st
     """A small HTML table (escaped), with an optional caption."""
     cap = f"<caption style='text-align:left'>{html.escape(caption)}</caption>" if caption else ""
     head = "".join(f"<th style='text-align:left'>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>" for c in r)
-                   + "</tr>" for r in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td style='text-align:left'>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows
+    )
     return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"

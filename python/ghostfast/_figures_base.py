@@ -1,4 +1,5 @@
 """Shared pieces of ``ghostfast.figures``: the result type, scale handling and figure creation."""
+
 from __future__ import annotations
 
 import os
@@ -78,8 +79,9 @@ def threads(n_threads: Optional[int]) -> Optional[int]:
     return None if n_threads is None else (check_threads(n_threads) or None)
 
 
-def new_figure(nrows: int = 1, ncols: int = 1, figsize: Tuple[float, float] = (6.4, 4.8), **subplot_kw: Any
-               ) -> Tuple[Any, np.ndarray]:
+def new_figure(
+    nrows: int = 1, ncols: int = 1, figsize: Tuple[float, float] = (6.4, 4.8), **subplot_kw: Any
+) -> Tuple[Any, np.ndarray]:
     """A Figure NOT registered with pyplot (no global state, no window) and its Axes as an array."""
     from matplotlib.figure import Figure
 

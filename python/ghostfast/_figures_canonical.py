@@ -1,4 +1,5 @@
 """Figures of the 1-D canonical model dx/dt = r + x^2 (paper Figs 1, 2, 2D and 8A)."""
+
 from __future__ import annotations
 
 from typing import Optional, Sequence
@@ -50,12 +51,14 @@ def fig1(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureRe
     ax.set_ylabel("dx/dt = x² + r")
     ax.set_title("Fig 1: saddle-node (r < 0) vs ghost (r > 0)")
     ax.legend(fontsize=8, loc="upper center")
-    return FigureResult("fig1", fig, {"x": x, "r": r, "flow": flow, "fixed_points": fixed,
-                                      "ghost": np.array([0.0])}, {"scale": scale})
+    return FigureResult(
+        "fig1", fig, {"x": x, "r": r, "flow": flow, "fixed_points": fixed, "ghost": np.array([0.0])}, {"scale": scale}
+    )
 
 
-def fig2_loss(scale: str = "default", *, confidences: Sequence[float] = (0.1, 1.0),
-              n_threads: Optional[int] = None) -> FigureResult:
+def fig2_loss(
+    scale: str = "default", *, confidences: Sequence[float] = (0.1, 1.0), n_threads: Optional[int] = None
+) -> FigureResult:
     """Fig 2 (loss): the canonical loss landscape L(r) at T = 100.
 
     Black: the sharp-limit (a -> inf) T-normalised loss ``canonical.loss`` on a fine grid (1201 points on
@@ -101,15 +104,26 @@ def fig2_loss(scale: str = "default", *, confidences: Sequence[float] = (0.1, 1.
     ax.set_ylim(-0.02, 1.05)
     ax.set_title(f"Fig 2: canonical loss landscape, T = {_T:g}, r* = {r_star:.3e}", fontsize=10)
     ax.legend(fontsize=8)
-    data = {"r_analytic": r_fine, "loss_analytic": L_fine, "r": r, "confidences": conf, "loss_simulated": L_sim,
-            "r_star": np.array(r_star), "r_zone": np.array(r_zone)}
-    params = {"scale": scale, "T": _T, "dt": 0.1, "threshold": 10.0, "confidences": conf.tolist(),
-              "n_r": int(r.size)}
+    data = {
+        "r_analytic": r_fine,
+        "loss_analytic": L_fine,
+        "r": r,
+        "confidences": conf,
+        "loss_simulated": L_sim,
+        "r_star": np.array(r_star),
+        "r_zone": np.array(r_zone),
+    }
+    params = {"scale": scale, "T": _T, "dt": 0.1, "threshold": 10.0, "confidences": conf.tolist(), "n_r": int(r.size)}
     return FigureResult("fig2_loss", fig, data, params)
 
 
-def fig2_dynamics(scale: str = "default", *, lrs: Sequence[float] = (1e-10, 1e-9), epochs: Optional[int] = None,
-                  n_threads: Optional[int] = None) -> FigureResult:
+def fig2_dynamics(
+    scale: str = "default",
+    *,
+    lrs: Sequence[float] = (1e-10, 1e-9),
+    epochs: Optional[int] = None,
+    n_threads: Optional[int] = None,
+) -> FigureResult:
     """Fig 2 (dynamics): plain gradient descent on r from r0 = 10 r* (T = 100, the paper code's unnormalised
     gradient), loss vs epoch and r vs epoch (log-y, lines at r* and r*/4).
 
@@ -138,8 +152,7 @@ def fig2_dynamics(scale: str = "default", *, lrs: Sequence[float] = (1e-10, 1e-9
     r_star = canonical.optimal_r(_T)
     r_zone = canonical.no_learning_boundary(_T)
     lr_c = canonical.critical_lr(_T, normalized=False)
-    res = canonical.train(10.0 * r_star, lr_arr, _T, E, normalized=False, n_threads=threads(n_threads),
-                          progress=False)
+    res = canonical.train(10.0 * r_star, lr_arr, _T, E, normalized=False, n_threads=threads(n_threads), progress=False)
     fig, axes = new_figure(1, 2, figsize=(10.0, 4.0))
     ax_loss, ax_r = axes[0]
     colors = ["tab:blue", "tab:red", "tab:green", "tab:purple"]
@@ -160,18 +173,28 @@ def fig2_dynamics(scale: str = "default", *, lrs: Sequence[float] = (1e-10, 1e-9
     ax_r.set_ylabel("r")
     ax_r.set_title("r vs epoch", fontsize=10)
     ax_r.legend(fontsize=8)
-    fig.suptitle(f"Fig 2: gradient descent on r, T = {_T:g}, r0 = 10 r*, critical lr = {lr_c:.3e} "
-                 "(unnormalised gradient)", fontsize=10)
-    data = {"epochs": res.epochs_recorded, "lrs": lr_arr, "r": res.r, "loss": res.loss,
-            "arrival_epoch": res.arrival_epoch, "trapped": res.trapped, "r_star": np.array(r_star),
-            "r_zone": np.array(r_zone), "critical_lr": np.array(lr_c)}
-    params = {"scale": scale, "T": _T, "r0": 10.0 * r_star, "epochs": E, "lrs": lr_arr.tolist(),
-              "normalized": False}
+    fig.suptitle(
+        f"Fig 2: gradient descent on r, T = {_T:g}, r0 = 10 r*, critical lr = {lr_c:.3e} (unnormalised gradient)",
+        fontsize=10,
+    )
+    data = {
+        "epochs": res.epochs_recorded,
+        "lrs": lr_arr,
+        "r": res.r,
+        "loss": res.loss,
+        "arrival_epoch": res.arrival_epoch,
+        "trapped": res.trapped,
+        "r_star": np.array(r_star),
+        "r_zone": np.array(r_zone),
+        "critical_lr": np.array(lr_c),
+    }
+    params = {"scale": scale, "T": _T, "r0": 10.0 * r_star, "epochs": E, "lrs": lr_arr.tolist(), "normalized": False}
     return FigureResult("fig2_dynamics", fig, data, params)
 
 
-def fig2d(scale: str = "default", *, measured_critical_lr: Optional[float] = None,
-          n_threads: Optional[int] = None) -> FigureResult:
+def fig2d(
+    scale: str = "default", *, measured_critical_lr: Optional[float] = None, n_threads: Optional[int] = None
+) -> FigureResult:
     """Fig 2D: mean (+- SEM) loss vs learning rate at several epochs, canonical model, T = 100.
 
     ``canonical.lr_sweep`` with the paper's seeding (``np.random.seed(i)`` per lr index, r0 = 10 r* +
@@ -195,16 +218,36 @@ def fig2d(scale: str = "default", *, measured_critical_lr: Optional[float] = Non
     (30, 3)
     """
     scale = check_scale(scale)
-    n_lr, n_seeds, epochs, record = pick(scale, (30, 5, 3000, (1000, 2000, 3000)),
-                                         (100, 10, 10000, (1000, 2000, 3000, 5000, 10000)),
-                                         (100, 10, 10000, (1000, 2000, 3000, 5000, 10000)))
+    n_lr, n_seeds, epochs, record = pick(
+        scale,
+        (30, 5, 3000, (1000, 2000, 3000)),
+        (100, 10, 10000, (1000, 2000, 3000, 5000, 10000)),
+        (100, 10, 10000, (1000, 2000, 3000, 5000, 10000)),
+    )
     lrs = np.logspace(-11, -8, n_lr)
-    sw = canonical.lr_sweep(_T, lrs, n_seeds=n_seeds, epochs=epochs, normalized=False, seeding="paper",
-                            record_epochs=record, n_threads=threads(n_threads), progress=False)
+    sw = canonical.lr_sweep(
+        _T,
+        lrs,
+        n_seeds=n_seeds,
+        epochs=epochs,
+        normalized=False,
+        seeding="paper",
+        record_epochs=record,
+        n_threads=threads(n_threads),
+        progress=False,
+    )
     fig, data = draw_lr_sweep(sw, measured_critical_lr)
-    params = {"scale": scale, "T": _T, "lrs": "logspace(-11, -8, %d)" % n_lr, "n_seeds": n_seeds,
-              "epochs": epochs, "record_epochs": list(record), "seeding": "paper", "normalized": False,
-              "measured_critical_lr": measured_critical_lr}
+    params = {
+        "scale": scale,
+        "T": _T,
+        "lrs": "logspace(-11, -8, %d)" % n_lr,
+        "n_seeds": n_seeds,
+        "epochs": epochs,
+        "record_epochs": list(record),
+        "seeding": "paper",
+        "normalized": False,
+        "measured_critical_lr": measured_critical_lr,
+    }
     return FigureResult("fig2d", fig, data, params)
 
 
@@ -220,21 +263,39 @@ def draw_lr_sweep(sw: canonical.LRSweepResult, measured_critical_lr: Optional[fl
     plotting.plot_lr_sweep(sw, ax=ax, ax_trapped=ax_trap, critical_lr=lr_c)
     if measured_critical_lr is not None:
         for a in (ax, ax_trap):
-            a.axvline(check_real(measured_critical_lr, "measured_critical_lr", positive=True), color="tab:red",
-                      ls=":", lw=1, label="measured (50 % trapped)" if a is ax else None)
+            a.axvline(
+                check_real(measured_critical_lr, "measured_critical_lr", positive=True),
+                color="tab:red",
+                ls=":",
+                lw=1,
+                label="measured (50 % trapped)" if a is ax else None,
+            )
     power = 4 if sw.normalized else 5
     ax.set_ylabel(f"loss (mean ± SEM over {n_seeds} runs)")
-    ax.set_title(f"Fig 2D: canonical model, T = {T:g}, r0 ≈ 10 r*; critical lr 3π⁴/(32T^{power}) = {lr_c:.3e}",
-                 fontsize=10)
+    ax.set_title(
+        f"Fig 2D: canonical model, T = {T:g}, r0 ≈ 10 r*; critical lr 3π⁴/(32T^{power}) = {lr_c:.3e}", fontsize=10
+    )
     ax.legend(fontsize=8, loc="lower left")
     ax_trap.set_xlabel("learning rate" + ("" if sw.normalized else " (paper-code convention: gradient without 1/T)"))
-    data = {"lrs": sw.lrs, "record_epochs": sw.record_epochs, "mean_loss": sw.mean_loss, "sem_loss": sw.sem_loss,
-            "loss": sw.loss, "trapped_fraction": sw.trapped_fraction, "critical_lr": np.array(lr_c)}
+    data = {
+        "lrs": sw.lrs,
+        "record_epochs": sw.record_epochs,
+        "mean_loss": sw.mean_loss,
+        "sem_loss": sw.sem_loss,
+        "loss": sw.loss,
+        "trapped_fraction": sw.trapped_fraction,
+        "critical_lr": np.array(lr_c),
+    }
     return fig, data
 
 
-def fig8a(scale: str = "default", *, confidences: Sequence[float] = (0.01, 0.1, 0.5, 1.0, 2.0),
-          gradient: str = "exact", n_threads: Optional[int] = None) -> FigureResult:
+def fig8a(
+    scale: str = "default",
+    *,
+    confidences: Sequence[float] = (0.01, 0.1, 0.5, 1.0, 2.0),
+    gradient: str = "exact",
+    n_threads: Optional[int] = None,
+) -> FigureResult:
     """Fig 8A: the gradient profile |dL/dr| (each curve normalised to its maximum on the grid, log-y) vs r, for
     the sharp-limit landscape (black; exactly 0 below r*/4, so not drawn there) and the Euler-simulated model
     at each confidence a (reds). Lower confidence leaves a usable gradient inside the no-learning zone.
@@ -291,22 +352,45 @@ def fig8a(scale: str = "default", *, confidences: Sequence[float] = (0.01, 0.1, 
         ax.plot(r / r_star, np.where(rel[k] > 0, rel[k], np.nan), color=reds[k], lw=1.2, label=f"a = {a:g}")
     # The sharp limit on top (dashed, so the finite-a curves it overlaps above r*/4 stay visible); it is
     # exactly 0 inside the no-learning zone, which a log axis cannot show: a marker at the zone edge says so.
-    ax.plot(r[shown] / r_star, ga_rel[shown], color="black", lw=2.0, ls=(0, (4, 2)), zorder=5,
-            label="analytic, a → ∞ (0 below r*/4)")
+    ax.plot(
+        r[shown] / r_star,
+        ga_rel[shown],
+        color="black",
+        lw=2.0,
+        ls=(0, (4, 2)),
+        zorder=5,
+        label="analytic, a → ∞ (0 below r*/4)",
+    )
     ax.axvline(1.0, color="grey", lw=1)
     ax.axvline(0.25, color="grey", lw=1, ls="--")
     ax.axvspan(r[0] / r_star, 0.25, color="grey", alpha=0.08, lw=0)
-    ax.text(0.5 * (r[0] / r_star + 0.25), 2.0, "no-learning zone", ha="center", va="bottom", fontsize=8,
-            color="dimgrey")
+    ax.text(
+        0.5 * (r[0] / r_star + 0.25), 2.0, "no-learning zone", ha="center", va="bottom", fontsize=8, color="dimgrey"
+    )
     ax.set_yscale("log")
     ax.set_ylim(top=20.0)
     ax.set_xlabel("r / r*  (dashed: r*/4, solid: r*)")
     ax.set_ylabel("|dL/dr| / max")
     ax.set_title(f"Fig 8A: gradient profile vs confidence a, T = {_T:g}", fontsize=10)
     ax.legend(fontsize=8, loc="lower right", framealpha=0.95)
-    data = {"r": r, "confidences": conf, "grad_simulated": g, "grad_relative": rel, "grad_analytic": ga,
-            "grad_analytic_relative": ga_rel, "relative_grad_at_zero": rel0, "r_star": np.array(r_star),
-            "r_zone": np.array(r_zone)}
-    params = {"scale": scale, "T": _T, "dt": 0.1, "threshold": 10.0, "confidences": conf.tolist(),
-              "n_r": int(r.size), "gradient": gradient}
+    data = {
+        "r": r,
+        "confidences": conf,
+        "grad_simulated": g,
+        "grad_relative": rel,
+        "grad_analytic": ga,
+        "grad_analytic_relative": ga_rel,
+        "relative_grad_at_zero": rel0,
+        "r_star": np.array(r_star),
+        "r_zone": np.array(r_zone),
+    }
+    params = {
+        "scale": scale,
+        "T": _T,
+        "dt": 0.1,
+        "threshold": 10.0,
+        "confidences": conf.tolist(),
+        "n_r": int(r.size),
+        "gradient": gradient,
+    }
     return FigureResult("fig8a", fig, data, params)

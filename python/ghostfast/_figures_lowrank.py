@@ -7,6 +7,7 @@ sigma 0.3, initialised by :func:`ghostfast.rnn.init_params` ("task" preset, nump
 PyTorch seeds cannot be matched). With zero input (the delay) the latents obey exactly
 F(kappa) = -kappa + n tanh(m kappa + b): ``analysis.latent_reduction(params, basis="factors")``.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -24,16 +25,36 @@ GHOST_EIG_TOL = 0.05
 # task -> (config, output, noise, per scale (quick, default, paper): (samples per class, optimizer, lr, epochs,
 # snapshot every), panel)
 _FIG4 = {
-    "dcdt": ("A", "tanh", 0.0, ((10, "adam", 1e-3, 3500, 1), (50, "adam", 1e-3, 6000, 1),
-                                (500, "sgd", 1e-3, 100000, 5)), "4A-D"),
-    "dmts": ("A", "sigmoid", 1e-2, ((10, "adam", 1e-4, 5000, 1), (50, "adam", 1e-4, 8000, 1),
-                                    (500, "adam", 1e-4, 20000, 1)), "4E-H"),
+    "dcdt": (
+        "A",
+        "tanh",
+        0.0,
+        ((10, "adam", 1e-3, 3500, 1), (50, "adam", 1e-3, 6000, 1), (500, "sgd", 1e-3, 100000, 5)),
+        "4A-D",
+    ),
+    "dmts": (
+        "A",
+        "sigmoid",
+        1e-2,
+        ((10, "adam", 1e-4, 5000, 1), (50, "adam", 1e-4, 8000, 1), (500, "adam", 1e-4, 20000, 1)),
+        "4E-H",
+    ),
 }
 
 
 def _model(output: str, noise: float) -> rnn.Model:
-    return rnn.Model(N=100, rank=2, alpha=0.5, readout="latent_linear", output=output, read="before", n_in=1,
-                     noise_std=noise, x0="random", x0_std=0.3)
+    return rnn.Model(
+        N=100,
+        rank=2,
+        alpha=0.5,
+        readout="latent_linear",
+        output=output,
+        read="before",
+        n_in=1,
+        noise_std=noise,
+        x0="random",
+        x0_std=0.3,
+    )
 
 
 def transition_epoch(loss: np.ndarray, epochs: np.ndarray) -> int:
@@ -48,7 +69,7 @@ def transition_epoch(loss: np.ndarray, epochs: np.ndarray) -> int:
     if w > 1:
         c = np.cumsum(np.r_[0.0, L])
         L = (c[w:] - c[:-w]) / w
-        ep = ep[(w - 1) // 2: (w - 1) // 2 + L.size]
+        ep = ep[(w - 1) // 2 : (w - 1) // 2 + L.size]
     i0 = max(1, L.size // 20)
     excess = L[i0:] - L[-1]
     if excess[0] <= 0:
@@ -76,8 +97,7 @@ def _ghost_in_range(sp: analysis.SlowPoints, lat: np.ndarray) -> tuple[bool, np.
     return True, np.array([sp.x[j, 0], sp.x[j, 1], sp.speed[j], min_re[j]])
 
 
-def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads: Optional[int] = None
-         ) -> FigureResult:
+def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads: Optional[int] = None) -> FigureResult:
     """Fig 4: a rank-2 RNN learning DCDT (Fig 4A-D: config A, SGD lr 1e-3, no noise) or DMTS (Fig 4E-H:
     config A, Adam lr 1e-4, noise 1e-2): normalised loss and gradient norm (top left), accuracy (top right),
     and at four checkpoints (start, plateau, just before the drop, end) the 2-D latent speed map log10 |F(kappa)|
@@ -140,8 +160,9 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     nt = threads(n_threads)
     snaps = tuple(range(0, epochs + 1, every))
     record = 1 if epochs <= 20000 else 5
-    res = rnn.train(model, tk, lr, epochs, optimizer=optimizer, seed=seed, record_every=record, snapshot_epochs=snaps,
-                    n_threads=nt)
+    res = rnn.train(
+        model, tk, lr, epochs, optimizer=optimizer, seed=seed, record_every=record, snapshot_epochs=snaps, n_threads=nt
+    )
     drop = transition_epoch(res.loss, res.epochs)
     before = [e for e in snaps if e < drop] if drop > 0 else []
     # The checkpoints searched for the ghost: the last 20 snapshots before the drop, and 10 more spread over the
@@ -203,9 +224,10 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
                 reach = max(reach, 1.15 * float(np.max(np.abs(sp.x[close]))))
         reach = min(5.0, float(np.ceil(reach * 2.0) / 2.0))
         view = np.linspace(-reach, reach, 161)
-        plotting.plot_speed_2d(red, view, view, ax=ax, slow_points=sp, trajectories=list(lat), arrows=15,
-                               colorbar=False, n_threads=nt)
-        tag = (f" ({drop - e} epoch{'s' if drop - e != 1 else ''} before the drop)" if e == pre else "")
+        plotting.plot_speed_2d(
+            red, view, view, ax=ax, slow_points=sp, trajectories=list(lat), arrows=15, colorbar=False, n_threads=nt
+        )
+        tag = f" ({drop - e} epoch{'s' if drop - e != 1 else ''} before the drop)" if e == pre else ""
         ax.set_title(f"epoch {e}{tag}, loss {res.loss[idx[k]]:.3g}\n" + _counts(sp), fontsize=8)
         ax.set_aspect("equal")
         if e == pre or (k == 3 and pre not in checkpoints):
@@ -214,28 +236,62 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
-    fig.colorbar(ScalarMappable(norm=Normalize(-1.0, 1.0), cmap=matplotlib.colormaps["viridis"]),
-                 cax=fig.add_subplot(gs[2, 1:3]), orientation="horizontal", label="log10 |F(κ)| (latent speed)")
+    fig.colorbar(
+        ScalarMappable(norm=Normalize(-1.0, 1.0), cmap=matplotlib.colormaps["viridis"]),
+        cax=fig.add_subplot(gs[2, 1:3]),
+        orientation="horizontal",
+        label="log10 |F(κ)| (latent speed)",
+    )
     lag = drop - ghost_epoch
-    verdict = (f"ghost {lag} epoch{'s' if lag != 1 else ''} before it: |F| = {ghost[2]:.2g} at κ = ({ghost[0]:.2f}, "
-               f"{ghost[1]:.2f})" if found
-               else "no ghost in the trajectories' range before the drop")
-    fig.suptitle(f"Fig {panel}: rank-2 RNN on {task.upper()} (config {config}), {2 * spc if task == 'dcdt' else 4 * spc} "
-                 f"trials, {optimizer.upper()} lr {lr:g}, seed {seed}; drop at epoch {drop}; {verdict}", fontsize=10)
+    verdict = (
+        f"ghost {lag} epoch{'s' if lag != 1 else ''} before it: |F| = {ghost[2]:.2g} at κ = ({ghost[0]:.2f}, "
+        f"{ghost[1]:.2f})"
+        if found
+        else "no ghost in the trajectories' range before the drop"
+    )
+    fig.suptitle(
+        f"Fig {panel}: rank-2 RNN on {task.upper()} (config {config}), {2 * spc if task == 'dcdt' else 4 * spc} "
+        f"trials, {optimizer.upper()} lr {lr:g}, seed {seed}; drop at epoch {drop}; {verdict}",
+        fontsize=10,
+    )
     slow_ck = np.concatenate([np.full(len(sp), e) for e, sp in zip(checkpoints, sps)])
-    data = {"epochs": res.epochs, "loss": res.loss, "grad_norm": res.grad_norm, "accuracy": res.accuracy,
-            "checkpoints": np.asarray(checkpoints), "drop_epoch": np.array(drop), "pre_drop_epoch": np.array(pre),
-            "searched_epochs": np.asarray(search, dtype=np.int64),
-            "pre_drop_has_ghost": np.array(found), "pre_drop_ghost": ghost,
-            "final_accuracy": np.array(float(res.accuracy[-max(1, res.accuracy.size // 50):].mean())), "grid": grid,
-            "slow_x": np.concatenate([sp.x for sp in sps]).reshape(-1, 2),
-            "slow_speed": np.concatenate([sp.speed for sp in sps]),
-            "slow_kind": np.concatenate([sp.kind for sp in sps]).astype(str), "slow_checkpoint": slow_ck,
-            "latents": np.stack(lats)}
-    params_out = {"scale": scale, "task": task, "config": config, "seed": seed, "optimizer": optimizer, "lr": lr,
-                  "epochs": epochs, "samples_per_class": spc, "noise_std": noise, "x0_std": 0.3,
-                  "snapshot_every": every, "record_every": record, "rank": 2, "N": 100, "init": "task",
-                  "grid": "linspace(-5, 5, 201)^2"}
+    data = {
+        "epochs": res.epochs,
+        "loss": res.loss,
+        "grad_norm": res.grad_norm,
+        "accuracy": res.accuracy,
+        "checkpoints": np.asarray(checkpoints),
+        "drop_epoch": np.array(drop),
+        "pre_drop_epoch": np.array(pre),
+        "searched_epochs": np.asarray(search, dtype=np.int64),
+        "pre_drop_has_ghost": np.array(found),
+        "pre_drop_ghost": ghost,
+        "final_accuracy": np.array(float(res.accuracy[-max(1, res.accuracy.size // 50) :].mean())),
+        "grid": grid,
+        "slow_x": np.concatenate([sp.x for sp in sps]).reshape(-1, 2),
+        "slow_speed": np.concatenate([sp.speed for sp in sps]),
+        "slow_kind": np.concatenate([sp.kind for sp in sps]).astype(str),
+        "slow_checkpoint": slow_ck,
+        "latents": np.stack(lats),
+    }
+    params_out = {
+        "scale": scale,
+        "task": task,
+        "config": config,
+        "seed": seed,
+        "optimizer": optimizer,
+        "lr": lr,
+        "epochs": epochs,
+        "samples_per_class": spc,
+        "noise_std": noise,
+        "x0_std": 0.3,
+        "snapshot_every": every,
+        "record_every": record,
+        "rank": 2,
+        "N": 100,
+        "init": "task",
+        "grid": "linspace(-5, 5, 201)^2",
+    }
     return FigureResult(f"fig4_{task}", fig, data, params_out)
 
 

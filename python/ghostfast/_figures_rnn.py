@@ -5,6 +5,7 @@ c = 10, x0 = -0.3, delayed activation with T = 20), initialised like the paper's
 (``rnn.init_params(model, seed, scheme="torch")``; seed 40 is the paper's Fig 3 network). Float64 throughout,
 where the paper ran float32: see the precision note in :mod:`ghostfast.figures`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional, Sequence
@@ -23,8 +24,18 @@ _KAPPA_PLOT = _KAPPA_FULL[200:800]
 
 def rank_one_model(confidence: float = 10.0, train_confidence: bool = False) -> rnn.Model:
     """Spec section 3.1's rank-one network with the paper's PyTorch initialisation."""
-    return rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=confidence, threshold=1.0,
-                     train_confidence=train_confidence, read="after", x0=-0.3, init="torch")
+    return rnn.Model(
+        N=100,
+        rank=1,
+        alpha=0.5,
+        readout="latent",
+        confidence=confidence,
+        threshold=1.0,
+        train_confidence=train_confidence,
+        read="after",
+        x0=-0.3,
+        init="torch",
+    )
 
 
 def _kappa0(params: Any, x0: float = -0.3) -> float:
@@ -32,12 +43,17 @@ def _kappa0(params: Any, x0: float = -0.3) -> float:
     return float(x0 * np.sum(params["n"]))
 
 
-def _flow_panels(axes: Sequence[Any], snapshots: dict, epochs: Sequence[int], ylim: Optional[tuple] = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
+def _flow_panels(
+    axes: Sequence[Any], snapshots: dict, epochs: Sequence[int], ylim: Optional[tuple] = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Draw f(kappa) of each snapshot (plotting.plot_flow_1d) and return the flow maps and kappa0 values."""
     stack = [snapshots[e] for e in epochs]
-    flows = analysis.flow_maps_1d(np.stack([p["m"] for p in stack]), np.stack([p["n"] for p in stack]),
-                                  np.stack([p["b"] for p in stack]), _KAPPA_PLOT)
+    flows = analysis.flow_maps_1d(
+        np.stack([p["m"] for p in stack]),
+        np.stack([p["n"] for p in stack]),
+        np.stack([p["b"] for p in stack]),
+        _KAPPA_PLOT,
+    )
     k0 = np.array([_kappa0(p) for p in stack])
     for ax, e, p, k in zip(axes, epochs, stack, k0):
         plotting.plot_flow_1d(p, _KAPPA_PLOT, ax=ax, kappa0=k, threshold=1.0)
@@ -81,14 +97,25 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
     """
     scale = check_scale(scale)
     seed = check_int(seed, "seed", minimum=0)
-    lr, epochs, flow_epochs, every = pick(scale, (0.01, 20000, (1, 8001, 19001), 10),
-                                          (0.003, 100000, (1, 30001, 99001), 20),
-                                          (0.003, 500000, (1, 200001, 499001), 100))
+    lr, epochs, flow_epochs, every = pick(
+        scale,
+        (0.01, 20000, (1, 8001, 19001), 10),
+        (0.003, 100000, (1, 30001, 99001), 20),
+        (0.003, 500000, (1, 200001, 499001), 100),
+    )
     model = rank_one_model()
     params = rnn.init_params(model, seed, scheme="torch")
-    res = rnn.train(model, tasks.delayed_activation(_T_RNN), lr=lr, epochs=epochs, params=params,
-                    record_every=every, snapshot_epochs=flow_epochs, fixed_point_grid=_KAPPA_FULL,
-                    n_threads=threads(n_threads))
+    res = rnn.train(
+        model,
+        tasks.delayed_activation(_T_RNN),
+        lr=lr,
+        epochs=epochs,
+        params=params,
+        record_every=every,
+        snapshot_epochs=flow_epochs,
+        fixed_point_grid=_KAPPA_FULL,
+        n_threads=threads(n_threads),
+    )
     fig, axes = new_figure(2, 3, figsize=(12.0, 7.0))
     gs = axes[0, 0].get_gridspec()
     for ax in axes[0]:
@@ -98,19 +125,43 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
     for e in flow_epochs:
         ax_hist.axvline(e, color="grey", lw=0.8, ls=":")
     max_fp = int(np.max(res.fixed_point_count))
-    ax_hist.set_title(f"Fig 3A: rank-one RNN (N = 100, T = {_T_RNN}), seed {seed}, SGD lr {lr:g}, {epochs} epochs; "
-                      f"fixed points during training: at most {max_fp}", fontsize=10)
+    ax_hist.set_title(
+        f"Fig 3A: rank-one RNN (N = 100, T = {_T_RNN}), seed {seed}, SGD lr {lr:g}, {epochs} epochs; "
+        f"fixed points during training: at most {max_fp}",
+        fontsize=10,
+    )
     flows, k0 = _flow_panels(axes[1], res.snapshots, flow_epochs)
-    data = {"epochs": res.epochs, "loss": res.loss, "grad_norm": res.grad_norm,
-            "fixed_point_count": res.fixed_point_count, "flow_epochs": np.asarray(flow_epochs),
-            "kappa": _KAPPA_PLOT, "flow": flows, "kappa0": k0}
-    params_out = {"scale": scale, "seed": seed, "init": "torch", "lr": lr, "epochs": epochs,
-                  "record_every": every, "flow_epochs": list(flow_epochs), "N": 100, "T": _T_RNN}
+    data = {
+        "epochs": res.epochs,
+        "loss": res.loss,
+        "grad_norm": res.grad_norm,
+        "fixed_point_count": res.fixed_point_count,
+        "flow_epochs": np.asarray(flow_epochs),
+        "kappa": _KAPPA_PLOT,
+        "flow": flows,
+        "kappa0": k0,
+    }
+    params_out = {
+        "scale": scale,
+        "seed": seed,
+        "init": "torch",
+        "lr": lr,
+        "epochs": epochs,
+        "record_every": every,
+        "flow_epochs": list(flow_epochs),
+        "N": 100,
+        "T": _T_RNN,
+    }
     return FigureResult("fig3_small_lr", fig, data, params_out)
 
 
-def fig3_large_lr(scale: str = "default", *, seed: int = 40, flow_epochs: Optional[Sequence[int]] = None,
-                  n_threads: Optional[int] = None) -> FigureResult:
+def fig3_large_lr(
+    scale: str = "default",
+    *,
+    seed: int = 40,
+    flow_epochs: Optional[Sequence[int]] = None,
+    n_threads: Optional[int] = None,
+) -> FigureResult:
     """Fig 3C/D: the rank-one network at lr 0.02 (above the critical rate), 6000 epochs: plateau at
     L ~ 0.9999, an abrupt drop, then no monotone convergence; an inset on epochs 5000-5200 and flow maps at
     three epochs around the drop (ylim [-1, 3]).
@@ -147,9 +198,16 @@ def fig3_large_lr(scale: str = "default", *, seed: int = 40, flow_epochs: Option
     # that keeps only those snapshots.
     lo_w, hi_w = (max(0, drop - 60), min(epochs, drop + 140)) if drop >= 0 else (5000, 5200)
     window_epochs = np.arange(lo_w, hi_w + 1)
-    snaps = rnn.train(model, task, lr=lr, epochs=max(max(flow_epochs), hi_w) + 1, params=params,
-                      record_every=epochs, snapshot_epochs=sorted(set(flow_epochs) | set(window_epochs.tolist())),
-                      n_threads=threads(n_threads)).snapshots
+    snaps = rnn.train(
+        model,
+        task,
+        lr=lr,
+        epochs=max(max(flow_epochs), hi_w) + 1,
+        params=params,
+        record_every=epochs,
+        snapshot_epochs=sorted(set(flow_epochs) | set(window_epochs.tolist())),
+        n_threads=threads(n_threads),
+    ).snapshots
     # The largest fixed point kappa* of each window epoch: the readout turns on when it passes kappa = 1.
     fp_kappa = np.array([float(np.max(analysis.fixed_points_1d(snaps[int(e)]).kappa)) for e in window_epochs])
 
@@ -160,11 +218,13 @@ def fig3_large_lr(scale: str = "default", *, seed: int = 40, flow_epochs: Option
     ax_hist = fig.add_subplot(gs[0, :2])
     ax_in = fig.add_subplot(gs[0, 2])
     plotting.plot_history(res.loss, res.grad_norm, ax=ax_hist, epochs=res.epochs, ylim=(1e-6, 5.0))
-    ax_hist.set_title(f"Fig 3C: rank-one RNN, seed {seed}, SGD lr {lr:g} (above critical), float64; "
-                      f"drop at epoch {drop}", fontsize=10)
+    ax_hist.set_title(
+        f"Fig 3C: rank-one RNN, seed {seed}, SGD lr {lr:g} (above critical), float64; drop at epoch {drop}", fontsize=10
+    )
     window = (res.epochs >= 5000) & (res.epochs <= 5200)
-    plotting.plot_history(res.loss[window], res.grad_norm[window], ax=ax_in, epochs=res.epochs[window],
-                          ylim=(1e-3, 5.0))
+    plotting.plot_history(
+        res.loss[window], res.grad_norm[window], ax=ax_in, epochs=res.epochs[window], ylim=(1e-3, 5.0)
+    )
     colors = ("tab:blue", "tab:green", "tab:purple")
     for e, c in zip(flow_epochs, colors):
         ax_in.axvline(e, color=c, lw=1.0, ls=":")
@@ -173,8 +233,12 @@ def fig3_large_lr(scale: str = "default", *, seed: int = 40, flow_epochs: Option
     # Bottom row: the three flow maps overlaid on the paper's range, a close-up around the threshold where
     # they differ, and the fixed point's path through the threshold over the window.
     stack = [snaps[e] for e in flow_epochs]
-    flows = analysis.flow_maps_1d(np.stack([p["m"] for p in stack]), np.stack([p["n"] for p in stack]),
-                                  np.stack([p["b"] for p in stack]), _KAPPA_PLOT)
+    flows = analysis.flow_maps_1d(
+        np.stack([p["m"] for p in stack]),
+        np.stack([p["n"] for p in stack]),
+        np.stack([p["b"] for p in stack]),
+        _KAPPA_PLOT,
+    )
     k0 = np.array([_kappa0(p) for p in stack])
     ax_all, ax_zoom, ax_fp = axes[1]
     zoom = (_KAPPA_PLOT > -1.0) & (_KAPPA_PLOT < 2.0)
@@ -204,23 +268,41 @@ def fig3_large_lr(scale: str = "default", *, seed: int = 40, flow_epochs: Option
     ax_fp.set_ylabel("κ*")
     ax_fp.set_title("the fixed point over the drop window", fontsize=9)
     ax_fp.legend(fontsize=7)
-    data = {"epochs": res.epochs, "loss": res.loss, "grad_norm": res.grad_norm, "accuracy": res.accuracy,
-            "drop_epoch": np.array(drop), "flow_epochs": np.asarray(flow_epochs), "kappa": _KAPPA_PLOT,
-            "flow": flows, "kappa0": k0, "window_epochs": window_epochs, "fixed_point_kappa": fp_kappa}
-    params_out = {"scale": scale, "seed": seed, "init": "torch", "lr": lr, "epochs": epochs,
-                  "flow_epochs": list(flow_epochs), "N": 100, "T": _T_RNN}
+    data = {
+        "epochs": res.epochs,
+        "loss": res.loss,
+        "grad_norm": res.grad_norm,
+        "accuracy": res.accuracy,
+        "drop_epoch": np.array(drop),
+        "flow_epochs": np.asarray(flow_epochs),
+        "kappa": _KAPPA_PLOT,
+        "flow": flows,
+        "kappa0": k0,
+        "window_epochs": window_epochs,
+        "fixed_point_kappa": fp_kappa,
+    }
+    params_out = {
+        "scale": scale,
+        "seed": seed,
+        "init": "torch",
+        "lr": lr,
+        "epochs": epochs,
+        "flow_epochs": list(flow_epochs),
+        "N": 100,
+        "T": _T_RNN,
+    }
     return FigureResult("fig3_large_lr", fig, data, params_out)
 
 
 def full_rank_delayed_model() -> rnn.Model:
     """Spec section 3.3's full-rank network (paper Fig 6A, right): W, w_out, b_out ~ N(0, 1/N), b = 0, linear
     sigmoid readout of the state after each update, x0 = -0.3."""
-    return rnn.Model(N=100, rank="full", alpha=0.5, readout="linear", output="sigmoid", read="after", x0=-0.3,
-                     init="delayed")
+    return rnn.Model(
+        N=100, rank="full", alpha=0.5, readout="linear", output="sigmoid", read="after", x0=-0.3, init="delayed"
+    )
 
 
-def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None
-          ) -> FigureResult:
+def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None) -> FigureResult:
     """Fig 6A: loss vs learning rate at several epochs, mean +- SEM over seeds (log-log; ``plotting.plot_lr_sweep``),
     and the fraction of seeds trapped in the no-learning zone at the end (:func:`ghostfast.metrics.trapped`:
     loss > L0/2 and gradient norm <= 1e-3 of the run's largest), for the rank-one network (left; the Fig 3 network,
@@ -254,12 +336,18 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     """
     scale = check_scale(scale)
     runs = {
-        "one": pick(scale, (np.logspace(-2.5, -1, 6), range(2), 15001, 5000, (5000, 10000, 15000)),
-                    (np.logspace(-3, -1, 9), range(3), 20001, 5000, (5000, 10000, 20000)),
-                    (np.logspace(-4, -1, 30), range(10), 200001, 10000, (10000, 20000, 30000, 50000, 100000, 200000))),
-        "full": pick(scale, (np.logspace(-2, 1, 7), range(2), 1001, 50, (250, 500, 1000)),
-                     (np.logspace(-3, 1, 9), range(3), 5001, 500, (1000, 2000, 5000)),
-                     (np.logspace(-4, 1, 30), range(10), 200001, 10000, (10000, 20000, 30000, 50000, 100000, 200000))),
+        "one": pick(
+            scale,
+            (np.logspace(-2.5, -1, 6), range(2), 15001, 5000, (5000, 10000, 15000)),
+            (np.logspace(-3, -1, 9), range(3), 20001, 5000, (5000, 10000, 20000)),
+            (np.logspace(-4, -1, 30), range(10), 200001, 10000, (10000, 20000, 30000, 50000, 100000, 200000)),
+        ),
+        "full": pick(
+            scale,
+            (np.logspace(-2, 1, 7), range(2), 1001, 50, (250, 500, 1000)),
+            (np.logspace(-3, 1, 9), range(3), 5001, 500, (1000, 2000, 5000)),
+            (np.logspace(-4, 1, 30), range(10), 200001, 10000, (10000, 20000, 30000, 50000, 100000, 200000)),
+        ),
     }
     models = {"one": rank_one_model(), "full": full_rank_delayed_model()}
     fig, axes = new_figure(2, 2, figsize=(11.5, 6.4), height_ratios=(3, 1))
@@ -267,8 +355,16 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     params_out: dict = {"scale": scale, "N": 100, "T": _T_RNN}
     for col, net in enumerate(("one", "full")):
         lrs, seeds, epochs, every, shown = runs[net]
-        res = sweep.sweep(models[net], tasks.delayed_activation(_T_RNN), epochs=epochs, lr=list(lrs),
-                          seed=list(seeds), record_every=every, n_threads=threads(n_threads), progress=progress)
+        res = sweep.sweep(
+            models[net],
+            tasks.delayed_activation(_T_RNN),
+            epochs=epochs,
+            lr=list(lrs),
+            seed=list(seeds),
+            record_every=every,
+            n_threads=threads(n_threads),
+            progress=progress,
+        )
         # Records are the epochs 0, every, 2 every, ... < epochs (hence epochs = last shown + 1).
         idx = np.searchsorted(res.record_epochs, shown)
         ax, ax_trap = axes[:, col]
@@ -279,9 +375,16 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
         ax.legend(fontsize=8, loc="lower left")
         ax_trap.set_xlabel("learning rate (SGD)")
         L = res.loss[..., idx]
-        d = {"lrs": np.asarray(lrs), "seeds": np.asarray(list(seeds)), "epochs_shown": res.record_epochs[idx],
-             "loss": L, "mean_loss": L.mean(axis=1), "trapped_fraction": res.trapped.mean(axis=1),
-             "learned": metrics.learned(res.loss), "grad_norm_final": res.grad_norm[..., -1]}
+        d = {
+            "lrs": np.asarray(lrs),
+            "seeds": np.asarray(list(seeds)),
+            "epochs_shown": res.record_epochs[idx],
+            "loss": L,
+            "mean_loss": L.mean(axis=1),
+            "trapped_fraction": res.trapped.mean(axis=1),
+            "learned": metrics.learned(res.loss),
+            "grad_norm_final": res.grad_norm[..., -1],
+        }
         data.update({f"{net}_{k}": v for k, v in d.items()})
         if net == "one":
             data.update(d)
@@ -289,15 +392,21 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
         if net == "full" and (data["one_trapped_fraction"] == 1.0).any():
             wall = float(data["one_lrs"][np.argmax(data["one_trapped_fraction"] == 1.0)])
             for a in (ax, ax_trap):
-                a.axvline(wall, color="tab:red", ls="--", lw=1, label="rank-one wall (all trapped)" if a is ax else None)
+                a.axvline(
+                    wall, color="tab:red", ls="--", lw=1, label="rank-one wall (all trapped)" if a is ax else None
+                )
             ax.legend(fontsize=8, loc="lower left")
-        params_out[net] = {"lrs": np.asarray(lrs).tolist(), "seeds": list(seeds), "epochs": epochs,
-                           "record_every": every, "init": "torch" if net == "one" else "delayed"}
+        params_out[net] = {
+            "lrs": np.asarray(lrs).tolist(),
+            "seeds": list(seeds),
+            "epochs": epochs,
+            "record_every": every,
+            "init": "torch" if net == "one" else "delayed",
+        }
     return FigureResult("fig6a", fig, data, params_out)
 
 
-def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None
-          ) -> FigureResult:
+def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None) -> FigureResult:
     """Fig 6B: rank-K networks with a trainable linear sigmoid readout (paper Fig 6B): the fraction of
     learned networks (final loss / initial loss < 1e-2) vs K, one curve per learning rate; and learning curves
     (loss / loss0, mean over seeds, log-log) coloured by K at the learning rate where the ranks differ most.
@@ -326,13 +435,25 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     """
     scale = check_scale(scale)
     ranks, lrs, seeds, epochs, every = pick(
-        scale, ((1, 30), np.array([0.01]), range(3), 3000, 10),
+        scale,
+        ((1, 30), np.array([0.01]), range(3), 3000, 10),
         ((1, 3, 10, 30), np.array([0.03, 0.1]), range(3), 10000, 50),
-        ((1, 2, 3, 4, 5, 10, 30, 50, 100), np.logspace(-3, 0, 10), range(10), 500000, 1000))
-    model = rnn.Model(N=100, rank=1, alpha=0.5, readout="linear", output="sigmoid", read="after", x0=-0.3,
-                      init="delayed")
-    res = sweep.sweep(model, tasks.delayed_activation(_T_RNN), epochs=epochs, lr=list(lrs), seed=list(seeds),
-                      rank=list(ranks), record_every=every, n_threads=threads(n_threads), progress=progress)
+        ((1, 2, 3, 4, 5, 10, 30, 50, 100), np.logspace(-3, 0, 10), range(10), 500000, 1000),
+    )
+    model = rnn.Model(
+        N=100, rank=1, alpha=0.5, readout="linear", output="sigmoid", read="after", x0=-0.3, init="delayed"
+    )
+    res = sweep.sweep(
+        model,
+        tasks.delayed_activation(_T_RNN),
+        epochs=epochs,
+        lr=list(lrs),
+        seed=list(seeds),
+        rank=list(ranks),
+        record_every=every,
+        n_threads=threads(n_threads),
+        progress=progress,
+    )
     rel = res.loss / res.loss[..., :1]  # (lr, seed, rank, record)
     rel_final = rel[..., -1]
     learned = metrics.learned(res.loss)
@@ -364,16 +485,33 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     ax_curve.set_title(f"learning curves at lr = {lrs[best]:.3g}", fontsize=9)
     ax_curve.legend(fontsize=7)
     fig.suptitle(f"Fig 6B: rank-K RNN with trainable readout, T = {_T_RNN}, {epochs} epochs", fontsize=10)
-    data = {"ranks": np.asarray(ranks), "lrs": np.asarray(lrs), "seeds": np.asarray(list(seeds)),
-            "fraction_learned": frac, "relative_final_loss": rel_final, "record_epochs": res.record_epochs,
-            "curve_lr": np.array(lrs[best]), "curves": curves}
-    params_out = {"scale": scale, "ranks": list(ranks), "lrs": np.asarray(lrs).tolist(), "seeds": list(seeds),
-                  "epochs": epochs, "record_every": every, "init": "delayed", "N": 100, "T": _T_RNN}
+    data = {
+        "ranks": np.asarray(ranks),
+        "lrs": np.asarray(lrs),
+        "seeds": np.asarray(list(seeds)),
+        "fraction_learned": frac,
+        "relative_final_loss": rel_final,
+        "record_epochs": res.record_epochs,
+        "curve_lr": np.array(lrs[best]),
+        "curves": curves,
+    }
+    params_out = {
+        "scale": scale,
+        "ranks": list(ranks),
+        "lrs": np.asarray(lrs).tolist(),
+        "seeds": list(seeds),
+        "epochs": epochs,
+        "record_every": every,
+        "init": "delayed",
+        "N": 100,
+        "T": _T_RNN,
+    }
     return FigureResult("fig6b", fig, data, params_out)
 
 
-def fig8b_ablation(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None
-                   ) -> FigureResult:
+def fig8b_ablation(
+    scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None
+) -> FigureResult:
     """Fig 8B (ablation): rank-one networks that learned and then fell into the no-learning zone at lr 0.02
     get a lower output confidence c. Phase 1: every seed trains 6000 epochs at c = 10 (``sweep.sweep``).
     Runs kept: max accuracy in epochs 5950-5999 <= 0.5 AND max accuracy in 0-5999 > 0.5. Phase 2: each kept
@@ -408,8 +546,17 @@ def fig8b_ablation(scale: str = "default", *, n_threads: Optional[int] = None, p
     model = rank_one_model()
     task = tasks.delayed_activation(_T_RNN)
     nt = threads(n_threads)
-    phase1 = sweep.sweep(model, task, epochs=epochs, lr=[lr], seed=list(range(n_seeds)), record_every=1,
-                         keep_params=True, n_threads=nt, progress=progress)
+    phase1 = sweep.sweep(
+        model,
+        task,
+        epochs=epochs,
+        lr=[lr],
+        seed=list(range(n_seeds)),
+        record_every=1,
+        keep_params=True,
+        n_threads=nt,
+        progress=progress,
+    )
     acc1 = phase1.accuracy[0]  # (seed, epoch)
     keep = (acc1[:, 5950:6000].max(axis=1) <= 0.5) & (acc1[:, :6000].max(axis=1) > 0.5) & phase1.done[0]
     sel = np.flatnonzero(keep)
@@ -448,17 +595,38 @@ def fig8b_ablation(scale: str = "default", *, n_threads: Optional[int] = None, p
         a.set_xlim(lo, epochs + extra)
     ax_acc.axhline(0.5, color="grey", lw=0.8, ls=":")
     ax_acc.set_ylabel("accuracy (mean ± SEM)")
-    ax_acc.set_title(f"Fig 8B: {sel.size}/{n_seeds} rank-one runs trapped after learning (lr {lr:g}, c = 10);\n"
-                     "confidence c switched at epoch 6000 (dashed)", fontsize=9)
+    ax_acc.set_title(
+        f"Fig 8B: {sel.size}/{n_seeds} rank-one runs trapped after learning (lr {lr:g}, c = 10);\n"
+        "confidence c switched at epoch 6000 (dashed)",
+        fontsize=9,
+    )
     ax_acc.legend(fontsize=6, ncol=2, loc="center left")
     ax_grad.set_yscale("log")
     ax_grad.set_ylabel("gradient norm")
     ax_grad.set_xlabel("epoch")
-    data = {"epochs": ep, "c_values": c_values, "c_plotted": c_plot, "accuracy_mean": acc_mean,
-            "accuracy_sem": acc_sem, "grad_mean": grad_mean, "grad_sem": grad_sem,
-            "final_accuracy": acc_mean[:, -1], "selected_seeds": sel, "n_selected": np.array(sel.size)}
-    params_out = {"scale": scale, "seeds": f"0-{n_seeds - 1}", "lr": lr, "epochs": epochs, "extra_epochs": extra,
-                  "c_values": c_values.tolist(), "init": "torch", "N": 100, "T": _T_RNN}
+    data = {
+        "epochs": ep,
+        "c_values": c_values,
+        "c_plotted": c_plot,
+        "accuracy_mean": acc_mean,
+        "accuracy_sem": acc_sem,
+        "grad_mean": grad_mean,
+        "grad_sem": grad_sem,
+        "final_accuracy": acc_mean[:, -1],
+        "selected_seeds": sel,
+        "n_selected": np.array(sel.size),
+    }
+    params_out = {
+        "scale": scale,
+        "seeds": f"0-{n_seeds - 1}",
+        "lr": lr,
+        "epochs": epochs,
+        "extra_epochs": extra,
+        "c_values": c_values.tolist(),
+        "init": "torch",
+        "N": 100,
+        "T": _T_RNN,
+    }
     return FigureResult("fig8b_ablation", fig, data, params_out)
 
 
@@ -500,10 +668,26 @@ def fig8b_learnable(scale: str = "default", *, seed: int = 40, n_threads: Option
     ax_l.set_ylabel("loss")
     ax_g.set_ylabel("gradient norm")
     ax_g.set_xlabel("epoch")
-    ax_l.set_title(f"Fig 8B: learnable confidence, seed {seed}, lr {lr:g}; c: 10 → {float(r1.params['c']):.3g}, "
-                   f"reset to 1 at epoch {phase} → {float(r2.params['c']):.3g}", fontsize=9)
-    data = {"epochs": ep, "loss": loss, "grad_norm": grad,
-            "c_end": np.array([float(r1.params["c"]), float(r2.params["c"])]), "switch_epoch": np.array(phase)}
-    params_out = {"scale": scale, "seed": seed, "lr": lr, "epochs_per_phase": phase, "c_initial": [10.0, 1.0],
-                  "init": "torch", "N": 100, "T": _T_RNN}
+    ax_l.set_title(
+        f"Fig 8B: learnable confidence, seed {seed}, lr {lr:g}; c: 10 → {float(r1.params['c']):.3g}, "
+        f"reset to 1 at epoch {phase} → {float(r2.params['c']):.3g}",
+        fontsize=9,
+    )
+    data = {
+        "epochs": ep,
+        "loss": loss,
+        "grad_norm": grad,
+        "c_end": np.array([float(r1.params["c"]), float(r2.params["c"])]),
+        "switch_epoch": np.array(phase),
+    }
+    params_out = {
+        "scale": scale,
+        "seed": seed,
+        "lr": lr,
+        "epochs_per_phase": phase,
+        "c_initial": [10.0, 1.0],
+        "init": "torch",
+        "N": 100,
+        "T": _T_RNN,
+    }
     return FigureResult("fig8b_learnable", fig, data, params_out)

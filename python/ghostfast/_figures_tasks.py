@@ -5,6 +5,7 @@ sigmoid for DMTS) with the "task" initialisation preset of :func:`ghostfast.rnn.
 W, w_in, w_out; PyTorch-default biases) drawn from numpy's generator: the paper's PyTorch seeds cannot be
 matched, so compare statistically.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -27,12 +28,23 @@ def _task(name: str, config: str, samples_per_class: int = 1) -> tasks.Task:
 
 def _full_rank_model(output: str, noise_std: float, x0_std: float) -> rnn.Model:
     x0: Any = "random" if x0_std > 0 else 0.0
-    return rnn.Model(N=100, rank="full", alpha=0.5, readout="linear", output=output, read="before", n_in=1,
-                     noise_std=noise_std, x0=x0, x0_std=x0_std)
+    return rnn.Model(
+        N=100,
+        rank="full",
+        alpha=0.5,
+        readout="linear",
+        output=output,
+        read="before",
+        n_in=1,
+        noise_std=noise_std,
+        x0=x0,
+        x0_std=x0_std,
+    )
 
 
-def fig7(scale: str = "default", *, task: str = "dcdt", n_threads: Optional[int] = None,
-         progress: Optional[bool] = None) -> FigureResult:
+def fig7(
+    scale: str = "default", *, task: str = "dcdt", n_threads: Optional[int] = None, progress: Optional[bool] = None
+) -> FigureResult:
     """Fig 7: full-rank RNNs on DCDT (config B, 32 steps) or DMTS (config A, 38 steps), deterministic
     (no noise, r0 = 0), SGD. Box plots over seeds of the time-averaged loss, gradient norm and weight norm
     ||W||_F vs learning rate; example runs (loss, gradient norm, ||W||_F vs epoch, log-log) at the paper's
@@ -62,11 +74,22 @@ def fig7(scale: str = "default", *, task: str = "dcdt", n_threads: Optional[int]
     scale = check_scale(scale)
     task = check_choice(task, "task", tuple(_FIG7))
     config, output, paper_idx, paper_seeds = _FIG7[task]
-    lrs, seeds, epochs = pick(scale, (np.logspace(-3, 1, 5), range(2), 200), (np.logspace(-3, 1, 9), range(4), 1000),
-                              (np.logspace(-3, 1, 20), range(20), 20000))
+    lrs, seeds, epochs = pick(
+        scale,
+        (np.logspace(-3, 1, 5), range(2), 200),
+        (np.logspace(-3, 1, 9), range(4), 1000),
+        (np.logspace(-3, 1, 20), range(20), 20000),
+    )
     model = _full_rank_model(output, 0.0, 0.0)
-    res = sweep.sweep(model, _task(task, config), epochs=epochs, lr=list(lrs), seed=list(seeds),
-                      n_threads=threads(n_threads), progress=progress)
+    res = sweep.sweep(
+        model,
+        _task(task, config),
+        epochs=epochs,
+        lr=list(lrs),
+        seed=list(seeds),
+        n_threads=threads(n_threads),
+        progress=progress,
+    )
     with np.errstate(invalid="ignore"):
         mean_loss = np.nanmean(res.loss, axis=-1)
         mean_grad = np.nanmean(res.grad_norm, axis=-1)
@@ -80,8 +103,11 @@ def fig7(scale: str = "default", *, task: str = "dcdt", n_threads: Optional[int]
 
     fig, axes = new_figure(2, 3, figsize=(13.0, 7.5))
     labels = [f"{lr:.2g}" for lr in lrs]
-    for ax, values, name in zip(axes[0], (mean_loss, mean_grad, mean_w),
-                                ("time-averaged loss", "time-averaged gradient norm", "time-averaged ||W||_F")):
+    for ax, values, name in zip(
+        axes[0],
+        (mean_loss, mean_grad, mean_w),
+        ("time-averaged loss", "time-averaged gradient norm", "time-averaged ||W||_F"),
+    ):
         ax.boxplot([v[np.isfinite(v)] for v in values], positions=np.arange(len(lrs)), widths=0.6)
         ax.set_xticks(np.arange(len(lrs)), labels, rotation=60, fontsize=7)
         ax.set_yscale("log")
@@ -89,8 +115,9 @@ def fig7(scale: str = "default", *, task: str = "dcdt", n_threads: Optional[int]
         ax.set_title(name, fontsize=9)
     x = np.maximum(res.record_epochs, 1)
     colors = ("tab:blue", "tab:red")
-    for ax, hist, name in zip(axes[1], (res.loss, res.grad_norm, res.weight_norm),
-                              ("loss", "gradient norm", "||W||_F")):
+    for ax, hist, name in zip(
+        axes[1], (res.loss, res.grad_norm, res.weight_norm), ("loss", "gradient norm", "||W||_F")
+    ):
         for j, s, color in zip(ex_j, ex_seeds, colors):
             ax.plot(x, hist[ex_i, j], color=color, label=f"seed {s}")
         ax.set_xscale("log")
@@ -99,15 +126,35 @@ def fig7(scale: str = "default", *, task: str = "dcdt", n_threads: Optional[int]
         ax.set_xlabel("epoch")
         ax.set_title(f"{name}, lr = {lrs[ex_i]:.3g}", fontsize=9)
         ax.legend(fontsize=7)
-    fig.suptitle(f"Fig 7: full-rank RNN on {task.upper()} (config {config}), {len(seed_list)} seeds, {epochs} epochs, "
-                 "no noise", fontsize=10)
-    data = {"lrs": np.asarray(lrs), "seeds": np.asarray(seed_list), "mean_loss": mean_loss,
-            "mean_grad_norm": mean_grad, "mean_weight_norm": mean_w, "example_lr": np.array(lrs[ex_i]),
-            "example_seeds": np.asarray(ex_seeds), "example_epochs": res.record_epochs,
-            "example_loss": res.loss[ex_i, ex_j], "example_grad_norm": res.grad_norm[ex_i, ex_j],
-            "example_weight_norm": res.weight_norm[ex_i, ex_j]}
-    params_out = {"scale": scale, "task": task, "config": config, "lrs": np.asarray(lrs).tolist(),
-                  "seeds": seed_list, "epochs": epochs, "noise_std": 0.0, "x0": 0.0, "init": "task", "N": 100}
+    fig.suptitle(
+        f"Fig 7: full-rank RNN on {task.upper()} (config {config}), {len(seed_list)} seeds, {epochs} epochs, no noise",
+        fontsize=10,
+    )
+    data = {
+        "lrs": np.asarray(lrs),
+        "seeds": np.asarray(seed_list),
+        "mean_loss": mean_loss,
+        "mean_grad_norm": mean_grad,
+        "mean_weight_norm": mean_w,
+        "example_lr": np.array(lrs[ex_i]),
+        "example_seeds": np.asarray(ex_seeds),
+        "example_epochs": res.record_epochs,
+        "example_loss": res.loss[ex_i, ex_j],
+        "example_grad_norm": res.grad_norm[ex_i, ex_j],
+        "example_weight_norm": res.weight_norm[ex_i, ex_j],
+    }
+    params_out = {
+        "scale": scale,
+        "task": task,
+        "config": config,
+        "lrs": np.asarray(lrs).tolist(),
+        "seeds": seed_list,
+        "epochs": epochs,
+        "noise_std": 0.0,
+        "x0": 0.0,
+        "init": "task",
+        "N": 100,
+    }
     return FigureResult(f"fig7_{task}", fig, data, params_out)
 
 
@@ -122,9 +169,16 @@ def fig7_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
 
 
 #: Fig 5: task -> (config, output, epochs per scale (quick, default, paper), snapshot epochs per scale, panel).
-_FIG5 = {"dcdt": ("A", "tanh", (3001, 3001, 3001), ((10, 200, 1000, 3000),) * 3, "5A-C"),
-         "dmts": ("B", "sigmoid", (50001, 100001, 100001),
-                  ((100, 1000, 30000, 50000), (100, 1000, 50000, 100000), (100, 1000, 50000, 100000)), "5D-F")}
+_FIG5 = {
+    "dcdt": ("A", "tanh", (3001, 3001, 3001), ((10, 200, 1000, 3000),) * 3, "5A-C"),
+    "dmts": (
+        "B",
+        "sigmoid",
+        (50001, 100001, 100001),
+        ((100, 1000, 30000, 50000), (100, 1000, 50000, 100000), (100, 1000, 50000, 100000)),
+        "5D-F",
+    ),
+}
 
 
 def _kind_counts(sp: Any) -> str:
@@ -137,8 +191,9 @@ def _kind_counts(sp: Any) -> str:
     return ", ".join(parts) if parts else "no slow points"
 
 
-def slow_point_row(fig: Any, gs_row: Any, gs_bar: Any, states: list, sps: list, titles: list,
-                   speed_range: tuple = (-6.0, 0.0)) -> list:
+def slow_point_row(
+    fig: Any, gs_row: Any, gs_bar: Any, states: list, sps: list, titles: list, speed_range: tuple = (-6.0, 0.0)
+) -> list:
     """One row of 3-D PCA panels (``plotting.plot_pca_3d``, markers by class) with ONE shared horizontal
     colour bar for log10 speed in ``gs_bar``. Returns the 3-D Axes."""
     import matplotlib
@@ -153,13 +208,16 @@ def slow_point_row(fig: Any, gs_row: Any, gs_bar: Any, states: list, sps: list, 
         axes.append(ax)
     cax = fig.add_subplot(gs_bar)
     sm = ScalarMappable(norm=Normalize(*speed_range), cmap=matplotlib.colormaps["viridis"])
-    fig.colorbar(sm, cax=cax, orientation="horizontal",
-                 label="log10 speed |F| of the slow points (markers: o fixed point, X ghost, ^ slow point)")
+    fig.colorbar(
+        sm,
+        cax=cax,
+        orientation="horizontal",
+        label="log10 speed |F| of the slow points (markers: o fixed point, X ghost, ^ slow point)",
+    )
     return axes
 
 
-def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads: Optional[int] = None
-         ) -> FigureResult:
+def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads: Optional[int] = None) -> FigureResult:
     """Fig 5: a full-rank RNN learning DCDT (Fig 5A-C: config A, 22 steps, 3001 epochs, snapshots at epochs
     10, 200, 1000, 3000) or DMTS (Fig 5D-F: config B, 44 steps, 100 001 epochs, snapshots at 100, 1000,
     50 000, 100 000), one trial per class, noise 1e-2, random r0 with sigma 0.1, SGD lr 1e-2, seed 3: loss and
@@ -196,8 +254,16 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
     model = _full_rank_model(output, 1e-2, 0.1)
     tk = _task(task, config)
     every = 1 if epochs <= 5000 else 10
-    res = rnn.train(model, tk, lr=lr, epochs=epochs, seed=seed, snapshot_epochs=snap_epochs, record_every=every,
-                    n_threads=threads(n_threads))
+    res = rnn.train(
+        model,
+        tk,
+        lr=lr,
+        epochs=epochs,
+        seed=seed,
+        snapshot_epochs=snap_epochs,
+        record_every=every,
+        n_threads=threads(n_threads),
+    )
     states, sps, sx, ss, sd, se, sk, sev, extent = [], [], [], [], [], [], [], [], []
     for e in snap_epochs:
         p = res.snapshots[e]
@@ -237,19 +303,44 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
         for a in (ax_loss, ax_acc):
             a.axvline(max(e, 1), color="grey", lw=0.8, ls=":")
     idx = [min(int(np.searchsorted(res.epochs, e)), res.epochs.size - 1) for e in snap_epochs]
-    titles = [f"epoch {e} (accuracy {res.accuracy[i]:.2f}):\n{_kind_counts(sp)}"
-              for e, i, sp in zip(snap_epochs, idx, sps)]
+    titles = [
+        f"epoch {e} (accuracy {res.accuracy[i]:.2f}):\n{_kind_counts(sp)}" for e, i, sp in zip(snap_epochs, idx, sps)
+    ]
     slow_point_row(fig, [gs[1, k] for k in range(4)], gs[2, 1:3], states, sps, titles)
-    fig.suptitle(f"Fig {panel}: full-rank RNN on {task.upper()} (config {config}), seed {seed}, SGD lr {lr:g}, "
-                 f"{epochs} epochs; trajectories (grey) and slow points on the top 3 PCs", fontsize=10)
-    data = {"epochs": res.epochs, "loss": res.loss, "grad_norm_W": res.grad_norm_groups["W"],
-            "accuracy": res.accuracy, "snapshot_epochs": np.asarray(snap_epochs), "states": np.stack(states),
-            "slow_x": np.concatenate(sx), "slow_speed": np.concatenate(ss), "slow_distance": np.concatenate(sd),
-            "slow_min_abs_eig": np.concatenate(sev), "slow_epoch": np.concatenate(se),
-            "slow_kind": np.concatenate(sk).astype(str), "trajectory_extent": np.asarray(extent)}
-    params_out = {"scale": scale, "task": task, "seed": seed, "lr": lr, "epochs": epochs, "record_every": every,
-                  "snapshot_epochs": list(snap_epochs), "noise_std": 1e-2, "x0_std": 0.1, "config": config,
-                  "init": "task", "N": 100}
+    fig.suptitle(
+        f"Fig {panel}: full-rank RNN on {task.upper()} (config {config}), seed {seed}, SGD lr {lr:g}, "
+        f"{epochs} epochs; trajectories (grey) and slow points on the top 3 PCs",
+        fontsize=10,
+    )
+    data = {
+        "epochs": res.epochs,
+        "loss": res.loss,
+        "grad_norm_W": res.grad_norm_groups["W"],
+        "accuracy": res.accuracy,
+        "snapshot_epochs": np.asarray(snap_epochs),
+        "states": np.stack(states),
+        "slow_x": np.concatenate(sx),
+        "slow_speed": np.concatenate(ss),
+        "slow_distance": np.concatenate(sd),
+        "slow_min_abs_eig": np.concatenate(sev),
+        "slow_epoch": np.concatenate(se),
+        "slow_kind": np.concatenate(sk).astype(str),
+        "trajectory_extent": np.asarray(extent),
+    }
+    params_out = {
+        "scale": scale,
+        "task": task,
+        "seed": seed,
+        "lr": lr,
+        "epochs": epochs,
+        "record_every": every,
+        "snapshot_epochs": list(snap_epochs),
+        "noise_std": 1e-2,
+        "x0_std": 0.1,
+        "config": config,
+        "init": "task",
+        "N": 100,
+    }
     return FigureResult(f"fig5_{task}", fig, data, params_out)
 
 
@@ -301,15 +392,39 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
     task = _task("dcdt", "A", samples_per_class=10)
     nt = threads(n_threads)
     keys = [seed_key(s) for s in range(n_seeds)]
-    jobs1 = [rnn.TrainJob(model, task, lr, E1, rnn.init_params(model, s), optimizer="adam", key0=k.key0,
-                          key1=k.key1, record_every=every) for s, k in zip(range(n_seeds), keys)]
+    jobs1 = [
+        rnn.TrainJob(
+            model,
+            task,
+            lr,
+            E1,
+            rnn.init_params(model, s),
+            optimizer="adam",
+            key0=k.key0,
+            key1=k.key1,
+            record_every=every,
+        )
+        for s, k in zip(range(n_seeds), keys)
+    ]
     out1 = rnn.train_many(jobs1, n_threads=nt)
     jobs2 = []
     for r, k in zip(out1, keys):
         for c in caps:
             m_c = model if np.isinf(c) else replace(model, readout_l1_cap=float(c))
-            jobs2.append(rnn.TrainJob(m_c, task, lr, E2, r.state.params, optimizer="adam", key0=k.key0,
-                                      key1=k.key1, record_every=every, state=r.state))
+            jobs2.append(
+                rnn.TrainJob(
+                    m_c,
+                    task,
+                    lr,
+                    E2,
+                    r.state.params,
+                    optimizer="adam",
+                    key0=k.key0,
+                    key1=k.key1,
+                    record_every=every,
+                    state=r.state,
+                )
+            )
     out2 = rnn.train_many(jobs2, n_threads=nt)
     acc1 = np.stack([r.accuracy for r in out1])  # (seed, n1)
     loss1 = np.stack([r.loss for r in out1])
@@ -322,7 +437,7 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
 
     acc_mean, acc_sem = mean_sem(acc, axis=0)
     loss_mean, loss_sem = mean_sem(loss, axis=0)
-    late = acc2[:, :, acc2.shape[2] // 2:].mean(axis=2).T  # (cap, seed)
+    late = acc2[:, :, acc2.shape[2] // 2 :].mean(axis=2).T  # (cap, seed)
     fig, axes = new_figure(2, 1, figsize=(7.0, 6.4), sharex=True)
     ax_acc, ax_loss = axes[:, 0]
     colors = ("tab:blue", "tab:green", "tab:orange", "tab:red", "black")
@@ -337,11 +452,34 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
     ax_loss.set_yscale("log")
     ax_loss.set_ylabel("loss")
     ax_loss.set_xlabel("epoch")
-    ax_acc.set_title(f"Fig 8C: full-rank RNN on DCDT, Adam lr {lr:g}, {n_seeds} seeds; readout L1 norm capped at c "
-                     f"from epoch {E1}", fontsize=9)
-    data = {"epochs": epochs, "caps": caps, "accuracy_mean": acc_mean, "accuracy_sem": acc_sem,
-            "loss_mean": loss_mean, "loss_sem": loss_sem, "late_accuracy": late, "switch_epoch": np.array(E1)}
-    params_out = {"scale": scale, "seeds": f"0-{n_seeds - 1}", "lr": lr, "optimizer": "adam", "epochs_phase1": E1,
-                  "epochs_phase2": E2, "record_every": every, "caps": [float(c) for c in caps],
-                  "samples_per_class": 10, "noise_std": 1e-3, "x0_std": 0.1, "config": "A", "init": "task", "N": 100}
+    ax_acc.set_title(
+        f"Fig 8C: full-rank RNN on DCDT, Adam lr {lr:g}, {n_seeds} seeds; readout L1 norm capped at c from epoch {E1}",
+        fontsize=9,
+    )
+    data = {
+        "epochs": epochs,
+        "caps": caps,
+        "accuracy_mean": acc_mean,
+        "accuracy_sem": acc_sem,
+        "loss_mean": loss_mean,
+        "loss_sem": loss_sem,
+        "late_accuracy": late,
+        "switch_epoch": np.array(E1),
+    }
+    params_out = {
+        "scale": scale,
+        "seeds": f"0-{n_seeds - 1}",
+        "lr": lr,
+        "optimizer": "adam",
+        "epochs_phase1": E1,
+        "epochs_phase2": E2,
+        "record_every": every,
+        "caps": [float(c) for c in caps],
+        "samples_per_class": 10,
+        "noise_std": 1e-3,
+        "x0_std": 0.1,
+        "config": "A",
+        "init": "task",
+        "N": 100,
+    }
     return FigureResult("fig8c", fig, data, params_out)

@@ -1,4 +1,5 @@
 """Optional dependencies are imported on first use, with an error that names the extra to install."""
+
 from __future__ import annotations
 
 import importlib

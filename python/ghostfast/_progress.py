@@ -16,6 +16,7 @@ How Ctrl-C is handled (the same on every supported Python):
   running (the C++ call would go on writing into the result, and the interpreter could abort at exit).
   So when ``run_with_control`` returns, the C++ call has finished and nothing writes into the result.
 """
+
 from __future__ import annotations
 
 import os
@@ -98,9 +99,16 @@ class _SigintToCancel:
             self.active = False
 
 
-def run_with_control(call: Callable[[Any], Any], *, total: int, progress: bool | None = None,
-                     desc: str = "", unit: str = "run", poll_seconds: float = 0.1,
-                     counter: str = "done") -> Tuple[Any, bool]:
+def run_with_control(
+    call: Callable[[Any], Any],
+    *,
+    total: int,
+    progress: bool | None = None,
+    desc: str = "",
+    unit: str = "run",
+    poll_seconds: float = 0.1,
+    counter: str = "done",
+) -> Tuple[Any, bool]:
     """Run ``call(control)`` in a thread; return ``(result, interrupted)``.
 
     ``call`` must release the GIL, count its progress in ``control.done`` (jobs) or ``control.epochs``

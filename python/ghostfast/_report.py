@@ -7,6 +7,7 @@ A check is a list of conditions, each a boolean with the sentence it tests and t
 figure passes when every condition holds. Claims are the paper's (abstract-level where the paper text was
 not available to us; see each figure's docstring in :mod:`ghostfast.figures`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -43,9 +44,13 @@ class Check:
         return "\n".join(lines)
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"figure": self.figure, "claim": self.claim, "passed": self.passed,
-                "conditions": [{"passed": ok, "check": text} for ok, text in self.conditions],
-                "numbers": _plain(self.numbers)}
+        return {
+            "figure": self.figure,
+            "claim": self.claim,
+            "passed": self.passed,
+            "conditions": [{"passed": ok, "check": text} for ok, text in self.conditions],
+            "numbers": _plain(self.numbers),
+        }
 
 
 def _plain(v: Any) -> Any:
@@ -81,41 +86,41 @@ def _f(x: Any, digits: int = 3) -> float:
 #: Figure name -> the paper's claim in one sentence.
 CLAIMS: Dict[str, str] = {
     "fig1": "A saddle-node pair of fixed points (r < 0) disappears at r = 0 and leaves a ghost (r > 0): no fixed "
-            "point, but a slow passage near x = 0.",
+    "point, but a slow passage near x = 0.",
     "fig2_loss": "The canonical model's loss has its minimum at r* = pi^2/(4T^2) and a no-learning zone r <= r*/4 "
-                 "where L = 1 with zero gradient; a lower output confidence smooths it.",
+    "where L = 1 with zero gradient; a lower output confidence smooths it.",
     "fig2_dynamics": "Below the critical learning rate gradient descent plateaus, arrives abruptly and oscillates "
-                     "around the cusp-shaped minimum; above it, it overshoots into the no-learning zone and stays.",
+    "around the cusp-shaped minimum; above it, it overshoots into the no-learning zone and stays.",
     "fig2d": "Learning fails abruptly above a critical learning rate 3 pi^4/(32 T^5): every run ends trapped at "
-             "L = 1 there, none below.",
+    "L = 1 there, none below.",
     "fig3_small_lr": "At a small learning rate the rank-one RNN shows a long plateau with a tiny gradient, a gradient "
-                     "spike and an abrupt drop, without any bifurcation (one fixed point throughout), and learning "
-                     "leaves a ghost between kappa0 and the threshold.",
+    "spike and an abrupt drop, without any bifurcation (one fixed point throughout), and learning "
+    "leaves a ghost between kappa0 and the threshold.",
     "fig3_large_lr": "Above the critical learning rate the rank-one RNN drops abruptly when its fixed point passes "
-                     "the readout threshold, and then does not converge (oscillates or falls back into the zone).",
+    "the readout threshold, and then does not converge (oscillates or falls back into the zone).",
     "fig4_dcdt": "In a rank-2 RNN learning DCDT, a ghost (a slow point that is not a fixed point, with a near-zero "
-                 "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt loss drop.",
+    "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt loss drop.",
     "fig4_dmts": "In a rank-2 RNN learning DMTS, a ghost (a slow point that is not a fixed point, with a near-zero "
-                 "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt loss drop.",
+    "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt loss drop.",
     "fig5_dcdt": "A full-rank RNN learns DCDT abruptly, and learning reorganises its fixed and slow points, which "
-                 "lie in the region the trajectories visit.",
+    "lie in the region the trajectories visit.",
     "fig5_dmts": "A full-rank RNN learns DMTS abruptly after a long plateau, and learning reorganises its fixed and "
-                 "slow points, which lie in the region the trajectories visit.",
+    "slow points, which lie in the region the trajectories visit.",
     "fig6a": "The rank-one RNN learns only in a window of learning rates with a hard wall above (all runs trapped); "
-             "the full-rank RNN, with more trainable dimensions, learns at learning rates far beyond that wall.",
+    "the full-rank RNN, with more trainable dimensions, learns at learning rates far beyond that wall.",
     "fig6b": "More trainable rank stabilises learning: networks of higher rank K learn where rank one fails.",
     "fig7_dcdt": "Full-rank RNNs on DCDT: beyond a critical learning rate the time-averaged loss rises while the "
-                 "time-averaged gradient collapses (the no-learning zone).",
+    "time-averaged gradient collapses (the no-learning zone).",
     "fig7_dmts": "Full-rank RNNs on DMTS: beyond a critical learning rate the time-averaged loss rises while the "
-                 "time-averaged gradient collapses (the no-learning zone).",
+    "time-averaged gradient collapses (the no-learning zone).",
     "fig8a": "Lowering the output confidence a restores a usable gradient inside the no-learning zone, by orders "
-             "of magnitude.",
+    "of magnitude.",
     "fig8b_ablation": "Rank-one networks trapped in the no-learning zone escape only after their output confidence "
-                      "is lowered; at c = 10 they stay trapped.",
+    "is lowered; at c = 10 they stay trapped.",
     "fig8b_learnable": "With a learnable output confidence the rank-one RNN converges, also after the confidence is "
-                       "reset to 1.",
+    "reset to 1.",
     "fig8c": "Capping the readout norm (lower confidence) of full-rank DCDT networks raises their late accuracy "
-             "relative to no cap.",
+    "relative to no cap.",
 }
 
 
@@ -146,8 +151,11 @@ def _fig2_loss(d: dict, p: dict, c: _Conds) -> dict:
         c(np.all(d["loss_simulated"][hi, deep] > 0.99), "a = 1: stuck at L > 0.99 inside the zone (r < 0)")
         c(np.all(d["loss_simulated"][lo, deep] < 0.9), "a = 0.1: L < 0.9 inside the zone (a smoothed landscape)")
         c(d["loss_simulated"][hi].min() < d["loss_simulated"][lo].min(), "the sharper readout reaches a lower minimum")
-    return {"r_star": _f(r_star, 6), "min_loss_simulated": [_f(x) for x in d["loss_simulated"].min(axis=1)],
-            "confidences": conf}
+    return {
+        "r_star": _f(r_star, 6),
+        "min_loss_simulated": [_f(x) for x in d["loss_simulated"].min(axis=1)],
+        "confidences": conf,
+    }
 
 
 def _fig2_dynamics(d: dict, p: dict, c: _Conds) -> dict:
@@ -155,69 +163,105 @@ def _fig2_dynamics(d: dict, p: dict, c: _Conds) -> dict:
     c(d["lrs"][0] < d["critical_lr"] < d["lrs"][1], "the two learning rates straddle the analytic critical rate")
     slow_r, slow_L = d["r"][0], d["loss"][0]
     arrival = int(d["arrival_epoch"][0])
-    c(500 < arrival < 3000 and slow_L[max(arrival // 2, 0)] > 0.5,
-      "below: a plateau (L > 0.5 half-way), then arrival at r* between epochs 500 and 3000")
-    crossings = int(np.count_nonzero(np.diff(np.sign(slow_r[max(arrival, 0):] - r_star))))
-    c(slow_L[-100:].max() < 0.1 and crossings > 20 and not d["trapped"][0],
-      "below: after arrival L < 0.1 and r oscillates across r* (> 20 crossings), not trapped")
+    c(
+        500 < arrival < 3000 and slow_L[max(arrival // 2, 0)] > 0.5,
+        "below: a plateau (L > 0.5 half-way), then arrival at r* between epochs 500 and 3000",
+    )
+    crossings = int(np.count_nonzero(np.diff(np.sign(slow_r[max(arrival, 0) :] - r_star))))
+    c(
+        slow_L[-100:].max() < 0.1 and crossings > 20 and not d["trapped"][0],
+        "below: after arrival L < 0.1 and r oscillates across r* (> 20 crossings), not trapped",
+    )
     fast_r, fast_L = d["r"][1], d["loss"][1]
-    c(d["trapped"][1] and fast_r[-1] < r_zone and np.all(fast_L[-500:] == 1.0) and np.all(fast_r[-500:] == fast_r[-1]),
-      "above: ends below r*/4 with L = 1 and r frozen (zero gradient) for the last 500 epochs")
-    return {"arrival_epoch_below": arrival, "crossings_of_r_star": crossings, "final_r_above_over_r_star":
-            _f(fast_r[-1] / r_star), "critical_lr": _f(d["critical_lr"], 4)}
+    c(
+        d["trapped"][1]
+        and fast_r[-1] < r_zone
+        and np.all(fast_L[-500:] == 1.0)
+        and np.all(fast_r[-500:] == fast_r[-1]),
+        "above: ends below r*/4 with L = 1 and r frozen (zero gradient) for the last 500 epochs",
+    )
+    return {
+        "arrival_epoch_below": arrival,
+        "crossings_of_r_star": crossings,
+        "final_r_above_over_r_star": _f(fast_r[-1] / r_star),
+        "critical_lr": _f(d["critical_lr"], 4),
+    }
 
 
 def _fig2d(d: dict, p: dict, c: _Conds) -> dict:
     lrs, lr_c, tf = d["lrs"], float(d["critical_lr"]), d["trapped_fraction"]
-    c(np.all(tf[lrs >= 1.0e-9] == 1.0) and np.all(d["mean_loss"][lrs >= 1.0e-9, -1] == 1.0),
-      "every run with lr >= 1e-9 (1.1 x critical) ends trapped at L = 1")
+    c(
+        np.all(tf[lrs >= 1.0e-9] == 1.0) and np.all(d["mean_loss"][lrs >= 1.0e-9, -1] == 1.0),
+        "every run with lr >= 1e-9 (1.1 x critical) ends trapped at L = 1",
+    )
     c(np.all(tf[lrs <= 0.85 * lr_c] == 0.0), "no run with lr <= 0.85 x critical is trapped")
     above = lrs[tf >= 0.5]
-    return {"critical_lr_analytic": _f(lr_c, 4), "smallest_lr_half_trapped": _f(above.min(), 4) if above.size else None,
-            "best_final_mean_loss": _f(d["mean_loss"][:, -1].min())}
+    return {
+        "critical_lr_analytic": _f(lr_c, 4),
+        "smallest_lr_half_trapped": _f(above.min(), 4) if above.size else None,
+        "best_final_mean_loss": _f(d["mean_loss"][:, -1].min()),
+    }
 
 
 def _fig3_small_lr(d: dict, p: dict, c: _Conds) -> dict:
     L, G, E = d["loss"], d["grad_norm"], d["epochs"]
     drop_i = int(metrics.drop_epoch(L))
-    c(L[0] > 0.999 and drop_i > 0.3 * L.size and np.all(L[: int(0.9 * max(drop_i, 0))] > 0.99),
-      "a long plateau: L0 > 0.999 and L > 0.99 until 90 % of the drop epoch, which is past 30 % of training")
+    c(
+        L[0] > 0.999 and drop_i > 0.3 * L.size and np.all(L[: int(0.9 * max(drop_i, 0))] > 0.99),
+        "a long plateau: L0 > 0.999 and L > 0.99 until 90 % of the drop epoch, which is past 30 % of training",
+    )
     c(L[-1] < 0.05, "learned: final loss < 0.05")
     e90, e10 = E[np.argmax(L < 0.9)], E[np.argmax(L < 0.1)]
     c((L < 0.1).any() and e10 - e90 < 0.01 * E[-1], "abrupt: from 0.9 to 0.1 within 1 % of training")
-    spike = G[max(drop_i - 5, 0): drop_i + 5].max() if drop_i >= 0 else 0.0
+    spike = G[max(drop_i - 5, 0) : drop_i + 5].max() if drop_i >= 0 else 0.0
     c(spike > 100 * G[0], "a gradient spike at the drop: > 100 x the initial gradient norm")
     c(np.all(d["fixed_point_count"] == 1), "no bifurcation: exactly one fixed point at every recorded epoch")
     kappa, f_end, k0 = d["kappa"], d["flow"][-1], d["kappa0"][-1]
     inner = np.flatnonzero((kappa > k0) & (kappa < 1.0))
     minima = inner[(f_end[inner] < f_end[inner - 1]) & (f_end[inner] < f_end[inner + 1])]
-    c(np.all(f_end[inner] > 0) and minima.size >= 1 and f_end[minima].min() < 1.0,
-      "after learning f > 0 on (kappa0, 1) with a local minimum of f below 1 there: the ghost")
+    c(
+        np.all(f_end[inner] > 0) and minima.size >= 1 and f_end[minima].min() < 1.0,
+        "after learning f > 0 on (kappa0, 1) with a local minimum of f below 1 there: the ghost",
+    )
     f0 = d["flow"][0]
-    c(np.count_nonzero(np.diff(np.sign(f0))) == 1 and kappa[np.argmax(f0 < 0)] < 1.0,
-      "at the start the only fixed point lies below the threshold kappa = 1")
-    return {"drop_epoch": int(E[drop_i]) if drop_i >= 0 else -1, "final_loss": _f(L[-1]),
-            "grad_spike_over_initial": _f(spike / G[0]), "max_fixed_points": int(d["fixed_point_count"].max()),
-            "ghost_speed": _f(f_end[minima].min()) if minima.size else None}
+    c(
+        np.count_nonzero(np.diff(np.sign(f0))) == 1 and kappa[np.argmax(f0 < 0)] < 1.0,
+        "at the start the only fixed point lies below the threshold kappa = 1",
+    )
+    return {
+        "drop_epoch": int(E[drop_i]) if drop_i >= 0 else -1,
+        "final_loss": _f(L[-1]),
+        "grad_spike_over_initial": _f(spike / G[0]),
+        "max_fixed_points": int(d["fixed_point_count"].max()),
+        "ghost_speed": _f(f_end[minima].min()) if minima.size else None,
+    }
 
 
 def _fig3_large_lr(d: dict, p: dict, c: _Conds) -> dict:
     L = d["loss"]
     drop = int(d["drop_epoch"])
     c(4000 < drop < 6000 and np.all(L[:4000] > 0.99), "a plateau (L > 0.99 for 4000 epochs), then a drop")
-    after = L[max(drop, 0):]
+    after = L[max(drop, 0) :]
     c(after.min() < 0.1, "the drop reaches L < 0.1")
     oscillating = np.count_nonzero(np.diff(np.sign(np.diff(after)))) > 50
     fell_back = after[-100:].min() > 0.9
-    c((oscillating or fell_back) and not (after[-100:].max() < 0.05 and np.all(np.diff(after[-100:]) <= 0)),
-      "no monotone convergence after the drop: it oscillates (> 50 turns) or falls back (L > 0.9 at the end)")
+    c(
+        (oscillating or fell_back) and not (after[-100:].max() < 0.05 and np.all(np.diff(after[-100:]) <= 0)),
+        "no monotone convergence after the drop: it oscillates (> 50 turns) or falls back (L > 0.9 at the end)",
+    )
     we, fp = d["window_epochs"], d["fixed_point_kappa"]
     above = np.flatnonzero(fp > 1.0)
     cross = int(we[above[0]]) if above.size else -1
-    c(above.size > 0 and fp[0] < 1.0 and abs(cross - drop) <= 10,
-      "the fixed point kappa* passes the threshold kappa = 1 within 10 epochs of the drop")
-    return {"drop_epoch": drop, "fixed_point_crosses_threshold": cross, "min_loss_after_drop": _f(after.min()),
-            "outcome": "oscillates" if oscillating else ("falls back" if fell_back else "other")}
+    c(
+        above.size > 0 and fp[0] < 1.0 and abs(cross - drop) <= 10,
+        "the fixed point kappa* passes the threshold kappa = 1 within 10 epochs of the drop",
+    )
+    return {
+        "drop_epoch": drop,
+        "fixed_point_crosses_threshold": cross,
+        "min_loss_after_drop": _f(after.min()),
+        "outcome": "oscillates" if oscillating else ("falls back" if fell_back else "other"),
+    }
 
 
 def _fig4(d: dict, p: dict, c: _Conds) -> dict:
@@ -226,36 +270,62 @@ def _fig4(d: dict, p: dict, c: _Conds) -> dict:
     c(drop > 0 and pre >= 0, "the loss drops after a plateau (the smoothed excess loss halves: a drop epoch exists)")
     ghost = d["pre_drop_ghost"]
     found = bool(d["pre_drop_has_ghost"])
-    c(found, "in the last snapshots before the drop a refined slow point with |F| >= 1e-3 (not a fixed point) and "
-             "an eigenvalue |Re lambda| < 0.05 lies in the trajectories' range (bounding box + 10 %)")
+    c(
+        found,
+        "in the last snapshots before the drop a refined slow point with |F| >= 1e-3 (not a fixed point) and "
+        "an eigenvalue |Re lambda| < 0.05 lies in the trajectories' range (bounding box + 10 %)",
+    )
     c(float(d["final_accuracy"]) > float(d["accuracy"][0]) + 0.05, "accuracy rises over training")
     at = min(int(np.searchsorted(E, max(pre, 0))), L.size - 1)
-    return {"drop_epoch": drop, "ghost_epoch": pre if found else None, "epochs_before_drop": drop - pre if found
-            else None, "ghost_speed": _f(ghost[2]) if found else None,
-            "ghost_min_abs_re_eig": _f(ghost[3]) if found else None,
-            "ghost_kappa": [_f(ghost[0]), _f(ghost[1])] if found else None, "loss_at_ghost": _f(L[at]),
-            "loss_initial": _f(L[0]), "loss_final": _f(L[-1]), "final_accuracy": _f(d["final_accuracy"])}
+    return {
+        "drop_epoch": drop,
+        "ghost_epoch": pre if found else None,
+        "epochs_before_drop": drop - pre if found else None,
+        "ghost_speed": _f(ghost[2]) if found else None,
+        "ghost_min_abs_re_eig": _f(ghost[3]) if found else None,
+        "ghost_kappa": [_f(ghost[0]), _f(ghost[1])] if found else None,
+        "loss_at_ghost": _f(L[at]),
+        "loss_initial": _f(L[0]),
+        "loss_final": _f(L[-1]),
+        "final_accuracy": _f(d["final_accuracy"]),
+    }
 
 
 def _fig5(d: dict, p: dict, c: _Conds) -> dict:
     acc = d["accuracy"]
     n = max(1, acc.size // 30)
-    c(acc[-n:].mean() > 0.95 and acc[-n:].mean() > acc[:n].mean() + 0.05,
-      "the network learns: accuracy > 0.95 at the end, and at least 0.05 above the start (means over 1/30 of "
-      "training)")
+    c(
+        acc[-n:].mean() > 0.95 and acc[-n:].mean() > acc[:n].mean() + 0.05,
+        "the network learns: accuracy > 0.95 at the end, and at least 0.05 above the start (means over 1/30 of "
+        "training)",
+    )
     snaps = list(d["snapshot_epochs"])
     c(set(np.unique(d["slow_epoch"]).tolist()) == set(snaps), "slow/fixed points are found at every snapshot")
-    kinds = [tuple(int(np.count_nonzero((d["slow_epoch"] == e) & (d["slow_kind"] == k)))
-                   for k in ("fixed point", "ghost", "slow point")) for e in snaps]
-    c(kinds[0] != kinds[-1], "learning changes the fixed/slow-point structure (counts by class, first vs last "
-                              "snapshot)")
-    near = [bool(np.any(d["slow_distance"][d["slow_epoch"] == e] <= 0.25 * ext))
-            for e, ext in zip(snaps, d["trajectory_extent"])]
-    c(all(near), "at every snapshot a slow or fixed point lies within 25 % of the trajectories' extent of a "
-                 "visited state")
-    return {"accuracy_start": _f(acc[:n].mean()), "accuracy_end": _f(acc[-n:].mean()),
-            "counts_fixed_ghost_slow": {int(e): list(k) for e, k in zip(snaps, kinds)},
-            "epoch_accuracy_reaches_0.95": _first_sustained(d["epochs"], acc, 0.95)}
+    kinds = [
+        tuple(
+            int(np.count_nonzero((d["slow_epoch"] == e) & (d["slow_kind"] == k)))
+            for k in ("fixed point", "ghost", "slow point")
+        )
+        for e in snaps
+    ]
+    c(
+        kinds[0] != kinds[-1],
+        "learning changes the fixed/slow-point structure (counts by class, first vs last snapshot)",
+    )
+    near = [
+        bool(np.any(d["slow_distance"][d["slow_epoch"] == e] <= 0.25 * ext))
+        for e, ext in zip(snaps, d["trajectory_extent"])
+    ]
+    c(
+        all(near),
+        "at every snapshot a slow or fixed point lies within 25 % of the trajectories' extent of a visited state",
+    )
+    return {
+        "accuracy_start": _f(acc[:n].mean()),
+        "accuracy_end": _f(acc[-n:].mean()),
+        "counts_fixed_ghost_slow": {int(e): list(k) for e, k in zip(snaps, kinds)},
+        "epoch_accuracy_reaches_0.95": _first_sustained(d["epochs"], acc, 0.95),
+    }
 
 
 def _first_sustained(epochs: np.ndarray, values: np.ndarray, level: float) -> int:
@@ -270,23 +340,35 @@ def _first_sustained(epochs: np.ndarray, values: np.ndarray, level: float) -> in
 def _fig6a(d: dict, p: dict, c: _Conds) -> dict:
     lrs, mean = d["one_lrs"], d["one_mean_loss"]
     last = mean[:, -1]
-    c(last[0] > 0.9 and last.min() < 0.05, "rank one: the smallest lr is still on the plateau (> 0.9), a window "
-                                           "learns (< 0.05)")
+    c(
+        last[0] > 0.9 and last.min() < 0.05,
+        "rank one: the smallest lr is still on the plateau (> 0.9), a window learns (< 0.05)",
+    )
     wall = lrs >= 0.03
-    c(wall.any() and np.all(d["one_trapped_fraction"][wall] == 1.0) and np.all(last[wall] > 0.99),
-      "rank one: a wall, every run with lr >= 0.03 trapped at L ~ 1")
+    c(
+        wall.any() and np.all(d["one_trapped_fraction"][wall] == 1.0) and np.all(last[wall] > 0.99),
+        "rank one: a wall, every run with lr >= 0.03 trapped at L ~ 1",
+    )
     learned = (mean < 0.5).sum(axis=0)
-    c(np.all(np.diff(learned) >= 0) and learned[-1] > learned[0],
-      "rank one: the window widens to the left with more epochs")
-    first_wall = float(lrs[np.argmax(d["one_trapped_fraction"] == 1.0)]) if (d["one_trapped_fraction"] == 1.0).any() \
+    c(
+        np.all(np.diff(learned) >= 0) and learned[-1] > learned[0],
+        "rank one: the window widens to the left with more epochs",
+    )
+    first_wall = (
+        float(lrs[np.argmax(d["one_trapped_fraction"] == 1.0)])
+        if (d["one_trapped_fraction"] == 1.0).any()
         else float("nan")
+    )
     fl, fm = d["full_lrs"], d["full_mean_loss"][:, -1]
     beyond = fl >= 3.0 * first_wall
     c(np.any(fm[beyond] < 0.05), "full rank: learns (mean final loss < 0.05) at an lr >= 3 x the rank-one wall")
     ok_full = fl[fm < 0.05]
-    return {"rank_one_wall_lr": _f(first_wall), "rank_one_best_final_loss": _f(last.min()),
-            "full_rank_largest_learning_lr": _f(ok_full.max()) if ok_full.size else None,
-            "full_rank_trapped_fraction": [_f(x) for x in d["full_trapped_fraction"]]}
+    return {
+        "rank_one_wall_lr": _f(first_wall),
+        "rank_one_best_final_loss": _f(last.min()),
+        "full_rank_largest_learning_lr": _f(ok_full.max()) if ok_full.size else None,
+        "full_rank_trapped_fraction": [_f(x) for x in d["full_trapped_fraction"]],
+    }
 
 
 def _fig6b(d: dict, p: dict, c: _Conds) -> dict:
@@ -299,9 +381,13 @@ def _fig6b(d: dict, p: dict, c: _Conds) -> dict:
     c(np.all(np.diff(frac, axis=1) >= -0.2), "the fraction learned does not fall with K (up to 0.2 seed noise)")
     big = [k for k, K in enumerate(ranks) if K >= 10]
     k1_fails_big_learns = [float(lr) for lr, f in zip(d["lrs"], frac) if f[0] < 0.5 and big and f[big].min() >= 0.5]
-    return {"ranks": ranks, "lrs": [_f(x) for x in d["lrs"]], "fraction_learned": frac.round(3).tolist(),
-            "median_relative_final_loss_by_rank": [_f(np.median(rel[..., k])) for k in range(len(ranks))],
-            "lrs_where_rank1_fails_and_rank10plus_learns": k1_fails_big_learns}
+    return {
+        "ranks": ranks,
+        "lrs": [_f(x) for x in d["lrs"]],
+        "fraction_learned": frac.round(3).tolist(),
+        "median_relative_final_loss_by_rank": [_f(np.median(rel[..., k])) for k in range(len(ranks))],
+        "lrs_where_rank1_fails_and_rank10plus_learns": k1_fails_big_learns,
+    }
 
 
 def _fig7(d: dict, p: dict, c: _Conds) -> dict:
@@ -311,9 +397,13 @@ def _fig7(d: dict, p: dict, c: _Conds) -> dict:
     c(0 < best < loss.size - 1, "the seed-median time-averaged loss is non-monotone in lr (best lr inside the grid)")
     c(loss[-1] > 1.1 * loss[best], "at the largest lr the time-averaged loss is > 1.1 x the best (it rises) ...")
     c(grad[-1] < 0.2 * grad[best], "... while the time-averaged gradient norm is < 0.2 x that at the best lr")
-    return {"best_lr": _f(d["lrs"][best]), "loss_rise_largest_over_best": _f(loss[-1] / loss[best]),
-            "grad_fall_largest_over_best": _f(grad[-1] / grad[best]), "median_mean_loss": [_f(x) for x in loss],
-            "median_mean_grad_norm": [_f(x) for x in grad]}
+    return {
+        "best_lr": _f(d["lrs"][best]),
+        "loss_rise_largest_over_best": _f(loss[-1] / loss[best]),
+        "grad_fall_largest_over_best": _f(grad[-1] / grad[best]),
+        "median_mean_loss": [_f(x) for x in loss],
+        "median_mean_grad_norm": [_f(x) for x in grad],
+    }
 
 
 def _fig8a(d: dict, p: dict, c: _Conds) -> dict:
@@ -332,8 +422,10 @@ def _fig8b_ablation(d: dict, p: dict, c: _Conds) -> dict:
     small, c10 = d["c_values"] <= 0.2, np.isclose(d["c_values"], 10.0)
     c(np.all(d["final_accuracy"][small] > 0.5), "after 100 epochs at c <= 0.2 the mean accuracy exceeds 0.5")
     c(np.all(d["final_accuracy"][c10] <= 0.5), "at c = 10 it stays <= 0.5")
-    return {"n_selected": int(d["n_selected"]), "final_accuracy_by_c": {f"{cv:.3g}": _f(a) for cv, a in
-                                                                      zip(d["c_values"], d["final_accuracy"])}}
+    return {
+        "n_selected": int(d["n_selected"]),
+        "final_accuracy_by_c": {f"{cv:.3g}": _f(a) for cv, a in zip(d["c_values"], d["final_accuracy"])},
+    }
 
 
 def _fig8b_learnable(d: dict, p: dict, c: _Conds) -> dict:
@@ -353,10 +445,24 @@ def _fig8c(d: dict, p: dict, c: _Conds) -> dict:
 
 
 _IMPL: Dict[str, Callable[[dict, dict, _Conds], dict]] = {
-    "fig1": _fig1, "fig2_loss": _fig2_loss, "fig2_dynamics": _fig2_dynamics, "fig2d": _fig2d,
-    "fig3_small_lr": _fig3_small_lr, "fig3_large_lr": _fig3_large_lr, "fig4_dcdt": _fig4, "fig4_dmts": _fig4,
-    "fig5_dcdt": _fig5, "fig5_dmts": _fig5, "fig6a": _fig6a, "fig6b": _fig6b, "fig7_dcdt": _fig7, "fig7_dmts": _fig7,
-    "fig8a": _fig8a, "fig8b_ablation": _fig8b_ablation, "fig8b_learnable": _fig8b_learnable, "fig8c": _fig8c,
+    "fig1": _fig1,
+    "fig2_loss": _fig2_loss,
+    "fig2_dynamics": _fig2_dynamics,
+    "fig2d": _fig2d,
+    "fig3_small_lr": _fig3_small_lr,
+    "fig3_large_lr": _fig3_large_lr,
+    "fig4_dcdt": _fig4,
+    "fig4_dmts": _fig4,
+    "fig5_dcdt": _fig5,
+    "fig5_dmts": _fig5,
+    "fig6a": _fig6a,
+    "fig6b": _fig6b,
+    "fig7_dcdt": _fig7,
+    "fig7_dmts": _fig7,
+    "fig8a": _fig8a,
+    "fig8b_ablation": _fig8b_ablation,
+    "fig8b_learnable": _fig8b_learnable,
+    "fig8c": _fig8c,
 }
 #: The figures that have a check (:func:`check`), in the paper's order.
 CHECKS = tuple(_IMPL)
@@ -387,29 +493,65 @@ def _shapes() -> Dict[str, Tuple[Any, Any, int, str]]:
     da = tasks.delayed_activation(20)
 
     def full(output: str, noise: float, x0_std: float) -> Any:
-        return rnn.Model(N=100, rank="full", alpha=0.5, readout="linear", output=output, read="before", n_in=1,
-                         noise_std=noise, x0="random" if x0_std > 0 else 0.0, x0_std=x0_std)
+        return rnn.Model(
+            N=100,
+            rank="full",
+            alpha=0.5,
+            readout="linear",
+            output=output,
+            read="before",
+            n_in=1,
+            noise_std=noise,
+            x0="random" if x0_std > 0 else 0.0,
+            x0_std=x0_std,
+        )
 
     def low(output: str, noise: float) -> Any:
-        return rnn.Model(N=100, rank=2, readout="latent_linear", output=output, read="before", n_in=1,
-                         noise_std=noise, x0="random", x0_std=0.3)
+        return rnn.Model(
+            N=100,
+            rank=2,
+            readout="latent_linear",
+            output=output,
+            read="before",
+            n_in=1,
+            noise_std=noise,
+            x0="random",
+            x0_std=0.3,
+        )
 
     return {
-        "rank1_da": (rnn.Model(N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0,
-                               read="after", x0=-0.3), da, 4000, "sgd"),
-        "rank10_da": (rnn.Model(N=100, rank=10, alpha=0.5, readout="linear", output="sigmoid", read="after",
-                                x0=-0.3), da, 1500, "sgd"),
+        "rank1_da": (
+            rnn.Model(
+                N=100, rank=1, alpha=0.5, readout="latent", confidence=10.0, threshold=1.0, read="after", x0=-0.3
+            ),
+            da,
+            4000,
+            "sgd",
+        ),
+        "rank10_da": (
+            rnn.Model(N=100, rank=10, alpha=0.5, readout="linear", output="sigmoid", read="after", x0=-0.3),
+            da,
+            1500,
+            "sgd",
+        ),
         "rank2_dcdt_10": (low("tanh", 0.0), tasks.dcdt(*tasks.dcdt_config("A"), samples_per_class=10), 200, "adam"),
-        "rank2_dmts_10": (low("sigmoid", 0.01), tasks.dmts(*tasks.dmts_config("A"), samples_per_class=10), 100,
-                          "adam"),
-        "full_da": (rnn.Model(N=100, rank="full", alpha=0.5, readout="linear", output="sigmoid", read="after",
-                              x0=-0.3), da, 300, "sgd"),
+        "rank2_dmts_10": (low("sigmoid", 0.01), tasks.dmts(*tasks.dmts_config("A"), samples_per_class=10), 100, "adam"),
+        "full_da": (
+            rnn.Model(N=100, rank="full", alpha=0.5, readout="linear", output="sigmoid", read="after", x0=-0.3),
+            da,
+            300,
+            "sgd",
+        ),
         "full_dcdtA": (full("tanh", 0.01, 0.1), tasks.dcdt(*tasks.dcdt_config("A")), 500, "sgd"),
         "full_dmtsB": (full("sigmoid", 0.01, 0.1), tasks.dmts(*tasks.dmts_config("B")), 300, "sgd"),
         "full_dcdtB": (full("tanh", 0.0, 0.0), tasks.dcdt(*tasks.dcdt_config("B")), 400, "sgd"),
         "full_dmtsA": (full("sigmoid", 0.0, 0.0), tasks.dmts(*tasks.dmts_config("A")), 300, "sgd"),
-        "full_dcdtA_10": (full("tanh", 1e-3, 0.1), tasks.dcdt(*tasks.dcdt_config("A"), samples_per_class=10), 100,
-                          "adam"),
+        "full_dcdtA_10": (
+            full("tanh", 1e-3, 0.1),
+            tasks.dcdt(*tasks.dcdt_config("A"), samples_per_class=10),
+            100,
+            "adam",
+        ),
     }
 
 
@@ -464,8 +606,12 @@ def _work(name: str, scale: str) -> Tuple[List[Tuple[str, float, int]], float]:
         full = pick(scale, (7 * 2, 1001), (9 * 3, 5001), (30 * 10, 200001))
         return [("rank1_da", one[0] * one[1], one[0]), ("full_da", full[0] * full[1], full[0])], 2.0
     if name == "fig6b":
-        ranks, n_lr, seeds, E = pick(scale, ((1, 30), 1, 3, 3000), ((1, 3, 10, 30), 2, 3, 10000),
-                                     ((1, 2, 3, 4, 5, 10, 30, 50, 100), 10, 10, 500000))
+        ranks, n_lr, seeds, E = pick(
+            scale,
+            ((1, 30), 1, 3, 3000),
+            ((1, 3, 10, 30), 2, 3, 10000),
+            ((1, 2, 3, 4, 5, 10, 30, 50, 100), 10, 10, 500000),
+        )
         # cost of rank K relative to rank 10 ~ (1 + K/4) / 3.5 (measured: ranks 1, 10, 100 at 33 us, 0.15 ms,
         # 0.86 ms per run-epoch)
         return [("rank10_da", n_lr * seeds * E * (1 + 0.25 * K) / 3.5, n_lr * seeds * len(ranks)) for K in ranks], 2.0
@@ -517,9 +663,15 @@ def machine() -> Dict[str, Any]:
         load = [round(x, 2) for x in os.getloadavg()]
     except OSError:  # pragma: no cover - not on Windows
         load = None
-    return {"host": platform.node(), "platform": platform.platform(), "python": platform.python_version(),
-            "cpus": os.cpu_count(), "load_average_1_5_15_min": load, "ghostfast": __version__,
-            "openmp": bool(has_openmp)}
+    return {
+        "host": platform.node(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "load_average_1_5_15_min": load,
+        "ghostfast": __version__,
+        "openmp": bool(has_openmp),
+    }
 
 
 def plan(names: List[str], scale: str, cal: Dict[str, float]) -> List[Dict[str, Any]]:
@@ -533,10 +685,16 @@ def plan(names: List[str], scale: str, cal: Dict[str, float]) -> List[Dict[str, 
 
 def print_plan(rows: List[Dict[str, Any]], scale: str, cal: Dict[str, float], done: Dict[str, Any], out: Any) -> None:
     total = sum(r["estimate_s"] for r in rows if r["figure"] not in done)
-    print(f"ghostfast reproduce all --scale {scale}: {len(rows)} figures, {len(done)} already done; "
-          f"estimated {_fmt_time(total)} on {cal['threads']:.0f} threads", file=out)
-    print("(estimates: each figure's run-epochs x the cost per run-epoch measured just now for its network and "
-          "task, plus its analysis and drawing time; a loaded machine runs slower)", file=out)
+    print(
+        f"ghostfast reproduce all --scale {scale}: {len(rows)} figures, {len(done)} already done; "
+        f"estimated {_fmt_time(total)} on {cal['threads']:.0f} threads",
+        file=out,
+    )
+    print(
+        "(estimates: each figure's run-epochs x the cost per run-epoch measured just now for its network and "
+        "task, plus its analysis and drawing time; a loaded machine runs slower)",
+        file=out,
+    )
     print(f"  {'#':>2}  {'figure':<16} {'run-epochs':>12}  {'estimate':>9}  status", file=out)
     for i, r in enumerate(rows, 1):
         status = "done (skipped)" if r["figure"] in done else ""
@@ -595,9 +753,17 @@ def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: 
     png, npz = result.save(out_dir)
     wall = time.perf_counter() - t0
     c = check(result)
-    rec = dict(c.to_dict(), scale=scale, wall_time_s=round(wall, 2), compute_time_s=round(compute, 2),
-               estimate_s=round(estimate_s, 2), png=os.path.basename(png), npz=os.path.basename(npz),
-               params=_plain(result.params), finished=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()))
+    rec = dict(
+        c.to_dict(),
+        scale=scale,
+        wall_time_s=round(wall, 2),
+        compute_time_s=round(compute, 2),
+        estimate_s=round(estimate_s, 2),
+        png=os.path.basename(png),
+        npz=os.path.basename(npz),
+        params=_plain(result.params),
+        finished=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    )
     tmp = _record_path(out_dir, name) + ".tmp"
     with open(tmp, "w") as fh:
         json.dump(rec, fh, indent=1)  # insertion order: the key numbers in the order the check lists them
@@ -608,8 +774,15 @@ def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: 
     return rec
 
 
-def write_report(out_dir: Any, names: List[str], scale: str, records: Dict[str, Dict[str, Any]],
-                 meta: Dict[str, Any], images: Any = None, note: str = "") -> Tuple[str, str]:
+def write_report(
+    out_dir: Any,
+    names: List[str],
+    scale: str,
+    records: Dict[str, Dict[str, Any]],
+    meta: Dict[str, Any],
+    images: Any = None,
+    note: str = "",
+) -> Tuple[str, str]:
     """Write ``REPORT.md`` and ``report.json`` from the figures' records (missing ones are listed as not run).
 
     ``images``: None links every figure's PNG next to the report; a dict {figure: path} links only those (the
@@ -618,26 +791,42 @@ def write_report(out_dir: Any, names: List[str], scale: str, records: Dict[str, 
     import os
 
     out_dir = os.fspath(out_dir)
-    figs = [records[n] if n in records else {"figure": n, "claim": CLAIMS[n], "passed": None, "conditions": [],
-                                             "numbers": {}, "not_run": True} for n in names]
+    figs = [
+        records[n]
+        if n in records
+        else {"figure": n, "claim": CLAIMS[n], "passed": None, "conditions": [], "numbers": {}, "not_run": True}
+        for n in names
+    ]
     n_pass = sum(1 for f in figs if f.get("passed") is True)
     n_run = sum(1 for f in figs if not f.get("not_run"))
     wall = sum(f.get("wall_time_s", 0.0) for f in figs)
-    summary = {"scale": scale, "figures": len(names), "run": n_run, "passed": n_pass,
-               "failed": n_run - n_pass, "total_wall_time_s": round(wall, 1)}
+    summary = {
+        "scale": scale,
+        "figures": len(names),
+        "run": n_run,
+        "passed": n_pass,
+        "failed": n_run - n_pass,
+        "total_wall_time_s": round(wall, 1),
+    }
     with open(os.path.join(out_dir, "report.json"), "w") as fh:
         json.dump({"summary": summary, "meta": _plain(meta), "figures": figs}, fh, indent=1)
-    L = [f"# ghostfast: reproduction report of the paper's figures (--scale {scale})", "",
-         f"Dinc et al., *A ghost mechanism: An analytical model of abrupt learning in recurrent networks*, "
-         f"arXiv 2501.02378. Made with `ghostfast reproduce all --scale {scale}`.", "",
-         f"- **{n_pass} of {n_run} figures pass their check**"
-         + (f" ({len(names) - n_run} not run)" if n_run < len(names) else "") + ".",
-         f"- Wall time: {_fmt_time(wall)} in total (the figures' own times; a rerun skips finished figures).",
-         f"- Made: {meta.get('finished', '?')} on `{meta.get('host', '?')}` ({meta.get('platform', '?')}, "
-         f"{meta.get('cpus', '?')} CPUs, load average {meta.get('load_average_1_5_15_min')} at the end, "
-         f"{meta.get('threads', '?')} threads), ghostfast {meta.get('ghostfast', '?')}.",
-         "- Each check is the one the figure's test asserts at `--scale quick` (`ghostfast._report.check`). "
-         "At reduced scales the runs are shorter than the paper's (see each figure's docstring).", ""]
+    L = [
+        f"# ghostfast: reproduction report of the paper's figures (--scale {scale})",
+        "",
+        f"Dinc et al., *A ghost mechanism: An analytical model of abrupt learning in recurrent networks*, "
+        f"arXiv 2501.02378. Made with `ghostfast reproduce all --scale {scale}`.",
+        "",
+        f"- **{n_pass} of {n_run} figures pass their check**"
+        + (f" ({len(names) - n_run} not run)" if n_run < len(names) else "")
+        + ".",
+        f"- Wall time: {_fmt_time(wall)} in total (the figures' own times; a rerun skips finished figures).",
+        f"- Made: {meta.get('finished', '?')} on `{meta.get('host', '?')}` ({meta.get('platform', '?')}, "
+        f"{meta.get('cpus', '?')} CPUs, load average {meta.get('load_average_1_5_15_min')} at the end, "
+        f"{meta.get('threads', '?')} threads), ghostfast {meta.get('ghostfast', '?')}.",
+        "- Each check is the one the figure's test asserts at `--scale quick` (`ghostfast._report.check`). "
+        "At reduced scales the runs are shorter than the paper's (see each figure's docstring).",
+        "",
+    ]
     if note:
         L += [note, ""]
     L += ["| figure | the paper's claim | result | key numbers | time | image |", "|---|---|---|---|---|---|"]
@@ -657,8 +846,10 @@ def write_report(out_dir: Any, names: List[str], scale: str, records: Dict[str, 
         if f.get("not_run"):
             L += ["Not run.", ""]
             continue
-        L.append(f"*Result:* {'PASS' if f['passed'] else 'FAIL'} (wall time {_fmt_time(f['wall_time_s'])}, "
-                 f"estimated {_fmt_time(f.get('estimate_s', 0.0))}). Checks:")
+        L.append(
+            f"*Result:* {'PASS' if f['passed'] else 'FAIL'} (wall time {_fmt_time(f['wall_time_s'])}, "
+            f"estimated {_fmt_time(f.get('estimate_s', 0.0))}). Checks:"
+        )
         L.append("")
         L += [f"- [{'x' if c['passed'] else ' '}] {c['check']}" for c in f["conditions"]]
         L.append("")
@@ -683,8 +874,17 @@ def _short(v: Any) -> str:
     return str(v)
 
 
-def reproduce_all(scale: str, out_dir: Any, *, n_threads: Any = None, force: bool = False, dry_run: bool = False,
-                  names: Any = None, out: Any = None, calibration: Any = None) -> int:
+def reproduce_all(
+    scale: str,
+    out_dir: Any,
+    *,
+    n_threads: Any = None,
+    force: bool = False,
+    dry_run: bool = False,
+    names: Any = None,
+    out: Any = None,
+    calibration: Any = None,
+) -> int:
     """``ghostfast reproduce all``: print the plan with time estimates, run every figure not yet finished in
     ``out_dir`` (``force``: all of them), print progress, write ``REPORT.md`` and ``report.json``. Ctrl-C stops
     after the current figure's partial work is discarded; rerunning the same command continues. Returns the exit
@@ -713,26 +913,43 @@ def reproduce_all(scale: str, out_dir: Any, *, n_threads: Any = None, force: boo
     try:
         for i, r in enumerate(todo, 1):
             name = r["figure"]
-            print(f"[{i}/{len(todo)}] {name}: running (estimate {_fmt_time(r['estimate_s'])}, about "
-                  f"{_fmt_time(left)} left) ...", file=out, flush=True)
+            print(
+                f"[{i}/{len(todo)}] {name}: running (estimate {_fmt_time(r['estimate_s'])}, about "
+                f"{_fmt_time(left)} left) ...",
+                file=out,
+                flush=True,
+            )
             rec = run_figure(name, scale, out_dir, n_threads, r["estimate_s"])
             records[name] = rec
             left -= r["estimate_s"]
-            verdict = "PASS" if rec["passed"] else "FAIL: " + "; ".join(
-                c["check"] for c in rec["conditions"] if not c["passed"])
-            print(f"[{i}/{len(todo)}] {name}: {verdict} in {_fmt_time(rec['wall_time_s'])} -> "
-                  f"{os.path.join(os.fspath(out_dir), rec['png'])}", file=out, flush=True)
+            verdict = (
+                "PASS"
+                if rec["passed"]
+                else "FAIL: " + "; ".join(c["check"] for c in rec["conditions"] if not c["passed"])
+            )
+            print(
+                f"[{i}/{len(todo)}] {name}: {verdict} in {_fmt_time(rec['wall_time_s'])} -> "
+                f"{os.path.join(os.fspath(out_dir), rec['png'])}",
+                file=out,
+                flush=True,
+            )
     except KeyboardInterrupt:
         print("interrupted: the finished figures are kept; rerun the same command to continue", file=out)
         code = 130
-    meta = dict(machine(), threads=int(cal["threads"]), calibration_s_per_run_epoch={k: v for k, v in cal.items()
-                                                                                if k != "threads"},
-                finished=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                this_session_wall_time_s=round(time.perf_counter() - t_start, 1))
+    meta = dict(
+        machine(),
+        threads=int(cal["threads"]),
+        calibration_s_per_run_epoch={k: v for k, v in cal.items() if k != "threads"},
+        finished=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        this_session_wall_time_s=round(time.perf_counter() - t_start, 1),
+    )
     md, js = write_report(out_dir, names, scale, records, meta)
     n_fail = sum(1 for n in names if n in records and not records[n]["passed"])
-    print(f"{sum(1 for n in names if n in records)} of {len(names)} figures done, {n_fail} failed their check; "
-          f"this session {_fmt_time(time.perf_counter() - t_start)}. Report: {md} and {js}", file=out)
+    print(
+        f"{sum(1 for n in names if n in records)} of {len(names)} figures done, {n_fail} failed their check; "
+        f"this session {_fmt_time(time.perf_counter() - t_start)}. Report: {md} and {js}",
+        file=out,
+    )
     if code == 0 and (n_fail or len(records) < len(names)):
         code = 1
     return code

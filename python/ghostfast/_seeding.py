@@ -1,5 +1,6 @@
 """Seeds: every random stream in the core is keyed by two 64-bit words from numpy's SeedSequence plus a
 stream index (the run index), so results depend only on (seed, run index)."""
+
 from __future__ import annotations
 
 import numbers

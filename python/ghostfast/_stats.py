@@ -1,4 +1,5 @@
 """Least-squares power-law fits with Student-t intervals, without scipy (shared by canonical and sweep)."""
+
 from __future__ import annotations
 
 import math
@@ -200,5 +201,12 @@ def power_law_fit(x: ArrayLike, y: ArrayLike) -> PowerLawFit:
     else:
         se_slope = se_icpt = float("nan")
         ci_slope = ci_pref = (float("nan"), float("nan"))
-    return PowerLawFit(exponent=slope, prefactor=math.exp(intercept), exponent_se=se_slope,
-                       log_prefactor_se=se_icpt, exponent_ci95=ci_slope, prefactor_ci95=ci_pref, n=int(n))
+    return PowerLawFit(
+        exponent=slope,
+        prefactor=math.exp(intercept),
+        exponent_se=se_slope,
+        log_prefactor_se=se_icpt,
+        exponent_ci95=ci_slope,
+        prefactor_ci95=ci_pref,
+        n=int(n),
+    )

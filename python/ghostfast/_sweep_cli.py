@@ -23,6 +23,7 @@ Example config (every table but [sweep] optional)::
     [grid]                  # extra axes: Model fields or task factory parameters
     # confidence = [1.0, 10.0]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,25 @@ from typing import Any, Dict, Mapping
 
 import numpy as np
 
-_SWEEP_KEYS = {"epochs", "lr", "seed", "record_every", "optimizer", "keep_params", "init_scheme", "chunk_size",
-               "out", "save", "backend", "overwrite", "max_memory", "drop_fraction", "trap_loss_fraction",
-               "trap_grad_tol", "n_threads"}
+_SWEEP_KEYS = {
+    "epochs",
+    "lr",
+    "seed",
+    "record_every",
+    "optimizer",
+    "keep_params",
+    "init_scheme",
+    "chunk_size",
+    "out",
+    "save",
+    "backend",
+    "overwrite",
+    "max_memory",
+    "drop_fraction",
+    "trap_loss_fraction",
+    "trap_grad_tol",
+    "n_threads",
+}
 
 
 def _load_toml(path: str) -> Dict[str, Any]:
@@ -53,7 +70,7 @@ def _values(value: Any, name: str) -> Any:
     if isinstance(value, Mapping):
         if len(value) != 1:
             raise ValueError(f"{name}: give one of logspace, geomspace, linspace, range; got {sorted(value)}")
-        (kind, args), = value.items()
+        ((kind, args),) = value.items()
         makers: Dict[str, Any] = {"logspace": np.logspace, "geomspace": np.geomspace, "linspace": np.linspace}
         if kind in makers:
             a, b, n = args
@@ -108,16 +125,22 @@ def run(args: argparse.Namespace) -> int:
     save = args.save if args.save is not None else call.pop("save", None)
     call.pop("save", None)
     progress = False if args.no_progress else None
-    res = sweep.sweep(call.pop("model"), call.pop("task"), call.pop("epochs"), call.pop("lr"), progress=progress,
-                      **call)
-    print(f"sweep: {int(res.done.sum())} of {res.done.size} runs finished; axes "
-          + ", ".join(f"{k}[{len(v)}]" for k, v in res.coords.items()))
+    res = sweep.sweep(
+        call.pop("model"), call.pop("task"), call.pop("epochs"), call.pop("lr"), progress=progress, **call
+    )
+    print(
+        f"sweep: {int(res.done.sum())} of {res.done.size} runs finished; axes "
+        + ", ".join(f"{k}[{len(v)}]" for k, v in res.coords.items())
+    )
     lr_axis, final, trapped = res.per_lr()
     averaged = [f"{k} ({len(v)} values)" for k, v in list(res.coords.items())[1:]]
     if averaged:
         extra = [k for k in list(res.coords)[1:] if k != "seed"]
-        note = f"; the extra grid axes {', '.join(extra)} are averaged too (--save keeps every grid point)" \
-            if extra else ""
+        note = (
+            f"; the extra grid axes {', '.join(extra)} are averaged too (--save keeps every grid point)"
+            if extra
+            else ""
+        )
         print(f"per lr, averaged over {' x '.join(averaged)}{note}:")
     print("      lr   mean final loss   fraction trapped")
     for lr, f, t in zip(lr_axis, final, trapped):
@@ -133,8 +156,12 @@ def run(args: argparse.Namespace) -> int:
 def add_parser(sub: Any) -> None:
     from .cli import _threads, plain_text
 
-    p = sub.add_parser("sweep", help="run a learning-rate/seed/... sweep described by a TOML file",
-                       description=plain_text(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "sweep",
+        help="run a learning-rate/seed/... sweep described by a TOML file",
+        description=plain_text(__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("config", help="TOML file with [model], [task], [sweep], [grid] tables")
     p.add_argument("--threads", type=_threads, default=None, help="OpenMP threads (default: all cores)")
     p.add_argument("--out", default=None, help="checkpoint directory (overrides [sweep] out)")

@@ -5,6 +5,7 @@ A run's job depends only on the grid (never on chunking, threads, resume or back
 - initial parameters: ``rnn.init_params(model_of_the_point, seed)`` (the same network for every lr);
 - noise / initial-state stream: ``Rng(seed_key(seed), stream=flat index of the run in the FULL grid)``.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -51,8 +52,7 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, (set, frozenset)):
         return sorted(obj, key=repr)  # stable across processes (set order depends on hash randomisation)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)
-                if f.init and not f.name.startswith("_")}
+        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj) if f.init and not f.name.startswith("_")}
     if callable(obj):
         return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
     return repr(obj)
@@ -100,9 +100,9 @@ def _factory_name(factory: Callable[..., Any]) -> str:
 
 @dataclass(frozen=True)
 class Axis:
-    name: str          # the coordinate name in the result (as given by the user)
-    kind: str          # one of KIND_*
-    field: str         # the Model field / task factory parameter it sets (== name without prefix)
+    name: str  # the coordinate name in the result (as given by the user)
+    kind: str  # one of KIND_*
+    field: str  # the Model field / task factory parameter it sets (== name without prefix)
     values: Tuple[Any, ...]
 
 
@@ -114,8 +114,8 @@ class GridSpec:
     epochs: int
     record_every: int
     keep_params: bool
-    models: Dict[Tuple[int, ...], Any]   # model-axis index tuple -> rnn.Model
-    tasks: Dict[Tuple[int, ...], Any]    # task-axis index tuple -> tasks.Task
+    models: Dict[Tuple[int, ...], Any]  # model-axis index tuple -> rnn.Model
+    tasks: Dict[Tuple[int, ...], Any]  # task-axis index tuple -> tasks.Task
     job_options: Dict[str, Any] = field(default_factory=dict)  # extra TrainJob fields (fixed)
     init_scheme: Any = None  # passed to rnn.init_params(model, seed, scheme=...)
 
@@ -157,14 +157,27 @@ class GridSpec:
             if key not in params_cache:  # params depend only on (model, seed): the same network for every lr
                 params_cache[key] = rnn.init_params(model, seed, scheme=self.init_scheme)
             sk = seed_key(seed)
-            jobs.append(rnn.TrainJob(model=model, task=task, lr=lr, epochs=self.epochs,
-                                     params=params_cache[key], optimizer=optimizer, key0=sk.key0,
-                                     key1=sk.key1, stream=int(run), record_every=self.record_every, **extra))
+            jobs.append(
+                rnn.TrainJob(
+                    model=model,
+                    task=task,
+                    lr=lr,
+                    epochs=self.epochs,
+                    params=params_cache[key],
+                    optimizer=optimizer,
+                    key0=sk.key0,
+                    key1=sk.key1,
+                    stream=int(run),
+                    record_every=self.record_every,
+                    **extra,
+                )
+            )
         return jobs
 
 
-def run_chunk(spec: GridSpec, runs: Sequence[int], n_threads: Optional[int] = None,
-              control: Any = None) -> Dict[str, Any]:
+def run_chunk(
+    spec: GridSpec, runs: Sequence[int], n_threads: Optional[int] = None, control: Any = None
+) -> Dict[str, Any]:
     """Train the runs of one chunk with ONE ``rnn.train_many`` call; return the finished ones as arrays.
 
     Unfinished runs (after a cancel) are left out. Runs on dask workers with ``control=None``.
@@ -188,8 +201,9 @@ def pack_results(spec: GridSpec, runs: Sequence[int], results: Sequence[Any]) ->
     for name in ("loss", "grad_norm", "accuracy", "weight_norm"):
         out[name] = np.stack([np.asarray(getattr(res, name), dtype=np.float64) for _, res in finished])
     out["diverged"] = np.array([bool(res.diverged) for _, res in finished])
-    out["diverged_epoch"] = np.array([-1 if res.diverged_epoch is None else int(res.diverged_epoch)
-                                      for _, res in finished], dtype=np.int64)
+    out["diverged_epoch"] = np.array(
+        [-1 if res.diverged_epoch is None else int(res.diverged_epoch) for _, res in finished], dtype=np.int64
+    )
     if spec.keep_params:
         out["params"] = [{k: np.asarray(v, dtype=np.float64) for k, v in res.params.items()} for _, res in finished]
     return out
@@ -221,10 +235,19 @@ def _scalar_or_values(value: Any, name: str) -> Tuple[Any, ...]:
     return _as_values(value, name)
 
 
-def build_spec(model: Any, task: Any, epochs: int, lr: Any, seed: Any, optimizer: Any, record_every: int,
-               keep_params: bool, grid: Mapping[str, Any],
-               job_options: Optional[Mapping[str, Any]] = None,
-               init_scheme: Any = None) -> Tuple[GridSpec, Dict[str, Any]]:
+def build_spec(
+    model: Any,
+    task: Any,
+    epochs: int,
+    lr: Any,
+    seed: Any,
+    optimizer: Any,
+    record_every: int,
+    keep_params: bool,
+    grid: Mapping[str, Any],
+    job_options: Optional[Mapping[str, Any]] = None,
+    init_scheme: Any = None,
+) -> Tuple[GridSpec, Dict[str, Any]]:
     """Validate the call and expand the grid; returns the spec and a JSON-able config (what determines results)."""
     rnn = _rnn()
     if not isinstance(model, rnn.Model):
@@ -269,8 +292,9 @@ def build_spec(model: Any, task: Any, epochs: int, lr: Any, seed: Any, optimizer
             sig = inspect.signature(task)
         except (TypeError, ValueError) as err:
             raise TypeError("task must be a tasks.Task or a task factory with an inspectable signature") from err
-        task_fields = tuple(p.name for p in sig.parameters.values()
-                            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        task_fields = tuple(
+            p.name for p in sig.parameters.values() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
+        )
     elif not dataclasses.is_dataclass(task):
         raise TypeError(f"task must be a ghostfast.tasks.Task or a task factory (callable), got {type(task).__name__}")
     model_fields = tuple(f.name for f in dataclasses.fields(model))
@@ -279,12 +303,12 @@ def build_spec(model: Any, task: Any, epochs: int, lr: Any, seed: Any, optimizer
     for name, value in grid.items():
         target, field_name = None, name
         if name.startswith("model__"):
-            field_name, target = name[len("model__"):], KIND_MODEL
+            field_name, target = name[len("model__") :], KIND_MODEL
             if field_name not in model_fields:
                 unknown.append(name)
                 continue
         elif name.startswith("task__"):
-            field_name, target = name[len("task__"):], KIND_TASK
+            field_name, target = name[len("task__") :], KIND_TASK
             if field_name not in task_fields:
                 unknown.append(name)
                 continue
@@ -303,13 +327,20 @@ def build_spec(model: Any, task: Any, epochs: int, lr: Any, seed: Any, optimizer
         axes.append(Axis(name, target, field_name, _as_values(value, name)))
     if unknown:
         hint = f"Model fields: {list(model_fields)}"
-        hint += f"; task factory parameters: {list(task_fields)}" if task_fields else \
-            " (task is a fixed Task: pass a factory such as tasks.delayed_activation to sweep task parameters)"
-        raise ValueError(f"unknown grid field(s) {unknown}: a grid axis must be lr, seed, optimizer, a Model "
-                         f"field or a task factory parameter. {hint}")
+        hint += (
+            f"; task factory parameters: {list(task_fields)}"
+            if task_fields
+            else " (task is a fixed Task: pass a factory such as tasks.delayed_activation to sweep task parameters)"
+        )
+        raise ValueError(
+            f"unknown grid field(s) {unknown}: a grid axis must be lr, seed, optimizer, a Model "
+            f"field or a task factory parameter. {hint}"
+        )
     if ambiguous:
-        raise ValueError(f"grid field(s) {ambiguous} name both a Model field and a task parameter: write "
-                         f"model__<name> or task__<name> (e.g. **{{'task__{ambiguous[0]}': [...]}})")
+        raise ValueError(
+            f"grid field(s) {ambiguous} name both a Model field and a task parameter: write "
+            f"model__<name> or task__<name> (e.g. **{{'task__{ambiguous[0]}': [...]}})"
+        )
     fields_seen: Dict[Tuple[str, str], str] = {}
     for a in axes:
         key = (a.kind, a.field)
@@ -344,12 +375,21 @@ def build_spec(model: Any, task: Any, epochs: int, lr: Any, seed: Any, optimizer
     if init_scheme is not None:  # validate once, before any work (raises ValueError naming the scheme)
         for m_ in models.values():
             rnn.init_params(m_, seeds[0], scheme=init_scheme)
-    spec = GridSpec(axes=tuple(axes), epochs=epochs, record_every=record_every, keep_params=bool(keep_params),
-                    models=models, tasks=tasks_, job_options=job_options, init_scheme=init_scheme)
+    spec = GridSpec(
+        axes=tuple(axes),
+        epochs=epochs,
+        record_every=record_every,
+        keep_params=bool(keep_params),
+        models=models,
+        tasks=tasks_,
+        job_options=job_options,
+        init_scheme=init_scheme,
+    )
     config = {
         "model": plain(json.loads(to_json(model))),
-        "task": ({"factory": _factory_name(task), "parameters": list(task_fields)} if task_fields
-                 else task_description(task)),
+        "task": (
+            {"factory": _factory_name(task), "parameters": list(task_fields)} if task_fields else task_description(task)
+        ),
         # Tasks built by a factory are recorded by digest too, so a changed factory invalidates a resume.
         "task_digests": {",".join(map(str, k)): task_description(t)["digest"] for k, t in tasks_.items()},
         "epochs": epochs,

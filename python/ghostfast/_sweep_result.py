@@ -1,4 +1,5 @@
 """``SweepResult``: grid-shaped arrays of training histories and flags, with save/load and xarray export."""
+
 from __future__ import annotations
 
 import html
@@ -22,8 +23,17 @@ TRAP_GRAD_TOL = _metrics.TRAP_GRAD_FRACTION
 
 _HISTORIES = ("loss", "grad_norm", "accuracy", "weight_norm")
 _SCALARS = ("final_loss", "drop_epoch", "trapped", "diverged", "diverged_epoch", "done")
-_ARRAYS = (*_HISTORIES, "record_epochs", "final_loss", "drop_epoch", "trapped", "diverged", "diverged_epoch",
-           "done", "seed_entropy")
+_ARRAYS = (
+    *_HISTORIES,
+    "record_epochs",
+    "final_loss",
+    "drop_epoch",
+    "trapped",
+    "diverged",
+    "diverged_epoch",
+    "done",
+    "seed_entropy",
+)
 
 
 def drop_epochs(loss: np.ndarray, record_epochs: np.ndarray, fraction: float = DROP_FRACTION) -> np.ndarray:
@@ -66,8 +76,13 @@ def _histories(value: Any, name: str) -> np.ndarray:
     return arr
 
 
-def trapped_mask(loss: np.ndarray, grad_norm: np.ndarray, *, loss_fraction: float = TRAP_LOSS_FRACTION,
-                 grad_tol: float = TRAP_GRAD_TOL) -> np.ndarray:
+def trapped_mask(
+    loss: np.ndarray,
+    grad_norm: np.ndarray,
+    *,
+    loss_fraction: float = TRAP_LOSS_FRACTION,
+    grad_tol: float = TRAP_GRAD_TOL,
+) -> np.ndarray:
     """No-learning zone: last recorded loss > ``loss_fraction`` * initial loss AND last gradient norm <=
     ``grad_tol`` * the run's largest recorded gradient norm.
 
@@ -202,13 +217,18 @@ class SweepResult:
 
     def _summary_lines(self) -> List[str]:
         n_done = int(self.done.sum())
-        lines = [f"SweepResult: {' x '.join(f'{k}[{len(v)}]' for k, v in self.coords.items())} = {self.n_runs} "
-                 f"runs, {self.record_epochs.size} records ({_display.fmt_epochs(self.record_epochs)})"]
+        lines = [
+            f"SweepResult: {' x '.join(f'{k}[{len(v)}]' for k, v in self.coords.items())} = {self.n_runs} "
+            f"runs, {self.record_epochs.size} records ({_display.fmt_epochs(self.record_epochs)})"
+        ]
         for name, values in self.coords.items():
             lines.append(f"  {name}: {_display.fmt_values(values)}")
-        lines.append(f"  finished {n_done} of {self.n_runs}" + (" (interrupted)" if self.interrupted else "")
-                     + f"; trapped {int(self.trapped.sum())} ({self.trapped.mean():.0%}); diverged "
-                     f"{int(self.diverged.sum())}; abrupt drop in {int((self.drop_epoch >= 0).sum())}")
+        lines.append(
+            f"  finished {n_done} of {self.n_runs}"
+            + (" (interrupted)" if self.interrupted else "")
+            + f"; trapped {int(self.trapped.sum())} ({self.trapped.mean():.0%}); diverged "
+            f"{int(self.diverged.sum())}; abrupt drop in {int((self.drop_epoch >= 0).sum())}"
+        )
         lines.append(f"  final loss: {_display.fmt_stat(self.final_loss[self.done])}")
         lr, _, trapped = self.per_lr()
         lines.append(f"  fraction trapped per lr: {_display.fmt_values([round(float(t), 3) for t in trapped])}")
@@ -223,14 +243,24 @@ class SweepResult:
         n_done = int(self.done.sum())
         title = "<b>SweepResult</b>: " + html.escape(
             f"{self.n_runs} runs, {self.record_epochs.size} records ({_display.fmt_epochs(self.record_epochs)}), "
-            f"finished {n_done} of {self.n_runs}" + (" (interrupted)" if self.interrupted else "")
-            + f", ghostfast {self.version}")
-        axes = _display.html_table(["axis", "size", "values"],
-                                   [(k, len(v), _display.fmt_values(v)) for k, v in self.coords.items()])
+            f"finished {n_done} of {self.n_runs}"
+            + (" (interrupted)" if self.interrupted else "")
+            + f", ghostfast {self.version}"
+        )
+        axes = _display.html_table(
+            ["axis", "size", "values"], [(k, len(v), _display.fmt_values(v)) for k, v in self.coords.items()]
+        )
         flags = _display.html_table(
             ["trapped", "diverged", "abrupt drop", "final loss (finished runs)"],
-            [(f"{int(self.trapped.sum())} ({self.trapped.mean():.0%})", int(self.diverged.sum()),
-              int((self.drop_epoch >= 0).sum()), _display.fmt_stat(self.final_loss[self.done]))])
+            [
+                (
+                    f"{int(self.trapped.sum())} ({self.trapped.mean():.0%})",
+                    int(self.diverged.sum()),
+                    int((self.drop_epoch >= 0).sum()),
+                    _display.fmt_stat(self.final_loss[self.done]),
+                )
+            ],
+        )
         lr, mean, trapped = self.per_lr()
         rows, cut = _display.cut_rows([(f"{a:.4g}", f"{b:.4g}", f"{c:.2f}") for a, b, c in zip(lr, mean, trapped)])
         if cut:
@@ -271,8 +301,7 @@ class SweepResult:
         levels = [list(v) for v in self.coords.values()]
         names = list(self.coords)
         if histories:
-            index = pd.MultiIndex.from_product([*levels, [int(e) for e in self.record_epochs]],
-                                               names=[*names, "epoch"])
+            index = pd.MultiIndex.from_product([*levels, [int(e) for e in self.record_epochs]], names=[*names, "epoch"])
             data = {name: np.asarray(getattr(self, name)).reshape(-1) for name in _HISTORIES}
         else:
             index = pd.MultiIndex.from_product(levels, names=names)
@@ -307,8 +336,7 @@ class SweepResult:
             arr = np.asarray(values) if len({type(v) for v in values}) == 1 else np.asarray(values, dtype=object)
             coords[name] = (name, arr, _display.variable_attrs(name))
         coords["epoch"] = ("epoch", np.asarray(self.record_epochs), _display.variable_attrs("epoch"))
-        data = {name: ((*dims, "epoch"), getattr(self, name), _display.variable_attrs(name))
-                for name in _HISTORIES}
+        data = {name: ((*dims, "epoch"), getattr(self, name), _display.variable_attrs(name)) for name in _HISTORIES}
         for name in _SCALARS:
             data[name] = (dims, getattr(self, name), _display.variable_attrs(name))
         data["seed_entropy"] = (("seed",), np.asarray(self.seed_entropy), _display.variable_attrs("seed_entropy"))
@@ -318,9 +346,13 @@ class SweepResult:
     def save(self, path: str | os.PathLike) -> None:
         """Write an ``.npz`` file (arrays, plus coords/config as JSON); read it back with :func:`load`."""
         arrays: Dict[str, np.ndarray] = {name: np.asarray(getattr(self, name)) for name in _ARRAYS}
-        meta = {"coords": [[k, plain(list(v))] for k, v in self.coords.items()], "config": self.config,
-                "version": self.version, "interrupted": bool(self.interrupted),
-                "has_params": self.params is not None}
+        meta = {
+            "coords": [[k, plain(list(v))] for k, v in self.coords.items()],
+            "config": self.config,
+            "version": self.version,
+            "interrupted": bool(self.interrupted),
+            "has_params": self.params is not None,
+        }
         arrays["meta_json"] = np.array(to_json(meta))
         if self.params is not None:
             for flat, p in enumerate(self.params.reshape(-1)):
@@ -369,8 +401,14 @@ def load(path: str | os.PathLike) -> SweepResult:
                     if flat[int(i)] is None:
                         flat[int(i)] = {}
                     flat[int(i)][name] = data[key]
-    return SweepResult(coords=coords, params=params, config=meta["config"], version=meta["version"],
-                       interrupted=meta["interrupted"], **fields)
+    return SweepResult(
+        coords=coords,
+        params=params,
+        config=meta["config"],
+        version=meta["version"],
+        interrupted=meta["interrupted"],
+        **fields,
+    )
 
 
 class Collector:
@@ -408,8 +446,16 @@ class Collector:
                 self.params[r] = p
         self.done[runs] = True  # last: a Ctrl-C inside add() leaves these runs not done, never half stored
 
-    def finish(self, coords: Mapping[str, Tuple[Any, ...]], *, config: Dict[str, Any], seed_entropy: np.ndarray,
-               version: str, interrupted: bool, flags: Mapping[str, float]) -> SweepResult:
+    def finish(
+        self,
+        coords: Mapping[str, Tuple[Any, ...]],
+        *,
+        config: Dict[str, Any],
+        seed_entropy: np.ndarray,
+        version: str,
+        interrupted: bool,
+        flags: Mapping[str, float],
+    ) -> SweepResult:
         shape, n_records = self.shape, self.n_records
         record_epochs = self.record_epochs
         if record_epochs is None:
@@ -419,16 +465,32 @@ class Collector:
         if n_records:
             final_loss = grid["loss"][..., -1].copy()
             drop = drop_epochs(grid["loss"], record_epochs, flags["drop_fraction"])
-            trapped = trapped_mask(grid["loss"], grid["grad_norm"], loss_fraction=flags["trap_loss_fraction"],
-                                   grad_tol=flags["trap_grad_tol"])
+            trapped = trapped_mask(
+                grid["loss"],
+                grid["grad_norm"],
+                loss_fraction=flags["trap_loss_fraction"],
+                grad_tol=flags["trap_grad_tol"],
+            )
         else:  # epochs == 0: nothing recorded
             final_loss = np.full(shape, np.nan)
             drop = np.full(shape, -1, dtype=np.int64)
             trapped = np.zeros(shape, dtype=bool)
-        return SweepResult(coords=dict(coords), loss=grid["loss"], grad_norm=grid["grad_norm"],
-                           accuracy=grid["accuracy"], weight_norm=grid["weight_norm"], record_epochs=record_epochs,
-                           final_loss=final_loss, drop_epoch=drop, trapped=trapped & done,
-                           diverged=self.diverged.reshape(shape), diverged_epoch=self.diverged_epoch.reshape(shape),
-                           done=done, params=None if self.params is None else self.params.reshape(shape),
-                           config=config, seed_entropy=np.asarray(seed_entropy, dtype=np.int64),
-                           version=version, interrupted=bool(interrupted))
+        return SweepResult(
+            coords=dict(coords),
+            loss=grid["loss"],
+            grad_norm=grid["grad_norm"],
+            accuracy=grid["accuracy"],
+            weight_norm=grid["weight_norm"],
+            record_epochs=record_epochs,
+            final_loss=final_loss,
+            drop_epoch=drop,
+            trapped=trapped & done,
+            diverged=self.diverged.reshape(shape),
+            diverged_epoch=self.diverged_epoch.reshape(shape),
+            done=done,
+            params=None if self.params is None else self.params.reshape(shape),
+            config=config,
+            seed_entropy=np.asarray(seed_entropy, dtype=np.int64),
+            version=version,
+            interrupted=bool(interrupted),
+        )

@@ -6,6 +6,7 @@ Each chunk file carries the sweep's config hash and its run range (first run, nu
 load against the manifest, the file name and the chunk's own arrays. A chunk that fails any check (another
 sweep's, truncated, corrupted, renamed) is never merged: it is moved to ``rejected/`` with a RuntimeWarning
 naming the file and the reason, and its runs are recomputed."""
+
 from __future__ import annotations
 
 import contextlib
@@ -67,8 +68,9 @@ def _atomic_savez(path: str, arrays: Mapping[str, np.ndarray]) -> None:
 class Store:
     """The ``out=`` directory of one sweep."""
 
-    def __init__(self, path: str | os.PathLike, config: Mapping[str, Any], config_hash: str, *,
-                 overwrite: bool = False) -> None:
+    def __init__(
+        self, path: str | os.PathLike, config: Mapping[str, Any], config_hash: str, *, overwrite: bool = False
+    ) -> None:
         self.path = os.fspath(path)
         self.config_hash = config_hash
         if os.path.exists(self.path) and not os.path.isdir(self.path):
@@ -82,22 +84,26 @@ class Store:
                 if not isinstance(manifest, dict):
                     raise ValueError("not a JSON object")
             except (OSError, ValueError) as err:
-                raise ValueError(f"out={self.path!r}: the manifest {manifest_path} is unreadable ({err}): use another "
-                                 "directory, or overwrite=True to discard the stored runs") from None
+                raise ValueError(
+                    f"out={self.path!r}: the manifest {manifest_path} is unreadable ({err}): use another "
+                    "directory, or overwrite=True to discard the stored runs"
+                ) from None
             if manifest.get("config_hash") != config_hash:
                 if not overwrite:
                     raise ValueError(
                         f"out={self.path!r} holds a different sweep (config hash "
                         f"{str(manifest.get('config_hash'))[:12]}..., this call {config_hash[:12]}...): use another "
-                        "directory, or overwrite=True to discard the stored runs")
+                        "directory, or overwrite=True to discard the stored runs"
+                    )
                 self._clear()
             else:
                 return
         elif overwrite:
             self._clear()
         elif any(name.startswith(CHUNK_PREFIX) for name in os.listdir(self.path)):
-            raise ValueError(f"out={self.path!r} holds chunk files but no manifest: use another directory, "
-                             "or overwrite=True")
+            raise ValueError(
+                f"out={self.path!r} holds chunk files but no manifest: use another directory, or overwrite=True"
+            )
         manifest = {"format": FORMAT_VERSION, "config_hash": config_hash, "config": config}
         _atomic_write_bytes(manifest_path, to_json(manifest).encode("utf-8"))
 
@@ -112,8 +118,11 @@ class Store:
                     os.unlink(os.path.join(rejected, name))
 
     def chunk_files(self) -> List[str]:
-        return sorted(os.path.join(self.path, n) for n in os.listdir(self.path)
-                      if n.startswith(CHUNK_PREFIX) and n.endswith(".npz"))
+        return sorted(
+            os.path.join(self.path, n)
+            for n in os.listdir(self.path)
+            if n.startswith(CHUNK_PREFIX) and n.endswith(".npz")
+        )
 
     def write(self, chunk: Mapping[str, Any]) -> None:
         runs = np.asarray(chunk["runs"])
@@ -151,10 +160,13 @@ class Store:
                     raise BadChunk(f"{path}: missing {missing} (written by another version, or not a chunk)")
                 stored_hash = str(data["meta__config_hash"][()])
                 if stored_hash != self.config_hash:
-                    raise BadChunk(f"{path}: written by another sweep (config hash {stored_hash[:12]}..., this "
-                                   f"sweep {self.config_hash[:12]}...)")
-                chunk: Dict[str, Any] = {k: data[k] for k in data.files
-                                         if not k.startswith("params__") and not k.startswith("meta__")}
+                    raise BadChunk(
+                        f"{path}: written by another sweep (config hash {stored_hash[:12]}..., this "
+                        f"sweep {self.config_hash[:12]}...)"
+                    )
+                chunk: Dict[str, Any] = {
+                    k: data[k] for k in data.files if not k.startswith("params__") and not k.startswith("meta__")
+                }
                 run_range = data["meta__run_range"]
                 pkeys = [k for k in data.files if k.startswith("params__")]
                 if pkeys:
@@ -172,9 +184,15 @@ class Store:
         runs = np.asarray(chunk["runs"])
         first, count = int(match.group(1)), int(match.group(2))
         n = runs.size
-        if (runs.ndim != 1 or not np.issubdtype(runs.dtype, np.integer) or n == 0 or run_range.shape != (2,)
-                or [int(runs.min()), n] != [first, count] or [int(v) for v in run_range] != [first, count]
-                or np.unique(runs).size != n):
+        if (
+            runs.ndim != 1
+            or not np.issubdtype(runs.dtype, np.integer)
+            or n == 0
+            or run_range.shape != (2,)
+            or [int(runs.min()), n] != [first, count]
+            or [int(v) for v in run_range] != [first, count]
+            or np.unique(runs).size != n
+        ):
             raise BadChunk(f"{path}: its runs do not match its run range (file name: first {first}, {count} runs)")
         if n_runs is not None and (int(runs.min()) < 0 or int(runs.max()) >= n_runs):
             raise BadChunk(f"{path}: runs outside this sweep's 0..{n_runs - 1}")
@@ -194,5 +212,8 @@ class Store:
         os.makedirs(target_dir, exist_ok=True)
         target = os.path.join(target_dir, os.path.basename(path))
         os.replace(path, target)
-        warnings.warn(f"sweep out={self.path!r}: chunk set aside (moved to {target}) and its runs recomputed: "
-                      f"{reason}", RuntimeWarning, stacklevel=4)
+        warnings.warn(
+            f"sweep out={self.path!r}: chunk set aside (moved to {target}) and its runs recomputed: {reason}",
+            RuntimeWarning,
+            stacklevel=4,
+        )

@@ -1,5 +1,6 @@
 """Argument checks shared by the public API: every bad input raises ValueError/TypeError naming the
 argument and what was expected, before any C++ work starts."""
+
 from __future__ import annotations
 
 import numbers
@@ -28,8 +29,7 @@ def fmt_bytes(n: float) -> str:
 def check_memory(need: float, max_memory: float, what: str, hint: str) -> None:
     """ValueError (naming ``max_memory``) when ``need`` bytes exceed ``max_memory``, before any allocation."""
     if need > max_memory:
-        raise ValueError(f"max_memory: {what} need {fmt_bytes(need)}, above max_memory={fmt_bytes(max_memory)}; "
-                         f"{hint}")
+        raise ValueError(f"max_memory: {what} need {fmt_bytes(need)}, above max_memory={fmt_bytes(max_memory)}; {hint}")
 
 
 def _is_complex(value: Any) -> bool:
@@ -39,8 +39,9 @@ def _is_complex(value: Any) -> bool:
         return False
 
 
-def as_float_array(value: Any, name: str, *, ndim: int | None = None, shape: Sequence[int | None] | None = None,
-                   finite: bool = True) -> np.ndarray:
+def as_float_array(
+    value: Any, name: str, *, ndim: int | None = None, shape: Sequence[int | None] | None = None, finite: bool = True
+) -> np.ndarray:
     """float64, C-contiguous copy-free view of `value`; checks ndim/shape (None = any length) and finiteness."""
     if isinstance(value, (str, bytes)) or _is_complex(value):
         raise TypeError(f"{name} must be a real number or an array of real numbers, got {type(value).__name__}")
@@ -63,8 +64,9 @@ def as_float_array(value: Any, name: str, *, ndim: int | None = None, shape: Seq
     return arr
 
 
-def check_real(value: Any, name: str, *, positive: bool = False, nonnegative: bool = False,
-               finite: bool = True) -> float:
+def check_real(
+    value: Any, name: str, *, positive: bool = False, nonnegative: bool = False, finite: bool = True
+) -> float:
     """A real scalar (not bool), optionally > 0 or >= 0."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number, got {type(value).__name__}")

@@ -18,6 +18,7 @@ Conventions (column vectors): the network ``x_{t+1} = (1 - alpha) x_t + alpha ta
 Jacobian eigenvalues of slow points are computed in numpy (``numpy.linalg.eigvals`` on the Jacobians of
 the de-duplicated points), which is cheap next to the minimisation.
 """
+
 from __future__ import annotations
 
 import numbers
@@ -32,11 +33,30 @@ from . import metrics as _metrics
 from ._validation import INT64_MAX, as_float_array, check_bool, check_int, check_real, check_threads
 
 __all__ = [
-    "FixedPoints1D", "Ghosts1D", "LatentReduction", "SlowPoints", "LearningMetrics",
-    "rank_one_vectors", "stack_rank_one", "flow_map_1d", "flow_maps_1d", "count_fixed_points_1d", "fixed_points_1d", "ghosts_1d",
-    "default_kappa_grid", "latent_reduction", "latent_flow", "latent_jacobian", "speed_field_2d",
-    "slow_point_candidates_2d", "slow_points_2d", "full_flow", "full_jacobian", "find_slow_points",
-    "adam_slow_points", "learning_metrics",
+    "FixedPoints1D",
+    "Ghosts1D",
+    "LatentReduction",
+    "SlowPoints",
+    "LearningMetrics",
+    "rank_one_vectors",
+    "stack_rank_one",
+    "flow_map_1d",
+    "flow_maps_1d",
+    "count_fixed_points_1d",
+    "fixed_points_1d",
+    "ghosts_1d",
+    "default_kappa_grid",
+    "latent_reduction",
+    "latent_flow",
+    "latent_jacobian",
+    "speed_field_2d",
+    "slow_point_candidates_2d",
+    "slow_points_2d",
+    "full_flow",
+    "full_jacobian",
+    "find_slow_points",
+    "adam_slow_points",
+    "learning_metrics",
 ]
 
 #: Classes of slow points (see :func:`find_slow_points`).
@@ -56,8 +76,9 @@ def _get(params: Any, key: str) -> Any:
     return getattr(params, key, None)
 
 
-def rank_one_vectors(params: Any = None, *, m: Any = None, n: Any = None, b: Any = None
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def rank_one_vectors(
+    params: Any = None, *, m: Any = None, n: Any = None, b: Any = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(m, n, b)`` as three float64 vectors of length N from a rank-one parameter set.
 
     Parameters
@@ -92,8 +113,10 @@ def rank_one_vectors(params: Any = None, *, m: Any = None, n: Any = None, b: Any
     b = pb if b is None else b
     if m is None or n is None:
         if params is not None and not isinstance(params, (Mapping, tuple, list)) and not hasattr(params, "m"):
-            raise TypeError(f"params must be a dict with keys 'm', 'n' (and 'b'), an object with those attributes "
-                            f"or a tuple (m, n, b), got {type(params).__name__}")
+            raise TypeError(
+                f"params must be a dict with keys 'm', 'n' (and 'b'), an object with those attributes "
+                f"or a tuple (m, n, b), got {type(params).__name__}"
+            )
         raise ValueError("params: rank-one analysis needs m and n (a dict with keys 'm', 'n', 'b')")
     nm, nn, nb = names["m"], names["n"], names["b"]
     m = as_float_array(m, nm)
@@ -124,8 +147,10 @@ def _weights_and_bias(params: Any, b: Any = None) -> tuple[np.ndarray, np.ndarra
         if W is None:
             m, n = _get(params, "m"), _get(params, "n")
             if m is None or n is None:
-                raise ValueError(f"params must contain 'W' or both 'm' and 'n', got keys "
-                                 f"{sorted(map(str, params)) if isinstance(params, Mapping) else '(none)'}")
+                raise ValueError(
+                    f"params must contain 'W' or both 'm' and 'n', got keys "
+                    f"{sorted(map(str, params)) if isinstance(params, Mapping) else '(none)'}"
+                )
             m = as_float_array(m, "params['m']")
             n = as_float_array(n, "params['n']")
             if m.ndim == 1:
@@ -301,8 +326,9 @@ def stack_rank_one(snapshots: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     elif isinstance(snapshots, (list, tuple)):
         items = list(snapshots)
     else:
-        raise TypeError(f"snapshots must be a dict {{epoch: params}} or a list of parameter dicts, "
-                        f"got {type(snapshots).__name__}")
+        raise TypeError(
+            f"snapshots must be a dict {{epoch: params}} or a list of parameter dicts, got {type(snapshots).__name__}"
+        )
     if not items:
         raise ValueError("snapshots must contain at least one parameter set")
     vecs = []
@@ -317,8 +343,9 @@ def stack_rank_one(snapshots: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return tuple(np.stack([v[i] for v in vecs]) for i in range(3))  # type: ignore[return-value]
 
 
-def count_fixed_points_1d(m: Any, n: Any, b: Any, kappa_grid: Any = None, *, n_threads: int | None = None
-                          ) -> np.ndarray:
+def count_fixed_points_1d(
+    m: Any, n: Any, b: Any, kappa_grid: Any = None, *, n_threads: int | None = None
+) -> np.ndarray:
     """Number of fixed points of each of E rank-one snapshots on a grid (the paper's Fig. 3 "fixed point test").
 
     Counts strict sign changes of f between grid neighbours plus exact zeros at grid points (a tangency
@@ -352,6 +379,7 @@ def count_fixed_points_1d(m: Any, n: Any, b: Any, kappa_grid: Any = None, *, n_t
 @dataclass(frozen=True)
 class FixedPoints1D:
     """Fixed points of the 1-D latent flow: location, slope f'(kappa*), stability (f' < 0) and |f| left."""
+
     kappa: np.ndarray
     slope: np.ndarray
     stable: np.ndarray
@@ -408,6 +436,7 @@ class Ghosts1D:
     ``passage_time``: pi / sqrt(r), the time (in the flow's units) to pass the ghost from far before to
     far after it. ``kind``: "min" or "max".
     """
+
     kappa: np.ndarray
     speed: np.ndarray
     curvature: np.ndarray
@@ -466,8 +495,14 @@ def ghosts_1d(params: Any, kappa_grid: Any = None, *, max_speed: float = np.inf,
     is_max = (curvature < 0) & (value < 0)
     keep = (is_min | is_max) & (np.abs(value) <= max_speed)
     r = 0.5 * value[keep] * curvature[keep]
-    return Ghosts1D(kappa=kappa[keep], speed=value[keep], curvature=curvature[keep], r=r,
-                    passage_time=np.pi / np.sqrt(r), kind=np.where(is_min[keep], "min", "max"))
+    return Ghosts1D(
+        kappa=kappa[keep],
+        speed=value[keep],
+        curvature=curvature[keep],
+        r=r,
+        passage_time=np.pi / np.sqrt(r),
+        kind=np.where(is_min[keep], "min", "max"),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -480,6 +515,7 @@ class LatentReduction:
     ``M`` (N, K) = U_K Sigma_K and ``P`` (K, N) = V_K^T from the SVD W = U Sigma V^T; exact when W has rank
     <= K (``exact``: sigma_{K+1} <= 1e-12 sigma_1). ``singular_values``: all of them.
     """
+
     M: np.ndarray
     P: np.ndarray
     b: np.ndarray
@@ -543,8 +579,7 @@ def latent_reduction(params: Any, b: Any = None, *, rank: int = 2, basis: str = 
             raise ValueError("basis='factors' needs params with 'm' (N, K) and 'n' (K, N)")
         m = as_float_array(m, "m", ndim=2, shape=(W.shape[0], rank))
         n = as_float_array(n, "n", ndim=2, shape=(rank, W.shape[0]))
-        return LatentReduction(M=np.ascontiguousarray(m), P=np.ascontiguousarray(n), b=b, singular_values=s,
-                               exact=True)
+        return LatentReduction(M=np.ascontiguousarray(m), P=np.ascontiguousarray(n), b=b, singular_values=s, exact=True)
     M = np.ascontiguousarray(U[:, :rank] * s[:rank])
     P = np.ascontiguousarray(Vt[:rank])
     return LatentReduction(M=M, P=P, b=b, singular_values=s, exact=exact)
@@ -609,8 +644,7 @@ def latent_jacobian(reduction: LatentReduction, kappa: Any) -> np.ndarray:
     return -np.eye(reduction.rank) + np.einsum("an,...n,nc->...ac", reduction.P, d, reduction.M)
 
 
-def speed_field_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, n_threads: int | None = None
-                   ) -> np.ndarray:
+def speed_field_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, n_threads: int | None = None) -> np.ndarray:
     """Speed |F| of a 2-D latent flow on a grid (rows = y, as ``pcolormesh`` expects).
 
     C++ with OpenMP over rows; bit-identical for any ``n_threads``.
@@ -676,7 +710,7 @@ def slow_point_candidates_2d(speed: np.ndarray, grid_x: np.ndarray, grid_y: np.n
     padded = np.pad(s, 1, mode="constant", constant_values=np.inf)
     if s.size == 0:
         return np.empty((0, 2))
-    neigh = np.min(np.stack([padded[i:i + ny, j:j + nx] for i in range(3) for j in range(3)]), axis=0)
+    neigh = np.min(np.stack([padded[i : i + ny, j : j + nx] for i in range(3) for j in range(3)]), axis=0)
     iy, ix = np.nonzero(s <= neigh)
     return np.stack([gx[ix], gy[iy]], axis=1)
 
@@ -699,6 +733,7 @@ class SlowPoints:
     start to its point (-1 if that start did not converge); ``start_speed`` (S,) the final |F| reached from
     every start; ``factorizations`` (S,) Cholesky factorisations used per start. ``config``: thresholds used.
     """
+
     x: np.ndarray
     speed: np.ndarray
     grad_norm: np.ndarray
@@ -726,8 +761,9 @@ class SlowPoints:
         return np.nonzero(self.kind == kind)[0]
 
 
-def _classify(speed: np.ndarray, eigenvalues: np.ndarray, converged: np.ndarray, tol_fixed: float,
-              ghost_eig_tol: float) -> tuple[np.ndarray, np.ndarray]:
+def _classify(
+    speed: np.ndarray, eigenvalues: np.ndarray, converged: np.ndarray, tol_fixed: float, ghost_eig_tol: float
+) -> tuple[np.ndarray, np.ndarray]:
     re = eigenvalues.real
     fixed = speed < tol_fixed
     near_zero = np.min(np.abs(re), axis=1) < ghost_eig_tol if re.size else np.zeros(len(speed), bool)
@@ -748,15 +784,16 @@ def _nearest_start_distance(x: np.ndarray, starts: np.ndarray, rows: np.ndarray)
     idx = np.flatnonzero(rows)
     s2 = np.sum(starts * starts, axis=1)[None, :]
     for lo in range(0, idx.size, 512):
-        sel = idx[lo:lo + 512]
+        sel = idx[lo : lo + 512]
         xs = x[sel]
         sq = np.sum(xs * xs, axis=1)[:, None] + s2 - 2.0 * xs @ starts.T
         dist[sel] = np.sqrt(np.maximum(np.min(sq, axis=1), 0.0))
     return dist
 
 
-def _deduplicate(x: np.ndarray, starts: np.ndarray, usable: np.ndarray, tol: float
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _deduplicate(
+    x: np.ndarray, starts: np.ndarray, usable: np.ndarray, tol: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Greedy clustering within ``tol`` (Euclidean, full space), visiting points from the one closest to
     the start set outward, so each cluster is represented by its point closest to the starts."""
     S = x.shape[0]
@@ -782,8 +819,16 @@ def _deduplicate(x: np.ndarray, starts: np.ndarray, usable: np.ndarray, tol: flo
     return reps_arr, assignment, dist, counts
 
 
-def _solve(M: np.ndarray, P: np.ndarray | None, b: np.ndarray, starts: np.ndarray, *, max_iter: int,
-           n_threads: int | None, progress: bool | None) -> dict:
+def _solve(
+    M: np.ndarray,
+    P: np.ndarray | None,
+    b: np.ndarray,
+    starts: np.ndarray,
+    *,
+    max_iter: int,
+    n_threads: int | None,
+    progress: bool | None,
+) -> dict:
     max_iter = check_int(max_iter, "max_iter", minimum=0, maximum=2**31 - 1)
     threads = check_threads(n_threads)
     if progress is not None:
@@ -792,18 +837,33 @@ def _solve(M: np.ndarray, P: np.ndarray | None, b: np.ndarray, starts: np.ndarra
 
     # Always through run_with_control, so Ctrl-C stops the starts not yet begun (the others finish).
     out, interrupted = run_with_control(
-        lambda control: _core.find_slow_points(M, P, b, starts, max_iter=max_iter, n_threads=threads,
-                                               control=control),
-        total=starts.shape[0], progress=progress, desc="slow points", unit="start")
+        lambda control: _core.find_slow_points(M, P, b, starts, max_iter=max_iter, n_threads=threads, control=control),
+        total=starts.shape[0],
+        progress=progress,
+        desc="slow points",
+        unit="start",
+    )
     out["interrupted"] = interrupted
     if interrupted:
-        warnings.warn("slow-point search interrupted: the starts not begun are left out (config['interrupted'])",
-                      RuntimeWarning, stacklevel=4)
+        warnings.warn(
+            "slow-point search interrupted: the starts not begun are left out (config['interrupted'])",
+            RuntimeWarning,
+            stacklevel=4,
+        )
     return out
 
 
-def _finish(raw: dict, starts: np.ndarray, jacobian, *, tol_fixed: float, ghost_eig_tol: float,
-            dedup_tol: float, deduplicate: bool, config: dict) -> SlowPoints:
+def _finish(
+    raw: dict,
+    starts: np.ndarray,
+    jacobian,
+    *,
+    tol_fixed: float,
+    ghost_eig_tol: float,
+    dedup_tol: float,
+    deduplicate: bool,
+    config: dict,
+) -> SlowPoints:
     status = raw["status"]
     converged_all = status <= 2  # fixed, stationary, or stalled at the rounding floor
     usable = converged_all & np.isfinite(raw["speed"])
@@ -831,22 +891,53 @@ def _finish(raw: dict, starts: np.ndarray, jacobian, *, tol_fixed: float, ghost_
     speed = raw["speed"][reps]
     converged = converged_all[reps]
     kind, stability = _classify(speed, eig, converged, tol_fixed, ghost_eig_tol)
-    cfg = dict(config, tol_fixed=tol_fixed, ghost_eig_tol=ghost_eig_tol, dedup_tol=dedup_tol,
-               interrupted=bool(raw.get("interrupted", False)))
-    return SlowPoints(x=x, speed=speed, grad_norm=raw["grad_norm"][reps], iterations=raw["iterations"][reps],
-                      converged=converged, eigenvalues=eig, slow_direction=direction, kind=kind, stability=stability, distance=dist[reps],
-                      count=counts, start_index=reps, assignment=assignment, start_speed=raw["speed"],
-                      factorizations=raw["factorizations"], config=cfg)
+    cfg = dict(
+        config,
+        tol_fixed=tol_fixed,
+        ghost_eig_tol=ghost_eig_tol,
+        dedup_tol=dedup_tol,
+        interrupted=bool(raw.get("interrupted", False)),
+    )
+    return SlowPoints(
+        x=x,
+        speed=speed,
+        grad_norm=raw["grad_norm"][reps],
+        iterations=raw["iterations"][reps],
+        converged=converged,
+        eigenvalues=eig,
+        slow_direction=direction,
+        kind=kind,
+        stability=stability,
+        distance=dist[reps],
+        count=counts,
+        start_index=reps,
+        assignment=assignment,
+        start_speed=raw["speed"],
+        factorizations=raw["factorizations"],
+        config=cfg,
+    )
 
 
 def _check_thresholds(tol_fixed: float, ghost_eig_tol: float, dedup_tol: float) -> tuple[float, float, float]:
-    return (check_real(tol_fixed, "tol_fixed", positive=True), check_real(ghost_eig_tol, "ghost_eig_tol", positive=True),
-            check_real(dedup_tol, "dedup_tol", nonnegative=True))
+    return (
+        check_real(tol_fixed, "tol_fixed", positive=True),
+        check_real(ghost_eig_tol, "ghost_eig_tol", positive=True),
+        check_real(dedup_tol, "dedup_tol", nonnegative=True),
+    )
 
 
-def slow_points_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, starts: Any = None,
-                   tol_fixed: float = 1e-8, ghost_eig_tol: float = 0.05, dedup_tol: float = 1e-6,
-                   max_iter: int = 100, n_threads: int | None = None) -> SlowPoints:
+def slow_points_2d(
+    reduction: LatentReduction,
+    grid_x: Any,
+    grid_y: Any,
+    *,
+    starts: Any = None,
+    tol_fixed: float = 1e-8,
+    ghost_eig_tol: float = 0.05,
+    dedup_tol: float = 1e-6,
+    max_iter: int = 100,
+    n_threads: int | None = None,
+) -> SlowPoints:
     """Slow points of a 2-D latent flow (paper Fig. 4).
 
     Grid candidates (3x3 minima of |F|) are refined by Newton's method on E = |F|^2/2 with the exact Hessian
@@ -903,9 +994,16 @@ def slow_points_2d(reduction: LatentReduction, grid_x: Any, grid_y: Any, *, star
         cand = np.vstack([cand, as_float_array(starts, "starts", ndim=2, shape=(None, 2))])
     cand = np.ascontiguousarray(cand)
     raw = _solve(reduction.M, reduction.P, reduction.b, cand, max_iter=max_iter, n_threads=n_threads, progress=False)
-    return _finish(raw, cand, lambda x: latent_jacobian(reduction, x), tol_fixed=tol_fixed,
-                   ghost_eig_tol=ghost_eig_tol, dedup_tol=dedup_tol, deduplicate=True,
-                   config={"max_iter": max_iter, "space": "latent-2d"})
+    return _finish(
+        raw,
+        cand,
+        lambda x: latent_jacobian(reduction, x),
+        tol_fixed=tol_fixed,
+        ghost_eig_tol=ghost_eig_tol,
+        dedup_tol=dedup_tol,
+        deduplicate=True,
+        config={"max_iter": max_iter, "space": "latent-2d"},
+    )
 
 
 def full_flow(W: Any, b: Any, x: Any) -> np.ndarray:
@@ -955,10 +1053,19 @@ def full_jacobian(W: Any, b: Any, x: Any) -> np.ndarray:
     return -np.eye(W.shape[0]) + d[..., :, None] * W
 
 
-def find_slow_points(params: Any, b: Any = None, starts: Any = None, *, tol_fixed: float = 1e-8,
-                     ghost_eig_tol: float = 0.05, dedup_tol: float = 1e-6, max_iter: int = 100,
-                     deduplicate: bool = True, n_threads: int | None = None, progress: bool | None = None
-                     ) -> SlowPoints:
+def find_slow_points(
+    params: Any,
+    b: Any = None,
+    starts: Any = None,
+    *,
+    tol_fixed: float = 1e-8,
+    ghost_eig_tol: float = 0.05,
+    dedup_tol: float = 1e-6,
+    max_iter: int = 100,
+    deduplicate: bool = True,
+    n_threads: int | None = None,
+    progress: bool | None = None,
+) -> SlowPoints:
     """Fixed points, ghosts and slow points of the full flow F(x) = -x + tanh(W x + b) (paper Fig. 5).
 
     From every start, q(x) = |F(x)|^2 / 2 is minimised in C++ (OpenMP over starts) by Newton's method with
@@ -1013,12 +1120,28 @@ def find_slow_points(params: Any, b: Any = None, starts: Any = None, *, tol_fixe
         raise ValueError("starts must contain at least one state")
     tol_fixed, ghost_eig_tol, dedup_tol = _check_thresholds(tol_fixed, ghost_eig_tol, dedup_tol)
     raw = _solve(W, None, b, starts, max_iter=max_iter, n_threads=n_threads, progress=progress)
-    return _finish(raw, starts, lambda x: full_jacobian(W, b, x), tol_fixed=tol_fixed, ghost_eig_tol=ghost_eig_tol,
-                   dedup_tol=dedup_tol, deduplicate=bool(deduplicate), config={"max_iter": max_iter, "space": "full"})
+    return _finish(
+        raw,
+        starts,
+        lambda x: full_jacobian(W, b, x),
+        tol_fixed=tol_fixed,
+        ghost_eig_tol=ghost_eig_tol,
+        dedup_tol=dedup_tol,
+        deduplicate=bool(deduplicate),
+        config={"max_iter": max_iter, "space": "full"},
+    )
 
 
-def adam_slow_points(params: Any, b: Any = None, starts: Any = None, *, lr: float = 1e-2, iterations: int = 5000,
-                     n_threads: int | None = None, progress: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+def adam_slow_points(
+    params: Any,
+    b: Any = None,
+    starts: Any = None,
+    *,
+    lr: float = 1e-2,
+    iterations: int = 5000,
+    n_threads: int | None = None,
+    progress: bool | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """The paper's solver (Fig. 5 code) for comparison: Adam on the mean of F(x)^2 over units, from each start.
 
     Adam (``lr``, betas 0.9/0.999, eps 1e-8) in C++, no Newton step; :func:`find_slow_points` converges far
@@ -1067,11 +1190,19 @@ def adam_slow_points(params: Any, b: Any = None, starts: Any = None, *, lr: floa
 
     out, interrupted = run_with_control(
         lambda control: _core.adam_slow_points(W, None, b, starts, lr, iterations, threads, control),
-        total=starts.shape[0], progress=progress, desc="adam slow points", unit="start")
+        total=starts.shape[0],
+        progress=progress,
+        desc="adam slow points",
+        unit="start",
+    )
     x, speed, completed = out
     if interrupted:
-        warnings.warn(f"adam_slow_points interrupted: {int(completed.sum())} of {starts.shape[0]} starts ran all "
-                      f"{iterations} iterations (the others stopped early)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"adam_slow_points interrupted: {int(completed.sum())} of {starts.shape[0]} starts ran all "
+            f"{iterations} iterations (the others stopped early)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return x, speed
 
 
@@ -1101,6 +1232,7 @@ class LearningMetrics:
     ``relative_std``: std / mean of the loss over the last window; ``oscillating``:
     sign_change_fraction >= ``oscillation_fraction`` and relative_std >= ``oscillation_rel_std``.
     """
+
     initial: np.ndarray
     final: np.ndarray
     dropped: np.ndarray
@@ -1123,11 +1255,20 @@ def _first_true(mask: np.ndarray, default: int) -> np.ndarray:
     return np.where(any_, np.argmax(mask, axis=-1), default)
 
 
-def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: float = 0.9, window: int = 100,
-                     smooth: int = 1, trapped_fraction: float = _metrics.TRAP_LOSS_FRACTION,
-                     grad_tol: float = _metrics.TRAP_GRAD_FRACTION, oscillation_fraction: float = 0.5,
-                     oscillation_rel_std: float = 1e-3, drop_fraction: float = _metrics.DROP_FRACTION,
-                     learned_ratio: float = _metrics.LEARNED_RATIO) -> LearningMetrics:
+def learning_metrics(
+    loss: Any,
+    grad_norm: Any = None,
+    *,
+    plateau_fraction: float = 0.9,
+    window: int = 100,
+    smooth: int = 1,
+    trapped_fraction: float = _metrics.TRAP_LOSS_FRACTION,
+    grad_tol: float = _metrics.TRAP_GRAD_FRACTION,
+    oscillation_fraction: float = 0.5,
+    oscillation_rel_std: float = 1e-3,
+    drop_fraction: float = _metrics.DROP_FRACTION,
+    learned_ratio: float = _metrics.LEARNED_RATIO,
+) -> LearningMetrics:
     """Plateau, drop, trap and oscillation metrics of loss histories ``loss[..., epochs]``.
 
     Numpy, vectorised over the leading axes. ``window`` is clipped to the number of epochs; ``smooth`` is the
@@ -1170,7 +1311,7 @@ def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: floa
     window = min(check_int(window, "window", minimum=2), E)
     smooth = check_int(smooth, "smooth", minimum=1)
     L0 = L[..., 0]
-    last = L[..., E - window:]
+    last = L[..., E - window :]
     with np.errstate(invalid="ignore", over="ignore"):
         final = np.mean(last, axis=-1)
     below = L < plateau_fraction * L0[..., None]
@@ -1208,11 +1349,31 @@ def learning_metrics(loss: Any, grad_norm: Any = None, *, plateau_fraction: floa
     with np.errstate(invalid="ignore", divide="ignore"):
         relative_std = np.where(final > 0, np.std(last, axis=-1) / final, 0.0)
     oscillating = (sign_change_fraction >= oscillation_fraction) & (relative_std >= oscillation_rel_std)
-    cfg = dict(plateau_fraction=plateau_fraction, window=window, smooth=smooth, trapped_fraction=trapped_fraction,
-               grad_tol=grad_tol, oscillation_fraction=oscillation_fraction, oscillation_rel_std=oscillation_rel_std,
-               drop_fraction=drop_fraction, learned_ratio=learned_ratio)
-    out = dict(initial=L0, final=final, dropped=dropped, plateau_length=plateau_length, drop_epoch=drop_epoch,
-               steepest_epoch=steepest_epoch, drop_rate=drop_rate, drop_duration=drop_duration, trapped=trapped,
-               learned=learned, fell_back=dropped & trapped,
-               sign_change_fraction=sign_change_fraction, relative_std=relative_std, oscillating=oscillating)
+    cfg = dict(
+        plateau_fraction=plateau_fraction,
+        window=window,
+        smooth=smooth,
+        trapped_fraction=trapped_fraction,
+        grad_tol=grad_tol,
+        oscillation_fraction=oscillation_fraction,
+        oscillation_rel_std=oscillation_rel_std,
+        drop_fraction=drop_fraction,
+        learned_ratio=learned_ratio,
+    )
+    out = dict(
+        initial=L0,
+        final=final,
+        dropped=dropped,
+        plateau_length=plateau_length,
+        drop_epoch=drop_epoch,
+        steepest_epoch=steepest_epoch,
+        drop_rate=drop_rate,
+        drop_duration=drop_duration,
+        trapped=trapped,
+        learned=learned,
+        fell_back=dropped & trapped,
+        sign_change_fraction=sign_change_fraction,
+        relative_std=relative_std,
+        oscillating=oscillating,
+    )
     return LearningMetrics(**{k: np.asarray(v) for k, v in out.items()}, config=cfg)

@@ -25,6 +25,7 @@ Conventions used throughout this module
 Everything heavy (Euler simulation, gradient descent over many runs) runs in the C++ core with OpenMP;
 every run's result is independent of the number of threads.
 """
+
 from __future__ import annotations
 
 import math
@@ -39,12 +40,34 @@ from ._optional import require
 from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
 from ._stats import power_law_fit
-from ._validation import DEFAULT_MAX_MEMORY, INT64_MAX, _is_complex, check_bool, check_int, check_memory, check_real, check_threads
+from ._validation import (
+    DEFAULT_MAX_MEMORY,
+    INT64_MAX,
+    _is_complex,
+    check_bool,
+    check_int,
+    check_memory,
+    check_real,
+    check_threads,
+)
 
 __all__ = [
-    "optimal_r", "no_learning_boundary", "escape_time", "loss", "loss_grad", "critical_lr",
-    "simulate", "SimulationResult", "train", "CanonicalTrainResult", "lr_sweep", "LRSweepResult",
-    "empirical_critical_lr", "CriticalLRResult", "fit_critical_lr_scaling", "ScalingFit",
+    "optimal_r",
+    "no_learning_boundary",
+    "escape_time",
+    "loss",
+    "loss_grad",
+    "critical_lr",
+    "simulate",
+    "SimulationResult",
+    "train",
+    "CanonicalTrainResult",
+    "lr_sweep",
+    "LRSweepResult",
+    "empirical_critical_lr",
+    "CriticalLRResult",
+    "fit_critical_lr_scaling",
+    "ScalingFit",
 ]
 
 ArrayLike = Union[float, Sequence[float], np.ndarray]
@@ -54,9 +77,13 @@ Entropy = Union[int, Sequence[int], None]
 
 # ---------------------------------------------------------------------------------------------- helpers
 
+
 def _float_array(value: Any, name: str, *, allow_inf: bool = False) -> np.ndarray:
-    if isinstance(value, (str, bytes, bool, np.bool_)) or _is_complex(value) or (
-            isinstance(value, np.ndarray) and value.dtype.kind not in "iuf"):
+    if (
+        isinstance(value, (str, bytes, bool, np.bool_))
+        or _is_complex(value)
+        or (isinstance(value, np.ndarray) and value.dtype.kind not in "iuf")
+    ):
         raise TypeError(f"{name} must be a real number or an array of real numbers, got {type(value).__name__}")
     try:
         arr = np.asarray(value, dtype=np.float64)
@@ -88,10 +115,12 @@ def _scalar_delay(T: Any) -> float:
 def _representable(T: np.ndarray) -> None:
     """r* = pi^2 / (4 T^2) and the critical lr ~ T^-5 must be finite and nonzero in float64."""
     with np.errstate(over="ignore", under="ignore", divide="ignore"):
-        ok = np.isfinite(np.pi ** 2 / (4.0 * T * T)) & (3.0 * np.pi ** 4 / (32.0 * T ** 5) > 0)
+        ok = np.isfinite(np.pi**2 / (4.0 * T * T)) & (3.0 * np.pi**4 / (32.0 * T**5) > 0)
     if not np.all(ok):
-        raise ValueError(f"T must be within about [1e-154, 1e64] so that r* = pi^2/(4 T^2) and the critical lr "
-                         f"~ T^-5 are finite nonzero float64 numbers, got {T if T.ndim == 0 else T[~ok][0]}")
+        raise ValueError(
+            f"T must be within about [1e-154, 1e64] so that r* = pi^2/(4 T^2) and the critical lr "
+            f"~ T^-5 are finite nonzero float64 numbers, got {T if T.ndim == 0 else T[~ok][0]}"
+        )
 
 
 def _out(x: np.ndarray) -> Union[float, np.ndarray]:
@@ -110,6 +139,7 @@ def _broadcast(arrays: Sequence[np.ndarray], names: Sequence[str]) -> Tuple[np.n
 
 
 # ---------------------------------------------------------------------------------------------- closed forms
+
 
 def optimal_r(T: ArrayLike) -> Union[float, np.ndarray]:
     """The optimum r* = pi^2 / (4 T^2), where the escape time equals the delay T and L = 0.
@@ -278,7 +308,7 @@ def critical_lr(T: ArrayLike, normalized: bool = True) -> Union[float, np.ndarra
     T = _delay(T)
     normalized = check_bool(normalized, "normalized")
     power = 4 if normalized else 5
-    return _out(3.0 * np.pi ** 4 / (32.0 * T ** power))
+    return _out(3.0 * np.pi**4 / (32.0 * T**power))
 
 
 def _seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
@@ -293,6 +323,7 @@ def _seed_sequence(seed: SeedLike) -> np.random.SeedSequence:
 
 
 # ---------------------------------------------------------------------------------------------- simulation
+
 
 @dataclass(frozen=True)
 class SimulationResult:
@@ -324,8 +355,15 @@ def _confidence_array(confidence: Any) -> np.ndarray:
     return a
 
 
-def simulate(r: ArrayLike, T: float, confidence: ArrayLike, threshold: float = 10.0, dt: float = 0.1, *,
-             n_threads: Optional[int] = None) -> SimulationResult:
+def simulate(
+    r: ArrayLike,
+    T: float,
+    confidence: ArrayLike,
+    threshold: float = 10.0,
+    dt: float = 0.1,
+    *,
+    n_threads: Optional[int] = None,
+) -> SimulationResult:
     """Euler simulation of the canonical model with a finite-confidence readout, and its exact gradient.
 
     x_0 = 0, x_{k+1} = x_k + dt (x_k^2 + r), clipped to [-1e6, 1e6]; y_{k+1} = sigmoid(a (x_{k+1} - x_th));
@@ -364,6 +402,7 @@ def simulate(r: ArrayLike, T: float, confidence: ArrayLike, threshold: float = 1
 
 
 # ---------------------------------------------------------------------------------------------- training
+
 
 @dataclass(frozen=True)
 class CanonicalTrainResult:
@@ -404,14 +443,17 @@ class CanonicalTrainResult:
         xr = require("xarray", "io", "CanonicalTrainResult.to_xarray")
         grid = tuple(f"run_{k}" for k in range(self.r_final.ndim))
         data = {
-            "r": (grid + ("epoch",), self.r), "loss": (grid + ("epoch",), self.loss),
-            "r_final": (grid, self.r_final), "arrival_epoch": (grid, self.arrival_epoch),
-            "trapped": (grid, self.trapped), "diverged": (grid, self.diverged),
-            "r0": (grid, self.r0), "lr": (grid, self.lr),
+            "r": (grid + ("epoch",), self.r),
+            "loss": (grid + ("epoch",), self.loss),
+            "r_final": (grid, self.r_final),
+            "arrival_epoch": (grid, self.arrival_epoch),
+            "trapped": (grid, self.trapped),
+            "diverged": (grid, self.diverged),
+            "r0": (grid, self.r0),
+            "lr": (grid, self.lr),
         }
         attrs = {k: v for k, v in self.config.items() if isinstance(v, (int, float, str, bool))}
-        attrs.update(version=self.version, interrupted=int(self.interrupted),
-                     seed_entropy=str(self.seed_entropy))
+        attrs.update(version=self.version, interrupted=int(self.interrupted), seed_entropy=str(self.seed_entropy))
         return xr.Dataset(data, coords={"epoch": self.epochs_recorded}, attrs=attrs)
 
 
@@ -433,11 +475,23 @@ def _record_epochs(epochs: int, record_every: int, record_epochs: Union[Sequence
     return rec
 
 
-def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normalized: bool = True,
-          confidence: Optional[ArrayLike] = None, seed: SeedLike = None, n_threads: Optional[int] = None,
-          record_every: int = 1, threshold: float = 10.0, dt: float = 0.1,
-          progress: Optional[bool] = None, *, record_epochs: Union[Sequence[int], np.ndarray, None] = None,
-          max_memory: float = DEFAULT_MAX_MEMORY) -> CanonicalTrainResult:
+def train(
+    r0: Optional[ArrayLike],
+    lr: ArrayLike,
+    T: float,
+    epochs: int,
+    normalized: bool = True,
+    confidence: Optional[ArrayLike] = None,
+    seed: SeedLike = None,
+    n_threads: Optional[int] = None,
+    record_every: int = 1,
+    threshold: float = 10.0,
+    dt: float = 0.1,
+    progress: Optional[bool] = None,
+    *,
+    record_epochs: Union[Sequence[int], np.ndarray, None] = None,
+    max_memory: float = DEFAULT_MAX_MEMORY,
+) -> CanonicalTrainResult:
     """Plain gradient descent r <- r - lr g(r) for every broadcast (r0, lr[, confidence]) run at once.
 
     Parameters
@@ -515,24 +569,50 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
     # r and loss histories [n_runs, n_rec] plus a few per-run outputs, allocated before the C++ loop starts
     rec = None if record_epochs is None else _record_epochs(epochs, record_every, record_epochs)
     n_rec_max = epochs // record_every + 2 if rec is None else rec.size
-    check_memory(n_runs * (n_rec_max * 2 * 8 + 64), max_memory, f"canonical.train's histories ({n_runs} runs x "
-                 f"{n_rec_max} recorded epochs)", "raise record_every, pass record_epochs, or raise max_memory")
+    check_memory(
+        n_runs * (n_rec_max * 2 * 8 + 64),
+        max_memory,
+        f"canonical.train's histories ({n_runs} runs x {n_rec_max} recorded epochs)",
+        "raise record_every, pass record_epochs, or raise max_memory",
+    )
     if rec is None:
         rec = _record_epochs(epochs, record_every, None)
     flat_conf = broadcast[2].ravel() if confidence is not None else None
 
     def call(control: Any) -> dict:
-        return _core.canonical_train(broadcast[0].ravel(), broadcast[1].ravel(), flat_conf, T, epochs, normalized,
-                                     rec, threshold, dt, threads, control)
+        return _core.canonical_train(
+            broadcast[0].ravel(),
+            broadcast[1].ravel(),
+            flat_conf,
+            T,
+            epochs,
+            normalized,
+            rec,
+            threshold,
+            dt,
+            threads,
+            control,
+        )
 
     out, interrupted = run_with_control(call, total=n_runs, progress=progress, desc="canonical.train")
     if interrupted:
-        warnings.warn(f"canonical.train interrupted: {int(np.sum(out['completed']))} of {n_runs} runs finished "
-                      "(the others stopped early: result.interrupted is True)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"canonical.train interrupted: {int(np.sum(out['completed']))} of {n_runs} runs finished "
+            "(the others stopped early: result.interrupted is True)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     n_rec = rec.size
-    config = dict(T=T, epochs=epochs, normalized=normalized, threshold=threshold, dt=dt,
-                  record_every=record_every, gradient="sharp" if confidence is None else "simulated",
-                  confidence=None if confidence is None else broadcast[2])
+    config = dict(
+        T=T,
+        epochs=epochs,
+        normalized=normalized,
+        threshold=threshold,
+        dt=dt,
+        record_every=record_every,
+        gradient="sharp" if confidence is None else "simulated",
+        confidence=None if confidence is None else broadcast[2],
+    )
     return CanonicalTrainResult(
         r=out["r"].reshape(shape + (n_rec,)),
         loss=out["loss"].reshape(shape + (n_rec,)),
@@ -541,14 +621,18 @@ def train(r0: Optional[ArrayLike], lr: ArrayLike, T: float, epochs: int, normali
         arrival_epoch=out["arrival_epoch"].reshape(shape),
         trapped=out["trapped"].astype(bool).reshape(shape),
         diverged=out["diverged"].astype(bool).reshape(shape),
-        r0=broadcast[0], lr=broadcast[1],
+        r0=broadcast[0],
+        lr=broadcast[1],
         interrupted=bool(interrupted or not np.all(out["completed"])),
-        config=config, seed_entropy=entropy, version=__version__,
+        config=config,
+        seed_entropy=entropy,
+        version=__version__,
         n_threads=threads if threads > 0 else int(_core.default_threads()),
     )
 
 
 # ---------------------------------------------------------------------------------------------- lr sweep
+
 
 @dataclass(frozen=True)
 class LRSweepResult:
@@ -580,18 +664,29 @@ class LRSweepResult:
         """An ``xarray.Dataset`` with dims ``lr``, ``seed`` and ``epoch``."""
         xr = require("xarray", "io", "LRSweepResult.to_xarray")
         return xr.Dataset(
-            {"loss": (("lr", "seed", "epoch"), self.loss), "mean_loss": (("lr", "epoch"), self.mean_loss),
-             "sem_loss": (("lr", "epoch"), self.sem_loss), "trapped": (("lr", "seed"), self.trapped),
-             "trapped_fraction": ("lr", self.trapped_fraction), "r0": (("lr", "seed"), self.r0),
-             "arrival_epoch": (("lr", "seed"), self.arrival_epoch)},
+            {
+                "loss": (("lr", "seed", "epoch"), self.loss),
+                "mean_loss": (("lr", "epoch"), self.mean_loss),
+                "sem_loss": (("lr", "epoch"), self.sem_loss),
+                "trapped": (("lr", "seed"), self.trapped),
+                "trapped_fraction": ("lr", self.trapped_fraction),
+                "r0": (("lr", "seed"), self.r0),
+                "arrival_epoch": (("lr", "seed"), self.arrival_epoch),
+            },
             coords={"lr": self.lrs, "seed": np.arange(self.loss.shape[1]), "epoch": self.record_epochs},
-            attrs={"T": self.T, "normalized": int(self.normalized), "seeding": self.seeding,
-                   "seed_entropy": str(self.seed_entropy), "version": self.version},
+            attrs={
+                "T": self.T,
+                "normalized": int(self.normalized),
+                "seeding": self.seeding,
+                "seed_entropy": str(self.seed_entropy),
+                "version": self.version,
+            },
         )
 
 
-def _initial_r(T: float, n_lrs: int, n_seeds: int, r0_mean: float, r0_std: float, seeding: str,
-               seed: SeedLike) -> Tuple[np.ndarray, Entropy]:
+def _initial_r(
+    T: float, n_lrs: int, n_seeds: int, r0_mean: float, r0_std: float, seeding: str, seed: SeedLike
+) -> Tuple[np.ndarray, Entropy]:
     """r0[i, j] = r0_mean r* + (r0_std r*) z[i, j], z from the chosen seeding (see lr_sweep)."""
     r_star = float(optimal_r(T))
     z = np.empty((n_lrs, n_seeds))
@@ -609,10 +704,21 @@ def _initial_r(T: float, n_lrs: int, n_seeds: int, r0_mean: float, r0_std: float
     return r0_mean * r_star + z * (r0_std * r_star), entropy
 
 
-def lr_sweep(T: float, lrs: ArrayLike, n_seeds: int = 10, epochs: int = 10000, normalized: bool = True,
-             seed: SeedLike = None, record_epochs: Sequence[int] = (1000, 2000, 3000, 5000, 10000), *,
-             seeding: str = "modern", r0_mean: float = 10.0, r0_std: float = 0.1,
-             n_threads: Optional[int] = None, progress: Optional[bool] = None) -> LRSweepResult:
+def lr_sweep(
+    T: float,
+    lrs: ArrayLike,
+    n_seeds: int = 10,
+    epochs: int = 10000,
+    normalized: bool = True,
+    seed: SeedLike = None,
+    record_epochs: Sequence[int] = (1000, 2000, 3000, 5000, 10000),
+    *,
+    seeding: str = "modern",
+    r0_mean: float = 10.0,
+    r0_std: float = 0.1,
+    n_threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+) -> LRSweepResult:
     """Learning-rate sweep of the sharp-limit model like the paper's Fig 2D (all runs in one C++ call).
 
     For each lr index i, ``n_seeds`` runs start at r0 = r0_mean r* + r0_std r* z (paper: 10 r* + N(0, (r*/10)^2)).
@@ -678,24 +784,50 @@ def lr_sweep(T: float, lrs: ArrayLike, n_seeds: int = 10, epochs: int = 10000, n
     if rec.size == 0 or rec[0] < 1:
         raise ValueError("record_epochs must be >= 1 (epoch E is the loss of the E-th epoch's forward pass)")
     n_runs = lrs_arr.size * n_seeds
-    check_memory(n_runs * (rec.size * 2 * 8 + 96), DEFAULT_MAX_MEMORY, f"lr_sweep's {n_runs} runs",
-                 "use fewer n_seeds, lrs or record_epochs")
+    check_memory(
+        n_runs * (rec.size * 2 * 8 + 96),
+        DEFAULT_MAX_MEMORY,
+        f"lr_sweep's {n_runs} runs",
+        "use fewer n_seeds, lrs or record_epochs",
+    )
     r0, entropy = _initial_r(T, lrs_arr.size, n_seeds, r0_mean, r0_std, seeding, seed)
     # Epoch E (1-based, as in the paper's per-epoch loss list) evaluates r after E - 1 updates.
-    res = train(r0, lrs_arr[:, None], T, epochs, normalized=normalized, n_threads=n_threads,
-                record_epochs=rec - 1, progress=progress)
+    res = train(
+        r0,
+        lrs_arr[:, None],
+        T,
+        epochs,
+        normalized=normalized,
+        n_threads=n_threads,
+        record_epochs=rec - 1,
+        progress=progress,
+    )
     L = res.loss
     mean = L.mean(axis=1)
     sem = L.std(axis=1, ddof=1) / np.sqrt(n_seeds) if n_seeds > 1 else np.full_like(mean, np.nan)
-    arrived = (res.arrival_epoch >= 0)
-    return LRSweepResult(lrs=lrs_arr, record_epochs=rec, r0=r0, loss=L, mean_loss=mean, sem_loss=sem,
-                         trapped=res.trapped, trapped_fraction=res.trapped.mean(axis=1),
-                         arrival_epoch=res.arrival_epoch, arrived_fraction=arrived.mean(axis=1), T=T,
-                         normalized=bool(normalized), seeding=seeding, seed_entropy=entropy,
-                         version=__version__, interrupted=res.interrupted)
+    arrived = res.arrival_epoch >= 0
+    return LRSweepResult(
+        lrs=lrs_arr,
+        record_epochs=rec,
+        r0=r0,
+        loss=L,
+        mean_loss=mean,
+        sem_loss=sem,
+        trapped=res.trapped,
+        trapped_fraction=res.trapped.mean(axis=1),
+        arrival_epoch=res.arrival_epoch,
+        arrived_fraction=arrived.mean(axis=1),
+        T=T,
+        normalized=bool(normalized),
+        seeding=seeding,
+        seed_entropy=entropy,
+        version=__version__,
+        interrupted=res.interrupted,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- critical lr
+
 
 @dataclass(frozen=True)
 class CriticalLRResult:
@@ -720,10 +852,19 @@ class CriticalLRResult:
     seed_entropy: Entropy
 
 
-def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, epochs: int = 20000,
-                          seed: SeedLike = None, *, r0_mean: float = 10.0, r0_std: float = 1.0,
-                          grid: Sequence[float] = tuple(np.geomspace(0.7, 1.5, 9)), rtol: float = 1e-3,
-                          n_threads: Optional[int] = None) -> CriticalLRResult:
+def empirical_critical_lr(
+    T: float,
+    normalized: bool = True,
+    n_seeds: int = 20,
+    epochs: int = 20000,
+    seed: SeedLike = None,
+    *,
+    r0_mean: float = 10.0,
+    r0_std: float = 1.0,
+    grid: Sequence[float] = tuple(np.geomspace(0.7, 1.5, 9)),
+    rtol: float = 1e-3,
+    n_threads: Optional[int] = None,
+) -> CriticalLRResult:
     """Learning rate at which the fraction of trapped runs (r < r*/4 after ``epochs``) crosses 50 %.
 
     Runs start at r0 = r0_mean r* + r0_std r* z (default 10 r* (1 + N(0, 0.01)), 10 r* as in the paper's
@@ -778,20 +919,33 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
     grid_arr = _float_array(grid, "grid")
     if grid_arr.ndim != 1 or grid_arr.size < 2 or np.any(grid_arr <= 0) or np.any(np.diff(grid_arr) <= 0):
         raise ValueError("grid must be a strictly increasing 1-D sequence of at least 2 positive factors")
-    check_memory(n_seeds * grid_arr.size * 96, DEFAULT_MAX_MEMORY, f"empirical_critical_lr's {n_seeds} seeds x "
-                 f"{grid_arr.size} grid points", "use fewer n_seeds")
+    check_memory(
+        n_seeds * grid_arr.size * 96,
+        DEFAULT_MAX_MEMORY,
+        f"empirical_critical_lr's {n_seeds} seeds x {grid_arr.size} grid points",
+        "use fewer n_seeds",
+    )
     ss = _seed_sequence(seed)
     analytic = float(critical_lr(T, normalized))
-    r0, _ = _initial_r(T, 1, n_seeds, check_real(r0_mean, "r0_mean"),
-                       check_real(r0_std, "r0_std", nonnegative=True), "modern", ss)
+    r0, _ = _initial_r(
+        T, 1, n_seeds, check_real(r0_mean, "r0_mean"), check_real(r0_std, "r0_std", nonnegative=True), "modern", ss
+    )
     r0 = r0[0]
     n_eval = 0
 
     def fractions(lrs: np.ndarray) -> np.ndarray:
         nonlocal n_eval
         n_eval += lrs.size
-        res = train(r0[None, :], lrs[:, None], T, epochs, normalized=normalized, n_threads=n_threads,
-                    record_epochs=[epochs], progress=False)
+        res = train(
+            r0[None, :],
+            lrs[:, None],
+            T,
+            epochs,
+            normalized=normalized,
+            n_threads=n_threads,
+            record_epochs=[epochs],
+            progress=False,
+        )
         if res.interrupted:  # Ctrl-C: a partial scan would mislead the bisection; stop the whole search
             raise KeyboardInterrupt
         return res.trapped.mean(axis=1)
@@ -808,8 +962,10 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
         else:
             break
     else:
-        raise ValueError("could not bracket the 50 % trapped crossing within 2^20 of the grid: try more epochs, a "
-                         "wider grid or other r0_mean / r0_std")
+        raise ValueError(
+            "could not bracket the 50 % trapped crossing within 2^20 of the grid: try more epochs, a "
+            "wider grid or other r0_mean / r0_std"
+        )
     first = int(np.argmax(frac >= 0.5))
     lo, hi = float(grid_lrs[first - 1]), float(grid_lrs[first])
     for _ in range(200):  # rtol >= 1e-12 needs at most ~50 halvings of log(hi / lo) <= log(2^20 * 1.5 / 0.7)
@@ -821,9 +977,21 @@ def empirical_critical_lr(T: float, normalized: bool = True, n_seeds: int = 20, 
         else:
             lo = mid
     lr_c = math.sqrt(lo * hi)
-    return CriticalLRResult(T=T, normalized=normalized, lr_critical=lr_c, lr_below=lo, lr_above=hi,
-                            analytic=analytic, ratio=lr_c / analytic, grid_lrs=grid_lrs, grid_fraction=frac,
-                            n_evaluations=n_eval, n_seeds=n_seeds, epochs=epochs, seed_entropy=ss.entropy)
+    return CriticalLRResult(
+        T=T,
+        normalized=normalized,
+        lr_critical=lr_c,
+        lr_below=lo,
+        lr_above=hi,
+        analytic=analytic,
+        ratio=lr_c / analytic,
+        grid_lrs=grid_lrs,
+        grid_fraction=frac,
+        n_evaluations=n_eval,
+        n_seeds=n_seeds,
+        epochs=epochs,
+        seed_entropy=ss.entropy,
+    )
 
 
 @dataclass(frozen=True)
@@ -842,10 +1010,17 @@ class ScalingFit:
     results: Tuple[CriticalLRResult, ...]
 
 
-def fit_critical_lr_scaling(Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400.0), normalized: bool = True,
-                            n_seeds: int = 20, epochs: int = 20000, seed: SeedLike = None, *,
-                            common_random_numbers: bool = True, n_threads: Optional[int] = None,
-                            **kwargs: Any) -> ScalingFit:
+def fit_critical_lr_scaling(
+    Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400.0),
+    normalized: bool = True,
+    n_seeds: int = 20,
+    epochs: int = 20000,
+    seed: SeedLike = None,
+    *,
+    common_random_numbers: bool = True,
+    n_threads: Optional[int] = None,
+    **kwargs: Any,
+) -> ScalingFit:
     """Empirical critical lr at each T and a log-log least-squares fit lr_c = A T^p (95 % t-based CI).
 
     With ``common_random_numbers`` (default) the same seed is used at every T, so the standardised starting
@@ -895,11 +1070,21 @@ def fit_critical_lr_scaling(Ts: Sequence[float] = (25.0, 50.0, 100.0, 200.0, 400
         seeds = [ss for _ in Ts_arr]  # empirical_critical_lr copies it: identical draws at every T
     else:
         seeds = ss.spawn(Ts_arr.size)
-    results = tuple(empirical_critical_lr(float(T), normalized, n_seeds, epochs, s, n_threads=n_threads, **kwargs)
-                    for T, s in zip(Ts_arr, seeds))
+    results = tuple(
+        empirical_critical_lr(float(T), normalized, n_seeds, epochs, s, n_threads=n_threads, **kwargs)
+        for T, s in zip(Ts_arr, seeds)
+    )
     lr_c = np.array([r.lr_critical for r in results])
     fit = power_law_fit(Ts_arr, lr_c)
-    return ScalingFit(Ts=Ts_arr, lr_critical=lr_c, exponent=fit.exponent, exponent_se=fit.exponent_se,
-                      exponent_ci=fit.exponent_ci95, prefactor=fit.prefactor, prefactor_ci=fit.prefactor_ci95,
-                      analytic_exponent=-4 if normalized else -5, analytic_prefactor=3.0 * math.pi ** 4 / 32.0,
-                      results=results)
+    return ScalingFit(
+        Ts=Ts_arr,
+        lr_critical=lr_c,
+        exponent=fit.exponent,
+        exponent_se=fit.exponent_se,
+        exponent_ci=fit.exponent_ci95,
+        prefactor=fit.prefactor,
+        prefactor_ci=fit.prefactor_ci95,
+        analytic_exponent=-4 if normalized else -5,
+        analytic_prefactor=3.0 * math.pi**4 / 32.0,
+        results=results,
+    )

@@ -5,6 +5,7 @@ Errors in what the user typed or wrote in a config file (ValueError, TypeError, 
 error) print one line ``ghostfast <command>: error: ...`` and exit with code 2, as argparse does for bad
 arguments. ``GHOSTFAST_TRACEBACK=1`` shows the full traceback instead.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -13,11 +14,16 @@ import re
 import sys
 from typing import NoReturn, Optional, Sequence
 
-_DESCRIPTION = ("Fast, exact and deterministic simulations of the ghost mechanism of abrupt learning in "
-                "recurrent networks (Dinc et al., arXiv 2501.02378).")
+_DESCRIPTION = (
+    "Fast, exact and deterministic simulations of the ghost mechanism of abrupt learning in "
+    "recurrent networks (Dinc et al., arXiv 2501.02378)."
+)
 
-KERNEL_NAMES = {"portable": "portable (std::fma; no AVX2/FMA on this CPU or build)",
-                "avx2": "AVX2 + FMA", "avx512": "AVX-512"}
+KERNEL_NAMES = {
+    "portable": "portable (std::fma; no AVX2/FMA on this CPU or build)",
+    "avx2": "AVX2 + FMA",
+    "avx512": "AVX-512",
+}
 
 
 def plain_text(doc: Optional[str]) -> str:
@@ -53,8 +59,10 @@ def _info(args: argparse.Namespace) -> int:
     print(f"ghostfast {ghostfast.__version__}")
     print(f"OpenMP: {'yes' if ghostfast.has_openmp else 'no'}")
     print(f"default threads: {ghostfast.default_threads()}")
-    print(f"RNN kernels: {KERNEL_NAMES.get(ghostfast.vector_kernel(), ghostfast.vector_kernel())} "
-          "(every path gives the same bits)")
+    print(
+        f"RNN kernels: {KERNEL_NAMES.get(ghostfast.vector_kernel(), ghostfast.vector_kernel())} "
+        "(every path gives the same bits)"
+    )
     return 0
 
 
@@ -75,8 +83,9 @@ def _reproduce(args: argparse.Namespace) -> int:
     if args.figure is None:
         raise SystemExit("ghostfast reproduce: give a figure name, 'all', or --list")
     if args.figure == "all":
-        return _report.reproduce_all(args.scale, args.out, n_threads=args.threads, force=args.force,
-                                     dry_run=args.dry_run)
+        return _report.reproduce_all(
+            args.scale, args.out, n_threads=args.threads, force=args.force, dry_run=args.dry_run
+        )
     start = time.perf_counter()
     result = figures.FIGURES[args.figure](scale=args.scale, n_threads=args.threads)
     elapsed = time.perf_counter() - start
@@ -109,18 +118,25 @@ def build_parser() -> argparse.ArgumentParser:
     p_demo.add_argument("--threads", type=_threads, default=None, help="OpenMP threads (default: all cores)")
     p_demo.set_defaults(func=_demo)
 
-    p_rep = sub.add_parser("reproduce", help="draw the paper's figures (PNG + .npz data) and check their claims",
-                           description="Compute and draw a figure of the paper (FIG.png, FIG.npz) and check its claim; "
-                                       "'all' runs every figure (resumable) and writes REPORT.md and report.json.")
-    p_rep.add_argument("figure", metavar="FIG", nargs="?", choices=_figure_names(),
-                       help="one of: %(choices)s")
-    p_rep.add_argument("--scale", choices=("quick", "default", "paper"), default="default",
-                       help="quick: seconds per figure (what CI runs); default: scaled down, under a minute; paper: "
-                            "the authors' exact parameters (minutes to hours, see --list) (default: %(default)s)")
+    p_rep = sub.add_parser(
+        "reproduce",
+        help="draw the paper's figures (PNG + .npz data) and check their claims",
+        description="Compute and draw a figure of the paper (FIG.png, FIG.npz) and check its claim; "
+        "'all' runs every figure (resumable) and writes REPORT.md and report.json.",
+    )
+    p_rep.add_argument("figure", metavar="FIG", nargs="?", choices=_figure_names(), help="one of: %(choices)s")
+    p_rep.add_argument(
+        "--scale",
+        choices=("quick", "default", "paper"),
+        default="default",
+        help="quick: seconds per figure (what CI runs); default: scaled down, under a minute; paper: "
+        "the authors' exact parameters (minutes to hours, see --list) (default: %(default)s)",
+    )
     p_rep.add_argument("--out", default="ghostfast-figures", help="output folder (default: %(default)s)")
     p_rep.add_argument("--threads", type=_threads, default=None, help="OpenMP threads (default: all cores)")
-    p_rep.add_argument("--list", action="store_true",
-                       help="list the figures with their claims and estimated times at each scale")
+    p_rep.add_argument(
+        "--list", action="store_true", help="list the figures with their claims and estimated times at each scale"
+    )
     p_rep.add_argument("--force", action="store_true", help="with 'all': redo figures already finished in --out")
     p_rep.add_argument("--dry-run", action="store_true", help="with 'all': print the plan and estimates only")
     p_rep.set_defaults(func=_reproduce)

@@ -1,4 +1,4 @@
-"""The paper's figures, computed and drawn by the package (spec paper_spec.md section 6).
+"""The paper's figures (paper Figs 1-8), computed and drawn by the package.
 
 One function per figure (or panel group). Each takes ``scale`` in {"quick", "default", "paper"}:
 
@@ -49,6 +49,7 @@ Examples
 >>> sorted(res.data)[:3]
 ['confidences', 'loss_analytic', 'loss_simulated']
 """
+
 from __future__ import annotations
 
 from typing import Callable, Dict
@@ -59,9 +60,32 @@ from ._figures_rnn import fig3_large_lr, fig3_small_lr, fig6a, fig6b, fig8b_abla
 from ._figures_lowrank import fig4, fig4_dcdt, fig4_dmts
 from ._figures_tasks import fig5, fig5_dcdt, fig5_dmts, fig7, fig7_dcdt, fig7_dmts, fig8c
 
-__all__ = ["SCALES", "FigureResult", "FIGURES", "fig1", "fig2_loss", "fig2_dynamics", "fig2d", "fig3_small_lr",
-           "fig3_large_lr", "fig4", "fig4_dcdt", "fig4_dmts", "fig5", "fig5_dcdt", "fig5_dmts", "fig6a", "fig6b", "fig7",
-           "fig7_dcdt", "fig7_dmts", "fig8a", "fig8b_ablation", "fig8b_learnable", "fig8c"]
+__all__ = [
+    "SCALES",
+    "FigureResult",
+    "FIGURES",
+    "fig1",
+    "fig2_loss",
+    "fig2_dynamics",
+    "fig2d",
+    "fig3_small_lr",
+    "fig3_large_lr",
+    "fig4",
+    "fig4_dcdt",
+    "fig4_dmts",
+    "fig5",
+    "fig5_dcdt",
+    "fig5_dmts",
+    "fig6a",
+    "fig6b",
+    "fig7",
+    "fig7_dcdt",
+    "fig7_dmts",
+    "fig8a",
+    "fig8b_ablation",
+    "fig8b_learnable",
+    "fig8c",
+]
 
 #: Figure name -> function, in the paper's order (the choices of ``ghostfast reproduce``).
 FIGURES: Dict[str, Callable[..., FigureResult]] = {

@@ -37,6 +37,7 @@ Examples
 >>> drop_epoch(L, [0, 10, 20, 30]).tolist(), trapped(L, G).tolist(), learned(L).tolist()
 ([20, -1], [False, True], [True, False])
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional
@@ -45,8 +46,15 @@ import numpy as np
 
 from ._validation import check_real
 
-__all__ = ["drop_epoch", "trapped", "learned", "DROP_FRACTION", "TRAP_LOSS_FRACTION", "TRAP_GRAD_FRACTION",
-           "LEARNED_RATIO"]
+__all__ = [
+    "drop_epoch",
+    "trapped",
+    "learned",
+    "DROP_FRACTION",
+    "TRAP_LOSS_FRACTION",
+    "TRAP_GRAD_FRACTION",
+    "LEARNED_RATIO",
+]
 
 #: Default of :func:`drop_epoch`'s ``fraction``.
 DROP_FRACTION = 0.5
@@ -94,8 +102,13 @@ def drop_epoch(loss: Any, epochs: Any = None, *, fraction: float = DROP_FRACTION
     return np.where(below.any(axis=-1), ep[first], -1).astype(np.int64)
 
 
-def trapped(loss: Any, grad_norm: Optional[Any] = None, *, loss_fraction: float = TRAP_LOSS_FRACTION,
-            grad_fraction: float = TRAP_GRAD_FRACTION) -> np.ndarray:
+def trapped(
+    loss: Any,
+    grad_norm: Optional[Any] = None,
+    *,
+    loss_fraction: float = TRAP_LOSS_FRACTION,
+    grad_fraction: float = TRAP_GRAD_FRACTION,
+) -> np.ndarray:
     """In the no-learning zone at the last record: ``loss[-1] > loss_fraction * loss[0]`` and (when
     ``grad_norm`` is given) ``grad_norm[-1] <= grad_fraction * max(grad_norm)`` over the run's finite records.
     See the module docstring for why the gradient cut is relative to the run. Returns bool [...]."""

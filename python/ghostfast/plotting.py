@@ -7,6 +7,7 @@ Analysis panels: :func:`plot_flow_1d` (rank-one latent flow with fixed points an
 gradient-norm histories normalised by their maxima, log-y), :func:`plot_lr_sweep` (loss vs learning
 rate at several epochs with the trapped fraction below: paper Figs 2D and 6A).
 """
+
 from __future__ import annotations
 
 from typing import Any, Sequence
@@ -31,8 +32,16 @@ def _slow_points_arg(slow_points: Any) -> Any:
         raise TypeError(f"slow_points must be a SlowPoints result or None, got {type(slow_points).__name__}")
     return slow_points
 
-__all__ = ["plot_flow_1d", "plot_speed_2d", "plot_pca_3d", "plot_history", "plot_lr_sweep", "KIND_COLORS",
-           "KIND_MARKERS"]
+
+__all__ = [
+    "plot_flow_1d",
+    "plot_speed_2d",
+    "plot_pca_3d",
+    "plot_history",
+    "plot_lr_sweep",
+    "KIND_COLORS",
+    "KIND_MARKERS",
+]
 
 #: Colours of slow-point classes in every plot.
 KIND_COLORS = {"fixed point": "black", "ghost": "red", "slow point": "tab:orange"}
@@ -49,9 +58,18 @@ def _axes(ax: Any, projection: str | None = None) -> Any:
     return fig.add_subplot(111, projection=projection) if projection else fig.add_subplot(111)
 
 
-def plot_flow_1d(params: Any, kappa_grid: Any = None, *, ax: Any = None, kappa0: float | None = None,
-                 threshold: float | None = 1.0, fixed_points: bool = True, ghosts: bool = True,
-                 max_ghost_speed: float = np.inf, **line_kw: Any) -> Any:
+def plot_flow_1d(
+    params: Any,
+    kappa_grid: Any = None,
+    *,
+    ax: Any = None,
+    kappa0: float | None = None,
+    threshold: float | None = 1.0,
+    fixed_points: bool = True,
+    ghosts: bool = True,
+    max_ghost_speed: float = np.inf,
+    **line_kw: Any,
+) -> Any:
     """The rank-one latent flow f(kappa) (paper Fig. 3), with its fixed points and ghosts.
 
     Draws the curve, the zero line, the readout threshold (vertical orange line at ``threshold``), the initial
@@ -87,8 +105,11 @@ def plot_flow_1d(params: Any, kappa_grid: Any = None, *, ax: Any = None, kappa0:
     >>> ax.get_xlabel(), len(ax.lines) >= 2
     ('kappa', True)
     """
-    grid = np.linspace(-15.0, 15.0, 1000)[200:800] if kappa_grid is None else as_float_array(
-        kappa_grid, "kappa_grid", ndim=1)
+    grid = (
+        np.linspace(-15.0, 15.0, 1000)[200:800]
+        if kappa_grid is None
+        else as_float_array(kappa_grid, "kappa_grid", ndim=1)
+    )
     if threshold is not None:
         threshold = check_real(threshold, "threshold")
     if kappa0 is not None:
@@ -107,8 +128,15 @@ def plot_flow_1d(params: Any, kappa_grid: Any = None, *, ax: Any = None, kappa0:
     if fixed_points:
         fp = _an.fixed_points_1d(params, grid)
         if len(fp):
-            ax.scatter(fp.kappa, np.zeros(len(fp)), s=40, zorder=6, facecolors=np.where(fp.stable, "black", "none"),
-                       edgecolors="black", label="fixed points")
+            ax.scatter(
+                fp.kappa,
+                np.zeros(len(fp)),
+                s=40,
+                zorder=6,
+                facecolors=np.where(fp.stable, "black", "none"),
+                edgecolors="black",
+                label="fixed points",
+            )
     if ghosts:
         gh = _an.ghosts_1d(params, grid, max_speed=max_ghost_speed)
         if len(gh):
@@ -118,10 +146,20 @@ def plot_flow_1d(params: Any, kappa_grid: Any = None, *, ax: Any = None, kappa0:
     return ax
 
 
-def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, ax: Any = None,
-                  slow_points: _an.SlowPoints | None = None, trajectories: Sequence[Any] | None = None,
-                  arrows: int = 20, vmin: float = -1.0, vmax: float = 1.0, colorbar: bool = True,
-                  n_threads: int | None = None) -> Any:
+def plot_speed_2d(
+    reduction: _an.LatentReduction,
+    grid_x: Any,
+    grid_y: Any,
+    *,
+    ax: Any = None,
+    slow_points: _an.SlowPoints | None = None,
+    trajectories: Sequence[Any] | None = None,
+    arrows: int = 20,
+    vmin: float = -1.0,
+    vmax: float = 1.0,
+    colorbar: bool = True,
+    n_threads: int | None = None,
+) -> Any:
     """Speed map of a 2-D latent flow (paper Fig. 4), with slow points and trajectories.
 
     log10 |F| as a colour mesh (``vmin``, ``vmax``), an ``arrows`` x ``arrows`` field of unit-normalised F,
@@ -174,8 +212,9 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
     if trajectories is not None:
         if isinstance(trajectories, (str, bytes)) or not isinstance(trajectories, Sequence):
             raise TypeError(f"trajectories must be a sequence of (T, 2) arrays, got {type(trajectories).__name__}")
-        trajectories = [as_float_array(t, f"trajectories[{i}]", ndim=2, shape=(None, 2))
-                        for i, t in enumerate(trajectories)]
+        trajectories = [
+            as_float_array(t, f"trajectories[{i}]", ndim=2, shape=(None, 2)) for i, t in enumerate(trajectories)
+        ]
     speed = _an.speed_field_2d(reduction, gx, gy, n_threads=n_threads)
     ax = _axes(ax)
     with np.errstate(divide="ignore"):
@@ -201,8 +240,16 @@ def plot_speed_2d(reduction: _an.LatentReduction, grid_x: Any, grid_y: Any, *, a
         for kind, color in KIND_COLORS.items():
             idx = slow_points.select(kind)
             if idx.size:
-                ax.scatter(slow_points.x[idx, 0], slow_points.x[idx, 1], color=color, edgecolors="white", s=45,
-                           marker=KIND_MARKERS[kind], zorder=5, label=kind)
+                ax.scatter(
+                    slow_points.x[idx, 0],
+                    slow_points.x[idx, 1],
+                    color=color,
+                    edgecolors="white",
+                    s=45,
+                    marker=KIND_MARKERS[kind],
+                    zorder=5,
+                    label=kind,
+                )
     ax.set_xlim(gx[0], gx[-1])
     ax.set_ylim(gy[0], gy[-1])
     ax.set_xlabel("kappa 1")
@@ -218,13 +265,20 @@ def pca_basis(states: Any, k: int = 3) -> tuple[np.ndarray, np.ndarray]:
     mean = pooled.mean(axis=0)
     _, _, Vt = np.linalg.svd(pooled - mean, full_matrices=False)
     basis = np.zeros((k, X.shape[-1]))
-    basis[:min(k, Vt.shape[0])] = Vt[:k]
+    basis[: min(k, Vt.shape[0])] = Vt[:k]
     return mean, basis
 
 
-def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: Any = None,
-                speed_range: tuple[float, float] = (-6.0, 0.0), colorbar: bool = True, cmap: str = "viridis",
-                legend: bool = True) -> Any:
+def plot_pca_3d(
+    states: Any,
+    slow_points: _an.SlowPoints | None = None,
+    *,
+    ax: Any = None,
+    speed_range: tuple[float, float] = (-6.0, 0.0),
+    colorbar: bool = True,
+    cmap: str = "viridis",
+    legend: bool = True,
+) -> Any:
     """States and slow points on the top-3 principal components of the pooled states (paper Fig. 5).
 
     PCA of the pooled states (:func:`pca_basis`), on 3-D axes. Trajectories are grey lines; slow points are
@@ -281,9 +335,21 @@ def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: A
         for kind, marker in KIND_MARKERS.items():
             idx = slow_points.select(kind)
             if idx.size:
-                sc = ax.scatter(p[idx, 0], p[idx, 1], p[idx, 2], c=c[idx], vmin=speed_range[0], vmax=speed_range[1],
-                                cmap=cmap, marker=marker, s=55, edgecolors="black", linewidths=0.6,
-                                depthshade=False, label=kind)
+                sc = ax.scatter(
+                    p[idx, 0],
+                    p[idx, 1],
+                    p[idx, 2],
+                    c=c[idx],
+                    vmin=speed_range[0],
+                    vmax=speed_range[1],
+                    cmap=cmap,
+                    marker=marker,
+                    s=55,
+                    edgecolors="black",
+                    linewidths=0.6,
+                    depthshade=False,
+                    label=kind,
+                )
         if colorbar and sc is not None:
             ax.figure.colorbar(sc, ax=ax, label="log10 speed |F|", shrink=0.7)
         if legend:
@@ -300,8 +366,14 @@ def plot_pca_3d(states: Any, slow_points: _an.SlowPoints | None = None, *, ax: A
     return ax
 
 
-def plot_history(loss: Any, grad_norm: Any = None, *, ax: Any = None, epochs: Any = None,
-                 ylim: tuple[float, float] | None = (1e-6, 5.0)) -> Any:
+def plot_history(
+    loss: Any,
+    grad_norm: Any = None,
+    *,
+    ax: Any = None,
+    epochs: Any = None,
+    ylim: tuple[float, float] | None = (1e-6, 5.0),
+) -> Any:
     """Loss (and gradient norm) histories normalised by their maxima on a log-y axis (paper Figs. 3, 4).
 
     The abrupt-learning signature is a plateau with tiny gradient, a gradient spike and a loss drop.
@@ -358,13 +430,25 @@ def _lr_sweep_arrays(result: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
         keep = np.asarray(result.done).reshape(lrs.size, -1)
         frac = np.array([t[k].mean() if k.any() else np.nan for t, k in zip(trapped, keep)])
         return lrs, np.asarray(result.record_epochs), L, frac
-    return (np.asarray(result.lrs, float), np.asarray(result.record_epochs), np.asarray(result.loss, float),
-            np.asarray(result.trapped_fraction, float))
+    return (
+        np.asarray(result.lrs, float),
+        np.asarray(result.record_epochs),
+        np.asarray(result.loss, float),
+        np.asarray(result.trapped_fraction, float),
+    )
 
 
-def plot_lr_sweep(result: Any, epochs: Sequence[int] | None = None, *, ax: Any = None, ax_trapped: Any = None,
-                  cmap: str = "viridis", critical_lr: float | None = None, label: str | None = None,
-                  ylim: tuple[float, float] | None = None) -> tuple[Any, Any]:
+def plot_lr_sweep(
+    result: Any,
+    epochs: Sequence[int] | None = None,
+    *,
+    ax: Any = None,
+    ax_trapped: Any = None,
+    cmap: str = "viridis",
+    critical_lr: float | None = None,
+    label: str | None = None,
+    ylim: tuple[float, float] | None = None,
+) -> tuple[Any, Any]:
     """Loss vs learning rate, mean +- SEM over seeds (log-log), one curve per epoch, and the fraction of runs
     trapped in the no-learning zone at the end (paper Figs 2D and 6A).
 
@@ -421,8 +505,9 @@ def plot_lr_sweep(result: Any, epochs: Sequence[int] | None = None, *, ax: Any =
         if pos.size:
             mins.append(pos.min())
             lows.append(lo[lo > 0].min() if (lo > 0).any() else pos.min())
-        (line,) = ax.plot(lrs, mean, color=color, marker=".", ms=3,
-                          label=(f"{label}, " if label else "") + f"epoch {rec[k]}")
+        (line,) = ax.plot(
+            lrs, mean, color=color, marker=".", ms=3, label=(f"{label}, " if label else "") + f"epoch {rec[k]}"
+        )
         ax.fill_between(lrs, np.maximum(lo, 1e-300), mean + sem, color=line.get_color(), alpha=0.25, lw=0)
     ax.set_xscale("log")
     ax.set_yscale("log")

@@ -52,6 +52,7 @@ Examples
 >>> res.loss.shape
 (100,)
 """
+
 from __future__ import annotations
 
 import numbers
@@ -65,12 +66,36 @@ from . import __version__, _core
 from ._optional import require
 from ._progress import run_with_control
 from ._seeding import SeedLike, seed_key
-from ._validation import (DEFAULT_MAX_MEMORY, INT64_MAX, as_float_array, check_bool, check_choice, check_int,
-                          check_memory, check_real, check_seed, check_threads)
+from ._validation import (
+    DEFAULT_MAX_MEMORY,
+    INT64_MAX,
+    as_float_array,
+    check_bool,
+    check_choice,
+    check_int,
+    check_memory,
+    check_real,
+    check_seed,
+    check_threads,
+)
 from .tasks import Task
 
-__all__ = ["Model", "GROUPS", "param_shapes", "init_params", "check_params", "forward", "ForwardResult", "LossAndGrad",
-           "loss_and_grad", "TrainState", "TrainJob", "TrainResult", "train", "train_many"]
+__all__ = [
+    "Model",
+    "GROUPS",
+    "param_shapes",
+    "init_params",
+    "check_params",
+    "forward",
+    "ForwardResult",
+    "LossAndGrad",
+    "loss_and_grad",
+    "TrainState",
+    "TrainJob",
+    "TrainResult",
+    "train",
+    "train_many",
+]
 
 #: Parameter groups in the order of the core's flat layout (defined by the engine).
 GROUPS: tuple[str, ...] = tuple(_core.rnn_groups)
@@ -250,9 +275,16 @@ def param_shapes(model: Model) -> dict[str, tuple[int, ...]]:
     """
     model = _check_model(model)
     N, K = model.N, model.K
-    shapes = {"m": (N, K), "n": (K, N), "W": (N, N), "b": (N,), "w_in": (N, model.n_in),
-              "w_out": (model.n_out, K if model.readout == "latent_linear" else N), "b_out": (model.n_out,),
-              "c": ()}
+    shapes = {
+        "m": (N, K),
+        "n": (K, N),
+        "W": (N, N),
+        "b": (N,),
+        "w_in": (N, model.n_in),
+        "w_out": (model.n_out, K if model.readout == "latent_linear" else N),
+        "b_out": (model.n_out,),
+        "c": (),
+    }
     return {g: shapes[g] for g in model.groups}  # type: ignore[misc]
 
 
@@ -335,13 +367,14 @@ def _unflatten(model: Model, flat: np.ndarray) -> dict[str, np.ndarray]:
     out, off = {}, 0
     for g, shape in param_shapes(model).items():
         size = int(np.prod(shape, dtype=np.int64))
-        out[g] = flat[off:off + size].reshape(shape).copy()
+        out[g] = flat[off : off + size].reshape(shape).copy()
         off += size
     return out
 
 
-def init_params(model: Model, seed: SeedLike = None, scheme: str | Mapping[str, Any] | None = None
-                ) -> dict[str, np.ndarray]:
+def init_params(
+    model: Model, seed: SeedLike = None, scheme: str | Mapping[str, Any] | None = None
+) -> dict[str, np.ndarray]:
     """Initial parameters from the paper code's initialisers (see the module docstring), deterministic per seed.
 
     Parameters
@@ -391,18 +424,29 @@ def init_params(model: Model, seed: SeedLike = None, scheme: str | Mapping[str, 
     shapes = param_shapes(model)
     if preset == "delayed":
         std = 1.0 / np.sqrt(N)
-        specs = {"m": ("normal", std), "n": ("normal", std), "W": ("normal", std), "b": ("constant", 0.0),
-                 "w_in": ("uniform", np.sqrt(6.0 / (N + max(n_in, 1)))), "w_out": ("normal", std),
-                 "b_out": ("normal", std), "c": ("constant", float(model.confidence))}
+        specs = {
+            "m": ("normal", std),
+            "n": ("normal", std),
+            "W": ("normal", std),
+            "b": ("constant", 0.0),
+            "w_in": ("uniform", np.sqrt(6.0 / (N + max(n_in, 1)))),
+            "w_out": ("normal", std),
+            "b_out": ("normal", std),
+            "c": ("constant", float(model.confidence)),
+        }
     else:
         fan = K if model.readout == "latent_linear" else N
         low_rank = model.rank != "full"
-        specs = {"m": ("normal", 1.0), "n": ("normal", 1.0 / np.sqrt(N)),
-                 "W": ("uniform", np.sqrt(6.0 / (2 * N))),
-                 "b": ("normal", 0.1) if low_rank else ("uniform", 1.0 / np.sqrt(max(n_in, 1))),
-                 "w_in": ("uniform", np.sqrt(6.0 / (N + n_in))),
-                 "w_out": ("uniform", np.sqrt(6.0 / (fan + n_out))), "b_out": ("uniform", 1.0 / np.sqrt(fan)),
-                 "c": ("constant", float(model.confidence))}
+        specs = {
+            "m": ("normal", 1.0),
+            "n": ("normal", 1.0 / np.sqrt(N)),
+            "W": ("uniform", np.sqrt(6.0 / (2 * N))),
+            "b": ("normal", 0.1) if low_rank else ("uniform", 1.0 / np.sqrt(max(n_in, 1))),
+            "w_in": ("uniform", np.sqrt(6.0 / (N + n_in))),
+            "w_out": ("uniform", np.sqrt(6.0 / (fan + n_out))),
+            "b_out": ("uniform", 1.0 / np.sqrt(fan)),
+            "c": ("constant", float(model.confidence)),
+        }
     specs.update(overrides)
     gen = np.random.default_rng(seed)
     params: dict[str, np.ndarray] = {}
@@ -449,7 +493,7 @@ def _torch_randn(rs: np.random.RandomState, n: int) -> np.ndarray:
     full = (n // 16) * 16
     out[:full] = _torch_normal_fill_16(u[:full].reshape(-1, 16)).reshape(-1)
     if n % 16:
-        out[n - 16:] = _torch_normal_fill_16(_torch_uniform24(rs, 16))
+        out[n - 16 :] = _torch_normal_fill_16(_torch_uniform24(rs, 16))
     return out
 
 
@@ -457,7 +501,9 @@ def _torch_init(model: Model, seed: Any, overrides: Mapping[str, Any]) -> dict[s
     """Spec §3.1 init as the paper's PyTorch code draws it: torch.manual_seed(seed); m = randn(N)/sqrt(N);
     n = randn(N)/sqrt(N) (float32); b = 0; c = confidence."""
     if model.rank != 1 or model.readout != "latent" or model.n_in != 0:
-        raise ValueError("scheme='torch' reproduces the paper's rank-one model of Figs. 3, 6A and 8B (rank=1, readout='latent', n_in=0)")
+        raise ValueError(
+            "scheme='torch' reproduces the paper's rank-one model of Figs. 3, 6A and 8B (rank=1, readout='latent', n_in=0)"
+        )
     if overrides:
         raise ValueError("scheme='torch' takes no per-group overrides")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= int(seed) < 2**32:
@@ -472,17 +518,43 @@ def _torch_init(model: Model, seed: Any, overrides: Mapping[str, Any]) -> dict[s
     return {"m": m.reshape(N, 1), "n": n.reshape(1, N), "b": np.zeros(N), "c": np.array(float(model.confidence))}
 
 
-def _job_dict(model: Model, task: Task, flat_params: np.ndarray, *, optimizer: str = "sgd", lr: float = 0.0,
-              epochs: int = 0, key0: int = 0, key1: int = 0, stream: int = 0, record_every: int = 1,
-              snapshot_epochs: Sequence[int] = (), state: dict | None = None,
-              betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-              fixed_point_grid: np.ndarray | None = None, model_dict: dict | None = None) -> dict[str, Any]:
-    return {"model": model_dict if model_dict is not None else model._core_spec(), "task": task.core_dict(),
-            "params": flat_params, "optimizer": _core.RnnOptimizer.__members__[optimizer], "lr": lr,
-            "epochs": epochs,
-            "beta1": betas[0], "beta2": betas[1], "eps": eps, "key0": key0, "key1": key1, "stream": stream,
-            "record_every": record_every, "snapshot_epochs": list(snapshot_epochs), "state": state,
-            "fixed_point_grid": fixed_point_grid}
+def _job_dict(
+    model: Model,
+    task: Task,
+    flat_params: np.ndarray,
+    *,
+    optimizer: str = "sgd",
+    lr: float = 0.0,
+    epochs: int = 0,
+    key0: int = 0,
+    key1: int = 0,
+    stream: int = 0,
+    record_every: int = 1,
+    snapshot_epochs: Sequence[int] = (),
+    state: dict | None = None,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    fixed_point_grid: np.ndarray | None = None,
+    model_dict: dict | None = None,
+) -> dict[str, Any]:
+    return {
+        "model": model_dict if model_dict is not None else model._core_spec(),
+        "task": task.core_dict(),
+        "params": flat_params,
+        "optimizer": _core.RnnOptimizer.__members__[optimizer],
+        "lr": lr,
+        "epochs": epochs,
+        "beta1": betas[0],
+        "beta2": betas[1],
+        "eps": eps,
+        "key0": key0,
+        "key1": key1,
+        "stream": stream,
+        "record_every": record_every,
+        "snapshot_epochs": list(snapshot_epochs),
+        "state": state,
+        "fixed_point_grid": fixed_point_grid,
+    }
 
 
 @dataclass(frozen=True, eq=False)
@@ -559,8 +631,7 @@ def forward(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike 
     return ForwardResult(ys, xs, float(loss), bool(diverged))
 
 
-def loss_and_grad(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike = None
-                  ) -> LossAndGrad:
+def loss_and_grad(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike = None) -> LossAndGrad:
     """Loss and its gradient w.r.t. every parameter group (frozen groups included), by BPTT.
 
     Noise and a random x0 are drawn from stream 0 of ``seed`` when the model is stochastic. The result
@@ -611,10 +682,14 @@ class TrainState:
 
     def core_dict(self, model: Model) -> dict[str, Any]:
         empty = np.zeros(0)
-        return {"params": _flatten(model, self.params),
-                "adam_m": empty if self.adam_m is None else _flatten(model, self.adam_m),
-                "adam_v": empty if self.adam_v is None else _flatten(model, self.adam_v),
-                "adam_step": int(self.adam_step), "rng": [int(w) for w in self.rng], "epoch": int(self.epoch)}
+        return {
+            "params": _flatten(model, self.params),
+            "adam_m": empty if self.adam_m is None else _flatten(model, self.adam_m),
+            "adam_v": empty if self.adam_v is None else _flatten(model, self.adam_v),
+            "adam_step": int(self.adam_step),
+            "rng": [int(w) for w in self.rng],
+            "epoch": int(self.epoch),
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -654,18 +729,25 @@ class TrainResult:
         from . import _display
 
         m = self.model
-        rows = [("model", f"N={m.N}, rank={m.rank}, readout={m.readout!r}"),
-                ("records", f"{self.epochs.size} ({_display.fmt_epochs(self.epochs)})")]
+        rows = [
+            ("model", f"N={m.N}, rank={m.rank}, readout={m.readout!r}"),
+            ("records", f"{self.epochs.size} ({_display.fmt_epochs(self.epochs)})"),
+        ]
         if self.loss.size:
-            rows.append(("loss", f"{self.loss[0]:.4g} -> {self.loss[-1]:.4g} (min {np.nanmin(self.loss):.4g})"
-                         if np.isfinite(self.loss).any() else "NaN"))
+            rows.append(
+                (
+                    "loss",
+                    f"{self.loss[0]:.4g} -> {self.loss[-1]:.4g} (min {np.nanmin(self.loss):.4g})"
+                    if np.isfinite(self.loss).any()
+                    else "NaN",
+                )
+            )
             rows.append(("accuracy", f"{self.accuracy[0]:.3g} -> {self.accuracy[-1]:.3g}"))
             rows.append(("grad norm", f"{self.grad_norm[0]:.3g} -> {self.grad_norm[-1]:.3g}"))
         rows.append(("diverged", f"at epoch {self.diverged_epoch}" if self.diverged else "no"))
         rows.append(("params", ", ".join(f"{k}{tuple(np.shape(v))}" for k, v in self.params.items())))
         if self.snapshots:
-            rows.append(("snapshots", f"{len(self.snapshots)} at epochs "
-                                      f"{_display.fmt_values(sorted(self.snapshots))}"))
+            rows.append(("snapshots", f"{len(self.snapshots)} at epochs {_display.fmt_values(sorted(self.snapshots))}"))
         return rows
 
     def __repr__(self) -> str:
@@ -676,8 +758,11 @@ class TrainResult:
         """HTML summary for Jupyter (bounded size: no arrays)."""
         from . import _display
 
-        return ("<div><b>TrainResult</b>" + _display.html_table(["", ""], self._summary_rows())
-                + f"<small>ghostfast {self.version}</small></div>")
+        return (
+            "<div><b>TrainResult</b>"
+            + _display.html_table(["", ""], self._summary_rows())
+            + f"<small>ghostfast {self.version}</small></div>"
+        )
 
     def to_xarray(self) -> Any:
         """The histories as an ``xarray.Dataset`` indexed by ``epoch`` (needs ``pip install ghostfast[io]``).
@@ -702,15 +787,21 @@ class TrainResult:
         from ._display import variable_attrs
 
         xr = require("xarray", "io", "TrainResult.to_xarray")
-        data = {name: ("epoch", getattr(self, name), variable_attrs(name))
-                for name in ("loss", "grad_norm", "weight_norm", "accuracy")}
+        data = {
+            name: ("epoch", getattr(self, name), variable_attrs(name))
+            for name in ("loss", "grad_norm", "weight_norm", "accuracy")
+        }
         for g, hist in self.grad_norm_groups.items():
             data[f"grad_norm_{g}"] = ("epoch", hist, variable_attrs(f"grad_norm_{g}"))
         if self.fixed_point_count is not None:
             data["fixed_point_count"] = ("epoch", self.fixed_point_count, variable_attrs("fixed_point_count"))
-        attrs = {"diverged": int(self.diverged), "diverged_epoch": int(self.diverged_epoch),
-                 "seed_entropy": "" if self.seed_entropy is None else str(self.seed_entropy),
-                 "version": self.version, "model": repr(self.model)}
+        attrs = {
+            "diverged": int(self.diverged),
+            "diverged_epoch": int(self.diverged_epoch),
+            "seed_entropy": "" if self.seed_entropy is None else str(self.seed_entropy),
+            "version": self.version,
+            "model": repr(self.model),
+        }
         return xr.Dataset(data, coords={"epoch": ("epoch", self.epochs, variable_attrs("epoch"))}, attrs=attrs)
 
 
@@ -754,8 +845,7 @@ def _job_to_core(job: Any, i: int, model_cache: dict) -> dict[str, Any]:
             raise ValueError(f"{where}.{name} must be < 2**64")
     if isinstance(job.snapshot_epochs, (str, bytes)) or not isinstance(job.snapshot_epochs, Iterable):
         raise TypeError(f"{where}.snapshot_epochs must be a sequence of ints, got {type(job.snapshot_epochs).__name__}")
-    snaps = tuple(check_int(e, f"{where}.snapshot_epochs", minimum=0, maximum=INT64_MAX)
-                  for e in job.snapshot_epochs)
+    snaps = tuple(check_int(e, f"{where}.snapshot_epochs", minimum=0, maximum=INT64_MAX) for e in job.snapshot_epochs)
     if isinstance(job.betas, (str, bytes)) or not isinstance(job.betas, Iterable):
         raise TypeError(f"{where}.betas must be a pair (beta1, beta2), got {type(job.betas).__name__}")
     betas = tuple(job.betas)
@@ -787,30 +877,56 @@ def _job_to_core(job: Any, i: int, model_cache: dict) -> dict[str, Any]:
     key = id(model)
     if key not in model_cache:
         model_cache[key] = (model, model._core_spec())
-    return _job_dict(model, task, flat, optimizer=optimizer, lr=lr, epochs=epochs, key0=int(job.key0),
-                     key1=int(job.key1), stream=int(job.stream), record_every=record_every, snapshot_epochs=snaps,
-                     state=state, betas=(float(betas[0]), float(betas[1])), eps=eps, fixed_point_grid=grid,
-                     model_dict=model_cache[key][1])
+    return _job_dict(
+        model,
+        task,
+        flat,
+        optimizer=optimizer,
+        lr=lr,
+        epochs=epochs,
+        key0=int(job.key0),
+        key1=int(job.key1),
+        stream=int(job.stream),
+        record_every=record_every,
+        snapshot_epochs=snaps,
+        state=state,
+        betas=(float(betas[0]), float(betas[1])),
+        eps=eps,
+        fixed_point_grid=grid,
+        model_dict=model_cache[key][1],
+    )
 
 
 def _result_from_core(job: TrainJob, d: dict[str, Any]) -> TrainResult:
     model = job.model
     st = d["state"]
     adam = job.optimizer == "adam"
-    state = TrainState(params=_unflatten(model, st["params"]),
-                       adam_m=_unflatten(model, st["adam_m"]) if adam else None,
-                       adam_v=_unflatten(model, st["adam_v"]) if adam else None,
-                       adam_step=int(st["adam_step"]), rng=np.asarray(st["rng"], dtype=np.uint64),
-                       epoch=int(st["epoch"]), optimizer=job.optimizer)
+    state = TrainState(
+        params=_unflatten(model, st["params"]),
+        adam_m=_unflatten(model, st["adam_m"]) if adam else None,
+        adam_v=_unflatten(model, st["adam_v"]) if adam else None,
+        adam_step=int(st["adam_step"]),
+        rng=np.asarray(st["rng"], dtype=np.uint64),
+        epoch=int(st["epoch"]),
+        optimizer=job.optimizer,
+    )
     group_norms = d["group_norms"]
-    return TrainResult(loss=d["loss"], grad_norm=d["grad_norm"],
-                       grad_norm_groups={g: group_norms[GROUPS.index(g)].copy() for g in model.groups},
-                       weight_norm=d["weight_norm"], accuracy=d["accuracy"], epochs=d["epochs"],
-                       params=_unflatten(model, st["params"]), state=state,
-                       snapshots={int(e): _unflatten(model, p) for e, p in d["snapshots"]},
-                       diverged=bool(d["diverged"]), diverged_epoch=int(d["diverged_epoch"]),
-                       fixed_point_count=d["fixed_point_count"], model=model,
-                       interrupted=bool(d.get("cancelled", False)))
+    return TrainResult(
+        loss=d["loss"],
+        grad_norm=d["grad_norm"],
+        grad_norm_groups={g: group_norms[GROUPS.index(g)].copy() for g in model.groups},
+        weight_norm=d["weight_norm"],
+        accuracy=d["accuracy"],
+        epochs=d["epochs"],
+        params=_unflatten(model, st["params"]),
+        state=state,
+        snapshots={int(e): _unflatten(model, p) for e, p in d["snapshots"]},
+        diverged=bool(d["diverged"]),
+        diverged_epoch=int(d["diverged_epoch"]),
+        fixed_point_count=d["fixed_point_count"],
+        model=model,
+        interrupted=bool(d.get("cancelled", False)),
+    )
 
 
 # Bytes per recorded epoch of one run, held at once when the results come back: the engine's histories (epoch,
@@ -832,24 +948,41 @@ def estimate_train_memory(jobs: Sequence[TrainJob]) -> int:
     return int(total)
 
 
-def _train_jobs(jobs: list, threads: int, control: Any, progress: bool | None, max_memory: float, desc: str,
-                names: str) -> tuple[list, bool]:
+def _train_jobs(
+    jobs: list, threads: int, control: Any, progress: bool | None, max_memory: float, desc: str, names: str
+) -> tuple[list, bool]:
     """Validate, check memory, run (interruptibly unless the caller brings its own control), convert."""
     cache: dict = {}
     core_jobs = [_job_to_core(job, i, cache) for i, job in enumerate(jobs)]
-    check_memory(estimate_train_memory(jobs), max_memory, f"{desc}'s results",
-                 f"raise {names}record_every, train fewer epochs per call (continue with state=), or raise max_memory")
+    check_memory(
+        estimate_train_memory(jobs),
+        max_memory,
+        f"{desc}'s results",
+        f"raise {names}record_every, train fewer epochs per call (continue with state=), or raise max_memory",
+    )
     if control is not None:
         out = _core.rnn_train_many(core_jobs, threads, control)
         return [None if d is None or d["cancelled"] else _result_from_core(job, d) for job, d in zip(jobs, out)], False
     total = sum(int(d["epochs"]) for d in core_jobs)
-    out, interrupted = run_with_control(lambda c: _core.rnn_train_many(core_jobs, threads, c), total=total,
-                                        progress=progress, desc=desc, unit="epoch", counter="epochs")
+    out, interrupted = run_with_control(
+        lambda c: _core.rnn_train_many(core_jobs, threads, c),
+        total=total,
+        progress=progress,
+        desc=desc,
+        unit="epoch",
+        counter="epochs",
+    )
     return [None if d is None else _result_from_core(job, d) for job, d in zip(jobs, out)], interrupted
 
 
-def train_many(jobs: Sequence[TrainJob], *, n_threads: int | None = None, control: Any = None,
-               progress: bool | None = None, max_memory: float = DEFAULT_MAX_MEMORY) -> list[TrainResult | None]:
+def train_many(
+    jobs: Sequence[TrainJob],
+    *,
+    n_threads: int | None = None,
+    control: Any = None,
+    progress: bool | None = None,
+    max_memory: float = DEFAULT_MAX_MEMORY,
+) -> list[TrainResult | None]:
     """Train independent jobs in ONE C++ call, OpenMP-parallel over jobs, GIL released.
 
     Each result depends only on its job (bit-identical for any ``n_threads``). All jobs are validated, and the
@@ -896,17 +1029,33 @@ def train_many(jobs: Sequence[TrainJob], *, n_threads: int | None = None, contro
     if interrupted:
         n_done = sum(1 for r in results if r is not None and not r.interrupted)
         n_part = sum(1 for r in results if r is not None and r.interrupted)
-        warnings.warn(f"rnn.train_many interrupted: {n_done} of {len(jobs)} jobs finished, {n_part} stopped mid-run "
-                      "(interrupted=True, continue with their state), the others never started (None)",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"rnn.train_many interrupted: {n_done} of {len(jobs)} jobs finished, {n_part} stopped mid-run "
+            "(interrupted=True, continue with their state), the others never started (None)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return results
 
 
-def train(model: Model, task: Task, lr: float, epochs: int, optimizer: str = "sgd", seed: SeedLike = None,
-          params: Mapping[str, Any] | None = None, record_every: int = 1, snapshot_epochs: Sequence[int] = (),
-          state: TrainState | None = None, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-          fixed_point_grid: Any = None, n_threads: int | None = None, progress: bool | None = None,
-          max_memory: float = DEFAULT_MAX_MEMORY) -> TrainResult:
+def train(
+    model: Model,
+    task: Task,
+    lr: float,
+    epochs: int,
+    optimizer: str = "sgd",
+    seed: SeedLike = None,
+    params: Mapping[str, Any] | None = None,
+    record_every: int = 1,
+    snapshot_epochs: Sequence[int] = (),
+    state: TrainState | None = None,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-8,
+    fixed_point_grid: Any = None,
+    n_threads: int | None = None,
+    progress: bool | None = None,
+    max_memory: float = DEFAULT_MAX_MEMORY,
+) -> TrainResult:
     """Train one network full-batch for ``epochs`` epochs (all in C++; see the module docstring).
 
     Parameters
@@ -1001,16 +1150,33 @@ def train(model: Model, task: Task, lr: float, epochs: int, optimizer: str = "sg
         params = state.params if isinstance(state, TrainState) else {}
     if not isinstance(params, Mapping):
         raise TypeError(f"params must be a dict of arrays, got {type(params).__name__}")
-    job = TrainJob(model=model, task=task, lr=lr, epochs=epochs, params=dict(params), optimizer=optimizer,
-                   key0=key.key0, key1=key.key1, stream=0, record_every=record_every,
-                   snapshot_epochs=tuple(snapshot_epochs), state=state, betas=betas, eps=eps,
-                   fixed_point_grid=fixed_point_grid)
+    job = TrainJob(
+        model=model,
+        task=task,
+        lr=lr,
+        epochs=epochs,
+        params=dict(params),
+        optimizer=optimizer,
+        key0=key.key0,
+        key1=key.key1,
+        stream=0,
+        record_every=record_every,
+        snapshot_epochs=tuple(snapshot_epochs),
+        state=state,
+        betas=betas,
+        eps=eps,
+        fixed_point_grid=fixed_point_grid,
+    )
     results, interrupted = _train_jobs([job], threads, None, progress, max_memory, "rnn.train", "")
     result = results[0]
     if result is None:  # Ctrl-C before the first epoch: nothing done, the state is the starting point
         raise KeyboardInterrupt
     if interrupted:
-        warnings.warn(f"rnn.train interrupted after {len(result.loss)} recorded epochs (epoch {result.state.epoch} "
-                      f"of {(state.epoch if state is not None else 0) + epochs}): result.interrupted is True; "
-                      "continue with train(..., state=result.state)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"rnn.train interrupted after {len(result.loss)} recorded epochs (epoch {result.state.epoch} "
+            f"of {(state.epoch if state is not None else 0) + epochs}): result.interrupted is True; "
+            "continue with train(..., state=result.state)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return replace(result, seed_entropy=key.entropy)

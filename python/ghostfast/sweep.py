@@ -8,6 +8,7 @@ same call resumes. Results never depend on threads, chunking, resume or backend 
 Also: :func:`critical_lr` (the learning rate above which most seeds end in the no-learning zone) and
 :func:`critical_lr_scaling` (its power law in the delay T of the delayed-activation task).
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,14 +27,35 @@ from ._progress import bar_class, progress_default, run_with_control
 from ._seeding import seed_key
 from ._stats import PowerLawFit, power_law_fit, student_t_cdf, student_t_ppf
 from ._sweep_grid import GridSpec, build_spec, config_hash, plain, run_chunk
-from ._sweep_result import (DROP_FRACTION, TRAP_GRAD_TOL, TRAP_LOSS_FRACTION, Collector, SweepResult,
-                            drop_epochs, load, trapped_mask)
+from ._sweep_result import (
+    DROP_FRACTION,
+    TRAP_GRAD_TOL,
+    TRAP_LOSS_FRACTION,
+    Collector,
+    SweepResult,
+    drop_epochs,
+    load,
+    trapped_mask,
+)
 from ._sweep_store import Store
 from ._validation import DEFAULT_MAX_MEMORY, check_choice, check_int, check_real, check_threads, fmt_bytes
 
-__all__ = ["sweep", "SweepResult", "load", "drop_epochs", "trapped_mask", "critical_lr", "CriticalLR",
-           "critical_lr_scaling", "CriticalLRScaling", "power_law_fit", "PowerLawFit", "student_t_cdf", "student_t_ppf",
-           "estimate_memory"]
+__all__ = [
+    "sweep",
+    "SweepResult",
+    "load",
+    "drop_epochs",
+    "trapped_mask",
+    "critical_lr",
+    "CriticalLR",
+    "critical_lr_scaling",
+    "CriticalLRScaling",
+    "power_law_fit",
+    "PowerLawFit",
+    "student_t_cdf",
+    "student_t_ppf",
+    "estimate_memory",
+]
 
 logger = logging.getLogger("ghostfast.sweep")
 
@@ -76,8 +98,9 @@ def estimate_memory(spec: GridSpec) -> int:
     if spec.keep_params:
         from . import rnn
 
-        per_model = {k: sum(np.asarray(v).nbytes for v in rnn.init_params(m, 0).values())
-                     for k, m in spec.models.items()}
+        per_model = {
+            k: sum(np.asarray(v).nbytes for v in rnn.init_params(m, 0).values()) for k, m in spec.models.items()
+        }
         # every model-axis combination appears equally often in the grid
         total += spec.n_runs // len(per_model) * sum(per_model.values())
     return int(total)
@@ -87,16 +110,33 @@ _fmt_bytes = fmt_bytes
 
 
 def _chunks(pending: Sequence[int], size: int) -> List[List[int]]:
-    return [list(pending[i:i + size]) for i in range(0, len(pending), size)]
+    return [list(pending[i : i + size]) for i in range(0, len(pending), size)]
 
 
-def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_threads: Optional[int] = None,
-          progress: Optional[bool] = None, out: Union[str, os.PathLike, None] = None, backend: str = "local",
-          client: Any = None, chunk_size: Optional[int] = None, record_every: int = 1, optimizer: Any = "sgd",
-          keep_params: bool = False, init_scheme: Any = None, overwrite: bool = False,
-          max_memory: float = DEFAULT_MAX_MEMORY,
-          drop_fraction: float = DROP_FRACTION, trap_loss_fraction: float = TRAP_LOSS_FRACTION,
-          trap_grad_tol: float = TRAP_GRAD_TOL, **grid: Any) -> SweepResult:
+def sweep(
+    model: Any,
+    task: Any,
+    epochs: int,
+    lr: Any,
+    seed: Any = (0,),
+    *,
+    n_threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+    out: Union[str, os.PathLike, None] = None,
+    backend: str = "local",
+    client: Any = None,
+    chunk_size: Optional[int] = None,
+    record_every: int = 1,
+    optimizer: Any = "sgd",
+    keep_params: bool = False,
+    init_scheme: Any = None,
+    overwrite: bool = False,
+    max_memory: float = DEFAULT_MAX_MEMORY,
+    drop_fraction: float = DROP_FRACTION,
+    trap_loss_fraction: float = TRAP_LOSS_FRACTION,
+    trap_grad_tol: float = TRAP_GRAD_TOL,
+    **grid: Any,
+) -> SweepResult:
     """Train every point of a grid (lr x seed x optimizer x model/task fields) in parallel.
 
     Parameters
@@ -172,11 +212,14 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     if chunk_size is not None:
         chunk_size = check_int(chunk_size, "chunk_size", minimum=1)
     max_memory = check_real(max_memory, "max_memory", positive=True, finite=False)
-    flags = {"drop_fraction": check_real(drop_fraction, "drop_fraction", positive=True),
-             "trap_loss_fraction": check_real(trap_loss_fraction, "trap_loss_fraction", positive=True),
-             "trap_grad_tol": check_real(trap_grad_tol, "trap_grad_tol", positive=True)}
-    spec, config = build_spec(model, task, epochs, lr, seed, optimizer, record_every, keep_params, grid,
-                              init_scheme=init_scheme)
+    flags = {
+        "drop_fraction": check_real(drop_fraction, "drop_fraction", positive=True),
+        "trap_loss_fraction": check_real(trap_loss_fraction, "trap_loss_fraction", positive=True),
+        "trap_grad_tol": check_real(trap_grad_tol, "trap_grad_tol", positive=True),
+    }
+    spec, config = build_spec(
+        model, task, epochs, lr, seed, optimizer, record_every, keep_params, grid, init_scheme=init_scheme
+    )
     digest = config_hash(config)  # flags are derived at assembly: changing them does not invalidate a resume
     config = {**config, "flags": flags, "config_hash": digest}
 
@@ -185,9 +228,11 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
     label = f"sweep [{spec.n_runs} runs x {spec.epochs} epochs, results {_fmt_bytes(need)}]"
     logger.info("sweep: %d runs x %d epochs, result arrays %s", spec.n_runs, spec.epochs, _fmt_bytes(need))
     if need > max_memory:
-        raise ValueError(f"max_memory: this sweep's result arrays need {_fmt_bytes(need)} "
-                         f"({spec.n_runs} runs), above max_memory={_fmt_bytes(max_memory)}; raise record_every, "
-                         "split the grid, or raise max_memory")
+        raise ValueError(
+            f"max_memory: this sweep's result arrays need {_fmt_bytes(need)} "
+            f"({spec.n_runs} runs), above max_memory={_fmt_bytes(max_memory)}; raise record_every, "
+            "split the grid, or raise max_memory"
+        )
 
     store = Store(out, config, digest, overwrite=overwrite) if out is not None else None
     n_rec = _n_records_estimate(spec.epochs, spec.record_every)
@@ -197,8 +242,12 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
             collector.add(stored)
     pending = [int(i) for i in np.flatnonzero(~collector.done)]
     if store is not None and len(pending) < spec.n_runs:
-        logger.info("sweep: resuming from %s: %d of %d runs already finished", store.path,
-                    spec.n_runs - len(pending), spec.n_runs)
+        logger.info(
+            "sweep: resuming from %s: %d of %d runs already finished",
+            store.path,
+            spec.n_runs - len(pending),
+            spec.n_runs,
+        )
 
     interrupted = False
     if pending:
@@ -214,21 +263,29 @@ def sweep(model: Any, task: Any, epochs: int, lr: Any, seed: Any = (0,), *, n_th
                 chunk_size = min(max(width, -(-len(pending) // 16)), cap)
         chunk_list = _chunks(pending, chunk_size)
         if backend == "local":
-            interrupted = _run_local(spec, chunk_list, n_threads, progress, store, len(pending), collector.add,
-                                     label)
+            interrupted = _run_local(spec, chunk_list, n_threads, progress, store, len(pending), collector.add, label)
         else:
-            interrupted = _run_dask(spec, chunk_list, n_threads, progress, store, client, len(pending),
-                                    collector.add, label + " (dask)")
+            interrupted = _run_dask(
+                spec, chunk_list, n_threads, progress, store, client, len(pending), collector.add, label + " (dask)"
+            )
 
     seeds = next(a.values for a in spec.axes if a.kind == "seed")
-    result = collector.finish({a.name: tuple(a.values) for a in spec.axes}, config=config,
-                              seed_entropy=np.array([seed_key(s).entropy for s in seeds], dtype=np.int64),
-                              version=__version__, interrupted=interrupted, flags=flags)
+    result = collector.finish(
+        {a.name: tuple(a.values) for a in spec.axes},
+        config=config,
+        seed_entropy=np.array([seed_key(s).entropy for s in seeds], dtype=np.int64),
+        version=__version__,
+        interrupted=interrupted,
+        flags=flags,
+    )
     if interrupted:
         n_done = int(result.done.sum())
         where = f"; rerun the same call to resume from {store.path}" if store is not None else ""
-        warnings.warn(f"sweep interrupted: {n_done} of {spec.n_runs} runs finished (the others are NaN){where}",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"sweep interrupted: {n_done} of {spec.n_runs} runs finished (the others are NaN){where}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     n_div = int(result.diverged.sum())
     if n_div:
         logger.info("sweep: %d run(s) diverged (flagged in result.diverged)", n_div)
@@ -241,9 +298,16 @@ def _default_threads() -> int:
     return int(_core.default_threads())
 
 
-def _run_local(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[int], progress: Optional[bool],
-               store: Optional[Store], total: int, collect: Callable[[Dict[str, Any]], None],
-               label: str = "sweep") -> bool:
+def _run_local(
+    spec: GridSpec,
+    chunk_list: List[List[int]],
+    n_threads: Optional[int],
+    progress: Optional[bool],
+    store: Optional[Store],
+    total: int,
+    collect: Callable[[Dict[str, Any]], None],
+    label: str = "sweep",
+) -> bool:
     def call(control: Any) -> None:
         for runs in chunk_list:
             if control.cancelled:
@@ -257,15 +321,24 @@ def _run_local(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[
     return interrupted
 
 
-def _run_dask(spec: GridSpec, chunk_list: List[List[int]], n_threads: Optional[int], progress: Optional[bool],
-              store: Optional[Store], client: Any, total: int, collect: Callable[[Dict[str, Any]], None],
-              label: str = "sweep (dask)") -> bool:
+def _run_dask(
+    spec: GridSpec,
+    chunk_list: List[List[int]],
+    n_threads: Optional[int],
+    progress: Optional[bool],
+    store: Optional[Store],
+    client: Any,
+    total: int,
+    collect: Callable[[Dict[str, Any]], None],
+    label: str = "sweep (dask)",
+) -> bool:
     distributed = require("dask.distributed", "dask", "backend='dask'")
     Client, LocalCluster, as_completed = distributed.Client, distributed.LocalCluster, distributed.as_completed
     own_cluster = None
     if client is None:
-        own_cluster = LocalCluster(n_workers=max(1, _default_threads()), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+        own_cluster = LocalCluster(
+            n_workers=max(1, _default_threads()), threads_per_worker=1, processes=True, dashboard_address=None
+        )
         client = Client(own_cluster)
     threads = 1 if n_threads is None else n_threads
     interrupted = False
@@ -336,12 +409,24 @@ def _fractions(res: SweepResult, learned_loss: float) -> Tuple[np.ndarray, np.nd
     return trapped, learned
 
 
-def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = range(10),
-                lr_bounds: Tuple[float, float] = (1e-3, 1e-1), n_grid: int = 8, n_bisect: int = 4,
-                fraction: float = 0.5, learned_loss: float = 0.05, n_threads: Optional[int] = None,
-                progress: Optional[bool] = None, record_every: Optional[int] = None,
-                trap_loss_fraction: float = TRAP_LOSS_FRACTION, trap_grad_tol: float = TRAP_GRAD_TOL,
-                **grid: Any) -> CriticalLR:
+def critical_lr(
+    model: Any,
+    task: Any,
+    epochs: int,
+    *,
+    seeds: Sequence[int] = range(10),
+    lr_bounds: Tuple[float, float] = (1e-3, 1e-1),
+    n_grid: int = 8,
+    n_bisect: int = 4,
+    fraction: float = 0.5,
+    learned_loss: float = 0.05,
+    n_threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+    record_every: Optional[int] = None,
+    trap_loss_fraction: float = TRAP_LOSS_FRACTION,
+    trap_grad_tol: float = TRAP_GRAD_TOL,
+    **grid: Any,
+) -> CriticalLR:
     """The learning rate at which the fraction of seeds trapped in the no-learning zone crosses ``fraction``.
 
     A coarse log grid of ``n_grid`` lrs on ``lr_bounds`` (one parallel sweep over lr x seeds) finds the
@@ -394,14 +479,21 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
     seeds = list(seeds)
     for s in seeds:
         check_int(s, "seeds", minimum=0)
-    common = dict(n_threads=n_threads, progress=progress, record_every=record_every,
-                  trap_loss_fraction=trap_loss_fraction, trap_grad_tol=trap_grad_tol, **grid)
+    common = dict(
+        n_threads=n_threads,
+        progress=progress,
+        record_every=record_every,
+        trap_loss_fraction=trap_loss_fraction,
+        trap_grad_tol=trap_grad_tol,
+        **grid,
+    )
 
     grid_lrs = np.geomspace(lo, hi, n_grid)
     res = sweep(model, task, epochs, lr=grid_lrs, seed=seeds, **common)
     trapped, learned = _fractions(res, learned_loss)
-    evaluated: Dict[float, Tuple[float, float]] = {float(x): (float(t), float(s))
-                                                   for x, t, s in zip(grid_lrs, trapped, learned)}
+    evaluated: Dict[float, Tuple[float, float]] = {
+        float(x): (float(t), float(s)) for x, t, s in zip(grid_lrs, trapped, learned)
+    }
     above = np.flatnonzero(trapped >= fraction)
     found = above.size > 0 and above[0] > 0
     if found:
@@ -424,16 +516,33 @@ def critical_lr(model: Any, task: Any, epochs: int, *, seeds: Sequence[int] = ra
             b_lo, b_hi = float(grid_lrs[-1]), float("nan")
         lr_c = float("nan")
         side = "below lr_bounds[0]" if above.size else "above lr_bounds[1]"
-        warnings.warn(f"critical_lr: the fraction trapped does not cross {fraction} inside lr_bounds={tuple(lr_bounds)}"
-                      f" (the critical lr is {side}, or more epochs are needed)", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"critical_lr: the fraction trapped does not cross {fraction} inside lr_bounds={tuple(lr_bounds)}"
+            f" (the critical lr is {side}, or more epochs are needed)",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     lrs = np.array(sorted(evaluated))
-    return CriticalLR(lr=float(lr_c), bracket=(b_lo, b_hi), lrs=lrs,
-                      trapped_fraction=np.array([evaluated[x][0] for x in lrs]),
-                      learned_fraction=np.array([evaluated[x][1] for x in lrs]), found=bool(found),
-                      config={"epochs": epochs, "seeds": plain(seeds), "lr_bounds": [lo, hi], "n_grid": n_grid,
-                              "n_bisect": n_bisect, "fraction": fraction, "learned_loss": learned_loss,
-                              "trap_loss_fraction": trap_loss_fraction, "trap_grad_tol": trap_grad_tol,
-                              "sweep_config": res.config})
+    return CriticalLR(
+        lr=float(lr_c),
+        bracket=(b_lo, b_hi),
+        lrs=lrs,
+        trapped_fraction=np.array([evaluated[x][0] for x in lrs]),
+        learned_fraction=np.array([evaluated[x][1] for x in lrs]),
+        found=bool(found),
+        config={
+            "epochs": epochs,
+            "seeds": plain(seeds),
+            "lr_bounds": [lo, hi],
+            "n_grid": n_grid,
+            "n_bisect": n_bisect,
+            "fraction": fraction,
+            "learned_loss": learned_loss,
+            "trap_loss_fraction": trap_loss_fraction,
+            "trap_grad_tol": trap_grad_tol,
+            "sweep_config": res.config,
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -446,10 +555,16 @@ class CriticalLRScaling:
     fit: Optional[PowerLawFit]
 
 
-def critical_lr_scaling(model: Any, Ts: Sequence[int] = (10, 20, 40, 80), *, task: Optional[Callable[..., Any]] = None,
-                        epochs: Union[int, Callable[[int], int]] = 5000,
-                        lr_bounds: Union[Tuple[float, float], Callable[[int], Tuple[float, float]]] = (1e-4, 1.0),
-                        seeds: Sequence[int] = range(10), **kwargs: Any) -> CriticalLRScaling:
+def critical_lr_scaling(
+    model: Any,
+    Ts: Sequence[int] = (10, 20, 40, 80),
+    *,
+    task: Optional[Callable[..., Any]] = None,
+    epochs: Union[int, Callable[[int], int]] = 5000,
+    lr_bounds: Union[Tuple[float, float], Callable[[int], Tuple[float, float]]] = (1e-4, 1.0),
+    seeds: Sequence[int] = range(10),
+    **kwargs: Any,
+) -> CriticalLRScaling:
     """Critical learning rate of the delayed-activation task as a function of the delay T, with a power law.
 
     Parameters
@@ -490,7 +605,9 @@ def critical_lr_scaling(model: Any, Ts: Sequence[int] = (10, 20, 40, 80), *, tas
     for T in Ts_list:
         e = epochs(T) if callable(epochs) else epochs
         b = lr_bounds(T) if callable(lr_bounds) else lr_bounds
-        results.append(critical_lr(model, task, e, seeds=seeds, lr_bounds=cast(Tuple[float, float], tuple(b)), T=[T], **kwargs))
+        results.append(
+            critical_lr(model, task, e, seeds=seeds, lr_bounds=cast(Tuple[float, float], tuple(b)), T=[T], **kwargs)
+        )
     lr_c = np.array([r.lr for r in results])
     ok = np.isfinite(lr_c)
     fit = power_law_fit(np.array(Ts_list)[ok], lr_c[ok]) if ok.sum() >= 2 else None

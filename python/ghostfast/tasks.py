@@ -13,6 +13,7 @@ Examples
 >>> task.inputs.shape, task.loss_scale == 1 / (4 * 38)
 ((4, 38, 1), True)
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -29,8 +30,13 @@ def _check_size(B: int, S: int, channels: int, name: str) -> None:
     """Refuse, before allocating, a task the engine cannot index or whose arrays exceed DEFAULT_MAX_MEMORY."""
     if B > _INT32_MAX or S > _INT32_MAX:
         raise ValueError(f"{name}: {B} trials x {S} steps is more than the engine's 2**31 - 1 per axis")
-    check_memory(8 * B * S * channels, DEFAULT_MAX_MEMORY, f"{name}'s arrays ({B} trials x {S} steps)",
-                 "use fewer steps or trials")
+    check_memory(
+        8 * B * S * channels,
+        DEFAULT_MAX_MEMORY,
+        f"{name}'s arrays ({B} trials x {S} steps)",
+        "use fewer steps or trials",
+    )
+
 
 __all__ = ["Task", "delayed_activation", "dcdt", "dmts", "dcdt_config", "dmts_config"]
 
@@ -102,8 +108,13 @@ class Task:
         """The dictionary the C++ binding reads (cached so sweeps share one copy per task)."""
         d = self._core_dict
         if d is None:
-            d = {"inputs": self.inputs, "targets": self.targets, "mask": self.mask, "loss_scale": self.loss_scale,
-                 "ternary": self.accuracy == "ternary"}
+            d = {
+                "inputs": self.inputs,
+                "targets": self.targets,
+                "mask": self.mask,
+                "loss_scale": self.loss_scale,
+                "ternary": self.accuracy == "ternary",
+            }
             object.__setattr__(self, "_core_dict", d)
         return d
 
@@ -137,8 +148,12 @@ def delayed_activation(T: int) -> Task:
 
 
 def _check_timing(n_in: int, n_delay: int, n_react: int, samples_per_class: int) -> tuple[int, int, int, int]:
-    return (check_int(n_in, "n_in", minimum=1), check_int(n_delay, "n_delay", minimum=0),
-            check_int(n_react, "n_react", minimum=1), check_int(samples_per_class, "samples_per_class", minimum=1))
+    return (
+        check_int(n_in, "n_in", minimum=1),
+        check_int(n_delay, "n_delay", minimum=0),
+        check_int(n_react, "n_react", minimum=1),
+        check_int(samples_per_class, "samples_per_class", minimum=1),
+    )
 
 
 def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> Task:
@@ -174,7 +189,7 @@ def dcdt(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> T
     inputs = np.zeros((B, S, 1))
     targets = np.zeros((B, S, 1))
     inputs[:, :n_in, 0] = cues[:, None]
-    targets[:, n_in + n_delay:, 0] = cues[:, None]
+    targets[:, n_in + n_delay :, 0] = cues[:, None]
     return Task(inputs, targets, None, 1.0 / (B * S), "ternary", f"dcdt({n_in}, {n_delay}, {n_react}, {spc})")
 
 
@@ -211,8 +226,8 @@ def dmts(n_in: int, n_delay: int, n_react: int, samples_per_class: int = 1) -> T
     inputs = np.zeros((B, S, 1))
     targets = np.zeros((B, S, 1))
     inputs[:, :n_in, 0] = types[:, :1]
-    inputs[:, n_in + n_delay:2 * n_in + n_delay, 0] = types[:, 1:]
-    targets[:, S - n_react:, 0] = (types[:, 0] == types[:, 1]).astype(float)[:, None]
+    inputs[:, n_in + n_delay : 2 * n_in + n_delay, 0] = types[:, 1:]
+    targets[:, S - n_react :, 0] = (types[:, 0] == types[:, 1]).astype(float)[:, None]
     return Task(inputs, targets, None, 1.0 / (B * S), "binary", f"dmts({n_in}, {n_delay}, {n_react}, {spc})")
 
 

@@ -92,8 +92,8 @@ inline std::int64_t count_roots_on_grid(const double* f, std::int64_t G) {
 
 // counts[e] = number of fixed points of snapshot e on the grid, without storing the flow maps.
 inline void count_fixed_points_1d_batch(std::int64_t E, std::int64_t N, const double* m, const double* n,
-                                        const double* b, std::int64_t G, const double* grid,
-                                        std::int64_t* counts, int n_threads) {
+                                        const double* b, std::int64_t G, const double* grid, std::int64_t* counts,
+                                        int n_threads) {
   parallel_for(E, n_threads, [&](std::int64_t e) {
     const Rank1 p{m + e * N, n + e * N, b + e * N, N};
     std::vector<double> f(static_cast<std::size_t>(G));
@@ -116,13 +116,15 @@ double bracketed_newton(H&& h_and_dh, double lo, double hi, double abs_tol, int 
   for (int it = 0; it < max_iter; ++it) {
     const auto [h, dh] = h_and_dh(x);
     if (h == 0.0) return x;
-    if (sign_of(h) == s_lo) lo = x; else hi = x;
+    if (sign_of(h) == s_lo)
+      lo = x;
+    else
+      hi = x;
     double x_new = (dh != 0.0) ? x - h / dh : lo;
     if (!(x_new > lo && x_new < hi)) x_new = 0.5 * (lo + hi);
     const double step = std::fabs(x_new - x);
     x = x_new;
-    if (step <= abs_tol || hi - lo <= 4.0 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::fabs(x)))
-      break;
+    if (step <= abs_tol || hi - lo <= 4.0 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::fabs(x))) break;
   }
   return x;
 }
@@ -307,12 +309,13 @@ inline void cholesky_solve(const double* Lm, std::int64_t n, double* x) {
 }
 
 struct SlowPointOptions {
-  int max_iter = 100;         // Newton/LM iterations per start
-  double speed_tol = 1e-13;   // |F| at or below this: a fixed point reached to rounding (stop)
-  double grad_tol = 1e-15;    // |grad q| at or below this: a stationary point of q (stop)
-  double step_tol = 1e-14;    // accepted step |d| <= step_tol (1 + |y|): converged (stop)
-  double damping = 1e-6;      // initial (and minimal) Levenberg-Marquardt damping added to the Hessian
-  double max_damping = 1e12;  // damping beyond this x (mean |diag H|) without a decrease of q: stalled at rounding level
+  int max_iter = 100;        // Newton/LM iterations per start
+  double speed_tol = 1e-13;  // |F| at or below this: a fixed point reached to rounding (stop)
+  double grad_tol = 1e-15;   // |grad q| at or below this: a stationary point of q (stop)
+  double step_tol = 1e-14;   // accepted step |d| <= step_tol (1 + |y|): converged (stop)
+  double damping = 1e-6;     // initial (and minimal) Levenberg-Marquardt damping added to the Hessian
+  double max_damping =
+      1e12;  // damping beyond this x (mean |diag H|) without a decrease of q: stalled at rounding level
 };
 
 // status codes of one minimisation
@@ -329,8 +332,22 @@ struct SlowPointWork {
   std::vector<double> y, y_new, F, F_new, t, t_new, g, g_new, d, J, H, G, A, u, c, BT;
   bool G_ready = false;
   explicit SlowPointWork(std::int64_t K, std::int64_t N)
-      : y(K), y_new(K), F(K), F_new(K), t(N), t_new(N), g(K), g_new(K), d(K), J(K * K), H(K * K), G(K * K),
-        A(K * K), u(N), c(N), BT(K * N) {}
+      : y(K),
+        y_new(K),
+        F(K),
+        F_new(K),
+        t(N),
+        t_new(N),
+        g(K),
+        g_new(K),
+        d(K),
+        J(K * K),
+        H(K * K),
+        G(K * K),
+        A(K * K),
+        u(N),
+        c(N),
+        BT(K * N) {}
 };
 
 struct SlowPointOut {
@@ -339,7 +356,6 @@ struct SlowPointOut {
   std::int64_t factorizations = 0;  // Cholesky factorisations (the dominant cost with the Hessian builds)
   std::int8_t status = kMaxIter;
 };
-
 
 // Upper triangle (c >= a, by 4 x 4 blocks; lower parts of diagonal blocks too) of H += X Y^T for X, Y
 // (K x N, row-major, rows contiguous): H[a][c] += sum_j X[a][j] Y[c][j]. A register-blocked kernel of

@@ -1,6 +1,6 @@
-// The canonical 1D ghost model dx/dt = r + x^2 (the paper's analytical model, Figs. 1, 2, 8A): sharp-limit closed forms,
-// the explicit-Euler simulation with a finite-confidence sigmoid readout and its exact derivative in r,
-// and plain gradient descent on r for many independent runs at once.
+// The canonical 1D ghost model dx/dt = r + x^2 (the paper's analytical model, Figs. 1, 2, 8A): sharp-limit closed
+// forms, the explicit-Euler simulation with a finite-confidence sigmoid readout and its exact derivative in r, and
+// plain gradient descent on r for many independent runs at once.
 //
 // Conventions (shared with python/ghostfast/canonical.py, which documents them for users):
 //  * r* = pi^2 / (4 T^2) (escape time pi / (2 sqrt r) equals the delay T); no-learning zone r < r*/4.
@@ -98,8 +98,8 @@ inline void simulate_one(double r, double confidence, const SimConfig& cfg, doub
     const double z = confidence * (x - cfg.threshold);
     // e = exp(-|z|) in (0, 1]: sigmoid(z) and sigmoid(-z) both without cancellation.
     const double e = std::exp(-std::fabs(z));
-    const double big = 1.0 / (1.0 + e);   // sigmoid(|z|)
-    const double small = e / (1.0 + e);   // sigmoid(-|z|)
+    const double big = 1.0 / (1.0 + e);  // sigmoid(|z|)
+    const double small = e / (1.0 + e);  // sigmoid(-|z|)
     const double y = z >= 0.0 ? big : small;
     const double one_minus_y = z >= 0.0 ? small : big;
     const bool target_on = static_cast<double>(k + 1) * cfg.dt > cfg.T;
@@ -117,8 +117,8 @@ inline void check_confidence(double a) {
 }
 
 // n independent (r[i], confidence[i]) pairs; results depend only on i's inputs (thread-count invariant).
-inline void simulate_many(const double* r, const double* confidence, std::int64_t n, const SimConfig& cfg,
-                          double* loss, double* grad, int n_threads) {
+inline void simulate_many(const double* r, const double* confidence, std::int64_t n, const SimConfig& cfg, double* loss,
+                          double* grad, int n_threads) {
   for (std::int64_t i = 0; i < n; ++i) check_confidence(confidence[i]);
   parallel_for(n, n_threads, [&](std::int64_t i) { simulate_one(r[i], confidence[i], cfg, loss[i], grad[i]); });
 }
@@ -128,19 +128,19 @@ inline void simulate_many(const double* r, const double* confidence, std::int64_
 struct TrainConfig {
   SimConfig sim;
   bool normalized = true;
-  bool sharp = true;                        // sharp-limit gradient; else simulated with confidence[i]
+  bool sharp = true;  // sharp-limit gradient; else simulated with confidence[i]
   std::int64_t epochs = 0;
   std::vector<std::int64_t> record_epochs;  // strictly increasing, each in [0, epochs]
 };
 
 struct TrainOutputs {
-  double* r_hist;            // [n_runs, n_records]: r after `record_epochs[j]` updates
-  double* loss_hist;         // [n_runs, n_records]: the loss of that r
-  std::int64_t* arrival;     // [n_runs]: first epoch n with r_n <= r*, -1 if never (within epochs)
-  std::uint8_t* trapped;     // [n_runs]: final r < r*/4
-  std::uint8_t* diverged;    // [n_runs]: r became NaN/inf
-  std::uint8_t* completed;   // [n_runs]: 0 if stopped early by a cancel request
-  double* r_final;           // [n_runs]
+  double* r_hist;           // [n_runs, n_records]: r after `record_epochs[j]` updates
+  double* loss_hist;        // [n_runs, n_records]: the loss of that r
+  std::int64_t* arrival;    // [n_runs]: first epoch n with r_n <= r*, -1 if never (within epochs)
+  std::uint8_t* trapped;    // [n_runs]: final r < r*/4
+  std::uint8_t* diverged;   // [n_runs]: r became NaN/inf
+  std::uint8_t* completed;  // [n_runs]: 0 if stopped early by a cancel request
+  double* r_final;          // [n_runs]
 };
 
 inline void validate(const TrainConfig& cfg) {
@@ -243,8 +243,8 @@ inline void train_one(double r0, double lr, double confidence, const TrainConfig
 // exactly the operations of train_one, in the same order, so results equal the one-run-at-a-time path.
 constexpr int kLanes = 8;
 
-inline void train_block_sharp(const double* r0, const double* lr, std::int64_t first, int lanes,
-                              const TrainConfig& cfg, const TrainOutputs& out, const Control* control) {
+inline void train_block_sharp(const double* r0, const double* lr, std::int64_t first, int lanes, const TrainConfig& cfg,
+                              const TrainOutputs& out, const Control* control) {
   const std::int64_t n_records = static_cast<std::int64_t>(cfg.record_epochs.size());
   const double T = cfg.sim.T;
   const SharpConstants k(T, cfg.normalized);

@@ -66,8 +66,8 @@ inline bool x0_is_zero(const ModelSpec& s) {
 struct Workspace {
   Chunking chunks;
   int threads = 1;
-  std::vector<double> ys;          // [S, B, n_out] outputs of all trials (the layout of TaskData's arrays)
-  std::vector<double> wt, mt, nt;  // per-pass transposes of the recurrent weights
+  std::vector<double> ys;                 // [S, B, n_out] outputs of all trials (the layout of TaskData's arrays)
+  std::vector<double> wt, mt, nt;         // per-pass transposes of the recurrent weights
   std::vector<std::vector<double>> part;  // per-group gradients (more than one group)
   std::vector<ChunkWorkspace> chunk;      // one per thread
   std::vector<BulkNormals> normals;       // one per thread
@@ -110,7 +110,7 @@ struct Workspace {
 // states_out (optional, [S+1, B, N]) receives the chunk's states.
 template <class Cell>
 GHOSTFAST_INLINE void forward_chunk(const PassContext& c, ChunkWorkspace& ws, BulkNormals& normals, double* ys, int tr0,
-                                 int nc, double* states_out) {
+                                    int nc, double* states_out) {
   const ModelSpec& s = c.s;
   const TaskData& task = c.task;
   const int N = s.N, K = s.full_rank ? 0 : s.K, S = task.S, B = task.B, C = c.C, nin = s.n_in, nout = s.n_out;
@@ -181,9 +181,7 @@ GHOSTFAST_INLINE void backward_chunk(const PassContext& c, ChunkWorkspace& ws, c
   const double two_scale = 2.0 * task.loss_scale;
   auto xat = [&](int t, int tr) { return ws.xs.data() + (std::size_t(t) * C + tr) * N; };
   auto kat = [&](int t, int tr) { return ws.kaps.data() + (std::size_t(t) * C + tr) * K; };
-  auto gkat = [&](int t, int tr) {
-    return K ? ws.gks.data() + (std::size_t(t) * C + tr) * K : ws.gk_scratch.data();
-  };
+  auto gkat = [&](int t, int tr) { return K ? ws.gks.data() + (std::size_t(t) * C + tr) * K : ws.gk_scratch.data(); };
   double* gyp = ws.gy.data();
   // the readout of y_t (trial tr) read from state `at`: dL/dy, then its backward step
   auto readout_grad = [&](int t, int tr, int at) {
@@ -207,7 +205,7 @@ GHOSTFAST_INLINE void backward_chunk(const PassContext& c, ChunkWorkspace& ws, c
       for (int tr = 0; tr < nc; ++tr) readout_grad(t, tr, t + 1);
     Cell::backward_state(c, ws, t + 1, nc);  // dL/dx_{t+1} is complete now
     if (t < t_hi) {
-      for (int tr = 0; tr < nc; ++tr) {  // through x_{t+1} = keep x_t + a tanh(pre_t)
+      for (int tr = 0; tr < nc; ++tr) {                            // through x_{t+1} = keep x_t + a tanh(pre_t)
         double* h = ws.hs.data() + (std::size_t(t) * C + tr) * N;  // overwritten by gpre_t
         double* gx = ws.gx.data() + std::size_t(tr) * N;
         for (int i = 0; i < N; ++i) {

@@ -24,12 +24,12 @@ constexpr int kLowRankBlocked = 16;
 
 // Per-thread scratch of one chunk of trials (time-major: [step, trial, ...]).
 struct ChunkWorkspace {
-  std::vector<double> xs;    // [S+1, C, N] states x_0 .. x_S
-  std::vector<double> hs;    // [S, C, N] tanh(pre_t); overwritten by dL/dpre_t in the backward pass
-  std::vector<double> kaps;  // [S+1, C, K] latents n x_t (low rank)
-  std::vector<double> gks;   // [S+1, C, K] dL/dkappa_t (low rank)
-  std::vector<double> pre;   // [C, N] pre-activations of one step
-  std::vector<double> gx;    // [C, N] dL/dx of one step
+  std::vector<double> xs;     // [S+1, C, N] states x_0 .. x_S
+  std::vector<double> hs;     // [S, C, N] tanh(pre_t); overwritten by dL/dpre_t in the backward pass
+  std::vector<double> kaps;   // [S+1, C, K] latents n x_t (low rank)
+  std::vector<double> gks;    // [S+1, C, K] dL/dkappa_t (low rank)
+  std::vector<double> pre;    // [C, N] pre-activations of one step
+  std::vector<double> gx;     // [C, N] dL/dx of one step
   std::vector<double> noise;  // [C, N]
   std::vector<double> dots, gz, gy, gk_scratch;
   std::vector<const double*> sample_g, sample_x;  // operands of the outer products
@@ -63,8 +63,7 @@ struct FullRankCell {
   }
   static void latents(const PassContext&, ChunkWorkspace&, int, int) {}
   // pre_b = W x_{b,t} + b for the chunk's trials (W^T rows stream once per 4 trials).
-  GHOSTFAST_INLINE static void recurrent_input(const PassContext& c, ChunkWorkspace& ws, int t, int nc,
-                                               bool zero_x0) {
+  GHOSTFAST_INLINE static void recurrent_input(const PassContext& c, ChunkWorkspace& ws, int t, int nc, bool zero_x0) {
     const int N = c.s.N;
     const double* b = c.theta + c.L.offset[kB];
     const double* xt = ws.xs.data() + std::size_t(t) * c.C * N;
@@ -130,8 +129,8 @@ struct LowRankCell {
   }
   // out_b[k] = sum_i x_b[i] A_ik for the nc rows x_b (stride N), A given by rows over k (Ak, K x N) and over i
   // (Ai, N x K): kappa = n x (Ak = n, Ai = n^T) and dL/dkappa = m^T gpre (Ak = m^T, Ai = m).
-  GHOSTFAST_INLINE static void reduce_units(int N, int K, const double* Ak, const double* Ai, const double* x,
-                                            int nc, double* out, double* dots) {
+  GHOSTFAST_INLINE static void reduce_units(int N, int K, const double* Ak, const double* Ai, const double* x, int nc,
+                                            double* out, double* dots) {
     if (K >= kLowRankBlocked) {
       gemv_rows(Ai, N, K, x, N, out, K, nc, false);
     } else if (K >= 4 || nc < 4) {  // dot(x_b, A_k) == dot(A_k, x_b) bit for bit: rows over k share x_b
@@ -165,8 +164,7 @@ struct LowRankCell {
   GHOSTFAST_INLINE static void backward_state(const PassContext& c, ChunkWorkspace& ws, int t, int nc) {
     const int N = c.s.N, K = c.s.K;
     if (t == c.task.S && c.s.read_before) return;  // nothing reads kappa_S
-    gemv_rows(c.theta + c.L.offset[kN], K, N, ws.gks.data() + std::size_t(t) * c.C * K, K, ws.gx.data(), N, nc,
-              true);
+    gemv_rows(c.theta + c.L.offset[kN], K, N, ws.gks.data() + std::size_t(t) * c.C * K, K, ws.gx.data(), N, nc, true);
   }
   // dL/dkappa_t = m^T gpre_t (the readout of kappa_t may add to it afterwards).
   GHOSTFAST_INLINE static void backward_step(const PassContext& c, ChunkWorkspace& ws, int t, int nc) {
@@ -236,13 +234,13 @@ struct LowRankCell {
         auto row = [A, K, r0](int i) { return A + std::size_t(i) * K + r0; };
         if (r0 + kTrialBlock <= K) {
           for (int r = 0; r < kTrialBlock; ++r) outs[r] = G + std::size_t(r0 + r) * K + r0;
-          accumulate_rows<kTrialBlock>(outs, width, N, [A, K, r0](int r, int i) { return A[std::size_t(i) * K + r0 + r]; },
-                                       row, true);
+          accumulate_rows<kTrialBlock>(
+              outs, width, N, [A, K, r0](int r, int i) { return A[std::size_t(i) * K + r0 + r]; }, row, true);
         } else {
           for (int r = 0; r0 + r < K; ++r) {
             outs[0] = G + std::size_t(r0 + r) * K + r0;
-            accumulate_rows<1>(outs, width, N, [A, K, r0, r](int, int i) { return A[std::size_t(i) * K + r0 + r]; },
-                               row, true);
+            accumulate_rows<1>(
+                outs, width, N, [A, K, r0, r](int, int i) { return A[std::size_t(i) * K + r0 + r]; }, row, true);
           }
         }
       }

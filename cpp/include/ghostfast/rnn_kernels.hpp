@@ -111,7 +111,7 @@ GHOSTFAST_INLINE void axpy(double alpha, const double* __restrict x, double* __r
 // clone has it, the C library's correctly rounded fma otherwise: the same bits either way).
 template <int R, int C, class Coef, class Row>
 GHOSTFAST_INLINE void accumulate_block(double* const* out, int i0, int n_s, const Coef& coef, const Row& row,
-                                      bool zero_init) {
+                                       bool zero_init) {
   double acc[R][C];
   for (int r = 0; r < R; ++r)
     for (int l = 0; l < C; ++l) acc[r][l] = zero_init ? 0.0 : out[r][i0 + l];
@@ -135,8 +135,7 @@ GHOSTFAST_INLINE void accumulate_block(double* const* out, int i0, int n_s, cons
 // differs): one call per block of R x 32 outputs.
 template <int R, int NV, int T, class Coef, class Row>
 __attribute__((target("avx512f,fma"))) void accumulate_block_avx512(double* const* out, int i0, int n_s,
-                                                                     const Coef& coef, const Row& row,
-                                                                     bool zero_init) {
+                                                                    const Coef& coef, const Row& row, bool zero_init) {
   __m512d acc[R][NV > 0 ? NV : 1];
   __m256d acc_tail[R];
   for (int r = 0; r < R; ++r) {
@@ -167,14 +166,14 @@ __attribute__((target("avx512f,fma"))) void accumulate_block_avx512(double* cons
 // for FMA hardware here (in a clone without FMA it would call the C library's fma for every term).
 template <int R, class Coef, class Row>
 __attribute__((target("avx2,fma"))) void accumulate_columns_fma(double* const* out, int i0, int i1, int n_s,
-                                                               const Coef& coef, const Row& row, bool zero_init) {
+                                                                const Coef& coef, const Row& row, bool zero_init) {
   for (int i = i0; i < i1; ++i) accumulate_block<R, 1>(out, i, n_s, coef, row, zero_init);
 }
 
 // R x 4 NV block on AVX2 + FMA (16 ymm registers: R = 4, NV = 3 uses 12 accumulators).
 template <int R, int NV, class Coef, class Row>
-__attribute__((target("avx2,fma"))) void accumulate_block_avx2(double* const* out, int i0, int n_s,
-                                                              const Coef& coef, const Row& row, bool zero_init) {
+__attribute__((target("avx2,fma"))) void accumulate_block_avx2(double* const* out, int i0, int n_s, const Coef& coef,
+                                                               const Row& row, bool zero_init) {
   __m256d acc[R][NV];
   for (int r = 0; r < R; ++r)
     for (int v = 0; v < NV; ++v) acc[r][v] = zero_init ? _mm256_setzero_pd() : _mm256_loadu_pd(out[r] + i0 + 4 * v);
@@ -227,7 +226,7 @@ inline VectorKernel vector_kernel() {
 
 template <int R, class Coef, class Row>
 GHOSTFAST_INLINE void accumulate_rows(double* const* out, int N, int n_s, const Coef& coef, const Row& row,
-                                     bool zero_init) {
+                                      bool zero_init) {
   int i0 = 0;
 #if defined(GHOSTFAST_X86_KERNELS)
   const VectorKernel kernel = vector_kernel();
@@ -293,8 +292,8 @@ GHOSTFAST_INLINE void gemv_rows(const double* A, int n_j, int width, const doubl
   for (; b0 + kTrialBlock <= nb; b0 += kTrialBlock) {
     const double* xb = x + b0 * x_stride;
     for (int r = 0; r < kTrialBlock; ++r) outs[r] = out + (b0 + r) * out_stride;
-    accumulate_rows<kTrialBlock>(outs, width, n_j, [xb, x_stride](int r, int j) { return xb[r * x_stride + j]; },
-                                 row, zero_init);
+    accumulate_rows<kTrialBlock>(
+        outs, width, n_j, [xb, x_stride](int r, int j) { return xb[r * x_stride + j]; }, row, zero_init);
   }
   for (; b0 < nb; ++b0) {
     const double* xb = x + b0 * x_stride;
@@ -304,8 +303,7 @@ GHOSTFAST_INLINE void gemv_rows(const double* A, int n_j, int width, const doubl
 }
 
 // Square case with consecutive rows (the full-rank products): out_b (+)= A^T-product of x_b, rows of length N.
-GHOSTFAST_INLINE void gemv_rows_multi(const double* A, int N, const double* x, double* out, int nb,
-                                      bool accumulate) {
+GHOSTFAST_INLINE void gemv_rows_multi(const double* A, int N, const double* x, double* out, int nb, bool accumulate) {
   gemv_rows(A, N, N, x, N, out, N, nb, accumulate);
 }
 
@@ -313,31 +311,30 @@ GHOSTFAST_INLINE void gemv_rows_multi(const double* A, int N, const double* x, d
 // pre-activation gradients g and the states x (n_rows = width = N); low rank: dL/dm^T from the latents and the
 // pre-activation gradients, dL/dn from the latent gradients and the states (n_rows = K, width = N).
 // zero_init: G = the sum (G's old contents are ignored).
-GHOSTFAST_INLINE void outer_accumulate(double* G, int n_rows, int width, const double* const* g,
-                                       const double* const* x, int n_s, double** row_ptr, bool zero_init) {
+GHOSTFAST_INLINE void outer_accumulate(double* G, int n_rows, int width, const double* const* g, const double* const* x,
+                                       int n_s, double** row_ptr, bool zero_init) {
   for (int i = 0; i < n_rows; ++i) row_ptr[i] = G + std::size_t(i) * width;
   auto row = [x](int s) { return x[s]; };
   int r0 = 0;
   for (; r0 + kTrialBlock <= n_rows; r0 += kTrialBlock)
-    accumulate_rows<kTrialBlock>(row_ptr + r0, width, n_s, [g, r0](int r, int s) { return g[s][r0 + r]; }, row,
-                                 zero_init);
+    accumulate_rows<kTrialBlock>(
+        row_ptr + r0, width, n_s, [g, r0](int r, int s) { return g[s][r0 + r]; }, row, zero_init);
   for (; r0 < n_rows; ++r0)
     accumulate_rows<1>(row_ptr + r0, width, n_s, [g, r0](int, int s) { return g[s][r0]; }, row, zero_init);
 }
 
 // The same sum when the samples are consecutive rows: g[s g_stride ...] and x[s width ...] (same order, same result).
-GHOSTFAST_INLINE void outer_accumulate_rows(double* G, int n_rows, int width, const double* g,
-                                            std::ptrdiff_t g_stride, const double* x, int n_s, double** row_ptr,
-                                            bool zero_init) {
+GHOSTFAST_INLINE void outer_accumulate_rows(double* G, int n_rows, int width, const double* g, std::ptrdiff_t g_stride,
+                                            const double* x, int n_s, double** row_ptr, bool zero_init) {
   for (int i = 0; i < n_rows; ++i) row_ptr[i] = G + std::size_t(i) * width;
   auto row = [x, width](int s) { return x + std::size_t(s) * width; };
   int r0 = 0;
   for (; r0 + kTrialBlock <= n_rows; r0 += kTrialBlock)
-    accumulate_rows<kTrialBlock>(row_ptr + r0, width, n_s,
-                                 [g, r0, g_stride](int r, int s) { return g[s * g_stride + r0 + r]; }, row, zero_init);
+    accumulate_rows<kTrialBlock>(
+        row_ptr + r0, width, n_s, [g, r0, g_stride](int r, int s) { return g[s * g_stride + r0 + r]; }, row, zero_init);
   for (; r0 < n_rows; ++r0)
-    accumulate_rows<1>(row_ptr + r0, width, n_s, [g, r0, g_stride](int, int s) { return g[s * g_stride + r0]; },
-                       row, zero_init);
+    accumulate_rows<1>(
+        row_ptr + r0, width, n_s, [g, r0, g_stride](int, int s) { return g[s * g_stride + r0]; }, row, zero_init);
 }
 
 // tanh, accurate to a few ulp (tested against std::tanh):
@@ -409,13 +406,11 @@ __attribute__((target("avx512f,fma"))) inline void tanh_avx512(const double* in,
   for (; i + 8 <= n; i += 8) {
     const __m512d x = _mm512_loadu_pd(in + i);
     const __m512i xi = _mm512_castpd_si512(x);
-    const __m512d ax = _mm512_min_pd(_mm512_castsi512_pd(_mm512_andnot_si512(sign_mask, xi)),
-                                     _mm512_set1_pd(kMaxArg));
+    const __m512d ax = _mm512_min_pd(_mm512_castsi512_pd(_mm512_andnot_si512(sign_mask, xi)), _mm512_set1_pd(kMaxArg));
     const __m512d y = _mm512_add_pd(ax, ax);
     const __m512d shifted = _mm512_fmadd_pd(y, _mm512_set1_pd(kLog2e), _mm512_set1_pd(kShifter));
     const __m512d kf = _mm512_sub_pd(shifted, _mm512_set1_pd(kShifter));
-    const __m512d r = _mm512_fnmadd_pd(kf, _mm512_set1_pd(kLn2Lo),
-                                       _mm512_fnmadd_pd(kf, _mm512_set1_pd(kLn2Hi), y));
+    const __m512d r = _mm512_fnmadd_pd(kf, _mm512_set1_pd(kLn2Lo), _mm512_fnmadd_pd(kf, _mm512_set1_pd(kLn2Hi), y));
     const __m512d r2 = _mm512_mul_pd(r, r), r4 = _mm512_mul_pd(r2, r2), r8 = _mm512_mul_pd(r4, r4);
     const __m512d q0 = _mm512_fmadd_pd(_mm512_set1_pd(c[2]), r, _mm512_set1_pd(c[1]));
     const __m512d q1 = _mm512_fmadd_pd(_mm512_set1_pd(c[4]), r, _mm512_set1_pd(c[3]));
@@ -427,15 +422,15 @@ __attribute__((target("avx512f,fma"))) inline void tanh_avx512(const double* in,
     const __m512d hi = _mm512_fmadd_pd(_mm512_set1_pd(c[13]), r4, _mm512_fmadd_pd(q5, r2, q4));
     const __m512d p = _mm512_mul_pd(r, _mm512_fmadd_pd(hi, r8, lo));
     const __m512i scale_bits = _mm512_slli_epi64(
-        _mm512_add_epi64(_mm512_sub_epi64(_mm512_castpd_si512(shifted),
-                                          _mm512_set1_epi64(static_cast<long long>(kShifterBits))),
-                         _mm512_set1_epi64(1023)),
+        _mm512_add_epi64(
+            _mm512_sub_epi64(_mm512_castpd_si512(shifted), _mm512_set1_epi64(static_cast<long long>(kShifterBits))),
+            _mm512_set1_epi64(1023)),
         52);
     const __m512d scale = _mm512_castsi512_pd(scale_bits);
     const __m512d e = _mm512_fmadd_pd(scale, p, _mm512_sub_pd(scale, _mm512_set1_pd(1.0)));
     const __m512d t = _mm512_div_pd(e, _mm512_add_pd(e, _mm512_set1_pd(2.0)));
-    const __m512i res = _mm512_or_si512(_mm512_andnot_si512(sign_mask, _mm512_castpd_si512(t)),
-                                        _mm512_and_si512(sign_mask, xi));
+    const __m512i res =
+        _mm512_or_si512(_mm512_andnot_si512(sign_mask, _mm512_castpd_si512(t)), _mm512_and_si512(sign_mask, xi));
     _mm512_storeu_pd(out + i, _mm512_castsi512_pd(res));
   }
   for (; i < n; ++i) out[i] = tanh_one(in[i]);
@@ -455,8 +450,7 @@ __attribute__((target("avx2,fma"))) inline void tanh_avx2(const double* in, doub
     const __m256d y = _mm256_add_pd(ax, ax);
     const __m256d shifted = _mm256_fmadd_pd(y, _mm256_set1_pd(kLog2e), _mm256_set1_pd(kShifter));
     const __m256d kf = _mm256_sub_pd(shifted, _mm256_set1_pd(kShifter));
-    const __m256d r = _mm256_fnmadd_pd(kf, _mm256_set1_pd(kLn2Lo),
-                                       _mm256_fnmadd_pd(kf, _mm256_set1_pd(kLn2Hi), y));
+    const __m256d r = _mm256_fnmadd_pd(kf, _mm256_set1_pd(kLn2Lo), _mm256_fnmadd_pd(kf, _mm256_set1_pd(kLn2Hi), y));
     const __m256d r2 = _mm256_mul_pd(r, r), r4 = _mm256_mul_pd(r2, r2), r8 = _mm256_mul_pd(r4, r4);
     const __m256d q0 = _mm256_fmadd_pd(_mm256_set1_pd(c[2]), r, _mm256_set1_pd(c[1]));
     const __m256d q1 = _mm256_fmadd_pd(_mm256_set1_pd(c[4]), r, _mm256_set1_pd(c[3]));
@@ -468,9 +462,9 @@ __attribute__((target("avx2,fma"))) inline void tanh_avx2(const double* in, doub
     const __m256d hi = _mm256_fmadd_pd(_mm256_set1_pd(c[13]), r4, _mm256_fmadd_pd(q5, r2, q4));
     const __m256d p = _mm256_mul_pd(r, _mm256_fmadd_pd(hi, r8, lo));
     const __m256i scale_bits = _mm256_slli_epi64(
-        _mm256_add_epi64(_mm256_sub_epi64(_mm256_castpd_si256(shifted),
-                                          _mm256_set1_epi64x(static_cast<long long>(kShifterBits))),
-                         _mm256_set1_epi64x(1023)),
+        _mm256_add_epi64(
+            _mm256_sub_epi64(_mm256_castpd_si256(shifted), _mm256_set1_epi64x(static_cast<long long>(kShifterBits))),
+            _mm256_set1_epi64x(1023)),
         52);
     const __m256d scale = _mm256_castsi256_pd(scale_bits);
     const __m256d e = _mm256_fmadd_pd(scale, p, _mm256_sub_pd(scale, _mm256_set1_pd(1.0)));

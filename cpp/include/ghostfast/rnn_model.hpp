@@ -30,7 +30,7 @@ enum class Optimizer : int { Sgd = 0, Adam = 1 };
 
 struct ModelSpec {
   int N = 0;
-  int K = 1;               // rank (ignored when full_rank)
+  int K = 1;  // rank (ignored when full_rank)
   bool full_rank = false;
   double alpha = 0.5;
   Readout readout = Readout::Latent;
@@ -42,9 +42,9 @@ struct ModelSpec {
   double noise_std = 0.0;
   bool x0_random = false;  // x0 = tanh(x0_std z), z ~ N(0, I) per trial and epoch
   double x0_std = 0.0;
-  std::vector<double> x0;  // (N,) when !x0_random
+  std::vector<double> x0;                    // (N,) when !x0_random
   std::array<bool, kNumGroups> trainable{};  // per group; absent groups are ignored
-  double readout_l1_cap = 0.0;                // > 0: rescale (w_out, b_out) to ||w_out||_1 = cap before each forward
+  double readout_l1_cap = 0.0;               // > 0: rescale (w_out, b_out) to ||w_out||_1 = cap before each forward
 };
 
 // Where each group lives in the flat parameter vector (offset, size); size 0 = group absent.
@@ -71,8 +71,7 @@ inline void check_model(const ModelSpec& s) {
   if (!std::isfinite(s.threshold)) fail("model.threshold must be finite");
   if (!(s.readout_l1_cap >= 0.0) || !std::isfinite(s.readout_l1_cap))
     fail("model.readout_l1_cap must be finite and > 0");
-  if (s.readout_l1_cap > 0.0 && s.readout == Readout::Latent)
-    fail("model.readout_l1_cap needs a readout with w_out");
+  if (s.readout_l1_cap > 0.0 && s.readout == Readout::Latent) fail("model.readout_l1_cap needs a readout with w_out");
 }
 
 inline Layout make_layout(const ModelSpec& s) {
@@ -87,7 +86,9 @@ inline Layout make_layout(const ModelSpec& s) {
   L.size[kB] = N;
   L.size[kWin] = N * static_cast<std::size_t>(s.n_in);
   switch (s.readout) {
-    case Readout::Latent: L.size[kC] = 1; break;
+    case Readout::Latent:
+      L.size[kC] = 1;
+      break;
     case Readout::Linear:
       L.size[kWout] = static_cast<std::size_t>(s.n_out) * N;
       L.size[kBout] = s.n_out;

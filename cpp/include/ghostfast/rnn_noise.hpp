@@ -8,7 +8,6 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
-
 #include <cstring>
 #include <vector>
 
@@ -19,8 +18,8 @@ namespace ghostfast::rnn {
 
 struct ZigguratTables {
   static constexpr int kLayers = 128;
-  static constexpr double kR = 3.442619855899;            // start of the tail
-  static constexpr double kV = 9.91256303526217e-3;       // area of each layer
+  static constexpr double kR = 3.442619855899;       // start of the tail
+  static constexpr double kV = 9.91256303526217e-3;  // area of each layer
   std::array<double, kLayers + 1> x{};
   std::array<double, kLayers> ratio{};
 
@@ -49,7 +48,7 @@ inline double ziggurat_normal(Rng& rng, const ZigguratTables& z) {
     // u uniform in (-1, 1) from the top 53 bits (never exactly +-1)
     const double u = 2.0 * ((static_cast<double>(bits >> 11) + 0.5) * 0x1.0p-53) - 1.0;
     if (std::fabs(u) < z.ratio[i]) return u * z.x[i];  // inside the rectangle: the common case
-    if (i == 0) {  // the tail beyond R (Marsaglia's method)
+    if (i == 0) {                                      // the tail beyond R (Marsaglia's method)
       double xt, yt;
       do {
         xt = std::log(rng.uniform()) / ZigguratTables::kR;
@@ -124,8 +123,10 @@ class BulkNormals {
     int q = 0;
 #if defined(GHOSTFAST_X86_KERNELS)
     const VectorKernel kernel = vector ? vector_kernel() : VectorKernel::Portable;
-    if (kernel == VectorKernel::Avx512) q = fill_avx512(scale, out, n, z);
-    else if (kernel == VectorKernel::Avx2Fma) q = fill_avx2(scale, out, n, z);
+    if (kernel == VectorKernel::Avx512)
+      q = fill_avx512(scale, out, n, z);
+    else if (kernel == VectorKernel::Avx2Fma)
+      q = fill_avx2(scale, out, n, z);
 #endif
     for (; q < n; q += kLanes) {  // (the portable path, and what the vector loops leave)
       std::uint64_t words[kLanes];
@@ -173,8 +174,7 @@ class BulkNormals {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
   // Whole rounds of eight while they fit in n; returns the number of draws written (or marked as rejects).
-  __attribute__((target("avx512f,fma"))) int fill_avx512(double scale, double* out, int n,
-                                                                   const ZigguratTables& z) {
+  __attribute__((target("avx512f,fma"))) int fill_avx512(double scale, double* out, int n, const ZigguratTables& z) {
     __m512i s0 = _mm512_loadu_si512(s_[0]), s1 = _mm512_loadu_si512(s_[1]);
     __m512i s2 = _mm512_loadu_si512(s_[2]), s3 = _mm512_loadu_si512(s_[3]);
     const __m512i low7 = _mm512_set1_epi64(0x7F);

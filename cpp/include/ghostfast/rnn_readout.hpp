@@ -19,17 +19,23 @@ namespace ghostfast::rnn {
 
 inline double apply_output(Output g, double a) {
   switch (g) {
-    case Output::Sigmoid: return 1.0 / (1.0 + std::exp(-a));
-    case Output::Tanh: return std::tanh(a);
-    default: return a;
+    case Output::Sigmoid:
+      return 1.0 / (1.0 + std::exp(-a));
+    case Output::Tanh:
+      return std::tanh(a);
+    default:
+      return a;
   }
 }
 // d g / d a written in terms of y = g(a).
 inline double output_slope(Output g, double y) {
   switch (g) {
-    case Output::Sigmoid: return y * (1.0 - y);
-    case Output::Tanh: return 1.0 - y * y;
-    default: return 1.0;
+    case Output::Sigmoid:
+      return y * (1.0 - y);
+    case Output::Tanh:
+      return 1.0 - y * y;
+    default:
+      return 1.0;
   }
 }
 
@@ -84,8 +90,8 @@ GHOSTFAST_INLINE void readout_forward_rows(const ModelSpec& s, const Layout& L, 
 // Backward step of the readout of one state: given dL/dy (gy) and y, adds dL/dx to gx (linear readout) or
 // dL/dkappa to gk (latent readouts), and the readout parameters' gradients to grad. gz: n_out scratch.
 inline void readout_backward(const ModelSpec& s, const Layout& L, const double* theta, const double* x,
-                             const double* kap, const double* y, const double* gy, double* gz, double* gk,
-                             double* gx, double* grad) {
+                             const double* kap, const double* y, const double* gy, double* gz, double* gk, double* gx,
+                             double* grad) {
   const int N = s.N, K = s.K;
   switch (s.readout) {
     case Readout::Latent: {

@@ -25,7 +25,7 @@
 namespace ghostfast::rnn {
 
 struct TrainStateData {
-  std::vector<double> params;         // flat, Layout order
+  std::vector<double> params;          // flat, Layout order
   std::vector<double> adam_m, adam_v;  // flat (empty for SGD)
   std::int64_t adam_step = 0;
   Rng::State rng{};
@@ -75,8 +75,7 @@ inline void check_run(const RunSpec& r) {
   if (r.optimizer == Optimizer::Adam) {
     if (!(r.beta1 >= 0.0 && r.beta1 < 1.0) || !(r.beta2 >= 0.0 && r.beta2 < 1.0)) fail("betas must be in [0, 1)");
     if (!(r.eps > 0.0) || !std::isfinite(r.eps)) fail("eps must be finite and > 0");
-    if (r.has_state && r.state.adam_step > 0 &&
-        (r.state.adam_m.size() != L.total || r.state.adam_v.size() != L.total))
+    if (r.has_state && r.state.adam_step > 0 && (r.state.adam_m.size() != L.total || r.state.adam_v.size() != L.total))
       fail("state: Adam moments have the wrong size");
   }
   if (!r.fixed_point_grid.empty() && (r.model.full_rank || r.model.K != 1))
@@ -94,7 +93,7 @@ GHOSTFAST_HOT inline void group_sq_norms(const Layout& L, const double* grad, do
 
 // Sign changes of f(kappa) = -kappa + n . tanh(m kappa + b) along the grid (rank one).
 GHOSTFAST_HOT inline double count_fixed_points(const ModelSpec& s, const Layout& L, const double* theta,
-                                 const std::vector<double>& grid, std::vector<double>& buf) {
+                                               const std::vector<double>& grid, std::vector<double>& buf) {
   const int N = s.N;
   const double* m = theta + L.offset[kM];
   const double* n = theta + L.offset[kN];
