@@ -73,36 +73,10 @@ struct Cancelled : std::runtime_error {
   Cancelled() : std::runtime_error("cancelled") {}
 };
 
-// Runs body(i) for i in [0, n) over n_threads threads with dynamic scheduling (runs differ in cost).
-// Each i must write only its own outputs, so results never depend on the thread count or the schedule.
-// An exception must not escape an OpenMP region: the first one is kept, the remaining iterations are
-// skipped, and it is rethrown on the calling thread after the loop.
-template <class Body>
-void parallel_for(std::int64_t n, int n_threads, Body&& body) {
-  std::exception_ptr first_error = nullptr;
-  std::mutex error_mutex;
-  std::atomic<bool> failed{false};
-  const int threads = resolve_threads(n_threads);
-  (void)threads;
-#ifdef GHOSTFAST_HAS_OPENMP
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
-#endif
-  for (std::int64_t i = 0; i < n; ++i) {
-    if (failed.load(std::memory_order_relaxed)) continue;
-    try {
-      body(i);
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(error_mutex);
-      if (!first_error) first_error = std::current_exception();
-      failed.store(true, std::memory_order_relaxed);
-    }
-  }
-  if (first_error) std::rethrow_exception(first_error);
-}
-
 // Runs body(i, worker) for i in [0, n) over n_threads threads (dynamic schedule); worker in [0, threads) names
-// the calling thread, so each can use its own scratch. As parallel_for: body(i) writes only its own outputs,
-// and the first exception is rethrown after the loop.
+// the calling thread, so each can use its own scratch. Each i must write only its own outputs, so results never
+// depend on the thread count or the schedule. An exception must not escape an OpenMP region: the first one is
+// kept, the remaining iterations are skipped, and it is rethrown on the calling thread after the loop.
 template <class Body>
 void parallel_for_workers(std::int64_t n, int n_threads, Body&& body) {
   std::exception_ptr first_error = nullptr;
@@ -132,6 +106,13 @@ void parallel_for_workers(std::int64_t n, int n_threads, Body&& body) {
     }
   }
   if (first_error) std::rethrow_exception(first_error);
+}
+
+// Runs body(i) for i in [0, n) over n_threads threads with dynamic scheduling (runs differ in cost), with the
+// guarantees of parallel_for_workers.
+template <class Body>
+void parallel_for(std::int64_t n, int n_threads, Body&& body) {
+  parallel_for_workers(n, n_threads, [&body](std::int64_t i, int) { body(i); });
 }
 
 }  // namespace ghostfast
