@@ -18,6 +18,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "ghostfast/parallel.hpp"
@@ -282,12 +283,13 @@ GHOSTFAST_HOT inline void chunk_pass_low(const PassContext& c, ChunkWorkspace& w
 template <class Cell>
 void run_pass_cell(const ModelSpec& s, const Layout& L, const double* theta, const TaskData& task, Rng& rng,
                    Workspace& w, double* grad, double* states_out) {
+  constexpr bool full = std::is_same_v<Cell, FullRankCell>;
   Cell::prepare(s, L, theta, w.wt, w.mt, w.nt);
   const PassContext c{s, L, theta, task, w.wt.data(), w.mt.data(), w.nt.data(), w.chunks.C};
   const std::uint64_t pass_key = stochastic(s) ? rng.next_u64() : 0;
   const Chunking& ch = w.chunks;
   // A group's gradient starts at zero, except the slot finish_chunk writes whole for its first chunk (dL/dW).
-  const std::size_t skip_lo = s.full_rank ? L.offset[kW] : 0, skip_hi = s.full_rank ? L.offset[kW] + L.size[kW] : 0;
+  const std::size_t skip_lo = full ? L.offset[kW] : 0, skip_hi = full ? L.offset[kW] + L.size[kW] : 0;
   auto do_group = [&](std::int64_t gi, int worker) {
     const int group = static_cast<int>(gi);
     ChunkWorkspace& ws = w.chunk[worker];
@@ -301,7 +303,7 @@ void run_pass_cell(const ModelSpec& s, const Layout& L, const double* theta, con
       const int tr0 = ci * ch.C, nc = std::min(ch.C, task.B - tr0);
       if (stochastic(s)) normals.seed(pass_key, static_cast<std::uint64_t>(ci));
       const bool first = ci == ch.first(group);
-      if (s.full_rank)
+      if constexpr (full)
         chunk_pass_full(c, ws, normals, w.ys.data(), tr0, nc, states_out, g, first);
       else
         chunk_pass_low(c, ws, normals, w.ys.data(), tr0, nc, states_out, g, first);
@@ -320,7 +322,7 @@ void run_pass_cell(const ModelSpec& s, const Layout& L, const double* theta, con
       for (std::size_t i = 0; i < L.total; ++i) grad[i] += p[i];
     }
   }
-  if (!s.full_rank) {  // dL/dm from its transposed accumulator
+  if constexpr (!full) {  // dL/dm from its transposed accumulator
     const int N = s.N, K = s.K;
     double* gm = grad + L.offset[kM];
     std::copy(gm, gm + std::size_t(K) * N, w.gm_tmp.begin());
