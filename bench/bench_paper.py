@@ -4,7 +4,7 @@ projected cost of the whole paper in CPU-hours (runs x epochs x time per epoch, 
 
 Usage: python bench/bench_paper.py [--quick] [--only NAME ...]   (PYTHONPATH=python for an in-tree build)
 
-ghostfast runs float64 (``rnn.Model`` has no float32 yet); PyTorch runs float64 and float32 (the paper's dtype).
+ghostfast and PyTorch each run float64 and float32 (the paper's dtype; ghostfast: ``rnn.Model(dtype="float32")``).
 Each per-epoch time is the best of several rounds, the implementations taking turns inside each round, so a
 load spike on a shared machine hits all of them alike. The Fig 3 fixed-point test counts the fixed points of the
 1-D latent flow on 1000 grid points every epoch (ghostfast: in C++ during training; PyTorch: one vectorised
@@ -14,6 +14,7 @@ flow-map evaluation per epoch, cheaper than the authors' loop).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import time
 from dataclasses import dataclass, field
 
@@ -243,12 +244,13 @@ def torch_run(cfg: Config, params: dict, epochs: int, dtype):
     return run
 
 
-def ghostfast_run(cfg: Config, params: dict, epochs: int):
+def ghostfast_run(cfg: Config, params: dict, epochs: int, dtype: str = "float64"):
     kw = {"fixed_point_grid": np.linspace(-15, 15, 1000)} if cfg.fixed_points else {}
+    model = dataclasses.replace(cfg.model, dtype=dtype)
 
     def run():
         rnn.train(
-            cfg.model,
+            model,
             cfg.task,
             lr=cfg.lr,
             epochs=epochs,
@@ -299,6 +301,7 @@ def main() -> None:
         e_t = calibrate(lambda e: torch_run(cfg, params, e, torch.float32), budget)
         calls = {
             "ghostfast": (ghostfast_run(cfg, params, e_gf), e_gf),
+            "ghostfast32": (ghostfast_run(cfg, params, e_gf, "float32"), e_gf),
             "torch64": (torch_run(cfg, params, e_t, torch.float64), e_t),
             "torch32": (torch_run(cfg, params, e_t, torch.float32), e_t),
         }
@@ -306,30 +309,32 @@ def main() -> None:
         work = cfg.runs * cfg.epochs
         rows.append((cfg, best, work))
         print(
-            f"{cfg.name:18s} {cfg.figure:15s} ghostfast {best['ghostfast'] * 1e6:10.1f} us  torch64 "
-            f"{best['torch64'] * 1e6:10.1f} us  torch32 {best['torch32'] * 1e6:10.1f} us  "
-            f"x{best['torch32'] / best['ghostfast']:6.1f} (f32)  paper: {cfg.runs} x {cfg.epochs} epochs -> "
-            f"{work * best['ghostfast'] / 3600:7.2f} CPU-h (torch32 {work * best['torch32'] / 3600:8.1f})",
+            f"{cfg.name:18s} {cfg.figure:15s} ghostfast f64 {best['ghostfast'] * 1e6:10.1f} us  f32 "
+            f"{best['ghostfast32'] * 1e6:10.1f} us  torch64 {best['torch64'] * 1e6:10.1f} us  torch32 "
+            f"{best['torch32'] * 1e6:10.1f} us  x{best['torch32'] / best['ghostfast32']:6.1f} (f32)  paper: "
+            f"{cfg.runs} x {cfg.epochs} epochs -> {work * best['ghostfast32'] / 3600:7.2f} CPU-h f32 "
+            f"({work * best['ghostfast'] / 3600:7.2f} f64, torch32 {work * best['torch32'] / 3600:8.1f})",
             flush=True,
         )
     if not rows:
         return
     print(
-        "\n| config | paper figure | runs x epochs | ghostfast f64 | PyTorch f64 | PyTorch f32 | vs f64 | vs f32 "
-        "| ghostfast CPU-h | PyTorch f32 CPU-h |"
+        "\n| config | paper figure | runs x epochs | ghostfast f64 | ghostfast f32 | PyTorch f64 | PyTorch f32 "
+        "| f64 vs f64 | f32 vs f32 | ghostfast f64 CPU-h | ghostfast f32 CPU-h | PyTorch f32 CPU-h |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
-    tot_gf = tot_t = 0.0
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+    tot64 = tot32 = tot_t = 0.0
     for cfg, best, work in rows:
-        gf, t64, t32 = best["ghostfast"], best["torch64"], best["torch32"]
-        tot_gf += work * gf / 3600
+        gf, gf32, t64, t32 = best["ghostfast"], best["ghostfast32"], best["torch64"], best["torch32"]
+        tot64 += work * gf / 3600
+        tot32 += work * gf32 / 3600
         tot_t += work * t32 / 3600
         print(
-            f"| {cfg.name} | {cfg.figure} | {cfg.runs} x {cfg.epochs:,} | {gf * 1e6:.1f} us | {t64 * 1e6:.0f} us "
-            f"| {t32 * 1e6:.0f} us | {t64 / gf:.1f}x | {t32 / gf:.1f}x | {work * gf / 3600:.2f} | "
-            f"{work * t32 / 3600:.1f} |"
+            f"| {cfg.name} | {cfg.figure} | {cfg.runs} x {cfg.epochs:,} | {gf * 1e6:.1f} us | {gf32 * 1e6:.1f} us "
+            f"| {t64 * 1e6:.0f} us | {t32 * 1e6:.0f} us | {t64 / gf:.1f}x | {t32 / gf32:.1f}x | "
+            f"{work * gf / 3600:.2f} | {work * gf32 / 3600:.2f} | {work * t32 / 3600:.1f} |"
         )
-    print(f"| **whole paper** | | | | | | | | **{tot_gf:.1f}** | **{tot_t:.0f}** |")
+    print(f"| **whole paper** | | | | | | | | | **{tot64:.1f}** | **{tot32:.1f}** | **{tot_t:.0f}** |")
 
 
 if __name__ == "__main__":

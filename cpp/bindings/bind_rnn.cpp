@@ -180,14 +180,14 @@ py::tuple evaluate_py(const py::dict& job, bool with_grad) {
   const Layout L = make_layout(r.model);
   std::vector<double> grad(with_grad ? L.total : 0);
   std::vector<double> states(static_cast<std::size_t>(task.S + 1) * task.B * r.model.N);
-  Workspace ws;
+  std::vector<double> outputs;
   double loss;
   {
     py::gil_scoped_release release;
     ghostfast::Rng rng(r.key0, r.key1, r.stream);
-    loss = evaluate(r.model, r.params.data(), task, rng, ws, with_grad ? grad.data() : nullptr, states.data());
+    loss = evaluate(r.model, r.params.data(), task, rng, with_grad ? grad.data() : nullptr, states.data(), &outputs);
   }
-  auto ys = to_batch_major(ws.ys, task.S, task.B, task.n_out);
+  auto ys = to_batch_major(outputs, task.S, task.B, task.n_out);
   auto xs = to_batch_major(states, task.S + 1, task.B, r.model.N);
   return py::make_tuple(loss, with_grad ? py::object(to_numpy(grad)) : py::object(py::none()), ys, xs);
 }
@@ -204,6 +204,9 @@ void bind_rnn(py::module_& m) {
       .value("sigmoid", Output::Sigmoid)
       .value("tanh", Output::Tanh)
       .value("identity", Output::Identity);
+  py::enum_<Dtype>(m, "RnnDtype", "The precision of a model's parameters and passes.")
+      .value("float64", Dtype::Float64)
+      .value("float32", Dtype::Float32);
   py::enum_<Optimizer>(m, "RnnOptimizer", "Optimizers of the RNN training loop (rnn_optim.hpp).")
       .value("sgd", Optimizer::Sgd)
       .value("adam", Optimizer::Adam);
@@ -235,6 +238,7 @@ void bind_rnn(py::module_& m) {
             std::copy(flags.begin(), flags.end(), s.trainable.begin());
           })
       .def_readwrite("readout_l1_cap", &ModelSpec::readout_l1_cap)
+      .def_readwrite("dtype", &ModelSpec::dtype)
       .def("check", [](const ModelSpec& s) {
         try {
           check_model(s);
@@ -248,13 +252,21 @@ void bind_rnn(py::module_& m) {
         "returns its partial result with cancelled=True, one never started returns None.");
   m.def(
       "rnn_tanh",
-      [](const darray& x) {
-        darray out(x.request().shape);
+      [](const py::array& x) -> py::array {
         const auto n = static_cast<int>(x.size());
-        tanh_array(x.data(), out.mutable_data(), n);
+        if (py::isinstance<py::array_t<float>>(x)) {
+          auto xf = py::array_t<float, py::array::c_style>::ensure(x);
+          py::array_t<float> out(xf.request().shape);
+          tanh_array(xf.data(), out.mutable_data(), n);
+          return out;
+        }
+        darray xd = darray::ensure(x);
+        if (!xd) throw py::type_error("x must be an array of float64 or float32");
+        darray out(xd.request().shape);
+        tanh_array(xd.data(), out.mutable_data(), n);
         return out;
       },
-      py::arg("x"), "The engine's vectorised tanh (for tests against numpy's).");
+      py::arg("x"), "The engine's vectorised tanh in the array's precision (for tests against numpy's).");
   m.def(
       "rnn_normals",
       [](std::uint64_t key, std::uint64_t stream, const std::vector<py::ssize_t>& sizes) {

@@ -70,18 +70,17 @@ static std::vector<double> random_params(const ModelSpec& s, std::uint64_t seed)
 static void check_gradient(const ModelSpec& s, const TaskData& task, const char* name) {
   const Layout L = make_layout(s);
   std::vector<double> p = random_params(s, 3), grad(L.total);
-  Workspace ws;
   ghostfast::Rng rng(1, 2, 0);
-  evaluate(s, p.data(), task, rng, ws, grad.data());
+  evaluate(s, p.data(), task, rng, grad.data());
   double diff2 = 0, norm2 = 0;
   for (std::size_t i = 0; i < L.total; ++i) {
     const double h = 1e-6 * std::max(1.0, std::fabs(p[i])), saved = p[i];
     p[i] = saved + h;
     ghostfast::Rng r1(1, 2, 0);  // the same noise for every evaluation
-    const double lp = evaluate(s, p.data(), task, r1, ws, nullptr);
+    const double lp = evaluate(s, p.data(), task, r1, nullptr);
     p[i] = saved - h;
     ghostfast::Rng r2(1, 2, 0);
-    const double lm = evaluate(s, p.data(), task, r2, ws, nullptr);
+    const double lm = evaluate(s, p.data(), task, r2, nullptr);
     p[i] = saved;
     const double fd = (lp - lm) / (2 * h);
     diff2 += (fd - grad[i]) * (fd - grad[i]);
@@ -89,6 +88,63 @@ static void check_gradient(const ModelSpec& s, const TaskData& task, const char*
   }
   const double rel = std::sqrt(diff2 / norm2);
   CHECK(norm2 > 1e-8 && rel < 1e-6, "%s: relative FD error %.3e (|g| = %.3e)", name, rel, std::sqrt(norm2));
+}
+
+// float32: the gradient of the float32 passes against the float64 gradient at the same (float) parameters and
+// the same noise (the float32 draws are the float64 ones rounded): the relative error is float32 rounding.
+static void check_gradient_f32(ModelSpec s, const TaskData& task, const char* name) {
+  const Layout L = make_layout(s);
+  std::vector<double> p = random_params(s, 3), g32(L.total), g64(L.total);
+  for (auto& v : p) v = static_cast<float>(v);
+  s.dtype = Dtype::Float32;
+  ghostfast::Rng r32(1, 2, 0), r64(1, 2, 0);
+  const double l32 = evaluate(s, p.data(), task, r32, g32.data());
+  s.dtype = Dtype::Float64;
+  const double l64 = evaluate(s, p.data(), task, r64, g64.data());
+  double diff2 = 0, norm2 = 0;
+  for (std::size_t i = 0; i < L.total; ++i) {
+    diff2 += (g32[i] - g64[i]) * (g32[i] - g64[i]);
+    norm2 += g64[i] * g64[i];
+    CHECK(static_cast<double>(static_cast<float>(g32[i])) == g32[i], "%s: float32 gradient is not a float", name);
+  }
+  const double rel = std::sqrt(diff2 / norm2);
+  CHECK(norm2 > 1e-8 && rel < 2e-5 && std::fabs(l32 - l64) <= 1e-5 * std::fabs(l64),
+        "%s: float32 vs float64 gradient %.3e, loss %.9g vs %.9g", name, rel, l32, l64);
+}
+
+// Section 6's check for scalar type T: accumulate_rows against the fma chains, bit for bit.
+template <class T>
+static void check_products(const std::vector<int>& widths, const char* label) {
+  ghostfast::Rng r6(6, 6, 6);
+  int bad = 0, cases = 0;
+  for (int Np : widths)
+    for (int n_s : {0, 1, 7, 40})
+      for (bool zero_init : {false, true}) {
+        std::vector<T> rows(static_cast<std::size_t>(n_s) * Np), coefs(static_cast<std::size_t>(n_s) * 4);
+        std::vector<T> out(4 * static_cast<std::size_t>(Np)), ref;
+        for (auto& v : rows) v = static_cast<T>(2 * r6.uniform() - 1);
+        for (auto& v : coefs) v = static_cast<T>(2 * r6.uniform() - 1);
+        for (auto& v : out) v = static_cast<T>(2 * r6.uniform() - 1);
+        ref = out;
+        for (int r = 0; r < 4; ++r)
+          for (int i = 0; i < Np; ++i) {
+            T acc = zero_init ? T(0) : ref[r * Np + i];
+            for (int k = 0; k < n_s; ++k) acc = std::fma(coefs[k * 4 + r], rows[k * Np + i], acc);
+            ref[r * Np + i] = acc;
+          }
+        T* outs[4] = {out.data(), out.data() + Np, out.data() + 2 * Np, out.data() + 3 * Np};
+        auto coef = [&](int r, int k) { return coefs[k * 4 + r]; };
+        auto row = [&](int k) { return rows.data() + std::size_t(k) * Np; };
+        std::vector<T> out1(out.begin(), out.begin() + Np);  // one row alone (the wide R = 1 blocks)
+        accumulate_rows<4>(outs, Np, n_s, coef, row, zero_init);
+        T* out1p[1] = {out1.data()};
+        accumulate_rows<1>(out1p, Np, n_s, coef, row, zero_init);
+        ++cases;
+        if (std::memcmp(out.data(), ref.data(), out.size() * sizeof(T)) != 0) ++bad;
+        if (std::memcmp(out1.data(), ref.data(), out1.size() * sizeof(T)) != 0) ++bad;
+      }
+  CHECK(bad == 0, "%s dense products differ from the fma chains in %d of %d cases (kernel %d)", label, bad, cases,
+        static_cast<int>(vector_kernel()));
 }
 
 int main() {
@@ -99,6 +155,10 @@ int main() {
   check_gradient(make_model(false, 3, Readout::Linear, false, 0, 0.0), *task_noin, "rank3 linear");
   check_gradient(make_model(true, 0, Readout::Linear, true, 1, 0.1), *task_in, "full linear input noise");
   check_gradient(make_model(false, 2, Readout::LatentLinear, true, 1, 0.1), *task_in, "rank2 latent-linear");
+  check_gradient_f32(make_model(false, 1, Readout::Latent, false, 0, 0.0), *task_noin, "f32 rank1 latent");
+  check_gradient_f32(make_model(false, 3, Readout::Linear, false, 0, 0.0), *task_noin, "f32 rank3 linear");
+  check_gradient_f32(make_model(true, 0, Readout::Linear, true, 1, 0.1), *task_in, "f32 full linear input noise");
+  check_gradient_f32(make_model(false, 2, Readout::LatentLinear, true, 1, 0.1), *task_in, "f32 rank2 latent-linear");
 
   // 2. resume: 2 x 40 epochs == 80 epochs, bit for bit (Adam, noise)
   RunSpec r;
@@ -120,6 +180,22 @@ int main() {
   CHECK(second.state.adam_m == whole.state.adam_m && second.state.adam_v == whole.state.adam_v, "resume: moments");
   CHECK(second.loss.back() == whole.loss.back() && second.epochs.front() == 40, "resume: histories");
   CHECK(whole.loss.back() < whole.loss.front(), "Adam did not reduce the loss");
+  {  // the same in float32: the float64 state holds the float values exactly
+    RunSpec r32 = r;
+    r32.model.dtype = Dtype::Float32;
+    r32.has_state = false;
+    r32.epochs = 80;
+    RunResult w32, f32a, f32b;
+    train_run(r32, w32);
+    r32.epochs = 40;
+    train_run(r32, f32a);
+    r32.has_state = true;
+    r32.state = f32a.state;
+    train_run(r32, f32b);
+    CHECK(f32b.state.params == w32.state.params && f32b.state.adam_v == w32.state.adam_v, "f32 resume differs");
+    CHECK(w32.state.params != whole.state.params && w32.loss.back() < w32.loss.front(), "f32 run is not a float32 run");
+    for (double v : w32.state.params) CHECK(static_cast<double>(static_cast<float>(v)) == v, "f32 params not floats");
+  }
 
   // 3. train_many: 1 thread == 2 threads
   std::vector<RunSpec> runs;
@@ -149,6 +225,18 @@ int main() {
     if (ref != 0) worst = std::max(worst, std::fabs(y - ref) / (std::nextafter(std::fabs(ref), 2.0) - std::fabs(ref)));
   }
   CHECK(worst <= 8, "tanh: %.1f ulp", worst);
+  double worst_f32 = 0;
+  for (int i = -200000; i <= 200000; ++i) {
+    const float x = static_cast<float>(i * 1e-4 * (1 + 1e-3 * (i % 7)));
+    float y;
+    tanh_array(&x, &y, 1);
+    const double ref = std::tanh(static_cast<double>(x));
+    if (ref != 0) {
+      const float fr = std::fabs(static_cast<float>(ref));
+      worst_f32 = std::max(worst_f32, std::fabs(y - ref) / (std::nextafter(fr, 2.0f) - fr));
+    }
+  }
+  CHECK(worst_f32 <= 4, "tanh float32: %.2f ulp", worst_f32);
 
   // 5. The vector tanh kernels (AVX-512 / AVX2, chosen at run time) give tanh_one's bits, value for value:
   // arrays of every length mod 8 mix the vector body and the scalar remainder.
@@ -168,42 +256,24 @@ int main() {
     }
     CHECK(differ == 0, "tanh_array differs from tanh_one in %d of %zu values (kernel %d)", differ, xs.size(),
           static_cast<int>(vector_kernel()));
+    std::vector<float> xf(xs.begin(), xs.end()), yf(xs.size());  // lengths of every residue mod 16 below
+    for (int n : {static_cast<int>(xf.size()), 15, 16, 17, 33}) {
+      tanh_array(xf.data(), yf.data(), n);
+      int differ_f = 0;
+      for (int i = 0; i < n; ++i) {
+        const float one = tanh_one(xf[i]);
+        if (std::memcmp(&one, &yf[i], sizeof one) != 0) ++differ_f;
+      }
+      CHECK(differ_f == 0, "float32 tanh_array differs from tanh_one in %d of %d values", differ_f, n);
+    }
   }
 
   // 6. The dense products (vector FMA kernels chosen at run time, blocks of every width) against their
   // definition: each element is the chain acc = fma(coef, row, acc) over s ascending. Bit for bit.
-  {
-    ghostfast::Rng r6(6, 6, 6);
-    int bad = 0, cases = 0;
-    for (int Np : {1, 3, 4, 5, 8, 11, 12, 13, 16, 31, 32, 35, 36, 37, 40, 44, 64, 95, 96, 99, 100, 101, 104, 200})
-      for (int n_s : {0, 1, 7, 40})
-        for (bool zero_init : {false, true}) {
-          std::vector<double> rows(static_cast<std::size_t>(n_s) * Np), coefs(static_cast<std::size_t>(n_s) * 4);
-          std::vector<double> out(4 * static_cast<std::size_t>(Np)), ref;
-          for (auto& v : rows) v = 2 * r6.uniform() - 1;
-          for (auto& v : coefs) v = 2 * r6.uniform() - 1;
-          for (auto& v : out) v = 2 * r6.uniform() - 1;
-          ref = out;
-          for (int r = 0; r < 4; ++r)
-            for (int i = 0; i < Np; ++i) {
-              double acc = zero_init ? 0.0 : ref[r * Np + i];
-              for (int k = 0; k < n_s; ++k) acc = std::fma(coefs[k * 4 + r], rows[k * Np + i], acc);
-              ref[r * Np + i] = acc;
-            }
-          double* outs[4] = {out.data(), out.data() + Np, out.data() + 2 * Np, out.data() + 3 * Np};
-          auto coef = [&](int r, int k) { return coefs[k * 4 + r]; };
-          auto row = [&](int k) { return rows.data() + std::size_t(k) * Np; };
-          std::vector<double> out1(out.begin(), out.begin() + Np);  // one row alone (the wide R = 1 blocks)
-          accumulate_rows<4>(outs, Np, n_s, coef, row, zero_init);
-          double* out1p[1] = {out1.data()};
-          accumulate_rows<1>(out1p, Np, n_s, coef, row, zero_init);
-          ++cases;
-          if (std::memcmp(out.data(), ref.data(), out.size() * sizeof(double)) != 0) ++bad;
-          if (std::memcmp(out1.data(), ref.data(), out1.size() * sizeof(double)) != 0) ++bad;
-        }
-    CHECK(bad == 0, "dense products differ from the fma chains in %d of %d cases (kernel %d)", bad, cases,
-          static_cast<int>(vector_kernel()));
-  }
+  check_products<double>(
+      {1, 3, 4, 5, 8, 11, 12, 13, 16, 31, 32, 35, 36, 37, 40, 44, 64, 95, 96, 99, 100, 101, 104, 200}, "float64");
+  check_products<float>(
+      {1, 3, 7, 8, 15, 16, 17, 24, 31, 32, 63, 64, 65, 79, 80, 100, 128, 143, 144, 145, 160, 200, 300}, "float32");
 
   // 7. Bulk normals: the vector kernels give the portable definition's draws bit for bit, fill sizes of every
   // residue mod 8 included (the rare draws resolved by the scalar continuation, in order).
@@ -237,33 +307,40 @@ int main() {
         for (int k = 0; k < K; ++k) w += m[i * K + k] * n[k * s.N + j];
         ref += w * w;
       }
-    Workspace ws;
+    Workspace<double> ws;
     const double got = weight_norm(s, L, p.data(), ws);
     CHECK(std::fabs(got - std::sqrt(ref)) <= 1e-12 * std::sqrt(ref), "weight norm K=%d: %.17g vs %.17g", K, got,
           std::sqrt(ref));
+    const std::vector<float> pf(p.begin(), p.end());
+    Workspace<float> wf;
+    const double got_f = weight_norm(s, L, pf.data(), wf);
+    CHECK(std::fabs(got_f - std::sqrt(ref)) <= 1e-5 * std::sqrt(ref), "float32 weight norm K=%d: %.9g vs %.9g", K,
+          got_f, std::sqrt(ref));
   }
 
   // 9. One run with many chunks of trials (B = 70: five chunks, five groups; B = 300: 19 chunks in 16 groups),
   // noise and random x0: 1, 2 and 3 threads give the same bits.
   {
     for (int B : {70, 300})
-      for (bool full : {true, false}) {
-        RunSpec j;
-        j.model = make_model(full, 3, full ? Readout::Linear : Readout::LatentLinear, true, 1, 0.2);
-        j.task = make_task(B, 5, 1);
-        j.params = random_params(j.model, 9);
-        j.optimizer = Optimizer::Adam;
-        j.lr = 0.01;
-        j.epochs = 12;
-        j.key0 = 4;
-        RunResult one, two, three;
-        train_run(j, one, nullptr, 1);
-        train_run(j, two, nullptr, 2);
-        train_run(j, three, nullptr, 3);
-        CHECK(one.loss == two.loss && one.state.params == two.state.params && one.state.params == three.state.params &&
-                  one.grad_norm == three.grad_norm,
-              "one run (B = %d, %s): chunks on 1, 2, 3 threads differ", B, full ? "full" : "rank 3");
-      }
+      for (bool full : {true, false})
+        for (Dtype dtype : {Dtype::Float64, Dtype::Float32}) {
+          RunSpec j;
+          j.model = make_model(full, 3, full ? Readout::Linear : Readout::LatentLinear, true, 1, 0.2);
+          j.model.dtype = dtype;
+          j.task = make_task(B, 5, 1);
+          j.params = random_params(j.model, 9);
+          j.optimizer = Optimizer::Adam;
+          j.lr = 0.01;
+          j.epochs = 12;
+          j.key0 = 4;
+          RunResult one, two, three;
+          train_run(j, one, nullptr, 1);
+          train_run(j, two, nullptr, 2);
+          train_run(j, three, nullptr, 3);
+          CHECK(one.loss == two.loss && one.state.params == two.state.params &&
+                    one.state.params == three.state.params && one.grad_norm == three.grad_norm,
+                "one run (B = %d, %s): chunks on 1, 2, 3 threads differ", B, full ? "full" : "rank 3");
+        }
     for (int B : {1, 3, 4, 15, 16, 17, 20, 33, 70, 1000, 2000}) {
       const Chunking ch = chunking(B);
       CHECK(ch.C % 4 == 0 || ch.C == B, "chunking(%d): C = %d", B, ch.C);
@@ -276,7 +353,7 @@ int main() {
   }
 
   if (failures == 0)
-    std::printf("all RNN core checks passed (tanh worst %.0f ulp, kernels %d)\n", worst,
+    std::printf("all RNN core checks passed (tanh worst %.0f ulp, float32 %.0f ulp, kernels %d)\n", worst, worst_f32,
                 static_cast<int>(vector_kernel()));
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

@@ -12,6 +12,7 @@ import typing
 
 __all__: list[str] = [
     "Control",
+    "RnnDtype",
     "RnnModelSpec",
     "RnnOptimizer",
     "RnnOutput",
@@ -137,6 +138,41 @@ class RnnOutput:
     @property
     def value(self) -> int: ...
 
+class RnnDtype:
+    """
+    The precision of a model's parameters and passes.
+
+    Members:
+
+      float64
+
+      float32
+    """
+
+    __members__: typing.ClassVar[dict[str, RnnDtype]]
+    float32: typing.ClassVar[RnnDtype]
+    float64: typing.ClassVar[RnnDtype]
+    @typing.overload
+    def __eq__(self, other: RnnDtype) -> bool: ...
+    @typing.overload
+    def __eq__(self, other: typing.Any) -> bool: ...
+    def __getstate__(self) -> int: ...
+    def __hash__(self) -> int: ...
+    def __index__(self) -> int: ...
+    def __init__(self, value: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    def __int__(self) -> int: ...
+    @typing.overload
+    def __ne__(self, other: RnnDtype) -> bool: ...
+    @typing.overload
+    def __ne__(self, other: typing.Any) -> bool: ...
+    def __repr__(self) -> str: ...
+    def __setstate__(self, state: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    def __str__(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
+
 class RnnOptimizer:
     """
     Optimizers of the RNN training loop (rnn_optim.hpp).
@@ -177,6 +213,7 @@ class RnnModelSpec:
     An RNN configuration as the engine reads it (built by ghostfast.rnn.Model, checked by check()).
     """
 
+    dtype: RnnDtype
     full_rank: bool
     output: RnnOutput
     read_before: bool
@@ -372,9 +409,9 @@ def rnn_pass_keys(
     The noise keys of the first n passes of a stochastic run with stream Rng(key0, key1, stream) (for tests).
     """
 
-def rnn_tanh(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float64]) -> numpy.typing.NDArray[numpy.float64]:
+def rnn_tanh(x: numpy.ndarray) -> numpy.ndarray:
     """
-    The engine's vectorised tanh (for tests against numpy's).
+    The engine's vectorised tanh in the array's precision (for tests against numpy's).
     """
 
 def rnn_train_many(

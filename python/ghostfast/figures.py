@@ -14,7 +14,8 @@ can re-plot), and ``params`` (what was run). ``result.save(out_dir)`` writes ``<
 Everything heavy runs in the package's parallel C++ paths (``canonical.simulate``/``train``/``lr_sweep``,
 ``rnn.train``/``train_many``, ``sweep.sweep``, ``analysis.flow_maps_1d``); no Python loop over epochs.
 
-Precision note: the engine runs in float64, the paper in float32 (PyTorch). Below the critical learning
+Precision note: the figures run in float64 (``rnn.Model(dtype="float32")`` is the paper's float32, for your
+own runs), the paper in float32 (PyTorch). Below the critical learning
 rate the two agree statistically; above it (e.g. the rank-one network at lr 0.02, Figs 3C/D and 8B) a single
 update after the abrupt drop decides whether a run oscillates or falls into the no-learning zone, and that
 outcome depends on rounding, so individual runs can differ from the paper's.

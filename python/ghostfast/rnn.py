@@ -8,7 +8,8 @@ Conventions
   ``f(kappa) = -kappa + n.tanh(m kappa + b)``. The paper's PyTorch code uses row vectors (``x @ W_paper``), so
   ``W_ours = W_paper.T``; for its rank-K code (``x @ m_paper @ n_paper``) ``m_ours = n_paper.T``, ``n_ours = m_paper.T``.
   There is ONE bias inside the tanh, ``b`` (the paper code's ``b_in`` of its task RNNs, Figs. 4, 5, 7, 8C).
-* **Parameters** are a dict of float64 arrays: ``m`` (N, K), ``n`` (K, N), ``W`` (N, N), ``b`` (N,), ``w_in``
+* **Parameters** are a dict of arrays of the model's ``dtype`` (float64, or float32: then every pass and
+  optimizer step runs in float32 and the histories stay float64): ``m`` (N, K), ``n`` (K, N), ``W`` (N, N), ``b`` (N,), ``w_in``
   (N, n_in), ``w_out`` (n_out, N) [(n_out, K) for ``readout="latent_linear"``], ``b_out`` (n_out,), ``c`` shape ()
   (the confidence of ``readout="latent"``). Only the groups the model uses are present.
 * **Readouts.** ``"latent"``: ``y = sigmoid(c (kappa_0 - threshold))``, ``kappa_0 = n[0] @ x``; ``"linear"``:
@@ -103,6 +104,7 @@ GROUPS: tuple[str, ...] = tuple(_core.rnn_groups)
 _READOUTS = tuple(_core.RnnReadout.__members__)
 _OUTPUTS = tuple(_core.RnnOutput.__members__)
 _OPTIMIZERS = tuple(_core.RnnOptimizer.__members__)
+_DTYPES = tuple(_core.RnnDtype.__members__)
 _SCHEMES = ("delayed", "task", "torch")
 
 
@@ -128,6 +130,9 @@ class Model:
     readout_l1_cap : None or > 0 (Fig 8C): before each forward, w_out and b_out are divided by
         ``||w_out||_1 / cap`` in place.
     init : "auto" | "delayed" | "task", the default initialisation preset.
+    dtype : "float64" | "float32", the precision of the parameters and of every operation of the passes and
+        optimizer steps (float32 is the paper's PyTorch precision). Parameters, gradients, outputs and states
+        come back in this dtype; histories (loss, norms, accuracy) are float64 either way.
 
     Examples
     --------
@@ -153,6 +158,7 @@ class Model:
     trainable: Any = None
     readout_l1_cap: float | None = None
     init: str = "auto"
+    dtype: str = "float64"
 
     def __post_init__(self) -> None:
         N = check_int(self.N, "N", minimum=1, maximum=2**31 - 1)
@@ -170,6 +176,7 @@ class Model:
         check_choice(self.output, "output", _OUTPUTS)
         check_choice(self.read, "read", ("after", "before"))
         check_choice(self.init, "init", ("auto",) + _SCHEMES)
+        check_choice(self.dtype, "dtype", _DTYPES)
         check_real(self.confidence, "confidence")
         check_real(self.threshold, "threshold")
         check_bool(self.train_confidence, "train_confidence")
@@ -229,6 +236,11 @@ class Model:
         return tuple(x for x in GROUPS if x in g)
 
     @property
+    def np_dtype(self) -> np.dtype:
+        """The numpy dtype of this model's parameters (``numpy.float64`` or ``numpy.float32``)."""
+        return np.dtype(self.dtype)
+
+    @property
     def stochastic(self) -> bool:
         """True when a forward pass draws random numbers (noise or a random x0)."""
         return self.noise_std > 0 or self.x0 == "random"
@@ -252,6 +264,7 @@ class Model:
             spec.x0 = list(self.x0)
         spec.trainable = [g in self.trainable for g in GROUPS]
         spec.readout_l1_cap = float(self.readout_l1_cap or 0.0)
+        spec.dtype = _core.RnnDtype.__members__[self.dtype]
         spec.check()
         return spec
 
@@ -305,7 +318,8 @@ def _check_task(task: Any, model: Model) -> Task:
 
 
 def check_params(model: Model, params: Mapping[str, Any], name: str = "params") -> dict[str, np.ndarray]:
-    """Validated float64 copy of a parameter dict: exactly the model's groups, right shapes, finite values.
+    """Validated copy of a parameter dict in the model's dtype: exactly the model's groups, right shapes, finite
+    values (a float32 model's values are rounded to float32 and must stay finite).
 
     A latent-readout model's ``c`` (the readout confidence) may be left out: it then defaults to
     ``model.confidence``.
@@ -321,7 +335,7 @@ def check_params(model: Model, params: Mapping[str, Any], name: str = "params") 
     Returns
     -------
     dict
-        Group name -> C-contiguous float64 array (a copy).
+        Group name -> C-contiguous array of ``model.dtype`` (a copy).
 
     Raises
     ------
@@ -347,16 +361,22 @@ def check_params(model: Model, params: Mapping[str, Any], name: str = "params") 
     extra = [g for g in params if g not in shapes]
     if missing or extra:
         raise ValueError(f"{name} must have exactly the keys {list(shapes)}; missing {missing}, unexpected {extra}")
-    return {g: _check_group(params[g], f"{name}[{g!r}]", shape) for g, shape in shapes.items()}
+    return {g: _check_group(params[g], f"{name}[{g!r}]", shape, model.np_dtype) for g, shape in shapes.items()}
 
 
-def _check_group(value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
+def _check_group(value: Any, name: str, shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     if shape == ():  # np.ascontiguousarray would turn a 0-d array into shape (1,)
         arr = np.asarray(value)
         if arr.shape != ():
             raise ValueError(f"{name} must be a scalar (shape ()), got shape {arr.shape}")
-        return as_float_array(arr.reshape(1), name)[0].copy().reshape(())
-    return as_float_array(value, name, shape=shape).copy()
+        arr = as_float_array(arr.reshape(1), name).reshape(())
+    else:
+        arr = as_float_array(value, name, shape=shape)
+    with np.errstate(over="ignore"):
+        out = arr.astype(dtype)  # a copy
+    if not np.all(np.isfinite(out)):
+        raise ValueError(f"{name} overflows {dtype} (|value| > {np.finfo(dtype).max:.4g})")
+    return out
 
 
 def _flatten(model: Model, params: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -364,10 +384,12 @@ def _flatten(model: Model, params: Mapping[str, np.ndarray]) -> np.ndarray:
 
 
 def _unflatten(model: Model, flat: np.ndarray) -> dict[str, np.ndarray]:
+    """The engine's flat float64 vector as a dict of arrays in the model's dtype (exact: a float32 model's
+    values are floats)."""
     out, off = {}, 0
     for g, shape in param_shapes(model).items():
         size = int(np.prod(shape, dtype=np.int64))
-        out[g] = flat[off : off + size].reshape(shape).copy()
+        out[g] = flat[off : off + size].reshape(shape).astype(model.np_dtype)
         off += size
     return out
 
@@ -392,7 +414,8 @@ def init_params(
     Returns
     -------
     dict
-        Group name -> float64 array (see :func:`param_shapes`).
+        Group name -> array of ``model.dtype`` (see :func:`param_shapes`); a float32 model gets the float64
+        draws rounded, so its network is the float64 one to within float32 rounding.
 
     Examples
     --------
@@ -419,7 +442,7 @@ def init_params(
     if preset == "auto":
         preset = "task" if model.n_in > 0 else "delayed"
     if preset == "torch":
-        return _torch_init(model, seed, overrides)
+        return {g: v.astype(model.np_dtype) for g, v in _torch_init(model, seed, overrides).items()}
     N, K, n_in, n_out = model.N, model.K, model.n_in, model.n_out
     shapes = param_shapes(model)
     if preset == "delayed":
@@ -461,7 +484,7 @@ def init_params(
             params[g] = gen.uniform(-value, value, shape)
         else:
             params[g] = np.full(shape, value, dtype=np.float64)
-    return params
+    return {g: v.astype(model.np_dtype) for g, v in params.items()}
 
 
 def _torch_uniform24(rs: np.random.RandomState, n: int) -> np.ndarray:
@@ -559,7 +582,8 @@ def _job_dict(
 
 @dataclass(frozen=True, eq=False)
 class ForwardResult:
-    """One forward pass: ``outputs`` [B, S, n_out], ``states`` [B, S+1, N] (x_0 .. x_S), ``loss``."""
+    """One forward pass: ``outputs`` [B, S, n_out], ``states`` [B, S+1, N] (x_0 .. x_S) in the model's dtype,
+    and the ``loss``."""
 
     outputs: np.ndarray
     states: np.ndarray
@@ -628,7 +652,8 @@ def forward(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike 
     """
     loss, _, ys, xs = _evaluate(model, params, task, seed, False)
     diverged = not (np.isfinite(loss) and np.all(np.isfinite(ys)) and np.all(np.isfinite(xs)))
-    return ForwardResult(ys, xs, float(loss), bool(diverged))
+    dtype = model.np_dtype  # the engine's float64 copies of the pass's values (exact)
+    return ForwardResult(ys.astype(dtype, copy=False), xs.astype(dtype, copy=False), float(loss), bool(diverged))
 
 
 def loss_and_grad(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLike = None) -> LossAndGrad:

@@ -23,76 +23,84 @@ namespace ghostfast::rnn {
 constexpr int kLowRankBlocked = 16;
 
 // Per-thread scratch of one chunk of trials (time-major: [step, trial, ...]).
+template <class T>
 struct ChunkWorkspace {
-  std::vector<double> xs;     // [S+1, C, N] states x_0 .. x_S
-  std::vector<double> hs;     // [S, C, N] tanh(pre_t); overwritten by dL/dpre_t in the backward pass
-  std::vector<double> kaps;   // [S+1, C, K] latents n x_t (low rank)
-  std::vector<double> gks;    // [S+1, C, K] dL/dkappa_t (low rank)
-  std::vector<double> pre;    // [C, N] pre-activations of one step
-  std::vector<double> gx;     // [C, N] dL/dx of one step
-  std::vector<double> noise;  // [C, N]
-  std::vector<double> dots, gz, gy, gk_scratch;
-  std::vector<const double*> sample_g, sample_x;  // operands of the outer products
-  std::vector<double*> row_ptr;
+  std::vector<T> xs;     // [S+1, C, N] states x_0 .. x_S
+  std::vector<T> hs;     // [S, C, N] tanh(pre_t); overwritten by dL/dpre_t in the backward pass
+  std::vector<T> kaps;   // [S+1, C, K] latents n x_t (low rank)
+  std::vector<T> gks;    // [S+1, C, K] dL/dkappa_t (low rank)
+  std::vector<T> pre;    // [C, N] pre-activations of one step
+  std::vector<T> gx;     // [C, N] dL/dx of one step
+  std::vector<T> noise;  // [C, N]
+  std::vector<T> dots, gz, gy, gk_scratch;
+  std::vector<const T*> sample_g, sample_x;  // operands of the outer products
+  std::vector<T*> row_ptr;
 };
 
 // What a pass over one parameter vector shares between its chunks (read only while they run).
+template <class T>
 struct PassContext {
   const ModelSpec& s;
   const Layout& L;
-  const double* theta;
+  const T* theta;
   const TaskData& task;
-  const double* wt;  // W^T (full rank)
-  const double* mt;  // m^T, K x N (low rank)
-  const double* nt;  // n^T, N x K (low rank)
-  int C;             // trials per chunk (the workspace stride)
+  const T* inputs;  // the task's arrays in T (TaskData's own for float64)
+  const T* targets;
+  const T* mask;
+  const T* wt;  // W^T (full rank)
+  const T* mt;  // m^T, K x N (low rank)
+  const T* nt;  // n^T, N x K (low rank)
+  int C;        // trials per chunk (the workspace stride)
 };
 
 // The latents of trial tr at step t (low rank).
-inline double* kap_row(ChunkWorkspace& ws, const PassContext& c, int t, int tr) {
+template <class T>
+inline T* kap_row(ChunkWorkspace<T>& ws, const PassContext<T>& c, int t, int tr) {
   return ws.kaps.data() + (std::size_t(t) * c.C + tr) * c.s.K;
 }
 
+template <class T>
 struct FullRankCell {
-  static void prepare(const ModelSpec& s, const Layout& L, const double* theta, std::vector<double>& wt,
-                      std::vector<double>&, std::vector<double>&) {
+  static void prepare(const ModelSpec& s, const Layout& L, const T* theta, std::vector<T>& wt, std::vector<T>&,
+                      std::vector<T>&) {
     const int N = s.N;
-    const double* W = theta + L.offset[kW];
+    const T* W = theta + L.offset[kW];
     for (int i = 0; i < N; ++i)
       for (int j = 0; j < N; ++j) wt[std::size_t(j) * N + i] = W[std::size_t(i) * N + j];
   }
-  static void latents(const PassContext&, ChunkWorkspace&, int, int) {}
+  static void latents(const PassContext<T>&, ChunkWorkspace<T>&, int, int) {}
   // pre_b = W x_{b,t} + b for the chunk's trials (W^T rows stream once per 4 trials).
-  GHOSTFAST_INLINE static void recurrent_input(const PassContext& c, ChunkWorkspace& ws, int t, int nc, bool zero_x0) {
+  GHOSTFAST_INLINE static void recurrent_input(const PassContext<T>& c, ChunkWorkspace<T>& ws, int t, int nc,
+                                               bool zero_x0) {
     const int N = c.s.N;
-    const double* b = c.theta + c.L.offset[kB];
-    const double* xt = ws.xs.data() + std::size_t(t) * c.C * N;
+    const T* b = c.theta + c.L.offset[kB];
+    const T* xt = ws.xs.data() + std::size_t(t) * c.C * N;
     if (t == 0 && zero_x0)
-      std::fill(ws.pre.begin(), ws.pre.begin() + std::size_t(nc) * N, 0.0);
+      std::fill(ws.pre.begin(), ws.pre.begin() + std::size_t(nc) * N, T(0));
     else
       gemv_rows_multi(c.wt, N, xt, ws.pre.data(), nc, false);
     for (int tr = 0; tr < nc; ++tr) {
-      double* pre = ws.pre.data() + std::size_t(tr) * N;
+      T* pre = ws.pre.data() + std::size_t(tr) * N;
       for (int i = 0; i < N; ++i) pre[i] += b[i];
     }
   }
-  static void begin_backward(const PassContext&, ChunkWorkspace&, int) {}
-  static void backward_state(const PassContext&, ChunkWorkspace&, int, int) {}
+  static void begin_backward(const PassContext<T>&, ChunkWorkspace<T>&, int) {}
+  static void backward_state(const PassContext<T>&, ChunkWorkspace<T>&, int, int) {}
   // gx_b += W^T gpre_b (dL/dx_0 is not needed).
-  GHOSTFAST_INLINE static void backward_step(const PassContext& c, ChunkWorkspace& ws, int t, int nc) {
+  GHOSTFAST_INLINE static void backward_step(const PassContext<T>& c, ChunkWorkspace<T>& ws, int t, int nc) {
     const int N = c.s.N;
     if (t > 0)
       gemv_rows_multi(c.theta + c.L.offset[kW], N, ws.hs.data() + std::size_t(t) * c.C * N, ws.gx.data(), nc, true);
   }
-  static void no_update(const PassContext&, ChunkWorkspace&, int, int) {}
+  static void no_update(const PassContext<T>&, ChunkWorkspace<T>&, int, int) {}
   // dL/dW (+)= sum over the chunk's steps t in [t_lo, t_hi) (outer) and trials (inner) of gpre x^T: written
   // for the first chunk of a group (the group's sums start from it), added for the others.
-  GHOSTFAST_INLINE static void finish_chunk(const PassContext& c, ChunkWorkspace& ws, int nc, int t_lo, int t_hi,
-                                            double* grad, bool first) {
+  GHOSTFAST_INLINE static void finish_chunk(const PassContext<T>& c, ChunkWorkspace<T>& ws, int nc, int t_lo, int t_hi,
+                                            T* grad, bool first) {
     const int N = c.s.N, C = c.C;
-    double* gW = grad + c.L.offset[kW];
+    T* gW = grad + c.L.offset[kW];
     if (t_hi <= t_lo) {
-      if (first) std::fill(gW, gW + std::size_t(N) * N, 0.0);
+      if (first) std::fill(gW, gW + std::size_t(N) * N, T(0));
       return;
     }
     const std::size_t first_row = std::size_t(t_lo) * C * N;
@@ -109,18 +117,19 @@ struct FullRankCell {
       }
     outer_accumulate(gW, N, N, ws.sample_g.data(), ws.sample_x.data(), n_s, ws.row_ptr.data(), first);
   }
-  static double weight_norm(const ModelSpec& s, const Layout& L, const double* theta, std::vector<double>&) {
-    const double* W = theta + L.offset[kW];
+  static T weight_norm(const ModelSpec& s, const Layout& L, const T* theta, std::vector<T>&) {
+    const T* W = theta + L.offset[kW];
     return std::sqrt(dot(W, W, static_cast<std::ptrdiff_t>(s.N) * s.N));
   }
 };
 
+template <class T>
 struct LowRankCell {
-  static void prepare(const ModelSpec& s, const Layout& L, const double* theta, std::vector<double>&,
-                      std::vector<double>& mt, std::vector<double>& nt) {
+  static void prepare(const ModelSpec& s, const Layout& L, const T* theta, std::vector<T>&, std::vector<T>& mt,
+                      std::vector<T>& nt) {
     const int N = s.N, K = s.K;
-    const double* m = theta + L.offset[kM];
-    const double* n = theta + L.offset[kN];
+    const T* m = theta + L.offset[kM];
+    const T* n = theta + L.offset[kN];
     for (int i = 0; i < N; ++i)
       for (int k = 0; k < K; ++k) {
         mt[std::size_t(k) * N + i] = m[std::size_t(i) * K + k];
@@ -129,8 +138,8 @@ struct LowRankCell {
   }
   // out_b[k] = sum_i x_b[i] A_ik for the nc rows x_b (stride N), A given by rows over k (Ak, K x N) and over i
   // (Ai, N x K): kappa = n x (Ak = n, Ai = n^T) and dL/dkappa = m^T gpre (Ak = m^T, Ai = m).
-  GHOSTFAST_INLINE static void reduce_units(int N, int K, const double* Ak, const double* Ai, const double* x, int nc,
-                                            double* out, double* dots) {
+  GHOSTFAST_INLINE static void reduce_units(int N, int K, const T* Ak, const T* Ai, const T* x, int nc, T* out,
+                                            T* dots) {
     if (K >= kLowRankBlocked) {
       gemv_rows(Ai, N, K, x, N, out, K, nc, false);
     } else if (K >= 4 || nc < 4) {  // dot(x_b, A_k) == dot(A_k, x_b) bit for bit: rows over k share x_b
@@ -143,47 +152,47 @@ struct LowRankCell {
     }
   }
   // kappa_t = n x_t for the chunk's trials.
-  GHOSTFAST_INLINE static void latents(const PassContext& c, ChunkWorkspace& ws, int t, int nc) {
+  GHOSTFAST_INLINE static void latents(const PassContext<T>& c, ChunkWorkspace<T>& ws, int t, int nc) {
     const int N = c.s.N, K = c.s.K;
     reduce_units(N, K, c.theta + c.L.offset[kN], c.nt, ws.xs.data() + std::size_t(t) * c.C * N, nc,
-                 kap_row(ws, c, t, 0), ws.dots.data());
+                 kap_row<T>(ws, c, t, 0), ws.dots.data());
   }
   // pre_b = b + m kappa_{b,t} (a chain over k per unit, four trials per pass over m).
-  GHOSTFAST_INLINE static void recurrent_input(const PassContext& c, ChunkWorkspace& ws, int t, int nc, bool) {
+  GHOSTFAST_INLINE static void recurrent_input(const PassContext<T>& c, ChunkWorkspace<T>& ws, int t, int nc, bool) {
     const int N = c.s.N, K = c.s.K;
-    const double* b = c.theta + c.L.offset[kB];
+    const T* b = c.theta + c.L.offset[kB];
     for (int tr = 0; tr < nc; ++tr) std::copy(b, b + N, ws.pre.data() + std::size_t(tr) * N);
-    gemv_rows(c.mt, K, N, kap_row(ws, c, t, 0), K, ws.pre.data(), N, nc, true);
+    gemv_rows(c.mt, K, N, kap_row<T>(ws, c, t, 0), K, ws.pre.data(), N, nc, true);
   }
   // dL/dkappa_S starts at zero (read-after readouts add to it).
-  static void begin_backward(const PassContext& c, ChunkWorkspace& ws, int nc) {
-    double* g = ws.gks.data() + std::size_t(c.task.S) * c.C * c.s.K;
-    std::fill(g, g + std::size_t(nc) * c.s.K, 0.0);
+  static void begin_backward(const PassContext<T>& c, ChunkWorkspace<T>& ws, int nc) {
+    T* g = ws.gks.data() + std::size_t(c.task.S) * c.C * c.s.K;
+    std::fill(g, g + std::size_t(nc) * c.s.K, T(0));
   }
   // dL/dkappa_t is complete: gx_b (dL/dx_{b,t}) += n^T dL/dkappa_{b,t}.
-  GHOSTFAST_INLINE static void backward_state(const PassContext& c, ChunkWorkspace& ws, int t, int nc) {
+  GHOSTFAST_INLINE static void backward_state(const PassContext<T>& c, ChunkWorkspace<T>& ws, int t, int nc) {
     const int N = c.s.N, K = c.s.K;
     if (t == c.task.S && c.s.read_before) return;  // nothing reads kappa_S
     gemv_rows(c.theta + c.L.offset[kN], K, N, ws.gks.data() + std::size_t(t) * c.C * K, K, ws.gx.data(), N, nc, true);
   }
   // dL/dkappa_t = m^T gpre_t (the readout of kappa_t may add to it afterwards).
-  GHOSTFAST_INLINE static void backward_step(const PassContext& c, ChunkWorkspace& ws, int t, int nc) {
+  GHOSTFAST_INLINE static void backward_step(const PassContext<T>& c, ChunkWorkspace<T>& ws, int t, int nc) {
     const int N = c.s.N, K = c.s.K;
     reduce_units(N, K, c.mt, c.theta + c.L.offset[kM], ws.hs.data() + std::size_t(t) * c.C * N, nc,
                  ws.gks.data() + std::size_t(t) * c.C * K, ws.dots.data());
   }
-  static void no_update(const PassContext& c, ChunkWorkspace& ws, int t, int nc) {
-    double* g = ws.gks.data() + std::size_t(t) * c.C * c.s.K;
-    std::fill(g, g + std::size_t(nc) * c.s.K, 0.0);
+  static void no_update(const PassContext<T>& c, ChunkWorkspace<T>& ws, int t, int nc) {
+    T* g = ws.gks.data() + std::size_t(t) * c.C * c.s.K;
+    std::fill(g, g + std::size_t(nc) * c.s.K, T(0));
   }
   // dL/dm^T += sum_{t < t_hi, b} kappa_{b,t} gpre_{b,t}^T (kept transposed, K x N, in m's slot until the pass
   // ends) and dL/dn += sum_{t, b} dL/dkappa_{b,t} x_{b,t}^T over every state that is read.
-  GHOSTFAST_INLINE static void finish_chunk(const PassContext& c, ChunkWorkspace& ws, int nc, int, int t_hi,
-                                            double* grad, bool) {
+  GHOSTFAST_INLINE static void finish_chunk(const PassContext<T>& c, ChunkWorkspace<T>& ws, int nc, int, int t_hi,
+                                            T* grad, bool) {
     const int N = c.s.N, K = c.s.K, C = c.C;
     const int t_states = c.s.read_before ? c.task.S : c.task.S + 1;  // states whose dL/dkappa can be non-zero
-    double* gmt = grad + c.L.offset[kM];
-    double* gn = grad + c.L.offset[kN];
+    T* gmt = grad + c.L.offset[kM];
+    T* gn = grad + c.L.offset[kN];
     if (nc == C) {
       outer_accumulate_rows(gmt, K, N, ws.kaps.data(), K, ws.hs.data(), t_hi * C, ws.row_ptr.data(), false);
       outer_accumulate_rows(gn, K, N, ws.gks.data(), K, ws.xs.data(), t_states * C, ws.row_ptr.data(), false);
@@ -208,27 +217,27 @@ struct LowRankCell {
   // N^2 K of forming m n. Small K: dots over the units; from kLowRankBlocked on: blocked products over the
   // upper triangle (row blocks of 4, columns from the block's first row).
   // mt (K x N) and nt (N x K): the transposes of m and n that prepare() makes.
-  static double weight_norm(const ModelSpec& s, const Layout& L, const double* theta, const double* mt,
-                            const double* nt, std::vector<double>& scratch) {
+  static T weight_norm(const ModelSpec& s, const Layout& L, const T* theta, const T* mt, const T* nt,
+                       std::vector<T>& scratch) {
     const int N = s.N, K = s.K;
-    const double* m = theta + L.offset[kM];
-    const double* n = theta + L.offset[kN];
+    const T* m = theta + L.offset[kM];
+    const T* n = theta + L.offset[kN];
     scratch.resize(2 * std::size_t(K) * K);
-    double* G1 = scratch.data();
-    double* G2 = G1 + std::size_t(K) * K;
+    T* G1 = scratch.data();
+    T* G2 = G1 + std::size_t(K) * K;
     if (K < kLowRankBlocked) {
-      double total = 0.0;
+      T total = 0;
       for (int k = 0; k < K; ++k)
         for (int l = k; l < K; ++l) {
-          const double mm = dot(mt + std::size_t(k) * N, mt + std::size_t(l) * N, N);
-          const double nn = dot(n + std::size_t(k) * N, n + std::size_t(l) * N, N);
-          total += (l == k ? 1.0 : 2.0) * (mm * nn);
+          const T mm = dot(mt + std::size_t(k) * N, mt + std::size_t(l) * N, N);
+          const T nn = dot(n + std::size_t(k) * N, n + std::size_t(l) * N, N);
+          total += (l == k ? T(1) : T(2)) * (mm * nn);
         }
-      return std::sqrt(std::max(total, 0.0));
+      return std::sqrt(std::max(total, T(0)));
     }
-    for (double* G : {G1, G2}) {
-      const double* A = G == G1 ? m : nt;
-      double* outs[kTrialBlock];
+    for (T* G : {G1, G2}) {
+      const T* A = G == G1 ? m : nt;
+      T* outs[kTrialBlock];
       for (int r0 = 0; r0 < K; r0 += kTrialBlock) {
         const int width = K - r0;
         auto row = [A, K, r0](int i) { return A + std::size_t(i) * K + r0; };
@@ -245,14 +254,14 @@ struct LowRankCell {
         }
       }
     }
-    double total = 0.0;
+    T total = 0;
     for (int k = 0; k < K; ++k) {
       total += G1[std::size_t(k) * K + k] * G2[std::size_t(k) * K + k];
-      double off = 0.0;
+      T off = 0;
       for (int l = k + 1; l < K; ++l) off += G1[std::size_t(k) * K + l] * G2[std::size_t(k) * K + l];
-      total += 2.0 * off;
+      total += T(2) * off;
     }
-    return std::sqrt(std::max(total, 0.0));
+    return std::sqrt(std::max(total, T(0)));
   }
 };
 

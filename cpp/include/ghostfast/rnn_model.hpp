@@ -27,6 +27,8 @@ inline const char* group_name(int g) {
 enum class Readout : int { Latent = 0, Linear = 1, LatentLinear = 2 };
 enum class Output : int { Sigmoid = 0, Tanh = 1, Identity = 2 };
 enum class Optimizer : int { Sgd = 0, Adam = 1 };
+// The scalar type of a model's parameters and of every operation of its passes and optimizer steps.
+enum class Dtype : int { Float64 = 0, Float32 = 1 };
 
 struct ModelSpec {
   int N = 0;
@@ -45,6 +47,7 @@ struct ModelSpec {
   std::vector<double> x0;                    // (N,) when !x0_random
   std::array<bool, kNumGroups> trainable{};  // per group; absent groups are ignored
   double readout_l1_cap = 0.0;               // > 0: rescale (w_out, b_out) to ||w_out||_1 = cap before each forward
+  Dtype dtype = Dtype::Float64;
 };
 
 // Where each group lives in the flat parameter vector (offset, size); size 0 = group absent.

@@ -115,6 +115,12 @@ class BulkNormals {
   void fill(double scale, double* out, int n) { fill_impl(scale, out, n, true); }
   // The same draws by the portable code alone (the definition the vector kernels are tested against).
   void fill_portable(double scale, double* out, int n) { fill_impl(scale, out, n, false); }
+  // float32 models: the same draws (scale * z_q in float64), rounded once to float.
+  void fill(double scale, float* out, int n) {
+    if (wide_.size() < static_cast<std::size_t>(n)) wide_.resize(static_cast<std::size_t>(n));
+    fill_impl(scale, wide_.data(), n, true);
+    for (int q = 0; q < n; ++q) out[q] = static_cast<float>(wide_[q]);
+  }
 
  private:
   void fill_impl(double scale, double* out, int n, bool vector) {
@@ -271,6 +277,7 @@ class BulkNormals {
   std::uint64_t s_[4][kLanes];
   Rng fallback_;
   std::vector<int> rejects_;
+  std::vector<double> wide_;  // float64 draws of a float32 fill
 };
 
 }  // namespace ghostfast::rnn

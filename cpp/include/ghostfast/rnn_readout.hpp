@@ -17,10 +17,11 @@
 
 namespace ghostfast::rnn {
 
-inline double apply_output(Output g, double a) {
+template <class T>
+inline T apply_output(Output g, T a) {
   switch (g) {
     case Output::Sigmoid:
-      return 1.0 / (1.0 + std::exp(-a));
+      return T(1) / (T(1) + std::exp(-a));
     case Output::Tanh:
       return std::tanh(a);
     default:
@@ -28,38 +29,39 @@ inline double apply_output(Output g, double a) {
   }
 }
 // d g / d a written in terms of y = g(a).
-inline double output_slope(Output g, double y) {
+template <class T>
+inline T output_slope(Output g, T y) {
   switch (g) {
     case Output::Sigmoid:
-      return y * (1.0 - y);
+      return y * (T(1) - y);
     case Output::Tanh:
-      return 1.0 - y * y;
+      return T(1) - y * y;
     default:
-      return 1.0;
+      return T(1);
   }
 }
 
 // Output(s) of one state x (with its latents kap when low rank) into y[0 .. n_out).
-inline void readout_forward(const ModelSpec& s, const Layout& L, const double* theta, const double* x,
-                            const double* kap, double* y) {
+template <class T>
+inline void readout_forward(const ModelSpec& s, const Layout& L, const T* theta, const T* x, const T* kap, T* y) {
   const int N = s.N, K = s.K;
   switch (s.readout) {
     case Readout::Latent: {
-      const double c = theta[L.offset[kC]];
-      y[0] = apply_output(Output::Sigmoid, c * (kap[0] - s.threshold));
+      const T c = theta[L.offset[kC]];
+      y[0] = apply_output(Output::Sigmoid, c * (kap[0] - T(s.threshold)));
       break;
     }
     case Readout::Linear: {
-      const double* w = theta + L.offset[kWout];
-      const double* bo = theta + L.offset[kBout];
+      const T* w = theta + L.offset[kWout];
+      const T* bo = theta + L.offset[kBout];
       for (int o = 0; o < s.n_out; ++o) y[o] = apply_output(s.output, bo[o] + dot(w + std::size_t(o) * N, x, N));
       break;
     }
     case Readout::LatentLinear: {
-      const double* w = theta + L.offset[kWout];
-      const double* bo = theta + L.offset[kBout];
+      const T* w = theta + L.offset[kWout];
+      const T* bo = theta + L.offset[kBout];
       for (int o = 0; o < s.n_out; ++o) {
-        double a = bo[o];
+        T a = bo[o];
         for (int k = 0; k < K; ++k) a += w[std::size_t(o) * K + k] * kap[k];
         y[o] = apply_output(s.output, a);
       }
@@ -71,16 +73,17 @@ inline void readout_forward(const ModelSpec& s, const Layout& L, const double* t
 // Outputs of nc consecutive trials at one step: states x (nc rows of N), latents kap (nc rows of K), outputs y
 // (nc rows of y_stride). The linear readout's dots run four trials at a time (dot_rows: the same bits as
 // readout_forward per trial); the other readouts go trial by trial.
-GHOSTFAST_INLINE void readout_forward_rows(const ModelSpec& s, const Layout& L, const double* theta, const double* x,
-                                           const double* kap, int nc, double* y, double* dots) {
+template <class T>
+GHOSTFAST_INLINE void readout_forward_rows(const ModelSpec& s, const Layout& L, const T* theta, const T* x,
+                                           const T* kap, int nc, T* y, T* dots) {
   const int N = s.N, K = s.full_rank ? 0 : s.K, nout = s.n_out;
   if (s.readout != Readout::Linear) {
     for (int tr = 0; tr < nc; ++tr)
       readout_forward(s, L, theta, x + std::size_t(tr) * N, kap + std::size_t(tr) * K, y + std::size_t(tr) * nout);
     return;
   }
-  const double* w = theta + L.offset[kWout];
-  const double* bo = theta + L.offset[kBout];
+  const T* w = theta + L.offset[kWout];
+  const T* bo = theta + L.offset[kBout];
   for (int o = 0; o < nout; ++o) {
     dot_rows(w + std::size_t(o) * N, x, N, nc, dots);
     for (int tr = 0; tr < nc; ++tr) y[std::size_t(tr) * nout + o] = apply_output(s.output, bo[o] + dots[tr]);
@@ -89,25 +92,25 @@ GHOSTFAST_INLINE void readout_forward_rows(const ModelSpec& s, const Layout& L, 
 
 // Backward step of the readout of one state: given dL/dy (gy) and y, adds dL/dx to gx (linear readout) or
 // dL/dkappa to gk (latent readouts), and the readout parameters' gradients to grad. gz: n_out scratch.
-inline void readout_backward(const ModelSpec& s, const Layout& L, const double* theta, const double* x,
-                             const double* kap, const double* y, const double* gy, double* gz, double* gk, double* gx,
-                             double* grad) {
+template <class T>
+inline void readout_backward(const ModelSpec& s, const Layout& L, const T* theta, const T* x, const T* kap, const T* y,
+                             const T* gy, T* gz, T* gk, T* gx, T* grad) {
   const int N = s.N, K = s.K;
   switch (s.readout) {
     case Readout::Latent: {
-      const double dz = gy[0] * output_slope(Output::Sigmoid, y[0]);
-      if (dz == 0.0) return;
-      grad[L.offset[kC]] += dz * (kap[0] - s.threshold);
+      const T dz = gy[0] * output_slope(Output::Sigmoid, y[0]);
+      if (dz == T(0)) return;
+      grad[L.offset[kC]] += dz * (kap[0] - T(s.threshold));
       gk[0] += dz * theta[L.offset[kC]];  // dL/dkappa_0
       break;
     }
     case Readout::Linear: {
-      const double* w = theta + L.offset[kWout];
-      double* gw = grad + L.offset[kWout];
-      double* gbo = grad + L.offset[kBout];
+      const T* w = theta + L.offset[kWout];
+      T* gw = grad + L.offset[kWout];
+      T* gbo = grad + L.offset[kBout];
       for (int o = 0; o < s.n_out; ++o) {
-        const double dz = gy[o] * output_slope(s.output, y[o]);
-        if (dz == 0.0) continue;
+        const T dz = gy[o] * output_slope(s.output, y[o]);
+        if (dz == T(0)) continue;
         gbo[o] += dz;
         axpy(dz, x, gw + std::size_t(o) * N, N);
         axpy(dz, w + std::size_t(o) * N, gx, N);
@@ -115,12 +118,12 @@ inline void readout_backward(const ModelSpec& s, const Layout& L, const double* 
       break;
     }
     case Readout::LatentLinear: {
-      const double* w = theta + L.offset[kWout];
-      double* gw = grad + L.offset[kWout];
-      double* gbo = grad + L.offset[kBout];
+      const T* w = theta + L.offset[kWout];
+      T* gw = grad + L.offset[kWout];
+      T* gbo = grad + L.offset[kBout];
       for (int o = 0; o < s.n_out; ++o) {
         gz[o] = gy[o] * output_slope(s.output, y[o]);
-        if (gz[o] == 0.0) continue;
+        if (gz[o] == T(0)) continue;
         gbo[o] += gz[o];
         for (int k = 0; k < K; ++k) {
           gw[std::size_t(o) * K + k] += gz[o] * kap[k];

@@ -82,57 +82,86 @@ inline void check_run(const RunSpec& r) {
     fail("fixed_point_grid needs a rank-one model");
 }
 
-// The per-epoch gradient norms are compiled for each ISA clone like the passes (N^2 entries at full rank).
-// Squared norm of each group's gradient (0 for absent groups).
-GHOSTFAST_HOT inline void group_sq_norms(const Layout& L, const double* grad, double* sq) {
+// Squared norm of each group's gradient (0 for absent groups), summed in T.
+template <class T>
+GHOSTFAST_INLINE void group_sq_norms_t(const Layout& L, const T* grad, double* sq) {
   for (int g = 0; g < kNumGroups; ++g) {
-    const double* gg = grad + L.offset[g];
-    sq[g] = L.has(g) ? dot(gg, gg, static_cast<std::ptrdiff_t>(L.size[g])) : 0.0;
+    const T* gg = grad + L.offset[g];
+    sq[g] = L.has(g) ? static_cast<double>(dot(gg, gg, static_cast<std::ptrdiff_t>(L.size[g]))) : 0.0;
   }
 }
+// The per-epoch gradient norms are compiled for each ISA clone like the passes (N^2 entries at full rank).
+GHOSTFAST_HOT inline void group_sq_norms(const Layout& L, const double* grad, double* sq) {
+  group_sq_norms_t(L, grad, sq);
+}
+GHOSTFAST_HOT inline void group_sq_norms(const Layout& L, const float* grad, double* sq) {
+  group_sq_norms_t(L, grad, sq);
+}
 
-// Sign changes of f(kappa) = -kappa + n . tanh(m kappa + b) along the grid (rank one).
-GHOSTFAST_HOT inline double count_fixed_points(const ModelSpec& s, const Layout& L, const double* theta,
-                                               const std::vector<double>& grid, std::vector<double>& buf) {
+// Sign changes of f(kappa) = -kappa + n . tanh(m kappa + b) along the grid (rank one), in the model's precision.
+template <class T>
+inline double count_fixed_points(const ModelSpec& s, const Layout& L, const T* theta, const std::vector<double>& grid,
+                                 std::vector<T>& buf) {
   const int N = s.N;
-  const double* m = theta + L.offset[kM];
-  const double* n = theta + L.offset[kN];
-  const double* b = theta + L.offset[kB];
+  const T* m = theta + L.offset[kM];
+  const T* n = theta + L.offset[kN];
+  const T* b = theta + L.offset[kB];
   buf.resize(2 * static_cast<std::size_t>(N));
-  double* pre = buf.data();
-  double* h = buf.data() + N;
+  T* pre = buf.data();
+  T* h = buf.data() + N;
   int count = 0;
   bool prev_pos = false;
   for (std::size_t j = 0; j < grid.size(); ++j) {
-    const double k = grid[j];
+    const T k = static_cast<T>(grid[j]);
     for (int i = 0; i < N; ++i) pre[i] = m[i] * k + b[i];
     tanh_array(pre, h, N);
-    const bool pos = (-k + dot(n, h, N)) > 0.0;
+    const bool pos = (-k + dot(n, h, N)) > T(0);
     if (j > 0 && pos != prev_pos) ++count;
     prev_pos = pos;
   }
   return count;
 }
 
-inline void apply_l1_cap(const ModelSpec& s, const Layout& L, double* theta) {
+template <class T>
+inline void apply_l1_cap(const ModelSpec& s, const Layout& L, T* theta) {
   if (!(s.readout_l1_cap > 0.0)) return;
-  double* w = theta + L.offset[kWout];
-  double* bo = theta + L.offset[kBout];
-  double l1 = 0.0;
+  T* w = theta + L.offset[kWout];
+  T* bo = theta + L.offset[kBout];
+  T l1 = 0;
   for (std::size_t i = 0; i < L.size[kWout]; ++i) l1 += std::fabs(w[i]);
-  if (!(l1 > 0.0)) return;  // an all-zero readout cannot be rescaled
-  const double scale = l1 / s.readout_l1_cap;
+  if (!(l1 > T(0))) return;  // an all-zero readout cannot be rescaled
+  const T scale = l1 / static_cast<T>(s.readout_l1_cap);
   for (std::size_t i = 0; i < L.size[kWout]; ++i) w[i] /= scale;
   for (std::size_t i = 0; i < L.size[kBout]; ++i) bo[i] /= scale;
 }
 
-// One forward (+ backward) pass (used by loss_and_grad and forward()); states_out: [S+1, B, N] or null.
-inline double evaluate(const ModelSpec& s, const double* theta, const TaskData& task, Rng& rng, Workspace& ws,
-                       double* grad, double* states_out = nullptr, int n_threads = 1) {
+template <class T>
+inline double evaluate_t(const ModelSpec& s, const double* theta, const TaskData& task, Rng& rng, double* grad,
+                         double* states_out, std::vector<double>* ys_out, int n_threads) {
   const Layout L = make_layout(s);
+  Workspace<T> ws;
   ws.resize(s, task, L, n_threads);
-  run_pass(s, L, theta, task, rng, ws, grad, states_out);
+  if constexpr (std::is_same_v<T, double>) {
+    run_pass(s, L, theta, task, rng, ws, grad, states_out);
+  } else {
+    const std::vector<T> th(theta, theta + L.total);
+    std::vector<T> g(grad ? L.total : 0);
+    std::vector<T> states(states_out ? std::size_t(task.S + 1) * task.B * s.N : 0);
+    run_pass(s, L, th.data(), task, rng, ws, grad ? g.data() : nullptr, states_out ? states.data() : nullptr);
+    if (grad) std::copy(g.begin(), g.end(), grad);
+    if (states_out) std::copy(states.begin(), states.end(), states_out);
+  }
+  if (ys_out) ys_out->assign(ws.ys.begin(), ws.ys.end());
   return loss_of(task, ws.ys);
+}
+
+// One forward (+ backward) pass in the model's precision (loss_and_grad and forward()): theta, grad,
+// states_out ([S+1, B, N]) and ys_out ([S, B, n_out]) are float64 (a float32 model's values are exact in
+// them); grad, states_out and ys_out may be null.
+inline double evaluate(const ModelSpec& s, const double* theta, const TaskData& task, Rng& rng, double* grad,
+                       double* states_out = nullptr, std::vector<double>* ys_out = nullptr, int n_threads = 1) {
+  if (s.dtype == Dtype::Float32) return evaluate_t<float>(s, theta, task, rng, grad, states_out, ys_out, n_threads);
+  return evaluate_t<double>(s, theta, task, rng, grad, states_out, ys_out, n_threads);
 }
 
 inline std::int64_t count_recorded(std::int64_t first, std::int64_t count, std::int64_t every) {
@@ -162,11 +191,10 @@ inline void keep_partial(RunResult& out, TrainStateData& st, const Rng& rng, std
   out.cancelled = true;
 }
 
-// The per-run training routine. Returns false when cancelled through `control` before finishing; `out` then
-// holds the partial result (keep_partial). Adds each epoch done to control->epochs (progress of single runs).
-// n_threads: threads for the run's trial chunks (the numbers do not depend on it).
-inline bool train_run(const RunSpec& r, RunResult& out, Control* control = nullptr, int n_threads = 1) {
-  check_run(r);
+// One run in precision T (train_run below): parameters, moments and every pass in T; the state and histories
+// stay float64 (a float32 value is exact in them, so resume continues bit for bit).
+template <class T>
+inline bool train_run_t(const RunSpec& r, RunResult& out, Control* control, int n_threads) {
   const ModelSpec& s = r.model;
   const TaskData& task = *r.task;
   const Layout L = make_layout(s);
@@ -186,12 +214,19 @@ inline bool train_run(const RunSpec& r, RunResult& out, Control* control = nullp
     st.adam_step = 0;
   }
   Rng rng(st.rng);
-  std::vector<double>& theta = st.params;
-  std::vector<double> grad(P, 0.0);
-  Workspace ws;
+  std::vector<T> theta(st.params.begin(), st.params.end());
+  std::vector<T> mom(st.adam_m.begin(), st.adam_m.end()), vel(st.adam_v.begin(), st.adam_v.end());
+  // The run's parameters and moments back into the (float64) state.
+  auto sync_state = [&]() {
+    st.params.assign(theta.begin(), theta.end());
+    st.adam_m.assign(mom.begin(), mom.end());
+    st.adam_v.assign(vel.begin(), vel.end());
+  };
+  std::vector<T> grad(P, T(0));
+  Workspace<T> ws;
   ws.resize(s, task, L, n_threads);
   const AdamConfig adam_cfg{r.beta1, r.beta2, r.eps};
-  std::vector<double> fp_buf;
+  std::vector<T> fp_buf;
 
   const std::int64_t first = st.epoch;
   const std::int64_t n_rec = count_recorded(first, r.epochs, r.record_every);
@@ -216,6 +251,7 @@ inline bool train_run(const RunSpec& r, RunResult& out, Control* control = nullp
   std::int64_t rec = 0;
   for (std::int64_t e = 0; e < r.epochs; ++e) {
     if (control && control->cancelled()) {
+      sync_state();
       keep_partial(out, st, rng, rec, n_rec);
       return false;
     }
@@ -223,7 +259,7 @@ inline bool train_run(const RunSpec& r, RunResult& out, Control* control = nullp
     const std::int64_t abs_epoch = first + e;
     while (next_snap < snaps.size() && snaps[next_snap] < abs_epoch) ++next_snap;
     if (next_snap < snaps.size() && snaps[next_snap] == abs_epoch) {
-      out.snapshots.emplace_back(abs_epoch, theta);
+      out.snapshots.emplace_back(abs_epoch, std::vector<double>(theta.begin(), theta.end()));
       ++next_snap;
     }
     apply_l1_cap(s, L, theta.data());
@@ -255,18 +291,29 @@ inline bool train_run(const RunSpec& r, RunResult& out, Control* control = nullp
       st.epoch = abs_epoch;
       break;
     }
-    optimizer_step(r.optimizer, s, L, theta.data(), grad.data(), r.lr, adam_cfg, st.adam_m, st.adam_v, st.adam_step);
+    optimizer_step(r.optimizer, s, L, theta.data(), grad.data(), r.lr, adam_cfg, mom, vel, st.adam_step);
     st.epoch = abs_epoch + 1;
   }
   if (r.epochs == 0) st.epoch = first;
   // A snapshot at the epoch right after the last one is the final parameters.
   if (!out.diverged) {
     while (next_snap < snaps.size() && snaps[next_snap] < st.epoch) ++next_snap;
-    if (next_snap < snaps.size() && snaps[next_snap] == st.epoch) out.snapshots.emplace_back(st.epoch, theta);
+    if (next_snap < snaps.size() && snaps[next_snap] == st.epoch)
+      out.snapshots.emplace_back(st.epoch, std::vector<double>(theta.begin(), theta.end()));
   }
+  sync_state();
   st.rng = rng.state();
   out.state = std::move(st);
   return true;
+}
+
+// The per-run training routine. Returns false when cancelled through `control` before finishing; `out` then
+// holds the partial result (keep_partial). Adds each epoch done to control->epochs (progress of single runs).
+// n_threads: threads for the run's trial chunks (the numbers do not depend on it).
+inline bool train_run(const RunSpec& r, RunResult& out, Control* control = nullptr, int n_threads = 1) {
+  check_run(r);
+  if (r.model.dtype == Dtype::Float32) return train_run_t<float>(r, out, control, n_threads);
+  return train_run_t<double>(r, out, control, n_threads);
 }
 
 // Runs independent jobs in parallel (dynamic schedule). done[i] = 1 for jobs that finished; cancelled jobs
