@@ -2,7 +2,6 @@
 // (under the GIL), runs the core with the GIL released, and converts the results back. No maths here.
 #include <pybind11/stl.h>
 
-#include <map>
 #include <tuple>
 
 #include "boundary.hpp"
@@ -42,9 +41,12 @@ darray to_batch_major(const std::vector<double>& v, py::ssize_t S, py::ssize_t B
   return out;
 }
 
-std::shared_ptr<const TaskData> parse_task(const py::dict& d) {
+// A task as the engine reads it, built once per ghostfast.tasks.Task (which caches it): the arrays in the engine's
+// time-major layout.
+std::shared_ptr<TaskData> make_task(const py::handle& inputs, const py::handle& targets, const py::handle& mask,
+                                    double loss_scale, bool ternary) {
   auto t = std::make_shared<TaskData>();
-  darray in = darray::ensure(d["inputs"]), tg = darray::ensure(d["targets"]), mk = darray::ensure(d["mask"]);
+  darray in = darray::ensure(inputs), tg = darray::ensure(targets), mk = darray::ensure(mask);
   if (!in || !tg || !mk || in.ndim() != 3 || tg.ndim() != 3 || mk.ndim() != 3)
     throw py::value_error("task arrays must be 3-D float64 arrays");
   t->B = static_cast<int>(tg.shape(0));
@@ -57,8 +59,9 @@ std::shared_ptr<const TaskData> parse_task(const py::dict& d) {
   t->inputs = to_time_major(in);
   t->targets = to_time_major(tg);
   t->mask = to_time_major(mk);
-  t->loss_scale = d["loss_scale"].cast<double>();
-  t->ternary = d["ternary"].cast<bool>();
+  t->loss_scale = loss_scale;
+  t->ternary = ternary;
+  if (!(loss_scale > 0.0) || !std::isfinite(loss_scale)) throw py::value_error("loss_scale must be finite and > 0");
   return t;
 }
 
@@ -76,13 +79,10 @@ TrainStateData parse_state(const py::dict& d) {
   return st;
 }
 
-RunSpec parse_job(const py::dict& d, std::map<PyObject*, std::shared_ptr<const TaskData>>& task_cache) {
+RunSpec parse_job(const py::dict& d) {
   RunSpec r;
   r.model = d["model"].cast<ModelSpec>();
-  py::object task_obj = d["task"];
-  auto it = task_cache.find(task_obj.ptr());
-  if (it == task_cache.end()) it = task_cache.emplace(task_obj.ptr(), parse_task(task_obj.cast<py::dict>())).first;
-  r.task = it->second;
+  r.task = d["task"].cast<std::shared_ptr<TaskData>>();
   r.params = to_vector(d["params"], "params");
   r.optimizer = d["optimizer"].cast<Optimizer>();
   r.lr = d["lr"].cast<double>();
@@ -146,10 +146,9 @@ py::dict result_to_dict(const RunResult& r) {
 py::list train_many_py(const py::list& jobs, int n_threads, Control* control) {
   std::vector<RunSpec> runs;
   runs.reserve(jobs.size());
-  std::map<PyObject*, std::shared_ptr<const TaskData>> task_cache;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     try {
-      runs.push_back(parse_job(jobs[i].cast<py::dict>(), task_cache));
+      runs.push_back(parse_job(jobs[i].cast<py::dict>()));
     } catch (const std::invalid_argument& err) {
       throw py::value_error("job " + std::to_string(i) + ": " + err.what());
     }
@@ -169,10 +168,9 @@ py::list train_many_py(const py::list& jobs, int n_threads, Control* control) {
 
 // One forward (+ backward) pass: (loss, grad or None, outputs [B,S,O], states [B,S+1,N]).
 py::tuple evaluate_py(const py::dict& job, bool with_grad) {
-  std::map<PyObject*, std::shared_ptr<const TaskData>> task_cache;
   RunSpec r;
   try {
-    r = parse_job(job, task_cache);
+    r = parse_job(job);
   } catch (const std::invalid_argument& err) {
     throw py::value_error(err.what());
   }
@@ -246,6 +244,18 @@ void bind_rnn(py::module_& m) {
           throw py::value_error(err.what());
         }
       });
+
+  py::class_<TaskData, std::shared_ptr<TaskData>>(
+      m, "RnnTaskData",
+      "A task as the engine reads it (time-major arrays), built once per ghostfast.tasks.Task and shared by its runs.")
+      .def(py::init(&make_task), py::arg("inputs"), py::arg("targets"), py::arg("mask"), py::arg("loss_scale"),
+           py::arg("ternary"))
+      .def_readonly("n_trials", &TaskData::B)
+      .def_readonly("n_steps", &TaskData::S)
+      .def_readonly("n_in", &TaskData::n_in)
+      .def_readonly("n_out", &TaskData::n_out)
+      .def_readonly("loss_scale", &TaskData::loss_scale)
+      .def_readonly("ternary", &TaskData::ternary);
 
   m.def("rnn_train_many", &train_many_py, py::arg("jobs"), py::arg("n_threads") = 0, py::arg("control") = nullptr,
         "Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; a job stopped by a cancel "

@@ -17,6 +17,7 @@ __all__: list[str] = [
     "RnnOptimizer",
     "RnnOutput",
     "RnnReadout",
+    "RnnTaskData",
     "adam_slow_points",
     "build_version",
     "canonical_sharp",
@@ -265,6 +266,31 @@ class RnnModelSpec:
     def x0_std(self) -> float: ...
     @x0_std.setter
     def x0_std(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
+
+class RnnTaskData:
+    """
+    A task as the engine reads it (time-major arrays), built once per ghostfast.tasks.Task and shared by its runs.
+    """
+    def __init__(
+        self,
+        inputs: typing.Any,
+        targets: typing.Any,
+        mask: typing.Any,
+        loss_scale: typing.SupportsFloat | typing.SupportsIndex,
+        ternary: bool,
+    ) -> None: ...
+    @property
+    def loss_scale(self) -> float: ...
+    @property
+    def n_in(self) -> int: ...
+    @property
+    def n_out(self) -> int: ...
+    @property
+    def n_steps(self) -> int: ...
+    @property
+    def n_trials(self) -> int: ...
+    @property
+    def ternary(self) -> bool: ...
 
 def _parallel_error_probe(
     n: typing.SupportsInt | typing.SupportsIndex,

@@ -76,7 +76,7 @@ def task_description(task: Any) -> Dict[str, Any]:
     arrays = []
     desc: Dict[str, Any] = {"type": type(task).__name__}
     for f in dataclasses.fields(task) if dataclasses.is_dataclass(task) else []:
-        if not f.init or f.name.startswith("_"):  # caches (e.g. Task._core_dict) are not part of the task
+        if not f.init or f.name.startswith("_"):  # caches (e.g. Task._core_task) are not part of the task
             continue
         v = getattr(task, f.name)
         if isinstance(v, np.ndarray):

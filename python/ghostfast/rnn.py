@@ -562,7 +562,7 @@ def _job_dict(
 ) -> dict[str, Any]:
     return {
         "model": model_dict if model_dict is not None else model._core_spec(),
-        "task": task.core_dict(),
+        "task": task.core_task(),
         "params": flat_params,
         "optimizer": _core.RnnOptimizer.__members__[optimizer],
         "lr": lr,

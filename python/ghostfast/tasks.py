@@ -61,7 +61,7 @@ class Task:
     loss_scale: float = 1.0
     accuracy: str = "binary"
     name: str = "task"
-    _core_dict: dict | None = field(default=None, init=False, repr=False, compare=False)
+    _core_task: Any = field(default=None, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         targets = as_float_array(self.targets, "targets", ndim=3)
@@ -104,19 +104,22 @@ class Task:
         """Number of output channels O."""
         return int(self.targets.shape[2])
 
-    def core_dict(self) -> dict[str, Any]:
-        """The dictionary the C++ binding reads (cached so sweeps share one copy per task)."""
-        d = self._core_dict
-        if d is None:
-            d = {
-                "inputs": self.inputs,
-                "targets": self.targets,
-                "mask": self.mask,
-                "loss_scale": self.loss_scale,
-                "ternary": self.accuracy == "ternary",
-            }
-            object.__setattr__(self, "_core_dict", d)
-        return d
+    def core_task(self) -> Any:
+        """The engine's view of this task (``_core.RnnTaskData``, time-major arrays), built once and shared by
+        every run of the task."""
+        t = self._core_task
+        if t is None:
+            from . import _core
+
+            t = _core.RnnTaskData(self.inputs, self.targets, self.mask, self.loss_scale, self.accuracy == "ternary")
+            object.__setattr__(self, "_core_task", t)
+        return t
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickles (e.g. to dask workers) without the engine's copy, which each process rebuilds."""
+        state = dict(self.__dict__)
+        state["_core_task"] = None
+        return state
 
 
 def delayed_activation(T: int) -> Task:
