@@ -79,31 +79,6 @@ TrainStateData parse_state(const py::dict& d) {
   return st;
 }
 
-RunSpec parse_job(const py::dict& d) {
-  RunSpec r;
-  r.model = d["model"].cast<ModelSpec>();
-  r.task = d["task"].cast<std::shared_ptr<TaskData>>();
-  r.params = to_vector(d["params"], "params");
-  r.optimizer = d["optimizer"].cast<Optimizer>();
-  r.lr = d["lr"].cast<double>();
-  r.epochs = d["epochs"].cast<std::int64_t>();
-  r.beta1 = d["beta1"].cast<double>();
-  r.beta2 = d["beta2"].cast<double>();
-  r.eps = d["eps"].cast<double>();
-  r.key0 = d["key0"].cast<std::uint64_t>();
-  r.key1 = d["key1"].cast<std::uint64_t>();
-  r.stream = d["stream"].cast<std::uint64_t>();
-  r.record_every = d["record_every"].cast<std::int64_t>();
-  r.snapshot_epochs = d["snapshot_epochs"].cast<std::vector<std::int64_t>>();
-  if (!d["state"].is_none()) {
-    r.has_state = true;
-    r.state = parse_state(d["state"].cast<py::dict>());
-  }
-  if (!d["fixed_point_grid"].is_none()) r.fixed_point_grid = to_vector(d["fixed_point_grid"], "fixed_point_grid");
-  check_run(r);  // raise ValueError now, under the GIL, rather than from a worker
-  return r;
-}
-
 template <class T>
 py::array_t<T> to_numpy(const std::vector<T>& v) {
   py::array_t<T> a(static_cast<py::ssize_t>(v.size()));
@@ -148,7 +123,9 @@ py::list train_many_py(const py::list& jobs, int n_threads, Control* control) {
   runs.reserve(jobs.size());
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     try {
-      runs.push_back(parse_job(jobs[i].cast<py::dict>()));
+      if (!py::isinstance<RunSpec>(jobs[i])) throw py::type_error("job " + std::to_string(i) + " must be an RnnJob");
+      runs.push_back(jobs[i].cast<RunSpec>());
+      check_run(runs.back());  // raise ValueError now, under the GIL, rather than from a worker
     } catch (const std::invalid_argument& err) {
       throw py::value_error("job " + std::to_string(i) + ": " + err.what());
     }
@@ -167,10 +144,10 @@ py::list train_many_py(const py::list& jobs, int n_threads, Control* control) {
 }
 
 // One forward (+ backward) pass: (loss, grad or None, outputs [B,S,O], states [B,S+1,N]).
-py::tuple evaluate_py(const py::dict& job, bool with_grad) {
-  RunSpec r;
+py::tuple evaluate_py(const RunSpec& job, bool with_grad) {
+  const RunSpec& r = job;
   try {
-    r = parse_job(job);
+    check_run(r);
   } catch (const std::invalid_argument& err) {
     throw py::value_error(err.what());
   }
@@ -257,8 +234,44 @@ void bind_rnn(py::module_& m) {
       .def_readonly("loss_scale", &TaskData::loss_scale)
       .def_readonly("ternary", &TaskData::ternary);
 
+  py::class_<RunSpec>(m, "RnnJob",
+                      "One training run as the engine reads it (built and validated by ghostfast.rnn, checked again "
+                      "by the engine before any work).")
+      .def(py::init<>())
+      .def_readwrite("model", &RunSpec::model)
+      .def_property(
+          "task", [](const RunSpec& r) { return std::const_pointer_cast<TaskData>(r.task); },
+          [](RunSpec& r, std::shared_ptr<TaskData> t) { r.task = std::move(t); })
+      .def_property(
+          "params", [](const RunSpec& r) { return to_numpy(r.params); },
+          [](RunSpec& r, const py::handle& a) { r.params = to_vector(a, "params"); })
+      .def_readwrite("optimizer", &RunSpec::optimizer)
+      .def_readwrite("lr", &RunSpec::lr)
+      .def_readwrite("epochs", &RunSpec::epochs)
+      .def_readwrite("beta1", &RunSpec::beta1)
+      .def_readwrite("beta2", &RunSpec::beta2)
+      .def_readwrite("eps", &RunSpec::eps)
+      .def_readwrite("key0", &RunSpec::key0)
+      .def_readwrite("key1", &RunSpec::key1)
+      .def_readwrite("stream", &RunSpec::stream)
+      .def_readwrite("record_every", &RunSpec::record_every)
+      .def_readwrite("snapshot_epochs", &RunSpec::snapshot_epochs)
+      .def_property(
+          "state",
+          [](const RunSpec& r) { return r.has_state ? py::object(state_to_dict(r.state)) : py::object(py::none()); },
+          [](RunSpec& r, const py::object& d) {
+            r.has_state = !d.is_none();
+            r.state = r.has_state ? parse_state(d.cast<py::dict>()) : TrainStateData{};
+          },
+          "None, or the state dict to continue from (params, adam_m, adam_v, adam_step, rng, epoch).")
+      .def_property(
+          "fixed_point_grid", [](const RunSpec& r) { return to_numpy(r.fixed_point_grid); },
+          [](RunSpec& r, const py::object& a) {
+            r.fixed_point_grid = a.is_none() ? std::vector<double>{} : to_vector(a, "fixed_point_grid");
+          });
+
   m.def("rnn_train_many", &train_many_py, py::arg("jobs"), py::arg("n_threads") = 0, py::arg("control") = nullptr,
-        "Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; a job stopped by a cancel "
+        "Train independent RNN jobs (RnnJob, built by ghostfast.rnn) in parallel; a job stopped by a cancel "
         "returns its partial result with cancelled=True, one never started returns None.");
   m.def(
       "rnn_tanh",
@@ -308,5 +321,5 @@ void bind_rnn(py::module_& m) {
       py::arg("key0"), py::arg("key1"), py::arg("stream"), py::arg("n"),
       "The noise keys of the first n passes of a stochastic run with stream Rng(key0, key1, stream) (for tests).");
   m.def("rnn_evaluate", &evaluate_py, py::arg("job"), py::arg("with_grad") = true,
-        "One forward (+ BPTT) pass of a job dict: (loss, flat grad | None, outputs, states).");
+        "One forward (+ BPTT) pass of a job: (loss, flat grad | None, outputs, states).");
 }

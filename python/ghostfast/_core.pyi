@@ -13,6 +13,7 @@ import typing
 __all__: list[str] = [
     "Control",
     "RnnDtype",
+    "RnnJob",
     "RnnModelSpec",
     "RnnOptimizer",
     "RnnOutput",
@@ -292,6 +293,71 @@ class RnnTaskData:
     @property
     def ternary(self) -> bool: ...
 
+class RnnJob:
+    """
+    One training run as the engine reads it (built and validated by ghostfast.rnn, checked again by the engine before any work).
+    """
+
+    model: RnnModelSpec
+    optimizer: RnnOptimizer
+    task: RnnTaskData
+    def __init__(self) -> None: ...
+    @property
+    def beta1(self) -> float: ...
+    @beta1.setter
+    def beta1(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
+    @property
+    def beta2(self) -> float: ...
+    @beta2.setter
+    def beta2(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
+    @property
+    def epochs(self) -> int: ...
+    @epochs.setter
+    def epochs(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    @property
+    def eps(self) -> float: ...
+    @eps.setter
+    def eps(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
+    @property
+    def fixed_point_grid(self) -> numpy.typing.NDArray[numpy.float64]: ...
+    @fixed_point_grid.setter
+    def fixed_point_grid(self, arg1: typing.Any) -> None: ...
+    @property
+    def key0(self) -> int: ...
+    @key0.setter
+    def key0(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    @property
+    def key1(self) -> int: ...
+    @key1.setter
+    def key1(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    @property
+    def lr(self) -> float: ...
+    @lr.setter
+    def lr(self, arg0: typing.SupportsFloat | typing.SupportsIndex) -> None: ...
+    @property
+    def params(self) -> numpy.typing.NDArray[numpy.float64]: ...
+    @params.setter
+    def params(self, arg1: typing.Any) -> None: ...
+    @property
+    def record_every(self) -> int: ...
+    @record_every.setter
+    def record_every(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+    @property
+    def snapshot_epochs(self) -> list[int]: ...
+    @snapshot_epochs.setter
+    def snapshot_epochs(self, arg0: collections.abc.Sequence[typing.SupportsInt | typing.SupportsIndex]) -> None: ...
+    @property
+    def state(self) -> typing.Any:
+        """
+        None, or the state dict to continue from (params, adam_m, adam_v, adam_step, rng, epoch).
+        """
+    @state.setter
+    def state(self, arg1: typing.Any) -> None: ...
+    @property
+    def stream(self) -> int: ...
+    @stream.setter
+    def stream(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+
 def _parallel_error_probe(
     n: typing.SupportsInt | typing.SupportsIndex,
     fail_at: typing.SupportsInt | typing.SupportsIndex,
@@ -411,9 +477,9 @@ def max_threads() -> int:
     The most threads a parallel call uses (the processors available); larger counts are clamped.
     """
 
-def rnn_evaluate(job: dict, with_grad: bool = True) -> tuple:
+def rnn_evaluate(job: RnnJob, with_grad: bool = True) -> tuple:
     """
-    One forward (+ BPTT) pass of a job dict: (loss, flat grad | None, outputs, states).
+    One forward (+ BPTT) pass of a job: (loss, flat grad | None, outputs, states).
     """
 
 def rnn_normals(
@@ -444,7 +510,7 @@ def rnn_train_many(
     jobs: list, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None
 ) -> list:
     """
-    Train independent RNN jobs (dicts built by ghostfast.rnn) in parallel; a job stopped by a cancel returns its partial result with cancelled=True, one never started returns None.
+    Train independent RNN jobs (RnnJob, built by ghostfast.rnn) in parallel; a job stopped by a cancel returns its partial result with cancelled=True, one never started returns None.
     """
 
 def speed_field_2d(

@@ -541,7 +541,7 @@ def _torch_init(model: Model, seed: Any, overrides: Mapping[str, Any]) -> dict[s
     return {"m": m.reshape(N, 1), "n": n.reshape(1, N), "b": np.zeros(N), "c": np.array(float(model.confidence))}
 
 
-def _job_dict(
+def _core_job(
     model: Model,
     task: Task,
     flat_params: np.ndarray,
@@ -558,26 +558,21 @@ def _job_dict(
     betas: tuple[float, float] = (0.9, 0.999),
     eps: float = 1e-8,
     fixed_point_grid: np.ndarray | None = None,
-    model_dict: dict | None = None,
-) -> dict[str, Any]:
-    return {
-        "model": model_dict if model_dict is not None else model._core_spec(),
-        "task": task.core_task(),
-        "params": flat_params,
-        "optimizer": _core.RnnOptimizer.__members__[optimizer],
-        "lr": lr,
-        "epochs": epochs,
-        "beta1": betas[0],
-        "beta2": betas[1],
-        "eps": eps,
-        "key0": key0,
-        "key1": key1,
-        "stream": stream,
-        "record_every": record_every,
-        "snapshot_epochs": list(snapshot_epochs),
-        "state": state,
-        "fixed_point_grid": fixed_point_grid,
-    }
+    model_dict: Any = None,
+) -> Any:
+    """The engine's view of one run (``_core.RnnJob``) from already validated values."""
+    job = _core.RnnJob()
+    job.model = model_dict if model_dict is not None else model._core_spec()
+    job.task = task.core_task()
+    job.params = flat_params
+    job.optimizer = _core.RnnOptimizer.__members__[optimizer]
+    job.lr, job.epochs, job.beta1, job.beta2, job.eps = lr, epochs, betas[0], betas[1], eps
+    job.key0, job.key1, job.stream = key0, key1, stream
+    job.record_every = record_every
+    job.snapshot_epochs = list(snapshot_epochs)
+    job.state = state
+    job.fixed_point_grid = fixed_point_grid
+    return job
 
 
 @dataclass(frozen=True, eq=False)
@@ -621,7 +616,7 @@ def _evaluate(model: Model, params: Mapping[str, Any], task: Task, seed: SeedLik
     p = check_params(model, params)
     check_seed(seed)
     key = seed_key(seed) if model.stochastic else seed_key(0)
-    job = _job_dict(model, task, _flatten(model, p), key0=key.key0, key1=key.key1, stream=0)
+    job = _core_job(model, task, _flatten(model, p), key0=key.key0, key1=key.key1, stream=0)
     return _core.rnn_evaluate(job, with_grad)
 
 
@@ -854,7 +849,7 @@ class TrainJob:
 _U64 = 2**64
 
 
-def _job_to_core(job: Any, i: int, model_cache: dict) -> dict[str, Any]:
+def _job_to_core(job: Any, i: int, model_cache: dict) -> Any:
     where = f"jobs[{i}]"
     if not isinstance(job, TrainJob):
         raise TypeError(f"{where} must be a TrainJob, got {type(job).__name__}")
@@ -902,7 +897,7 @@ def _job_to_core(job: Any, i: int, model_cache: dict) -> dict[str, Any]:
     key = id(model)
     if key not in model_cache:
         model_cache[key] = (model, model._core_spec())
-    return _job_dict(
+    return _core_job(
         model,
         task,
         flat,
@@ -988,7 +983,7 @@ def _train_jobs(
     if control is not None:
         out = _core.rnn_train_many(core_jobs, threads, control)
         return [None if d is None or d["cancelled"] else _result_from_core(job, d) for job, d in zip(jobs, out)], False
-    total = sum(int(d["epochs"]) for d in core_jobs)
+    total = sum(int(j.epochs) for j in core_jobs)
     out, interrupted = run_with_control(
         lambda c: _core.rnn_train_many(core_jobs, threads, c),
         total=total,
