@@ -113,9 +113,9 @@ def test_rnn_train_partial_result_continues_exactly():
     threading.Timer(0.3, control.cancel).start()
     out = _core.rnn_train_many([rnn._job_to_core(job, 0, {})], 1, control)
     d = out[0]
-    assert d["cancelled"] and 0 < d["state"]["epoch"] < 10**7
-    done = int(d["state"]["epoch"])
-    assert d["loss"].size == -(-done // 7) == d["group_norms"].shape[1]
+    assert d.cancelled and 0 < d.state["epoch"] < 10**7
+    done = int(d.state["epoch"])
+    assert d.loss.size == -(-done // 7) == d.group_norms.shape[1]
     assert control.epochs == done
     part = rnn._result_from_core(job, d)
     assert part.interrupted

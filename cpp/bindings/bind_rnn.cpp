@@ -97,27 +97,6 @@ py::dict state_to_dict(const TrainStateData& st) {
   return d;
 }
 
-py::dict result_to_dict(const RunResult& r) {
-  py::dict d;
-  d["epochs"] = to_numpy(r.epochs);
-  d["loss"] = to_numpy(r.loss);
-  d["grad_norm"] = to_numpy(r.grad_norm);
-  d["weight_norm"] = to_numpy(r.weight_norm);
-  d["accuracy"] = to_numpy(r.accuracy);
-  d["fixed_point_count"] =
-      r.fixed_point_count.empty() ? py::object(py::none()) : py::object(to_numpy(r.fixed_point_count));
-  auto gn = to_numpy(r.group_norms);
-  d["group_norms"] = gn.reshape({static_cast<py::ssize_t>(kNumGroups), static_cast<py::ssize_t>(r.loss.size())});
-  py::list snaps;
-  for (const auto& [epoch, params] : r.snapshots) snaps.append(py::make_tuple(epoch, to_numpy(params)));
-  d["snapshots"] = snaps;
-  d["state"] = state_to_dict(r.state);
-  d["diverged"] = r.diverged;
-  d["diverged_epoch"] = r.diverged_epoch;
-  d["cancelled"] = r.cancelled;
-  return d;
-}
-
 py::list train_many_py(const py::list& jobs, int n_threads, Control* control) {
   std::vector<RunSpec> runs;
   runs.reserve(jobs.size());
@@ -139,7 +118,7 @@ py::list train_many_py(const py::list& jobs, int n_threads, Control* control) {
   py::list out;
   // A job stopped by a cancel comes back with "cancelled": True (its partial result); one never started: None.
   for (std::size_t i = 0; i < runs.size(); ++i)
-    out.append(done[i] || results[i].cancelled ? py::object(result_to_dict(results[i])) : py::object(py::none()));
+    out.append(done[i] || results[i].cancelled ? py::cast(std::move(results[i])) : py::object(py::none()));
   return out;
 }
 
@@ -269,6 +248,37 @@ void bind_rnn(py::module_& m) {
           [](RunSpec& r, const py::object& a) {
             r.fixed_point_grid = a.is_none() ? std::vector<double>{} : to_vector(a, "fixed_point_grid");
           });
+
+  py::class_<RunResult>(m, "RnnRunResult",
+                        "One run's result as the engine returns it; ghostfast.rnn turns it into a TrainResult.")
+      .def_property_readonly("epochs", [](const RunResult& r) { return to_numpy(r.epochs); })
+      .def_property_readonly("loss", [](const RunResult& r) { return to_numpy(r.loss); })
+      .def_property_readonly("grad_norm", [](const RunResult& r) { return to_numpy(r.grad_norm); })
+      .def_property_readonly("weight_norm", [](const RunResult& r) { return to_numpy(r.weight_norm); })
+      .def_property_readonly("accuracy", [](const RunResult& r) { return to_numpy(r.accuracy); })
+      .def_property_readonly("fixed_point_count",
+                             [](const RunResult& r) {
+                               return r.fixed_point_count.empty() ? py::object(py::none())
+                                                                  : py::object(to_numpy(r.fixed_point_count));
+                             })
+      .def_property_readonly(
+          "group_norms",
+          [](const RunResult& r) {
+            return to_numpy(r.group_norms)
+                .reshape({static_cast<py::ssize_t>(kNumGroups), static_cast<py::ssize_t>(r.loss.size())});
+          },
+          "[group, record] gradient norm of each group (NaN rows for absent groups).")
+      .def_property_readonly("snapshots",
+                             [](const RunResult& r) {
+                               py::list snaps;
+                               for (const auto& [epoch, params] : r.snapshots)
+                                 snaps.append(py::make_tuple(epoch, to_numpy(params)));
+                               return snaps;
+                             })
+      .def_property_readonly("state", [](const RunResult& r) { return state_to_dict(r.state); })
+      .def_readonly("diverged", &RunResult::diverged)
+      .def_readonly("diverged_epoch", &RunResult::diverged_epoch)
+      .def_readonly("cancelled", &RunResult::cancelled);
 
   m.def("rnn_train_many", &train_many_py, py::arg("jobs"), py::arg("n_threads") = 0, py::arg("control") = nullptr,
         "Train independent RNN jobs (RnnJob, built by ghostfast.rnn) in parallel; a job stopped by a cancel "

@@ -18,6 +18,7 @@ __all__: list[str] = [
     "RnnOptimizer",
     "RnnOutput",
     "RnnReadout",
+    "RnnRunResult",
     "RnnTaskData",
     "adam_slow_points",
     "build_version",
@@ -357,6 +358,38 @@ class RnnJob:
     def stream(self) -> int: ...
     @stream.setter
     def stream(self, arg0: typing.SupportsInt | typing.SupportsIndex) -> None: ...
+
+class RnnRunResult:
+    """
+    One run's result as the engine returns it; ghostfast.rnn turns it into a TrainResult.
+    """
+    @property
+    def accuracy(self) -> numpy.typing.NDArray[numpy.float64]: ...
+    @property
+    def cancelled(self) -> bool: ...
+    @property
+    def diverged(self) -> bool: ...
+    @property
+    def diverged_epoch(self) -> int: ...
+    @property
+    def epochs(self) -> numpy.typing.NDArray[numpy.int64]: ...
+    @property
+    def fixed_point_count(self) -> typing.Any: ...
+    @property
+    def grad_norm(self) -> numpy.typing.NDArray[numpy.float64]: ...
+    @property
+    def group_norms(self) -> numpy.ndarray:
+        """
+        [group, record] gradient norm of each group (NaN rows for absent groups).
+        """
+    @property
+    def loss(self) -> numpy.typing.NDArray[numpy.float64]: ...
+    @property
+    def snapshots(self) -> list: ...
+    @property
+    def state(self) -> dict: ...
+    @property
+    def weight_norm(self) -> numpy.typing.NDArray[numpy.float64]: ...
 
 def _parallel_error_probe(
     n: typing.SupportsInt | typing.SupportsIndex,

@@ -917,9 +917,9 @@ def _job_to_core(job: Any, i: int, model_cache: dict) -> Any:
     )
 
 
-def _result_from_core(job: TrainJob, d: dict[str, Any]) -> TrainResult:
+def _result_from_core(job: TrainJob, d: Any) -> TrainResult:
     model = job.model
-    st = d["state"]
+    st = d.state
     adam = job.optimizer == "adam"
     state = TrainState(
         params=_unflatten(model, st["params"]),
@@ -930,22 +930,22 @@ def _result_from_core(job: TrainJob, d: dict[str, Any]) -> TrainResult:
         epoch=int(st["epoch"]),
         optimizer=job.optimizer,
     )
-    group_norms = d["group_norms"]
+    group_norms = d.group_norms
     return TrainResult(
-        loss=d["loss"],
-        grad_norm=d["grad_norm"],
+        loss=d.loss,
+        grad_norm=d.grad_norm,
         grad_norm_groups={g: group_norms[GROUPS.index(g)].copy() for g in model.groups},
-        weight_norm=d["weight_norm"],
-        accuracy=d["accuracy"],
-        epochs=d["epochs"],
+        weight_norm=d.weight_norm,
+        accuracy=d.accuracy,
+        epochs=d.epochs,
         params=_unflatten(model, st["params"]),
         state=state,
-        snapshots={int(e): _unflatten(model, p) for e, p in d["snapshots"]},
-        diverged=bool(d["diverged"]),
-        diverged_epoch=int(d["diverged_epoch"]),
-        fixed_point_count=d["fixed_point_count"],
+        snapshots={int(e): _unflatten(model, p) for e, p in d.snapshots},
+        diverged=bool(d.diverged),
+        diverged_epoch=int(d.diverged_epoch),
+        fixed_point_count=d.fixed_point_count,
         model=model,
-        interrupted=bool(d.get("cancelled", False)),
+        interrupted=bool(d.cancelled),
     )
 
 
@@ -982,7 +982,7 @@ def _train_jobs(
     )
     if control is not None:
         out = _core.rnn_train_many(core_jobs, threads, control)
-        return [None if d is None or d["cancelled"] else _result_from_core(job, d) for job, d in zip(jobs, out)], False
+        return [None if d is None or d.cancelled else _result_from_core(job, d) for job, d in zip(jobs, out)], False
     total = sum(int(j.epochs) for j in core_jobs)
     out, interrupted = run_with_control(
         lambda c: _core.rnn_train_many(core_jobs, threads, c),
