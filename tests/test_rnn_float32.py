@@ -196,3 +196,21 @@ def test_float32_matches_pytorch_float32():
         opt.step()
         losses.append(float(loss.detach()))
     np.testing.assert_allclose(ours.loss, losses, rtol=1e-4)
+
+
+def test_analysis_takes_float32_parameters():
+    """The analysis computes in float64; a float32 model's parameters go in as they come out of training."""
+    from ghostfast import analysis
+
+    res = rnn.train(_as_f32(RANK1), DA, 0.02, 50, params=rnn.init_params(_as_f32(RANK1), 40), seed=0)
+    p32 = res.params
+    p64 = {g: v.astype(np.float64) for g, v in p32.items()}
+    grid = np.linspace(-3, 3, 201)
+    np.testing.assert_array_equal(analysis.flow_map_1d(p32, grid), analysis.flow_map_1d(p64, grid))
+    a, b = analysis.fixed_points_1d(p32, grid), analysis.fixed_points_1d(p64, grid)
+    np.testing.assert_array_equal(np.asarray(a.kappa), np.asarray(b.kappa))
+    model2 = _as_f32(rnn.Model(N=30, rank=2, readout="latent_linear", read="before", n_in=1))
+    q32 = rnn.init_params(model2, 3)
+    r32 = analysis.latent_reduction(q32)
+    r64 = analysis.latent_reduction({g: v.astype(np.float64) for g, v in q32.items()})
+    np.testing.assert_array_equal(analysis.latent_flow(r32, [0.1, -0.2]), analysis.latent_flow(r64, [0.1, -0.2]))
