@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ._validation import check_choice, check_threads
+
+if TYPE_CHECKING:
+    from .rnn import TrainResult
 
 #: The three sizes every figure function accepts.
 SCALES = ("quick", "default", "paper")
@@ -44,7 +47,7 @@ class FigureResult:
         png = os.path.join(os.fspath(out_dir), f"{self.name}.png")
         npz = os.path.join(os.fspath(out_dir), f"{self.name}.npz")
         self.figure.savefig(png, dpi=dpi)
-        arrays = {k: np.asarray(v) for k, v in self.data.items()}
+        arrays: Dict[str, Any] = {k: np.asarray(v) for k, v in self.data.items()}
         arrays["params_json"] = np.array(json.dumps(_plain(self.params), sort_keys=True))
         with open(npz, "wb") as fh:
             np.savez(fh, **arrays)
@@ -88,6 +91,13 @@ def new_figure(
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False, **subplot_kw)
     return fig, axes
+
+
+def finished(results: Sequence[Optional[TrainResult]]) -> List[TrainResult]:
+    """The results of ``rnn.train_many``, all of which must have run (None: a job cancelled before it ran)."""
+    if any(r is None for r in results):
+        raise RuntimeError("rnn.train_many was interrupted before every job ran; the figure needs them all")
+    return [r for r in results if r is not None]
 
 
 def mean_sem(values: np.ndarray, axis: int) -> Tuple[np.ndarray, np.ndarray]:

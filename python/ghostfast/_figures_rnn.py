@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import analysis, metrics, plotting, rnn, sweep, tasks
-from ._figures_base import FigureResult, band, check_scale, mean_sem, new_figure, pick, threads
+from ._figures_base import FigureResult, band, check_scale, finished, mean_sem, new_figure, pick, threads
 from ._validation import check_int
 
 _T_RNN = 20
@@ -124,6 +124,7 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
     plotting.plot_history(res.loss, res.grad_norm, ax=ax_hist, epochs=res.epochs, ylim=(1e-6, 5.0))
     for e in flow_epochs:
         ax_hist.axvline(e, color="grey", lw=0.8, ls=":")
+    assert res.fixed_point_count is not None  # counted on fixed_point_grid
     max_fp = int(np.max(res.fixed_point_count))
     ax_hist.set_title(
         f"Fig 3A: rank-one RNN (N = 100, T = {_T_RNN}), seed {seed}, SGD lr {lr:g}, {epochs} epochs; "
@@ -557,6 +558,7 @@ def fig8b_ablation(
         n_threads=nt,
         progress=progress,
     )
+    assert phase1.params is not None  # keep_params=True
     acc1 = phase1.accuracy[0]  # (seed, epoch)
     keep = (acc1[:, 5950:6000].max(axis=1) <= 0.5) & (acc1[:, :6000].max(axis=1) > 0.5) & phase1.done[0]
     sel = np.flatnonzero(keep)
@@ -569,7 +571,7 @@ def fig8b_ablation(
             p = {k: np.array(v, copy=True) for k, v in final.items()}
             p["c"] = np.array(float(c))
             jobs.append(rnn.TrainJob(model=model, task=task, lr=lr, epochs=extra, params=p))
-    out = rnn.train_many(jobs, n_threads=nt)
+    out = finished(rnn.train_many(jobs, n_threads=nt))
     acc2 = np.stack([r.accuracy for r in out]).reshape(sel.size, c_values.size, extra)
     grad2 = np.stack([r.grad_norm for r in out]).reshape(sel.size, c_values.size, extra)
     lo = 5800

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import analysis, plotting, rnn, sweep, tasks
-from ._figures_base import FigureResult, check_scale, new_figure, pick, threads
+from ._figures_base import FigureResult, check_scale, finished, new_figure, pick, threads
 from ._validation import check_choice, check_int
 
 #: Fig 7: task -> (config, output nonlinearity, example lr index in logspace(-3, 1, 20), example seeds).
@@ -283,7 +283,9 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
 
     fig = Figure(figsize=(14.0, 7.4), layout="constrained")
     # the right 3-D panel's "PC 3" label stays inside (ConstrainedLayoutEngine.set takes rect)
-    fig.get_layout_engine().set(rect=(0.0, 0.0, 0.975, 1.0))  # type: ignore[call-arg]
+    engine = fig.get_layout_engine()
+    assert engine is not None  # layout="constrained" sets one
+    engine.set(rect=(0.0, 0.0, 0.975, 1.0))  # type: ignore[call-arg]
     gs = fig.add_gridspec(3, 4, height_ratios=(1.0, 1.5, 0.04))
     ax_loss = fig.add_subplot(gs[0, :2])
     ax_acc = fig.add_subplot(gs[0, 2:])
@@ -406,7 +408,7 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
         )
         for s, k in zip(range(n_seeds), keys)
     ]
-    out1 = rnn.train_many(jobs1, n_threads=nt)
+    out1 = finished(rnn.train_many(jobs1, n_threads=nt))
     jobs2 = []
     for r, k in zip(out1, keys):
         for c in caps:
@@ -425,7 +427,7 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
                     state=r.state,
                 )
             )
-    out2 = rnn.train_many(jobs2, n_threads=nt)
+    out2 = finished(rnn.train_many(jobs2, n_threads=nt))
     acc1 = np.stack([r.accuracy for r in out1])  # (seed, n1)
     loss1 = np.stack([r.loss for r in out1])
     acc2 = np.stack([r.accuracy for r in out2]).reshape(n_seeds, caps.size, -1)
@@ -441,10 +443,10 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
     fig, axes = new_figure(2, 1, figsize=(7.0, 6.4), sharex=True)
     ax_acc, ax_loss = axes[:, 0]
     colors = ("tab:blue", "tab:green", "tab:orange", "tab:red", "black")
-    for k, (c, color) in enumerate(zip(caps, colors)):
+    for i, (c, color) in enumerate(zip(caps, colors)):
         label = "c = ∞ (no cap)" if np.isinf(c) else f"c = {c:g}"
-        band(ax_acc, epochs, acc_mean[k], acc_sem[k], color=color, label=label)
-        band(ax_loss, epochs, loss_mean[k], loss_sem[k], floor=1e-6, color=color)
+        band(ax_acc, epochs, acc_mean[i], acc_sem[i], color=color, label=label)
+        band(ax_loss, epochs, loss_mean[i], loss_sem[i], floor=1e-6, color=color)
     for a in (ax_acc, ax_loss):
         a.axvline(E1, color="grey", ls="--", lw=1)
     ax_acc.set_ylabel("accuracy (mean ± SEM)")

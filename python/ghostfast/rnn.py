@@ -458,7 +458,7 @@ def init_params(
             "c": ("constant", float(model.confidence)),
         }
     else:
-        fan = K if model.readout == "latent_linear" else N
+        fan = N if model.readout != "latent_linear" or K is None else K
         low_rank = model.rank != "full"
         specs = {
             "m": ("normal", 1.0),
