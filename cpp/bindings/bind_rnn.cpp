@@ -5,7 +5,7 @@
 #include <tuple>
 
 #include "boundary.hpp"
-#include "ghostfast/rnn_train.hpp"
+#include "ghostfast/rnn_train_many.hpp"
 
 namespace py = pybind11;
 using namespace ghostfast::rnn;
@@ -97,7 +97,7 @@ py::dict state_to_dict(const TrainStateData& st) {
   return d;
 }
 
-py::list train_many_py(const py::list& jobs, int n_threads, Control* control) {
+py::list train_many_py(const py::list& jobs, int n_threads, Control* control, bool lanes) {
   std::vector<RunSpec> runs;
   runs.reserve(jobs.size());
   for (std::size_t i = 0; i < jobs.size(); ++i) {
@@ -113,7 +113,7 @@ py::list train_many_py(const py::list& jobs, int n_threads, Control* control) {
   std::vector<unsigned char> done;
   {
     py::gil_scoped_release release;
-    train_many(runs, results, done, n_threads, control);
+    train_many(runs, results, done, n_threads, control, lanes);
   }
   py::list out;
   // A job stopped by a cancel comes back with "cancelled": True (its partial result); one never started: None.
@@ -281,8 +281,10 @@ void bind_rnn(py::module_& m) {
       .def_readonly("cancelled", &RunResult::cancelled);
 
   m.def("rnn_train_many", &train_many_py, py::arg("jobs"), py::arg("n_threads") = 0, py::arg("control") = nullptr,
+        py::arg("lanes") = true,
         "Train independent RNN jobs (RnnJob, built by ghostfast.rnn) in parallel; a job stopped by a cancel "
-        "returns its partial result with cancelled=True, one never started returns None.");
+        "returns its partial result with cancelled=True, one never started returns None. lanes: train runs of one "
+        "small shape together in SIMD lanes (the same numbers as alone).");
   m.def(
       "rnn_tanh",
       [](const py::array& x) -> py::array {

@@ -10,7 +10,7 @@
 #include <memory>
 #include <vector>
 
-#include "ghostfast/rnn_train.hpp"
+#include "ghostfast/rnn_train_many.hpp"
 
 using namespace ghostfast::rnn;
 
@@ -355,5 +355,87 @@ int main() {
   if (failures == 0)
     std::printf("all RNN core checks passed (tanh worst %.0f ulp, float32 %.0f ulp, kernels %d)\n", worst, worst_f32,
                 static_cast<int>(vector_kernel()));
+
+  // 10. SIMD lane groups: every run of a train_many call trained in a lane group gives the bits of the same run
+  // trained alone (train_run), for each readout, read before/after, inputs, SGD and Adam, both precisions,
+  // 1-4 trials, ranks 1-3, a run that diverges mid-group, snapshots, and a run resumed from a state.
+  int lane_runs_diverged = 0;
+  for (Dtype dtype : {Dtype::Float64, Dtype::Float32})
+    for (int variant = 0; variant < 6; ++variant) {
+      const Readout readouts[3] = {Readout::Latent, Readout::Linear, Readout::LatentLinear};
+      const Readout ro = readouts[variant % 3];
+      const int K = 1 + variant % 3, n_in = variant >= 3 ? 2 : 0, B = 1 + variant % 4;
+      ModelSpec s = make_model(false, K, ro, variant % 2 == 1, n_in, 0.0);
+      s.N = 21;  // two 8-lane blocks and a tail in every dot
+      s.x0.assign(s.N, -0.2);
+      s.dtype = dtype;
+      if (ro != Readout::Latent) s.output = variant == 4 ? Output::Tanh : Output::Sigmoid;
+      if (variant == 5) s.trainable[kB] = false;
+      auto task = make_task(B, 9, n_in);
+      const Layout L = make_layout(s);
+      std::vector<RunSpec> group;
+      const int n_runs = dtype == Dtype::Float32 ? 19 : 11;  // a full group and a partial one
+      for (int i = 0; i < n_runs; ++i) {
+        RunSpec j;
+        j.model = s;
+        j.task = task;
+        j.params.resize(L.total);
+        ghostfast::Rng init(static_cast<std::uint64_t>(i), 3, 5);
+        for (double& v : j.params) v = 0.6 * init.normal();
+        j.optimizer = variant % 2 == 0 ? Optimizer::Sgd : Optimizer::Adam;
+        j.lr = (j.optimizer == Optimizer::Adam ? 0.002 : 0.05) * (1 + i);
+        if (i == 3) j.lr = 1e300;  // diverges after one step
+        j.epochs = 25;
+        j.record_every = 1 + variant % 2;
+        j.key0 = static_cast<std::uint64_t>(i);
+        j.snapshot_epochs = {0, 7, static_cast<std::int64_t>(i % 5), 25};
+        group.push_back(j);
+      }
+      {  // a resumed run joins the group when its first epoch matches: resume all from epoch 10
+        std::vector<RunResult> head(group.size());
+        for (std::size_t i = 0; i < group.size(); ++i) {
+          RunSpec h = group[i];
+          h.epochs = 10;
+          train_run(h, head[i]);
+        }
+        for (std::size_t i = 0; i < group.size(); ++i)
+          if (i % 2 == 1 && !head[i].diverged) {
+            group[i].has_state = true;
+            group[i].state = head[i].state;
+          }
+        for (std::size_t i = 0; i < group.size(); ++i)
+          if (i % 2 == 0) {
+            group[i].has_state = true;
+            group[i].state = head[i].state;
+            group[i].state.epoch = 10;
+          }
+      }
+      const LanePlan plan = plan_lanes(group, 1, true);
+      CHECK(!plan.groups.empty(), "lanes: runs of one shape not grouped");
+      std::vector<RunResult> many;
+      std::vector<unsigned char> done;
+      train_many(group, many, done, 2, nullptr);
+      for (std::size_t i = 0; i < group.size(); ++i) {
+        RunResult alone;
+        train_run(group[i], alone);
+        const RunResult& m = many[i];
+        auto same = [](const std::vector<double>& x, const std::vector<double>& y) {
+          return x.size() == y.size() && (x.empty() || std::memcmp(x.data(), y.data(), x.size() * sizeof(double)) == 0);
+        };
+        const bool ok = done[i] && same(m.loss, alone.loss) && same(m.grad_norm, alone.grad_norm) &&
+                        same(m.weight_norm, alone.weight_norm) && same(m.accuracy, alone.accuracy) &&
+                        same(m.group_norms, alone.group_norms) && m.epochs == alone.epochs &&
+                        same(m.state.params, alone.state.params) && same(m.state.adam_m, alone.state.adam_m) &&
+                        same(m.state.adam_v, alone.state.adam_v) && m.state.adam_step == alone.state.adam_step &&
+                        m.state.epoch == alone.state.epoch && m.state.rng == alone.state.rng &&
+                        m.diverged == alone.diverged && m.diverged_epoch == alone.diverged_epoch &&
+                        m.snapshots == alone.snapshots;
+        CHECK(ok, "lanes: %s variant %d run %zu differs from the run alone (diverged %d/%d)",
+              dtype == Dtype::Float32 ? "f32" : "f64", variant, i, int(m.diverged), int(alone.diverged));
+      }
+      lane_runs_diverged += many[3].diverged ? 1 : 0;
+    }
+  CHECK(lane_runs_diverged >= 4, "lanes: only %d runs with lr 1e300 diverged", lane_runs_diverged);
+
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }

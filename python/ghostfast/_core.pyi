@@ -540,10 +540,13 @@ def rnn_tanh(x: numpy.ndarray) -> numpy.ndarray:
     """
 
 def rnn_train_many(
-    jobs: list, n_threads: typing.SupportsInt | typing.SupportsIndex = 0, control: Control | None = None
+    jobs: list,
+    n_threads: typing.SupportsInt | typing.SupportsIndex = 0,
+    control: Control | None = None,
+    lanes: bool = True,
 ) -> list:
     """
-    Train independent RNN jobs (RnnJob, built by ghostfast.rnn) in parallel; a job stopped by a cancel returns its partial result with cancelled=True, one never started returns None.
+    Train independent RNN jobs (RnnJob, built by ghostfast.rnn) in parallel; a job stopped by a cancel returns its partial result with cancelled=True, one never started returns None. lanes: train runs of one small shape together in SIMD lanes (the same numbers as alone).
     """
 
 def speed_field_2d(

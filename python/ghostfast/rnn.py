@@ -969,7 +969,14 @@ def estimate_train_memory(jobs: Sequence[TrainJob]) -> int:
 
 
 def _train_jobs(
-    jobs: list, threads: int, control: Any, progress: bool | None, max_memory: float, desc: str, names: str
+    jobs: list,
+    threads: int,
+    control: Any,
+    progress: bool | None,
+    max_memory: float,
+    desc: str,
+    names: str,
+    lanes: bool = True,
 ) -> tuple[list, bool]:
     """Validate, check memory, run (interruptibly unless the caller brings its own control), convert."""
     cache: dict = {}
@@ -981,11 +988,11 @@ def _train_jobs(
         f"raise {names}record_every, train fewer epochs per call (continue with state=), or raise max_memory",
     )
     if control is not None:
-        out = _core.rnn_train_many(core_jobs, threads, control)
+        out = _core.rnn_train_many(core_jobs, threads, control, lanes)
         return [None if d is None or d.cancelled else _result_from_core(job, d) for job, d in zip(jobs, out)], False
     total = sum(int(j.epochs) for j in core_jobs)
     out, interrupted = run_with_control(
-        lambda c: _core.rnn_train_many(core_jobs, threads, c),
+        lambda c: _core.rnn_train_many(core_jobs, threads, c, lanes),
         total=total,
         progress=progress,
         desc=desc,
@@ -1002,10 +1009,14 @@ def train_many(
     control: Any = None,
     progress: bool | None = None,
     max_memory: float = DEFAULT_MAX_MEMORY,
+    lanes: bool = True,
 ) -> list[TrainResult | None]:
     """Train independent jobs in ONE C++ call, OpenMP-parallel over jobs, GIL released.
 
-    Each result depends only on its job (bit-identical for any ``n_threads``). All jobs are validated, and the
+    Jobs of one small shape (low rank up to 15, at most 8 trials, no noise, no readout cap or fixed-point grid;
+    the same model, task, optimizer and epoch schedule) are trained together, one network per SIMD lane
+    (4-16 networks per vector, by precision and CPU); the others one by one. Each result depends only on its
+    job: bit-identical for any ``n_threads``, grouping or ``lanes``. All jobs are validated, and the
     memory their results need is checked against ``max_memory`` (bytes; ValueError above it), before any work
     starts. ``progress``: a tqdm bar over epochs (None: only in an interactive terminal or a notebook).
 
@@ -1022,6 +1033,13 @@ def train_many(
         OpenMP threads (None: ``OMP_NUM_THREADS`` or all cores).
     control : ghostfast._core.Control or None
         Progress counter and cancel flag shared with the running call.
+    progress : bool or None
+        A progress bar over epochs (None: only in an interactive terminal or a notebook).
+    max_memory : float
+        Bytes the results may take (ValueError above it).
+    lanes : bool
+        Train jobs of one small shape together in SIMD lanes (default). False trains every job alone: the
+        same numbers, for comparisons.
 
     Returns
     -------
@@ -1045,7 +1063,10 @@ def train_many(
     if progress is not None:
         check_bool(progress, "progress")
     max_memory = check_real(max_memory, "max_memory", positive=True, finite=False)
-    results, interrupted = _train_jobs(jobs, threads, control, progress, max_memory, "rnn.train_many", "jobs' ")
+    lanes = check_bool(lanes, "lanes")
+    results, interrupted = _train_jobs(
+        jobs, threads, control, progress, max_memory, "rnn.train_many", "jobs' ", lanes
+    )
     if interrupted:
         n_done = sum(1 for r in results if r is not None and not r.interrupted)
         n_part = sum(1 for r in results if r is not None and r.interrupted)

@@ -316,28 +316,4 @@ inline bool train_run(const RunSpec& r, RunResult& out, Control* control = nullp
   return train_run_t<double>(r, out, control, n_threads);
 }
 
-// Runs independent jobs in parallel (dynamic schedule). done[i] = 1 for jobs that finished; cancelled jobs
-// stay 0. Each job's result depends only on the job. The first exception is rethrown after the loop.
-inline void train_many(const std::vector<RunSpec>& runs, std::vector<RunResult>& results,
-                       std::vector<unsigned char>& done, int n_threads, Control* control) {
-  results.assign(runs.size(), RunResult{});
-  done.assign(runs.size(), 0);
-  auto run = [&](std::size_t i, int run_threads) {
-    if (control && control->cancelled()) return;
-    if (train_run(runs[i], results[i], control, run_threads)) {
-      done[i] = 1;
-      if (control) control->finish_one();
-    }
-  };
-  // One run: its trial chunks share the threads, called from here (inside a parallel region of one thread its
-  // team would be a nested one, rebuilt every pass: measured slower than one thread). Several runs: one
-  // thread each. The numbers are the same either way.
-  if (runs.size() == 1) {
-    run(0, resolve_threads(n_threads));
-    return;
-  }
-  parallel_for(static_cast<std::int64_t>(runs.size()), n_threads,
-               [&](std::int64_t i) { run(static_cast<std::size_t>(i), 1); });
-}
-
 }  // namespace ghostfast::rnn
