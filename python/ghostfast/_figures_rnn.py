@@ -23,7 +23,7 @@ _KAPPA_PLOT = _KAPPA_FULL[200:800]
 
 
 def rank_one_model(confidence: float = 10.0, train_confidence: bool = False) -> rnn.Model:
-    """Spec section 3.1's rank-one network with the paper's PyTorch initialisation."""
+    """The rank-one network of paper Fig 3 with the paper's PyTorch initialisation."""
     return rnn.Model(
         N=100,
         rank=1,
@@ -83,6 +83,15 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
     The number of fixed points (sign changes of f on linspace(-15, 15, 1000)) is counted at every recorded
     epoch (the paper's supplementary "fixed point test"): ``data["fixed_point_count"]``.
 
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (table above).
+    seed : int
+        Seed of the PyTorch-style initialisation (40: the paper's network).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
+
     Returns
     -------
     FigureResult
@@ -91,9 +100,16 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
 
     Examples
     --------
-    >>> res = fig3_small_lr(scale="quick")
-    >>> res.data["flow"].shape
-    (3, 600)
+    The quick scale trains at lr 0.01 for 20 000 epochs; ``scale="paper"`` is paper Fig 3A (lr 0.003,
+    500 000 epochs).
+
+    >>> from ghostfast import figures
+    >>> res = figures.fig3_small_lr(scale="quick")
+    >>> loss = res.data["loss"]
+    >>> bool(loss[0] > 0.999 and loss[-1] < 0.05)  # from the plateau to learned
+    True
+    >>> int(res.data["fixed_point_count"].max())  # no bifurcation: one fixed point at every recorded epoch
+    1
     """
     scale = check_scale(scale)
     seed = check_int(seed, "seed", minimum=0)
@@ -171,7 +187,18 @@ def fig3_large_lr(
     (first loss < 0.5 at epoch 5051) and then oscillates around L ~ 0.03-0.6 instead of the paper's behaviour;
     lr 0.02 is above the critical rate, so the post-drop path depends on rounding. With ``flow_epochs=None`` the
     flow maps are drawn at (d - 7, d, d + 3), d = the detected drop epoch (the paper's spacing); pass
-    ``flow_epochs=(5156, 5163, 5166)`` for the paper's epochs. Same computation at every scale (~0.3 s).
+    ``flow_epochs=(5156, 5163, 5166)`` for the paper's epochs.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Every scale runs the same computation (the paper's).
+    seed : int
+        Seed of the PyTorch-style initialisation (40: the paper's network).
+    flow_epochs : sequence of 3 int, optional
+        Epochs of the three flow maps (None: around the detected drop, see above).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
 
     Returns
     -------
@@ -181,6 +208,18 @@ def fig3_large_lr(
         ``accuracy``, ``drop_epoch`` (0-d), ``flow_epochs`` (3,), ``kappa`` (600,), ``flow`` (3, 600),
         ``kappa0`` (3,), ``window_epochs`` (W,) (drop - 60 ... drop + 140), ``fixed_point_kappa`` (W,) (the
         largest fixed point at the start of each window epoch).
+
+    Examples
+    --------
+    >>> from ghostfast import figures
+    >>> res = figures.fig3_large_lr(scale="quick")
+    >>> drop = int(res.data["drop_epoch"])
+    >>> 4000 < drop < 6000
+    True
+    >>> # the drop comes as the largest fixed point kappa* passes the readout threshold kappa = 1
+    >>> crossing = res.data["window_epochs"][res.data["fixed_point_kappa"] > 1.0][0]
+    >>> abs(int(crossing) - drop) <= 10
+    True
     """
     scale = check_scale(scale)
     seed = check_int(seed, "seed", minimum=0)
@@ -296,7 +335,7 @@ def fig3_large_lr(
 
 
 def full_rank_delayed_model() -> rnn.Model:
-    """Spec section 3.3's full-rank network (paper Fig 6A, right): W, w_out, b_out ~ N(0, 1/N), b = 0, linear
+    """The full-rank network of paper Fig 6A (right): W, w_out, b_out ~ N(0, 1/N), b = 0, linear
     sigmoid readout of the state after each update, x0 = -0.3."""
     return rnn.Model(
         N=100, rank="full", alpha=0.5, readout="linear", output="sigmoid", read="after", x0=-0.3, init="delayed"
@@ -327,6 +366,15 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     (*) 6e7 full-rank run-epochs at 0.23 ms each on 2 loaded cores (measured, 3001-epoch sweep): ~4 h;
     ``ghostfast reproduce all --scale paper`` prints the estimate from the measured cost per run-epoch.
 
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (table above).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
+    progress : bool, optional
+        A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
+
     Returns
     -------
     FigureResult
@@ -334,6 +382,20 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
         (``one``, ``full``): ``lrs`` (n,), ``seeds`` (s,), ``epochs_shown`` (k,), ``loss`` (n, s, k),
         ``mean_loss`` (n, k), ``trapped_fraction`` (n,), ``learned`` (n, s) (:func:`ghostfast.metrics.learned`),
         ``grad_norm_final`` (n, s). Rank one's arrays also without prefix (``lrs``, ``mean_loss``, ...).
+
+    Examples
+    --------
+    The quick scale: 6 (rank one) and 7 (full rank) learning rates x 2 seeds.
+
+    >>> from ghostfast import figures
+    >>> res = figures.fig6a(scale="quick")
+    >>> lrs, trapped = res.data["one_lrs"], res.data["one_trapped_fraction"]
+    >>> wall = float(lrs[trapped == 1.0].min())  # rank one: every run from here up ends at L = 1
+    >>> bool((trapped[lrs >= wall] == 1.0).all())
+    True
+    >>> full_lrs, full_final = res.data["full_lrs"], res.data["full_mean_loss"][:, -1]
+    >>> bool((full_final[full_lrs >= 3 * wall] < 0.05).any())  # full rank still learns far beyond the wall
+    True
     """
     scale = check_scale(scale)
     runs = {
@@ -427,12 +489,33 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     rank 100: 0.86 ms), 5e7 run-epochs per rank: ~1e5 s in total. Split it over machines with
     ``sweep.sweep(..., backend="dask")``.
 
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (table above).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
+    progress : bool, optional
+        A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
+
     Returns
     -------
     FigureResult
         Two Axes. ``data``: ``ranks`` (k,), ``lrs`` (n,), ``seeds`` (s,), ``fraction_learned`` (n, k),
         ``relative_final_loss`` (n, s, k), ``record_epochs`` (r,), ``curve_lr`` (0-d), ``curves`` (k, r)
         (mean loss / loss0 at ``curve_lr``).
+
+    Examples
+    --------
+    The quick scale compares ranks 1 and 30 (3 seeds, lr 0.01, 3000 epochs).
+
+    >>> from ghostfast import figures
+    >>> res = figures.fig6b(scale="quick")
+    >>> res.data["ranks"].tolist()
+    [1, 30]
+    >>> rel = res.data["relative_final_loss"][0]  # final / initial loss, (seed, rank)
+    >>> bool((rel[:, 1] < 0.5 * rel[:, 0]).all())  # every seed gets further at rank 30 than at rank 1
+    True
     """
     scale = check_scale(scale)
     ranks, lrs, seeds, epochs, every = pick(
@@ -531,12 +614,34 @@ def fig8b_ablation(
     quick       0-11          10 plotted  ~1.3 s
     ==========  ============  ==========  =====================
 
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (table above).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
+    progress : bool, optional
+        A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
+
     Returns
     -------
     FigureResult
         Two Axes. ``data``: ``epochs`` (300,) = 5800..6099, ``c_values`` (n_c,), ``c_plotted`` (10,),
         ``accuracy_mean``/``accuracy_sem``/``grad_mean``/``grad_sem`` (n_c, 300), ``final_accuracy`` (n_c,)
         (mean accuracy over kept runs at epoch 6099), ``selected_seeds`` (n_sel,), ``n_selected`` (0-d).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ghostfast import figures
+    >>> res = figures.fig8b_ablation(scale="quick")  # seeds 0-11, 10 confidences
+    >>> int(res.data["n_selected"]) > 0  # some runs learned and then fell into the no-learning zone
+    True
+    >>> c, acc = res.data["c_values"], res.data["final_accuracy"]  # mean accuracy 100 epochs after the switch
+    >>> bool(acc[np.isclose(c, 10.0)][0] <= 0.5)  # at c = 10 they stay trapped ...
+    True
+    >>> bool((acc[c <= 0.2] > 0.5).all())  # ... at c <= 0.2 they leave the zone
+    True
     """
     scale = check_scale(scale)
     n_seeds = pick(scale, 12, 40, 100)
@@ -639,13 +744,30 @@ def fig8b_learnable(scale: str = "default", *, seed: int = 40, n_threads: Option
     reset. In the paper (float32) phase 1 ends trapped and lowering c lets learning resume; in float64 seed 40
     learns in phase 1 (drop near epoch 6000, c stays ~10) and the reset to c = 1 costs a transient loss
     increase before it converges again (the float32/float64 caveat of :mod:`ghostfast.figures`).
-    Same computation at every scale (~1 s).
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Every scale runs the same computation (the paper's).
+    seed : int
+        Seed of the PyTorch-style initialisation (40: the paper's network).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
 
     Returns
     -------
     FigureResult
         Two Axes. ``data``: ``epochs`` (20000,), ``loss``, ``grad_norm`` (20000,), ``c_end`` (2,) (c at the
         end of each phase), ``switch_epoch`` (0-d).
+
+    Examples
+    --------
+    >>> from ghostfast import figures
+    >>> res = figures.fig8b_learnable(scale="quick")
+    >>> int(res.data["switch_epoch"])  # c is reset to 1 here
+    10000
+    >>> bool(res.data["loss"][-100:].max() < 0.1)  # and the network converges again
+    True
     """
     scale = check_scale(scale)
     seed = check_int(seed, "seed", minimum=0)
