@@ -121,16 +121,16 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     scale pass as seed 0 does, with ghost speeds |F| 0.48 and 0.06 (seed 0: 0.08): the criterion of target 19 admits
     fast speed minima, so read the speed.
 
-    ==========  =====  ====================  ==========  =========  =============  ==========================
-    task        scale  trials (per class)    optimizer   epochs     snapshots      time (2 loaded cores)
-    ==========  =====  ====================  ==========  =========  =============  ==========================
-    DCDT        paper  1000 (500)            SGD 1e-3    100 000    every 5        see ``reproduce --list``
+    ==========  =====  ====================  ==========  =========  =============
+    task        scale  trials (per class)    optimizer   epochs     snapshots
+    ==========  =====  ====================  ==========  =========  =============
+    DCDT        paper  1000 (500)            SGD 1e-3    100 000    every 5
     DCDT        dflt   100 (50)              Adam 1e-3   6 000      every 20
-    DCDT        quick  20 (10)               Adam 1e-3   3 500      every 1        ~8 s
-    DMTS        paper  2000 (500)            Adam 1e-4   20 000     every 1        23 min (measured, bench)
+    DCDT        quick  20 (10)               Adam 1e-3   3 500      every 1
+    DMTS        paper  2000 (500)            Adam 1e-4   20 000     every 1
     DMTS        dflt   200 (50)              Adam 1e-4   8 000      every 40
-    DMTS        quick  40 (10)               Adam 1e-4   5 000      every 1        ~15 s
-    ==========  =====  ====================  ==========  =========  =============  ==========================
+    DMTS        quick  40 (10)               Adam 1e-4   5 000      every 1
+    ==========  =====  ====================  ==========  =========  =============
 
     Fewer trials per class than the paper's keep the expected gradient (the loss is a mean over trials) and
     change only the sampling noise of r0 and xi. DCDT at the reduced scales uses Adam instead of the paper's

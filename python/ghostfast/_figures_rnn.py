@@ -70,8 +70,7 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
     (red dot) and the readout threshold kappa = 1 (orange). After learning a ghost (a minimum of f slightly
     above 0) sits between kappa0 and 1.
 
-    Scales ("paper": paper Fig 3A exactly, 23 s measured on a loaded 2-core machine; default 8-11 s; quick
-    ~2 s; one run is serial):
+    Scales ("paper": paper Fig 3A exactly; one run, serial):
     ==========  ======  ========  ===========================  ============
     scale       lr      epochs    flow maps at epochs          record every
     ==========  ======  ========  ===========================  ============
@@ -353,18 +352,18 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
 
     One ``sweep.sweep`` call per network (OpenMP over runs). Rank-one seeds use the paper's PyTorch
     initialisation; full-rank seeds numpy's generator (compare statistically).
-    ==========  =====  ======================  =====  =========  ==========================  ================
-    scale       net    lrs                     seeds  epochs     epochs shown                time
-    ==========  =====  ======================  =====  =========  ==========================  ================
-    paper       one    logspace(-4, -1, 30)    0-9    200 001    10k 20k 30k 50k 100k 200k   7-8 min (measured)
-    paper       full   logspace(-4, 1, 30)     0-9    200 001    same                        ~4 h*
-    default     one    logspace(-3, -1, 9)     0-2    20 001     5k, 10k, 20k                9-17 s
-    default     full   logspace(-3, 1, 9)      0-2    5 001      1k, 2k, 5k                  ~30 s
-    quick       one    logspace(-2.5, -1, 6)   0-1    15 001     5k, 10k, 15k                ~3 s
-    quick       full   logspace(-2, 1, 7)      0-1    1 001      250, 500, 1k                ~3 s
-    ==========  =====  ======================  =====  =========  ==========================  ================
-    (*) 6e7 full-rank run-epochs at 0.23 ms each on 2 loaded cores (measured, 3001-epoch sweep): ~4 h;
-    ``ghostfast reproduce all --scale paper`` prints the estimate from the measured cost per run-epoch.
+    ==========  =====  ======================  =====  =========  ==========================
+    scale       net    lrs                     seeds  epochs     epochs shown
+    ==========  =====  ======================  =====  =========  ==========================
+    paper       one    logspace(-4, -1, 30)    0-9    200 001    10k 20k 30k 50k 100k 200k
+    paper       full   logspace(-4, 1, 30)     0-9    200 001    same
+    default     one    logspace(-3, -1, 9)     0-2    20 001     5k, 10k, 20k
+    default     full   logspace(-3, 1, 9)      0-2    5 001      1k, 2k, 5k
+    quick       one    logspace(-2.5, -1, 6)   0-1    15 001     5k, 10k, 15k
+    quick       full   logspace(-2, 1, 7)      0-1    1 001      250, 500, 1k
+    ==========  =====  ======================  =====  =========  ==========================
+    ``ghostfast reproduce --list`` estimates the time of each scale from the cost per run-epoch measured on
+    your machine.
 
     Parameters
     ----------
@@ -478,16 +477,15 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     Initialisation: ``rnn.init_params`` "delayed" preset (m, n, w_out, b_out ~ N(0, 1/N), b = 0) from numpy's
     generator, not the paper's PyTorch stream: compare statistically. One ``sweep.sweep`` call over
     lr x seed x rank.
-    ==========  ===================================  ======================  =====  ========  ==========
-    scale       K                                    lrs                     seeds  epochs    time
-    ==========  ===================================  ======================  =====  ========  ==========
-    paper       1, 2, 3, 4, 5, 10, 30, 50, 100       logspace(-3, 0, 10)     0-9    500 000   ~1 day*
-    default     1, 3, 10, 30                         0.03, 0.1               0-2    10 000    21-30 s
-    quick       1, 30                                0.01                    0-2    3 000     ~3 s
-    ==========  ===================================  ======================  =====  ========  ==========
-    (*) extrapolated from measured wall times per run-epoch on 2 loaded cores (rank 1: 33 us, rank 10: 0.15 ms,
-    rank 100: 0.86 ms), 5e7 run-epochs per rank: ~1e5 s in total. Split it over machines with
-    ``sweep.sweep(..., backend="dask")``.
+    ==========  ===================================  ======================  =====  ========
+    scale       K                                    lrs                     seeds  epochs
+    ==========  ===================================  ======================  =====  ========
+    paper       1, 2, 3, 4, 5, 10, 30, 50, 100       logspace(-3, 0, 10)     0-9    500 000
+    default     1, 3, 10, 30                         0.03, 0.1               0-2    10 000
+    quick       1, 30                                0.01                    0-2    3 000
+    ==========  ===================================  ======================  =====  ========
+    The paper scale is 5e7 run-epochs per rank (``ghostfast reproduce --list`` estimates its time); split it
+    over machines with ``sweep.sweep(..., backend="dask")``.
 
     Parameters
     ----------
@@ -606,13 +604,13 @@ def fig8b_ablation(
 
     Which seeds fall back depends on float rounding (lr 0.02 is above the critical rate): in float64, 56 of
     seeds 0-99 are kept (the paper's float32 count is not known).
-    ==========  ============  ==========  =====================
-    scale       seeds         c values    time (2 loaded cores)
-    ==========  ============  ==========  =====================
-    paper       0-99          30          25 s (measured)
-    default     0-39          30          5-8 s
-    quick       0-11          10 plotted  ~1.3 s
-    ==========  ============  ==========  =====================
+    ==========  ============  ==========
+    scale       seeds         c values
+    ==========  ============  ==========
+    paper       0-99          30
+    default     0-39          30
+    quick       0-11          10 plotted
+    ==========  ============  ==========
 
     Parameters
     ----------

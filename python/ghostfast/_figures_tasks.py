@@ -54,14 +54,13 @@ def fig7(
     The gradient norm is over ALL trainable parameters (``sweep`` records that), where the paper logged
     ||grad W||_F only; W dominates it in these runs but the two are not identical.
 
-    ==========  =====================  =====  =======  =============================================
-    scale       lrs                    seeds  epochs   time (2 loaded cores)
-    ==========  =====================  =====  =======  =============================================
-    paper       logspace(-3, 1, 20)    0-19   20 000   ~1.3 h each (extrapolated from the measured 0.58
-                                                       (DCDT) and 0.63 (DMTS) ms per run-epoch)
-    default     logspace(-3, 1, 9)     0-3    1 000    ~21 s (DCDT), ~23 s (DMTS)
-    quick       logspace(-3, 1, 5)     0-1    200      ~2 s
-    ==========  =====================  =====  =======  =============================================
+    ==========  =====================  =====  =======
+    scale       lrs                    seeds  epochs
+    ==========  =====================  =====  =======
+    paper       logspace(-3, 1, 20)    0-19   20 000
+    default     logspace(-3, 1, 9)     0-3    1 000
+    quick       logspace(-3, 1, 5)     0-1    200
+    ==========  =====================  =====  =======
 
     Parameters
     ----------
@@ -305,9 +304,9 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
     Claim: learning builds the task's attractors: the fixed-point structure changes across the accuracy jump,
     with the slow points inside the region the trajectories visit.
 
-    DCDT: the paper's computation at every scale (~4-7 s). DMTS: "paper" and "default" are the paper's
-    (100 001 epochs, ~40 s on a loaded machine); "quick" trains 50 001 epochs with snapshots at 100, 1000,
-    30 000, 50 000 (~20 s): seed 3 sits on a plateau at accuracy ~0.89 (loss ~0.06) until epoch ~40 000 and
+    DCDT: the paper's computation at every scale. DMTS: "paper" and "default" are the paper's
+    (100 001 epochs); "quick" trains 50 001 epochs with snapshots at 100, 1000,
+    30 000, 50 000: seed 3 sits on a plateau at accuracy ~0.89 (loss ~0.06) until epoch ~40 000 and
     then learns abruptly (accuracy 1.0 from ~50 000; measured, float64). Differences from the paper: numpy's generator for the initialisation, noise and r0
     (seed 3 is not the paper's network); each panel's PCA is fitted on that epoch's states (the paper pooled
     all saved epochs).
@@ -517,13 +516,13 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
     Phase 1 is shared by the five branches (trained once). Plotted: accuracy and loss, mean +- SEM over seeds.
     Claim (paper Fig 8C): late accuracy is higher for c in {0.5, 1, 3} than for c = inf.
 
-    ==========  =====  ================  ===================  ============================================
-    scale       seeds  epochs (1 + 2)    recorded every       time (2 loaded cores)
-    ==========  =====  ================  ===================  ============================================
-    paper       0-99   10 000 + 10 000   200                  ~2.5 h (extrapolated: 1.4 ms per run-epoch)
-    default     0-2    1 000 + 1 000     10                   27-40 s
-    quick       0-1    200 + 200         10                   ~4 s
-    ==========  =====  ================  ===================  ============================================
+    ==========  =====  ================  ===================
+    scale       seeds  epochs (1 + 2)    recorded every
+    ==========  =====  ================  ===================
+    paper       0-99   10 000 + 10 000   200
+    default     0-2    1 000 + 1 000     10
+    quick       0-1    200 + 200         10
+    ==========  =====  ================  ===================
 
     At the reduced scales the phases are far shorter than the paper's, so the effect of the cap need not
     have developed yet.
