@@ -7,7 +7,6 @@ import inspect
 
 import pytest
 
-# ghostfast.figures is checked once the figures branch (which is rewriting those docstrings) is merged.
 MODULES = [
     "ghostfast",
     "ghostfast.canonical",
@@ -16,6 +15,7 @@ MODULES = [
     "ghostfast.sweep",
     "ghostfast.analysis",
     "ghostfast.plotting",
+    "ghostfast.figures",
 ]
 
 

@@ -18,7 +18,14 @@ def fig1(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureRe
     +-sqrt(0.5): stable on the left, unstable on the right) and r = +0.5 (no fixed point; the flow slows near
     x = 0, the ghost), on x in linspace(-1, 1, 100) with ylim [-1, 2] and a zero line (paper Fig 1).
 
-    Every scale draws the same thing (instant); ``n_threads`` is accepted for a uniform signature.
+    Every scale draws the same thing; ``n_threads`` is accepted for a uniform signature.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (see :mod:`ghostfast.figures`).
+    n_threads : int, optional
+        Accepted and validated like the other figures' (nothing here runs in parallel).
 
     Returns
     -------
@@ -28,8 +35,12 @@ def fig1(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureRe
 
     Examples
     --------
-    >>> fig1().data["flow"].shape
-    (2, 100)
+    >>> from ghostfast import figures
+    >>> res = figures.fig1()
+    >>> res.data["fixed_points"].round(4).tolist()  # r = -0.5: the saddle-node pair at -+sqrt(0.5)
+    [-0.7071, 0.7071]
+    >>> bool((res.data["flow"][1] > 0).all())  # r = +0.5: no fixed point left, only the ghost near x = 0
+    True
     """
     scale = check_scale(scale)
     threads(n_threads)
@@ -65,7 +76,15 @@ def fig2_loss(
     [-r*, 2r*], containing r*/4 and r* exactly); dots: the Euler-simulated loss ``canonical.simulate`` for each
     confidence a (dt = 0.1, x0 = 0, x_th = 10, 2000 steps, clip 1e6) on the paper's grid linspace(-r*, 2r*, 100)
     ("quick": 40 points). Lines at r* (solid) and r*/4 (dashed, edge of the no-learning zone where L = 1).
-    Any scale runs in well under a second.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (see :mod:`ghostfast.figures`). "quick" simulates 40 values of r, the others the paper's 100.
+    confidences : sequence of float
+        The output confidences a of the simulated curves (paper Fig 2: 0.1 and 1).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
 
     Returns
     -------
@@ -75,8 +94,15 @@ def fig2_loss(
 
     Examples
     --------
-    >>> res = fig2_loss(scale="quick")
-    >>> res.data["loss_simulated"].shape
+    >>> import numpy as np
+    >>> from ghostfast import figures
+    >>> res = figures.fig2_loss(scale="quick")
+    >>> bool(np.isclose(res.data["r_star"], np.pi**2 / (4 * 100**2)))  # the minimum r* = pi^2 / (4 T^2)
+    True
+    >>> zone = res.data["r_analytic"] <= res.data["r_zone"]  # the no-learning zone r <= r*/4
+    >>> bool((res.data["loss_analytic"][zone] == 1.0).all())
+    True
+    >>> res.data["loss_simulated"].shape  # (confidence, r)
     (2, 40)
     """
     scale = check_scale(scale)
@@ -130,7 +156,18 @@ def fig2_dynamics(
     Below the critical lr 3 pi^4 / (32 T^5) = 9.13e-10 (lr 1e-10): a slow drift, an abrupt arrival at r*
     (epoch ~1540 = 8 (r0^2.5 - r*^2.5) / (5 pi lr)), then a small oscillation around the cusp. Above it
     (lr 1e-9): a fast arrival, an overshoot below r*/4 and L = 1 with zero gradient forever.
-    3000 epochs at every scale (the paper's; a few milliseconds).
+    3000 epochs at every scale (the paper's).
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (see :mod:`ghostfast.figures`). Every scale runs the same computation.
+    lrs : sequence of float
+        Learning rates, one curve each (the paper's: 1e-10 and 1e-9, either side of the critical rate).
+    epochs : int, optional
+        Epochs of gradient descent (None: the paper's 3000).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
 
     Returns
     -------
@@ -140,9 +177,12 @@ def fig2_dynamics(
 
     Examples
     --------
-    >>> res = fig2_dynamics()
-    >>> res.data["trapped"].tolist()
+    >>> from ghostfast import figures
+    >>> res = figures.fig2_dynamics()
+    >>> res.data["trapped"].tolist()  # lr 1e-10 learns, lr 1e-9 ends in the no-learning zone
     [False, True]
+    >>> 500 < int(res.data["arrival_epoch"][0]) < 3000  # the slow run's abrupt arrival at r*
+    True
     """
     scale = check_scale(scale)
     lr_arr = np.asarray(lrs, dtype=np.float64)
@@ -202,8 +242,15 @@ def fig2d(
     the no-learning zone after the last epoch. Vertical dashed line: the analytic critical lr 3 pi^4/(32 T^5);
     dotted (optional): ``measured_critical_lr``.
 
-    Scales: "paper" and "default" = the paper's grid (logspace(-11, -8, 100) x 10 repeats, 10 000 epochs,
-    epochs 1000, 2000, 3000, 5000, 10000; about 1 s on 2 cores); "quick": 30 lrs x 5 repeats x 3000 epochs.
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        "paper" and "default": the paper's grid (logspace(-11, -8, 100) x 10 repeats, 10 000 epochs, recorded at
+        epochs 1000, 2000, 3000, 5000, 10000); "quick": 30 lrs x 5 repeats x 3000 epochs.
+    measured_critical_lr : float, optional
+        A measured critical learning rate to mark with a dotted line (None: not drawn).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
 
     Returns
     -------
@@ -213,9 +260,14 @@ def fig2d(
 
     Examples
     --------
-    >>> res = fig2d(scale="quick")
-    >>> res.data["mean_loss"].shape
-    (30, 3)
+    >>> from ghostfast import figures
+    >>> res = figures.fig2d(scale="quick")
+    >>> lrs, trapped = res.data["lrs"], res.data["trapped_fraction"]
+    >>> lr_c = float(res.data["critical_lr"])  # 3 pi^4 / (32 T^5)
+    >>> bool((trapped[lrs > 1.1 * lr_c] == 1.0).all())  # above the critical rate every run is trapped
+    True
+    >>> bool((trapped[lrs < 0.85 * lr_c] == 0.0).all())  # well below it none is
+    True
     """
     scale = check_scale(scale)
     n_lr, n_seeds, epochs, record = pick(
@@ -305,7 +357,18 @@ def fig8a(
     ``gradient="paper"``: ``np.gradient`` of the simulated loss curve on the grid, as the paper's script did
     (smoother, but a finite difference across r*/4 and r*). ``relative_grad_at_zero`` is |dL/dr|(r = 0) / max
     over the grid (the confidence table of the canonical model; "paper": at the grid point nearest 0). Grid:
-    linspace(-r*, 2r*, 100) ("quick": 40). Any scale runs in well under a second.
+    linspace(-r*, 2r*, 100) ("quick": 40).
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (see :mod:`ghostfast.figures`). "quick" uses 40 values of r, the others the paper's 100.
+    confidences : sequence of float
+        The output confidences a, one curve each.
+    gradient : {"exact", "paper"}
+        How dL/dr of the simulated model is computed (see above).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
 
     Returns
     -------
@@ -316,8 +379,12 @@ def fig8a(
 
     Examples
     --------
-    >>> res = fig8a(scale="quick")
-    >>> bool(res.data["relative_grad_at_zero"][1] > res.data["relative_grad_at_zero"][4])
+    >>> from ghostfast import figures
+    >>> res = figures.fig8a(scale="quick")
+    >>> res.data["confidences"].tolist()
+    [0.01, 0.1, 0.5, 1.0, 2.0]
+    >>> rel = res.data["relative_grad_at_zero"]  # |dL/dr| at r = 0, inside the no-learning zone
+    >>> bool(rel[1] > 100 * rel[4])  # a = 0.1 keeps orders of magnitude more gradient there than a = 2
     True
     """
     scale = check_scale(scale)

@@ -121,22 +121,33 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     scale pass as seed 0 does, with ghost speeds |F| 0.48 and 0.06 (seed 0: 0.08): the criterion of target 19 admits
     fast speed minima, so read the speed.
 
-    ==========  =====  ====================  ==========  =========  =============  ==========================
-    task        scale  trials (per class)    optimizer   epochs     snapshots      time (2 loaded cores)
-    ==========  =====  ====================  ==========  =========  =============  ==========================
-    DCDT        paper  1000 (500)            SGD 1e-3    100 000    every 5        see ``reproduce --list``
+    ==========  =====  ====================  ==========  =========  =============
+    task        scale  trials (per class)    optimizer   epochs     snapshots
+    ==========  =====  ====================  ==========  =========  =============
+    DCDT        paper  1000 (500)            SGD 1e-3    100 000    every 5
     DCDT        dflt   100 (50)              Adam 1e-3   6 000      every 20
-    DCDT        quick  20 (10)               Adam 1e-3   3 500      every 1        ~8 s
-    DMTS        paper  2000 (500)            Adam 1e-4   20 000     every 1        23 min (measured, bench)
+    DCDT        quick  20 (10)               Adam 1e-3   3 500      every 1
+    DMTS        paper  2000 (500)            Adam 1e-4   20 000     every 1
     DMTS        dflt   200 (50)              Adam 1e-4   8 000      every 40
-    DMTS        quick  40 (10)               Adam 1e-4   5 000      every 1        ~15 s
-    ==========  =====  ====================  ==========  =========  =============  ==========================
+    DMTS        quick  40 (10)               Adam 1e-4   5 000      every 1
+    ==========  =====  ====================  ==========  =========  =============
 
     Fewer trials per class than the paper's keep the expected gradient (the loss is a mean over trials) and
     change only the sampling noise of r0 and xi. DCDT at the reduced scales uses Adam instead of the paper's
     SGD: with numpy's initialisation, SGD (lr 1e-2 to 1e-1, 10 trials per class, seeds 0-3) stays on the
     zero-output plateau L = 0.455 for 20 000 epochs, while Adam lr 1e-3 leaves it abruptly after 200-3000
     epochs (measured); the paper-scale SGD run has not been made here.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (table above).
+    task : {"dcdt", "dmts"}
+        The task: DCDT (paper Fig 4A-D) or DMTS (paper Fig 4E-H).
+    seed : int
+        Seed of the initialisation, the random initial states and the noise (numpy's generator).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
 
     Returns
     -------
@@ -147,6 +158,17 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
         point (NaN if none), ``final_accuracy`` (0-d), ``grid`` (G,), and per checkpoint ``slow_x`` (U, 2),
         ``slow_speed``, ``slow_kind``, ``slow_checkpoint`` (U,), ``latents`` (4, B', S, 2) (trajectories of up to
         10 trials per class).
+
+    Examples
+    --------
+    :func:`fig4_dcdt` and :func:`fig4_dmts` run this figure for one task each (see their examples); the
+    arguments are checked before anything is trained:
+
+    >>> from ghostfast import figures
+    >>> figures.fig4(scale="quick", task="xor")
+    Traceback (most recent call last):
+        ...
+    ValueError: task must be one of ['dcdt', 'dmts'], got 'xor'
     """
     scale = check_scale(scale)
     task = check_choice(task, "task", tuple(_FIG4))
@@ -302,10 +324,61 @@ def _counts(sp: analysis.SlowPoints) -> str:
 
 
 def fig4_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
-    """Fig 4A-D (rank-2 DCDT): ``fig4(scale, task="dcdt", ...)``."""
+    """Fig 4A-D (rank-2 DCDT): ``fig4(scale, task="dcdt", ...)``.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (see :func:`fig4`).
+    **kwargs
+        ``seed`` and ``n_threads`` of :func:`fig4`.
+
+    Returns
+    -------
+    FigureResult
+        As :func:`fig4`, named ``"fig4_dcdt"``.
+
+    Examples
+    --------
+    The quick scale trains 20 trials with Adam for 3500 epochs, keeping the parameters of every epoch.
+
+    >>> from ghostfast import figures
+    >>> res = figures.fig4_dcdt(scale="quick")
+    >>> res.name
+    'fig4_dcdt'
+    >>> 0 < int(res.data["drop_epoch"]) < 3500  # the abrupt drop after the plateau
+    True
+    >>> bool(res.data["accuracy"][0] < 0.6 and res.data["final_accuracy"] > 0.9)  # from chance to learned
+    True
+    """
     return fig4(scale, task="dcdt", **kwargs)
 
 
 def fig4_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
-    """Fig 4E-H (rank-2 DMTS): ``fig4(scale, task="dmts", ...)``."""
+    """Fig 4E-H (rank-2 DMTS): ``fig4(scale, task="dmts", ...)``.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (see :func:`fig4`).
+    **kwargs
+        ``seed`` and ``n_threads`` of :func:`fig4`.
+
+    Returns
+    -------
+    FigureResult
+        As :func:`fig4`, named ``"fig4_dmts"``.
+
+    Examples
+    --------
+    ``figures.fig4_dmts(scale="quick")`` trains 40 trials with Adam for 5000 epochs and searches the snapshots
+    before the drop for a ghost, too long for the documentation's doctest build (``tests/test_figures.py``
+    runs it). Here only the arguments are checked, before anything is trained:
+
+    >>> from ghostfast import figures
+    >>> figures.fig4_dmts(scale="tiny")
+    Traceback (most recent call last):
+        ...
+    ValueError: scale must be one of ['quick', 'default', 'paper'], got 'tiny'
+    """
     return fig4(scale, task="dmts", **kwargs)

@@ -23,7 +23,7 @@ _KAPPA_PLOT = _KAPPA_FULL[200:800]
 
 
 def rank_one_model(confidence: float = 10.0, train_confidence: bool = False) -> rnn.Model:
-    """Spec section 3.1's rank-one network with the paper's PyTorch initialisation."""
+    """The rank-one network of paper Fig 3 with the paper's PyTorch initialisation."""
     return rnn.Model(
         N=100,
         rank=1,
@@ -70,8 +70,7 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
     (red dot) and the readout threshold kappa = 1 (orange). After learning a ghost (a minimum of f slightly
     above 0) sits between kappa0 and 1.
 
-    Scales ("paper": paper Fig 3A exactly, 23 s measured on a loaded 2-core machine; default 8-11 s; quick
-    ~2 s; one run is serial):
+    Scales ("paper": paper Fig 3A exactly; one run, serial):
     ==========  ======  ========  ===========================  ============
     scale       lr      epochs    flow maps at epochs          record every
     ==========  ======  ========  ===========================  ============
@@ -83,6 +82,15 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
     The number of fixed points (sign changes of f on linspace(-15, 15, 1000)) is counted at every recorded
     epoch (the paper's supplementary "fixed point test"): ``data["fixed_point_count"]``.
 
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (table above).
+    seed : int
+        Seed of the PyTorch-style initialisation (40: the paper's network).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
+
     Returns
     -------
     FigureResult
@@ -91,9 +99,16 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
 
     Examples
     --------
-    >>> res = fig3_small_lr(scale="quick")
-    >>> res.data["flow"].shape
-    (3, 600)
+    The quick scale trains at lr 0.01 for 20 000 epochs; ``scale="paper"`` is paper Fig 3A (lr 0.003,
+    500 000 epochs).
+
+    >>> from ghostfast import figures
+    >>> res = figures.fig3_small_lr(scale="quick")
+    >>> loss = res.data["loss"]
+    >>> bool(loss[0] > 0.999 and loss[-1] < 0.05)  # from the plateau to learned
+    True
+    >>> int(res.data["fixed_point_count"].max())  # no bifurcation: one fixed point at every recorded epoch
+    1
     """
     scale = check_scale(scale)
     seed = check_int(seed, "seed", minimum=0)
@@ -171,7 +186,18 @@ def fig3_large_lr(
     (first loss < 0.5 at epoch 5051) and then oscillates around L ~ 0.03-0.6 instead of the paper's behaviour;
     lr 0.02 is above the critical rate, so the post-drop path depends on rounding. With ``flow_epochs=None`` the
     flow maps are drawn at (d - 7, d, d + 3), d = the detected drop epoch (the paper's spacing); pass
-    ``flow_epochs=(5156, 5163, 5166)`` for the paper's epochs. Same computation at every scale (~0.3 s).
+    ``flow_epochs=(5156, 5163, 5166)`` for the paper's epochs.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Every scale runs the same computation (the paper's).
+    seed : int
+        Seed of the PyTorch-style initialisation (40: the paper's network).
+    flow_epochs : sequence of 3 int, optional
+        Epochs of the three flow maps (None: around the detected drop, see above).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
 
     Returns
     -------
@@ -181,6 +207,18 @@ def fig3_large_lr(
         ``accuracy``, ``drop_epoch`` (0-d), ``flow_epochs`` (3,), ``kappa`` (600,), ``flow`` (3, 600),
         ``kappa0`` (3,), ``window_epochs`` (W,) (drop - 60 ... drop + 140), ``fixed_point_kappa`` (W,) (the
         largest fixed point at the start of each window epoch).
+
+    Examples
+    --------
+    >>> from ghostfast import figures
+    >>> res = figures.fig3_large_lr(scale="quick")
+    >>> drop = int(res.data["drop_epoch"])
+    >>> 4000 < drop < 6000
+    True
+    >>> # the drop comes as the largest fixed point kappa* passes the readout threshold kappa = 1
+    >>> crossing = res.data["window_epochs"][res.data["fixed_point_kappa"] > 1.0][0]
+    >>> abs(int(crossing) - drop) <= 10
+    True
     """
     scale = check_scale(scale)
     seed = check_int(seed, "seed", minimum=0)
@@ -296,7 +334,7 @@ def fig3_large_lr(
 
 
 def full_rank_delayed_model() -> rnn.Model:
-    """Spec section 3.3's full-rank network (paper Fig 6A, right): W, w_out, b_out ~ N(0, 1/N), b = 0, linear
+    """The full-rank network of paper Fig 6A (right): W, w_out, b_out ~ N(0, 1/N), b = 0, linear
     sigmoid readout of the state after each update, x0 = -0.3."""
     return rnn.Model(
         N=100, rank="full", alpha=0.5, readout="linear", output="sigmoid", read="after", x0=-0.3, init="delayed"
@@ -314,18 +352,27 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
 
     One ``sweep.sweep`` call per network (OpenMP over runs). Rank-one seeds use the paper's PyTorch
     initialisation; full-rank seeds numpy's generator (compare statistically).
-    ==========  =====  ======================  =====  =========  ==========================  ================
-    scale       net    lrs                     seeds  epochs     epochs shown                time
-    ==========  =====  ======================  =====  =========  ==========================  ================
-    paper       one    logspace(-4, -1, 30)    0-9    200 001    10k 20k 30k 50k 100k 200k   7-8 min (measured)
-    paper       full   logspace(-4, 1, 30)     0-9    200 001    same                        ~4 h*
-    default     one    logspace(-3, -1, 9)     0-2    20 001     5k, 10k, 20k                9-17 s
-    default     full   logspace(-3, 1, 9)      0-2    5 001      1k, 2k, 5k                  ~30 s
-    quick       one    logspace(-2.5, -1, 6)   0-1    15 001     5k, 10k, 15k                ~3 s
-    quick       full   logspace(-2, 1, 7)      0-1    1 001      250, 500, 1k                ~3 s
-    ==========  =====  ======================  =====  =========  ==========================  ================
-    (*) 6e7 full-rank run-epochs at 0.23 ms each on 2 loaded cores (measured, 3001-epoch sweep): ~4 h;
-    ``ghostfast reproduce all --scale paper`` prints the estimate from the measured cost per run-epoch.
+    ==========  =====  ======================  =====  =========  ==========================
+    scale       net    lrs                     seeds  epochs     epochs shown
+    ==========  =====  ======================  =====  =========  ==========================
+    paper       one    logspace(-4, -1, 30)    0-9    200 001    10k 20k 30k 50k 100k 200k
+    paper       full   logspace(-4, 1, 30)     0-9    200 001    same
+    default     one    logspace(-3, -1, 9)     0-2    20 001     5k, 10k, 20k
+    default     full   logspace(-3, 1, 9)      0-2    5 001      1k, 2k, 5k
+    quick       one    logspace(-2.5, -1, 6)   0-1    15 001     5k, 10k, 15k
+    quick       full   logspace(-2, 1, 7)      0-1    1 001      250, 500, 1k
+    ==========  =====  ======================  =====  =========  ==========================
+    ``ghostfast reproduce --list`` estimates the time of each scale from the cost per run-epoch measured on
+    your machine.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (table above).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
+    progress : bool, optional
+        A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
 
     Returns
     -------
@@ -334,6 +381,20 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
         (``one``, ``full``): ``lrs`` (n,), ``seeds`` (s,), ``epochs_shown`` (k,), ``loss`` (n, s, k),
         ``mean_loss`` (n, k), ``trapped_fraction`` (n,), ``learned`` (n, s) (:func:`ghostfast.metrics.learned`),
         ``grad_norm_final`` (n, s). Rank one's arrays also without prefix (``lrs``, ``mean_loss``, ...).
+
+    Examples
+    --------
+    The quick scale: 6 (rank one) and 7 (full rank) learning rates x 2 seeds.
+
+    >>> from ghostfast import figures
+    >>> res = figures.fig6a(scale="quick")
+    >>> lrs, trapped = res.data["one_lrs"], res.data["one_trapped_fraction"]
+    >>> wall = float(lrs[trapped == 1.0].min())  # rank one: every run from here up ends at L = 1
+    >>> bool((trapped[lrs >= wall] == 1.0).all())
+    True
+    >>> full_lrs, full_final = res.data["full_lrs"], res.data["full_mean_loss"][:, -1]
+    >>> bool((full_final[full_lrs >= 3 * wall] < 0.05).any())  # full rank still learns far beyond the wall
+    True
     """
     scale = check_scale(scale)
     runs = {
@@ -416,16 +477,24 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     Initialisation: ``rnn.init_params`` "delayed" preset (m, n, w_out, b_out ~ N(0, 1/N), b = 0) from numpy's
     generator, not the paper's PyTorch stream: compare statistically. One ``sweep.sweep`` call over
     lr x seed x rank.
-    ==========  ===================================  ======================  =====  ========  ==========
-    scale       K                                    lrs                     seeds  epochs    time
-    ==========  ===================================  ======================  =====  ========  ==========
-    paper       1, 2, 3, 4, 5, 10, 30, 50, 100       logspace(-3, 0, 10)     0-9    500 000   ~1 day*
-    default     1, 3, 10, 30                         0.03, 0.1               0-2    10 000    21-30 s
-    quick       1, 30                                0.01                    0-2    3 000     ~3 s
-    ==========  ===================================  ======================  =====  ========  ==========
-    (*) extrapolated from measured wall times per run-epoch on 2 loaded cores (rank 1: 33 us, rank 10: 0.15 ms,
-    rank 100: 0.86 ms), 5e7 run-epochs per rank: ~1e5 s in total. Split it over machines with
-    ``sweep.sweep(..., backend="dask")``.
+    ==========  ===================================  ======================  =====  ========
+    scale       K                                    lrs                     seeds  epochs
+    ==========  ===================================  ======================  =====  ========
+    paper       1, 2, 3, 4, 5, 10, 30, 50, 100       logspace(-3, 0, 10)     0-9    500 000
+    default     1, 3, 10, 30                         0.03, 0.1               0-2    10 000
+    quick       1, 30                                0.01                    0-2    3 000
+    ==========  ===================================  ======================  =====  ========
+    The paper scale is 5e7 run-epochs per rank (``ghostfast reproduce --list`` estimates its time); split it
+    over machines with ``sweep.sweep(..., backend="dask")``.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (table above).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
+    progress : bool, optional
+        A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
 
     Returns
     -------
@@ -433,6 +502,18 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
         Two Axes. ``data``: ``ranks`` (k,), ``lrs`` (n,), ``seeds`` (s,), ``fraction_learned`` (n, k),
         ``relative_final_loss`` (n, s, k), ``record_epochs`` (r,), ``curve_lr`` (0-d), ``curves`` (k, r)
         (mean loss / loss0 at ``curve_lr``).
+
+    Examples
+    --------
+    The quick scale compares ranks 1 and 30 (3 seeds, lr 0.01, 3000 epochs).
+
+    >>> from ghostfast import figures
+    >>> res = figures.fig6b(scale="quick")
+    >>> res.data["ranks"].tolist()
+    [1, 30]
+    >>> rel = res.data["relative_final_loss"][0]  # final / initial loss, (seed, rank)
+    >>> bool((rel[:, 1] < 0.5 * rel[:, 0]).all())  # every seed gets further at rank 30 than at rank 1
+    True
     """
     scale = check_scale(scale)
     ranks, lrs, seeds, epochs, every = pick(
@@ -523,13 +604,22 @@ def fig8b_ablation(
 
     Which seeds fall back depends on float rounding (lr 0.02 is above the critical rate): in float64, 56 of
     seeds 0-99 are kept (the paper's float32 count is not known).
-    ==========  ============  ==========  =====================
-    scale       seeds         c values    time (2 loaded cores)
-    ==========  ============  ==========  =====================
-    paper       0-99          30          25 s (measured)
-    default     0-39          30          5-8 s
-    quick       0-11          10 plotted  ~1.3 s
-    ==========  ============  ==========  =====================
+    ==========  ============  ==========
+    scale       seeds         c values
+    ==========  ============  ==========
+    paper       0-99          30
+    default     0-39          30
+    quick       0-11          10 plotted
+    ==========  ============  ==========
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (table above).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
+    progress : bool, optional
+        A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
 
     Returns
     -------
@@ -537,6 +627,19 @@ def fig8b_ablation(
         Two Axes. ``data``: ``epochs`` (300,) = 5800..6099, ``c_values`` (n_c,), ``c_plotted`` (10,),
         ``accuracy_mean``/``accuracy_sem``/``grad_mean``/``grad_sem`` (n_c, 300), ``final_accuracy`` (n_c,)
         (mean accuracy over kept runs at epoch 6099), ``selected_seeds`` (n_sel,), ``n_selected`` (0-d).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ghostfast import figures
+    >>> res = figures.fig8b_ablation(scale="quick")  # seeds 0-11, 10 confidences
+    >>> int(res.data["n_selected"]) > 0  # some runs learned and then fell into the no-learning zone
+    True
+    >>> c, acc = res.data["c_values"], res.data["final_accuracy"]  # mean accuracy 100 epochs after the switch
+    >>> bool(acc[np.isclose(c, 10.0)][0] <= 0.5)  # at c = 10 they stay trapped ...
+    True
+    >>> bool((acc[c <= 0.2] > 0.5).all())  # ... at c <= 0.2 they leave the zone
+    True
     """
     scale = check_scale(scale)
     n_seeds = pick(scale, 12, 40, 100)
@@ -639,13 +742,30 @@ def fig8b_learnable(scale: str = "default", *, seed: int = 40, n_threads: Option
     reset. In the paper (float32) phase 1 ends trapped and lowering c lets learning resume; in float64 seed 40
     learns in phase 1 (drop near epoch 6000, c stays ~10) and the reset to c = 1 costs a transient loss
     increase before it converges again (the float32/float64 caveat of :mod:`ghostfast.figures`).
-    Same computation at every scale (~1 s).
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Every scale runs the same computation (the paper's).
+    seed : int
+        Seed of the PyTorch-style initialisation (40: the paper's network).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
 
     Returns
     -------
     FigureResult
         Two Axes. ``data``: ``epochs`` (20000,), ``loss``, ``grad_norm`` (20000,), ``c_end`` (2,) (c at the
         end of each phase), ``switch_epoch`` (0-d).
+
+    Examples
+    --------
+    >>> from ghostfast import figures
+    >>> res = figures.fig8b_learnable(scale="quick")
+    >>> int(res.data["switch_epoch"])  # c is reset to 1 here
+    10000
+    >>> bool(res.data["loss"][-100:].max() < 0.1)  # and the network converges again
+    True
     """
     scale = check_scale(scale)
     seed = check_int(seed, "seed", minimum=0)

@@ -54,14 +54,24 @@ def fig7(
     The gradient norm is over ALL trainable parameters (``sweep`` records that), where the paper logged
     ||grad W||_F only; W dominates it in these runs but the two are not identical.
 
-    ==========  =====================  =====  =======  =============================================
-    scale       lrs                    seeds  epochs   time (2 loaded cores)
-    ==========  =====================  =====  =======  =============================================
-    paper       logspace(-3, 1, 20)    0-19   20 000   ~1.3 h each (extrapolated from the measured 0.58
-                                                       (DCDT) and 0.63 (DMTS) ms per run-epoch)
-    default     logspace(-3, 1, 9)     0-3    1 000    ~21 s (DCDT), ~23 s (DMTS)
-    quick       logspace(-3, 1, 5)     0-1    200      ~2 s
-    ==========  =====================  =====  =======  =============================================
+    ==========  =====================  =====  =======
+    scale       lrs                    seeds  epochs
+    ==========  =====================  =====  =======
+    paper       logspace(-3, 1, 20)    0-19   20 000
+    default     logspace(-3, 1, 9)     0-3    1 000
+    quick       logspace(-3, 1, 5)     0-1    200
+    ==========  =====================  =====  =======
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (table above).
+    task : {"dcdt", "dmts"}
+        The task: DCDT (config B) or DMTS (config A).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
+    progress : bool, optional
+        A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
 
     Returns
     -------
@@ -70,6 +80,20 @@ def fig7(
         ``mean_grad_norm``, ``mean_weight_norm`` (n, s) (time averages), ``example_lr`` (0-d),
         ``example_seeds`` (2,), ``example_epochs`` (E,), ``example_loss``/``example_grad_norm``/
         ``example_weight_norm`` (2, E).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ghostfast import figures
+    >>> res = figures.fig7(scale="quick", task="dcdt")  # 5 learning rates x 2 seeds, 200 epochs
+    >>> res.data["mean_loss"].shape  # time-averaged loss per (lr, seed)
+    (5, 2)
+    >>> loss = np.nanmedian(res.data["mean_loss"], axis=1)
+    >>> grad = np.nanmedian(res.data["mean_grad_norm"], axis=1)
+    >>> best = int(np.argmin(loss))
+    >>> # at the largest lr the loss is up and the gradient has collapsed: the no-learning zone
+    >>> bool(loss[-1] > 1.1 * loss[best] and grad[-1] < 0.2 * grad[best])
+    True
     """
     scale = check_scale(scale)
     task = check_choice(task, "task", tuple(_FIG7))
@@ -159,12 +183,64 @@ def fig7(
 
 
 def fig7_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
-    """Fig 7, DCDT half: ``fig7(scale, task="dcdt", ...)``."""
+    """Fig 7, DCDT half: ``fig7(scale, task="dcdt", ...)``.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (see :func:`fig7`).
+    **kwargs
+        ``n_threads`` and ``progress`` of :func:`fig7`.
+
+    Returns
+    -------
+    FigureResult
+        As :func:`fig7`, named ``"fig7_dcdt"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ghostfast import figures
+    >>> res = figures.fig7_dcdt(scale="quick")  # 5 learning rates x 2 seeds, 200 epochs
+    >>> loss = np.nanmedian(res.data["mean_loss"], axis=1)  # time-averaged loss per lr, median over seeds
+    >>> grad = np.nanmedian(res.data["mean_grad_norm"], axis=1)
+    >>> best = int(np.argmin(loss))
+    >>> 0 < best < 4  # the best learning rate lies inside the grid
+    True
+    >>> bool(loss[-1] > 1.1 * loss[best] and grad[-1] < 0.2 * grad[best])  # beyond it: the no-learning zone
+    True
+    """
     return fig7(scale, task="dcdt", **kwargs)
 
 
 def fig7_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
-    """Fig 7, DMTS half: ``fig7(scale, task="dmts", ...)``."""
+    """Fig 7, DMTS half: ``fig7(scale, task="dmts", ...)``.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (see :func:`fig7`).
+    **kwargs
+        ``n_threads`` and ``progress`` of :func:`fig7`.
+
+    Returns
+    -------
+    FigureResult
+        As :func:`fig7`, named ``"fig7_dmts"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from ghostfast import figures
+    >>> res = figures.fig7_dmts(scale="quick")  # 5 learning rates x 2 seeds, 200 epochs
+    >>> loss = np.nanmedian(res.data["mean_loss"], axis=1)  # time-averaged loss per lr, median over seeds
+    >>> grad = np.nanmedian(res.data["mean_grad_norm"], axis=1)
+    >>> best = int(np.argmin(loss))
+    >>> 0 < best < 4  # the best learning rate lies inside the grid
+    True
+    >>> bool(loss[-1] > 1.1 * loss[best] and grad[-1] < 0.2 * grad[best])  # beyond it: the no-learning zone
+    True
+    """
     return fig7(scale, task="dmts", **kwargs)
 
 
@@ -228,12 +304,24 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
     Claim: learning builds the task's attractors: the fixed-point structure changes across the accuracy jump,
     with the slow points inside the region the trajectories visit.
 
-    DCDT: the paper's computation at every scale (~4-7 s). DMTS: "paper" and "default" are the paper's
-    (100 001 epochs, ~40 s on a loaded machine); "quick" trains 50 001 epochs with snapshots at 100, 1000,
-    30 000, 50 000 (~20 s): seed 3 sits on a plateau at accuracy ~0.89 (loss ~0.06) until epoch ~40 000 and
+    DCDT: the paper's computation at every scale. DMTS: "paper" and "default" are the paper's
+    (100 001 epochs); "quick" trains 50 001 epochs with snapshots at 100, 1000,
+    30 000, 50 000: seed 3 sits on a plateau at accuracy ~0.89 (loss ~0.06) until epoch ~40 000 and
     then learns abruptly (accuracy 1.0 from ~50 000; measured, float64). Differences from the paper: numpy's generator for the initialisation, noise and r0
     (seed 3 is not the paper's network); each panel's PCA is fitted on that epoch's states (the paper pooled
     all saved epochs).
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (see above).
+    task : {"dcdt", "dmts"}
+        The task: DCDT (paper Fig 5A-C) or DMTS (paper Fig 5D-F).
+    seed : int
+        Seed of the initialisation, the noise and the initial states (numpy's generator: the paper's seed
+        number 3 is not the paper's network).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
 
     Returns
     -------
@@ -243,6 +331,19 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
         ``slow_x`` (U, 100), ``slow_speed`` (U,), ``slow_distance`` (U,), ``slow_min_abs_eig`` (U,),
         ``slow_epoch`` (U,) (which snapshot each point belongs to), ``slow_kind`` (U,) (str),
         ``trajectory_extent`` (4,) (diameter of each snapshot's visited states).
+
+    Examples
+    --------
+    DCDT is the paper's computation at every scale; :func:`fig5_dmts` is the long run.
+
+    >>> from ghostfast import figures
+    >>> res = figures.fig5(scale="quick", task="dcdt")
+    >>> res.data["snapshot_epochs"].tolist()
+    [10, 200, 1000, 3000]
+    >>> res.data["states"].shape  # (snapshot, trial, step, unit): the trajectories of the PCA panels
+    (4, 2, 23, 100)
+    >>> sorted(set(res.data["slow_epoch"].tolist()))  # slow points found at every snapshot
+    [10, 200, 1000, 3000]
     """
     scale = check_scale(scale)
     task = check_choice(task, "task", tuple(_FIG5))
@@ -347,12 +448,63 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
 
 
 def fig5_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
-    """Fig 5A-C (full-rank DCDT): ``fig5(scale, task="dcdt", ...)``."""
+    """Fig 5A-C (full-rank DCDT): ``fig5(scale, task="dcdt", ...)``.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (see :func:`fig5`).
+    **kwargs
+        ``seed`` and ``n_threads`` of :func:`fig5`.
+
+    Returns
+    -------
+    FigureResult
+        As :func:`fig5`, named ``"fig5_dcdt"``.
+
+    Examples
+    --------
+    >>> from ghostfast import figures
+    >>> res = figures.fig5_dcdt(scale="quick")
+    >>> acc = res.data["accuracy"]  # one value per epoch, 3001 epochs
+    >>> bool(acc[:100].mean() < 0.6 and acc[-100:].mean() > 0.95)  # from chance to learned
+    True
+    >>> # at the last snapshot a slow or fixed point lies among the states the trajectories visit
+    >>> near = res.data["slow_distance"][res.data["slow_epoch"] == 3000]
+    >>> bool((near <= 0.25 * res.data["trajectory_extent"][-1]).any())
+    True
+    """
     return fig5(scale, task="dcdt", **kwargs)
 
 
 def fig5_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
-    """Fig 5D-F (full-rank DMTS): ``fig5(scale, task="dmts", ...)``."""
+    """Fig 5D-F (full-rank DMTS): ``fig5(scale, task="dmts", ...)``.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (see :func:`fig5`).
+    **kwargs
+        ``seed`` and ``n_threads`` of :func:`fig5`.
+
+    Returns
+    -------
+    FigureResult
+        As :func:`fig5`, named ``"fig5_dmts"``.
+
+    Examples
+    --------
+    ``figures.fig5_dmts(scale="quick")`` trains 50 001 epochs (the network learns abruptly after a plateau
+    near epoch 40 000), too long for the documentation's doctest build (``tests/test_figures.py``
+    runs it); :func:`fig5_dcdt` shows the same analysis on a short run. Here only the
+    arguments are checked, before anything is trained:
+
+    >>> from ghostfast import figures
+    >>> figures.fig5_dmts(scale="tiny")
+    Traceback (most recent call last):
+        ...
+    ValueError: scale must be one of ['quick', 'default', 'paper'], got 'tiny'
+    """
     return fig5(scale, task="dmts", **kwargs)
 
 
@@ -364,16 +516,23 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
     Phase 1 is shared by the five branches (trained once). Plotted: accuracy and loss, mean +- SEM over seeds.
     Claim (paper Fig 8C): late accuracy is higher for c in {0.5, 1, 3} than for c = inf.
 
-    ==========  =====  ================  ===================  ============================================
-    scale       seeds  epochs (1 + 2)    recorded every       time (2 loaded cores)
-    ==========  =====  ================  ===================  ============================================
-    paper       0-99   10 000 + 10 000   200                  ~2.5 h (extrapolated: 1.4 ms per run-epoch)
-    default     0-2    1 000 + 1 000     10                   27-40 s
-    quick       0-1    200 + 200         10                   ~4 s
-    ==========  =====  ================  ===================  ============================================
+    ==========  =====  ================  ===================
+    scale       seeds  epochs (1 + 2)    recorded every
+    ==========  =====  ================  ===================
+    paper       0-99   10 000 + 10 000   200
+    default     0-2    1 000 + 1 000     10
+    quick       0-1    200 + 200         10
+    ==========  =====  ================  ===================
 
     At the reduced scales the phases are far shorter than the paper's, so the effect of the cap need not
     have developed yet.
+
+    Parameters
+    ----------
+    scale : {"quick", "default", "paper"}
+        Size of the run (table above).
+    n_threads : int, optional
+        OpenMP threads (None: default). Results do not depend on it.
 
     Returns
     -------
@@ -381,6 +540,16 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
         Two Axes. ``data``: ``epochs`` (n,), ``caps`` (5,) (inf = no cap), ``accuracy_mean``/``accuracy_sem``/
         ``loss_mean``/``loss_sem`` (5, n), ``late_accuracy`` (5, seeds) (mean over the second half of phase 2),
         ``switch_epoch`` (0-d).
+
+    Examples
+    --------
+    >>> from ghostfast import figures
+    >>> res = figures.fig8c(scale="quick")  # 2 seeds, 200 + 200 epochs
+    >>> res.data["caps"].tolist()
+    [0.1, 0.5, 1.0, 3.0, inf]
+    >>> late = res.data["late_accuracy"].mean(axis=1)  # per cap, over the second half of phase 2
+    >>> bool((late[1:4] > late[-1]).all())  # caps 0.5, 1 and 3 end above no cap
+    True
     """
     scale = check_scale(scale)
     n_seeds, E1, E2, every = pick(scale, (2, 200, 200, 10), (3, 1000, 1000, 10), (100, 10000, 10000, 200))

@@ -1,10 +1,11 @@
 """The paper's figures (paper Figs 1-8), computed and drawn by the package.
 
-One function per figure (or panel group). Each takes ``scale`` in {"quick", "default", "paper"}:
+One function per figure (or panel group). Each takes ``scale`` in {"quick", "default", "paper"}
+(``ghostfast reproduce --list`` estimates each figure's time at each scale on your machine):
 
-* ``"paper"``: the authors' exact parameters (their code for each figure); the docstring states the expected time.
-* ``"default"``: a scaled-down run that still shows the figure's claim, well under a minute on 2 cores.
-* ``"quick"``: a few seconds (smoke tests).
+* ``"paper"``: the authors' exact parameters (their code for each figure);
+* ``"default"``: a scaled-down run that still shows the figure's claim;
+* ``"quick"``: the smallest run (smoke tests and the examples of this reference);
 
 and returns a :class:`FigureResult`: the matplotlib ``figure`` (never shown; the figure is created without
 pyplot, so nothing accumulates in pyplot's figure manager), the plotted numpy arrays in ``data`` (so users
