@@ -83,6 +83,24 @@ def test_definitions_on_small_histories():
     assert metrics.trapped(L.reshape(5, 1, 4), G.reshape(5, 1, 4)).shape == (5, 1)
 
 
+def test_drop_from_a_plateau_below_the_initial_loss():
+    """A task RNN whose output starts off the trivial output (DMTS, sigmoid at 0.5) first falls quickly onto
+    the zero output's loss and drops from there: measured from that plateau, the quick first fall is not the
+    drop; a run that never halves the plateau has not dropped."""
+    e = np.arange(0, 100, 10)
+    fall_then_drop = np.array([0.29, 0.2, 0.14, 0.135, 0.13, 0.13, 0.125, 0.05, 0.03, 0.02])
+    no_drop = np.array([0.29, 0.2, 0.14, 0.135, 0.13, 0.13, 0.125, 0.1, 0.08, 0.07])
+    L = np.stack([fall_then_drop, no_drop])
+    np.testing.assert_array_equal(metrics.drop_epoch(L, e), [20, 20])  # the first fall halves L0
+    np.testing.assert_array_equal(metrics.drop_epoch(L, e, reference=0.1316), [70, -1])
+    np.testing.assert_array_equal(metrics.drop_epoch(L, e, reference=[0.1316, 0.2]), [70, 80])
+    # the default reference is the initial loss: the same as passing it
+    np.testing.assert_array_equal(metrics.drop_epoch(L, e, reference=L[:, 0]), metrics.drop_epoch(L, e))
+    for bad in (0.0, -1.0, np.nan, [0.1, 0.2, 0.3]):
+        with pytest.raises(ValueError, match="reference"):
+            metrics.drop_epoch(L, e, reference=bad)
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="epochs"):
         metrics.drop_epoch([1.0, 0.1], [0, 1, 2])

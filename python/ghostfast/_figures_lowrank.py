@@ -57,24 +57,11 @@ def _model(output: str, noise: float) -> rnn.Model:
     )
 
 
-def transition_epoch(loss: np.ndarray, epochs: np.ndarray) -> int:
-    """The abrupt drop of a task RNN whose loss first falls quickly to a plateau (the output learns the
-    trivial part of the target) and then drops: :func:`ghostfast.metrics.drop_epoch` of the excess loss
-    L - L_final over the plateau, i.e. the first epoch where it has halved. The loss is first smoothed by a
-    centred moving average over 1 % of the records (the noisy tasks' per-epoch loss jitters by a few per cent),
-    and the plateau starts after the first 5 % of training. -1 if there is no drop."""
-    L = np.asarray(loss, float)
-    ep = np.asarray(epochs)
-    w = max(1, L.size // 100)
-    if w > 1:
-        c = np.cumsum(np.r_[0.0, L])
-        L = (c[w:] - c[:-w]) / w
-        ep = ep[(w - 1) // 2 : (w - 1) // 2 + L.size]
-    i0 = max(1, L.size // 20)
-    excess = L[i0:] - L[-1]
-    if excess[0] <= 0:
-        return -1
-    return int(metrics.drop_epoch(excess, ep[i0:]))
+def plateau_loss(task: tasks.Task) -> float:
+    """The loss of the zero output, ``loss_scale * sum(mask * target**2)``: the plateau of a rank-2 task RNN
+    before its abrupt drop (DCDT 10/22 = 0.455, DMTS 5/38 = 0.132), the ``reference`` of
+    :func:`ghostfast.metrics.drop_epoch` (see there why the DMTS network's initial loss is not its plateau)."""
+    return float(task.loss_scale * np.sum(task.mask * task.targets**2))
 
 
 def _ghost_in_range(sp: analysis.SlowPoints, lat: np.ndarray) -> tuple[bool, np.ndarray]:
@@ -104,22 +91,27 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     (``plotting.plot_speed_2d``) with the refined slow points (``analysis.slow_points_2d``: fixed points black,
     ghosts red with their slow direction, slow points orange) and the trial trajectories kappa_t = n x_t (white).
 
-    The claim checked (paper Fig 4: ghost points precede abrupt transitions): just before the drop, a refined slow point that is not a fixed point
-    (|F| >= 1e-3) with a Jacobian eigenvalue |Re lambda| < 0.05 lies in the trajectories' range (their bounding
-    box widened by 10 % on each side). The drop is :func:`transition_epoch` (the smoothed excess loss over its
-    final value has halved from the plateau); the parameters are kept at every epoch and the last 20 snapshots
-    before the drop (plus 10 spread over the 2 % of training before them) are searched, latest first. In 2-D
-    every local minimum of |F| that is not a fixed point has an exactly zero eigenvalue, so its speed |F| tells
-    how slow the ghost is (``data["pre_drop_ghost"]``). Measured at quick scale (seed 0): DMTS: the plateau's
-    stable fixed point vanishes near epoch 4090 and a ghost (|F| 0.06-0.1) appears where it was while the loss
-    falls; DCDT: one epoch before the loss falls, a ghost (|F| 0.015) appears beside the single fixed point,
-    then a saddle-node pair and two memory attractors (+-1.3) form within 3 epochs. Both are the saddle-node
-    ghost of the paper, seen at the epoch resolution. The DCDT ghost is fragile: DCDT is symmetric in the cue, its
-    transition is a (nearly) pitchfork creation of the two memory attractors, and a ghost shows only where the
-    symmetry is broken. With seed 2 at Adam lr 3e-4 (drop near epoch 3150) no ghost exists at any of the 40
-    epochs before the drop (1 fixed point, then 3): the check fails there (measured). DMTS seeds 1 and 2 at quick
-    scale pass as seed 0 does, with ghost speeds |F| 0.48 and 0.06 (seed 0: 0.08): the criterion of target 19 admits
-    fast speed minima, so read the speed.
+    The claim checked (paper Fig 4: ghost points precede abrupt transitions): just before the drop, a refined
+    slow point that is not a fixed point (|F| >= 1e-3) with a Jacobian eigenvalue |Re lambda| < 0.05 lies in the
+    trajectories' range (their bounding box widened by 10 % on each side). The drop is
+    :func:`ghostfast.metrics.drop_epoch` measured from the plateau, the zero output's loss
+    (:func:`plateau_loss`): the first epoch with a loss below half of it, which needs the memory the task asks
+    for. The parameters are kept at every snapshot and the last 20 snapshots before the drop (plus 10 spread
+    over the 2 % of training before them) are searched, latest first. In 2-D every local minimum of |F| that is
+    not a fixed point has an exactly zero eigenvalue, so the eigenvalue criterion admits any such minimum and
+    its speed |F| tells how slow the ghost is (``data["pre_drop_ghost"]``).
+
+    Measured at quick scale (seed 0). DCDT: drop at epoch 2063; over the 20 epochs before it the only slow
+    point is one stable fixed point whose slowest eigenvalue falls from |Re| 0.91 (epoch 2042) to 0.089 (2062),
+    and at 2063 it is a saddle between two new attractors at kappa = (0.70, 0.10) and (-0.69, -0.18): a
+    (near-)pitchfork, as DCDT is symmetric in the cue, with no ghost before it. DMTS: no drop within the 5000 epochs: the loss falls
+    from 0.288 onto the plateau (0.145 at epoch 200, 0.12 at 4000), leaves it at epochs 4023-4030 (gradient
+    norm 0.02 -> 2.7) but ends at 0.068, above half the plateau (0.066, which is also the loss of the best
+    memoryless output, 0.5 in the response window), at accuracy 0.88 (the zero output's is 0.87); its mean
+    response-window outputs are 0.36 and 0.50 for the match trials, 0.18 and 0.52 for the non-match ones: it
+    has not learned the match yet. A ghost (|F| 0.053, at (1.11, -0.62)) appears at epoch 4035 where the
+    plateau's stable fixed point was before it slid away. At default scale the DMTS loss halves the plateau
+    at epoch 4318 (accuracy 0.975 at the end).
 
     ==========  =====  ====================  ==========  =========  =============
     task        scale  trials (per class)    optimizer   epochs     snapshots
@@ -153,11 +145,11 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     -------
     FigureResult
         Two history Axes, four speed maps, one colour bar. ``data``: ``epochs`` (R,), ``loss``, ``grad_norm``,
-        ``accuracy`` (R,), ``checkpoints`` (4,), ``drop_epoch``, ``pre_drop_epoch`` (0-d), ``pre_drop_has_ghost``
-        (0-d bool), ``pre_drop_ghost`` (4,) = (kappa_1, kappa_2, |F|, min |Re eig|) of the slowest qualifying
-        point (NaN if none), ``final_accuracy`` (0-d), ``grid`` (G,), and per checkpoint ``slow_x`` (U, 2),
-        ``slow_speed``, ``slow_kind``, ``slow_checkpoint`` (U,), ``latents`` (4, B', S, 2) (trajectories of up to
-        10 trials per class).
+        ``accuracy`` (R,), ``checkpoints`` (4,), ``plateau_loss``, ``drop_epoch`` (-1: none), ``pre_drop_epoch``
+        (0-d), ``searched_epochs`` (S,), ``pre_drop_has_ghost`` (0-d bool), ``pre_drop_ghost`` (4,) =
+        (kappa_1, kappa_2, |F|, min |Re eig|) of the slowest qualifying point (NaN if none), ``final_accuracy``
+        (0-d), ``grid`` (G,), and per checkpoint ``slow_x`` (U, 2), ``slow_speed``, ``slow_kind``,
+        ``slow_checkpoint`` (U,), ``latents`` (4, B', S, 2) (trajectories of up to 10 trials per class).
 
     Examples
     --------
@@ -185,7 +177,8 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     res = rnn.train(
         model, tk, lr, epochs, optimizer=optimizer, seed=seed, record_every=record, snapshot_epochs=snaps, n_threads=nt
     )
-    drop = transition_epoch(res.loss, res.epochs)
+    plateau_level = plateau_loss(tk)
+    drop = int(metrics.drop_epoch(res.loss, res.epochs, reference=plateau_level))
     before = [e for e in snaps if e < drop] if drop > 0 else []
     # The checkpoints searched for the ghost: the last 20 snapshots before the drop, and 10 more spread over the
     # 2 % of training before those (a ghost lives from a few epochs to hundreds before the transition).
@@ -203,8 +196,8 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
             found, ghost, ghost_epoch = True, g, e
             break
     pre = ghost_epoch if found else (before[-1] if before else -1)
-    plateau = before[len(before) // 2] if before else snaps[len(snaps) // 2]
-    checkpoints = sorted({0, plateau, max(pre, 0), snaps[-1]})
+    on_plateau = before[len(before) // 2] if before else snaps[len(snaps) // 2]
+    checkpoints = sorted({0, on_plateau, max(pre, 0), snaps[-1]})
     while len(checkpoints) < 4:  # degenerate cases (no drop found): fill with evenly spaced snapshots
         checkpoints = sorted(set(checkpoints) | {snaps[len(snaps) * len(checkpoints) // 4]})
     # Trajectories of up to 10 trials per class for the maps.
@@ -233,7 +226,11 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     if drop > 0:
         for a in (ax_h, ax_a):
             a.axvline(drop, color="tab:red", lw=1.0, ls="--")
-    ax_h.set_title("loss and gradient norm / max (dotted: checkpoints below; dashed: drop)", fontsize=9)
+    # the drop's threshold, half the plateau (the zero output's loss), on the panel's loss / max scale
+    ax_h.axhline(0.5 * plateau_level / float(np.max(res.loss)), color="black", lw=0.8, ls="--")
+    ax_h.set_title(
+        "loss and gradient norm / max (dotted: checkpoints below; dashed: drop, half the plateau loss)", fontsize=9
+    )
     idx = [min(int(np.searchsorted(res.epochs, e)), res.epochs.size - 1) for e in checkpoints]
     for k, (e, sp, lat) in enumerate(zip(checkpoints, sps, lats)):
         ax = fig.add_subplot(gs[1, k])
@@ -264,16 +261,21 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
         orientation="horizontal",
         label="log10 |F(κ)| (latent speed)",
     )
+    when = (
+        f"drop at epoch {drop} (loss < half the plateau {plateau_level:.3g})"
+        if drop >= 0
+        else f"no drop (loss never below half the plateau {plateau_level:.3g})"
+    )
     lag = drop - ghost_epoch
     verdict = (
         f"ghost {lag} epoch{'s' if lag != 1 else ''} before it: |F| = {ghost[2]:.2g} at κ = ({ghost[0]:.2f}, "
         f"{ghost[1]:.2f})"
         if found
-        else "no ghost in the trajectories' range before the drop"
+        else ("no ghost in the trajectories' range before the drop" if drop >= 0 else "no ghost searched")
     )
     fig.suptitle(
         f"Fig {panel}: rank-2 RNN on {task.upper()} (config {config}), {2 * spc if task == 'dcdt' else 4 * spc} "
-        f"trials, {optimizer.upper()} lr {lr:g}, seed {seed}; drop at epoch {drop}; {verdict}",
+        f"trials, {optimizer.upper()} lr {lr:g}, seed {seed}; {when}; {verdict}",
         fontsize=10,
     )
     slow_ck = np.concatenate([np.full(len(sp), e) for e, sp in zip(checkpoints, sps)])
@@ -283,6 +285,7 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
         "grad_norm": res.grad_norm,
         "accuracy": res.accuracy,
         "checkpoints": np.asarray(checkpoints),
+        "plateau_loss": np.array(plateau_level),
         "drop_epoch": np.array(drop),
         "pre_drop_epoch": np.array(pre),
         "searched_epochs": np.asarray(search, dtype=np.int64),

@@ -266,8 +266,14 @@ def _fig3_large_lr(d: dict, p: dict, c: _Conds) -> dict:
 
 def _fig4(d: dict, p: dict, c: _Conds) -> dict:
     L, E = d["loss"], d["epochs"]
-    drop, pre = int(d["drop_epoch"]), int(d["pre_drop_epoch"])
-    c(drop > 0 and pre >= 0, "the loss drops after a plateau (the smoothed excess loss halves: a drop epoch exists)")
+    plateau = float(d["plateau_loss"])
+    # the drop by the package's one definition, measured from the plateau (the zero output's loss)
+    drop, pre = int(metrics.drop_epoch(L, E, reference=plateau)), int(d["pre_drop_epoch"])
+    c(
+        drop > 0 and pre >= 0 and drop == int(d["drop_epoch"]) and np.all(d["searched_epochs"] < drop),
+        f"the loss drops below half its plateau (the zero output's loss {plateau:.3g}; metrics.drop_epoch), "
+        "and only snapshots before that epoch are searched",
+    )
     ghost = d["pre_drop_ghost"]
     found = bool(d["pre_drop_has_ghost"])
     c(
@@ -278,13 +284,14 @@ def _fig4(d: dict, p: dict, c: _Conds) -> dict:
     c(float(d["final_accuracy"]) > float(d["accuracy"][0]) + 0.05, "accuracy rises over training")
     at = min(int(np.searchsorted(E, max(pre, 0))), L.size - 1)
     return {
+        "plateau_loss": _f(plateau),
         "drop_epoch": drop,
         "ghost_epoch": pre if found else None,
         "epochs_before_drop": drop - pre if found else None,
         "ghost_speed": _f(ghost[2]) if found else None,
         "ghost_min_abs_re_eig": _f(ghost[3]) if found else None,
         "ghost_kappa": [_f(ghost[0]), _f(ghost[1])] if found else None,
-        "loss_at_ghost": _f(L[at]),
+        "loss_at_ghost": _f(L[at]) if found else None,
         "loss_initial": _f(L[0]),
         "loss_final": _f(L[-1]),
         "final_accuracy": _f(d["final_accuracy"]),

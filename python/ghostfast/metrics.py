@@ -7,8 +7,17 @@ All three work on histories ``loss[..., records]`` (and ``grad_norm`` of the sam
 leading axes, with the initial loss at record 0.
 
 * :func:`drop_epoch`: the abrupt drop is the first (recorded) epoch whose loss is below ``fraction`` (0.5)
-  times the initial loss; -1 if it never is. The plateau-then-drop of the paper's Figs 2-6 makes the choice of
-  fraction immaterial: the loss crosses every level between ~0.9 and ~0.1 of L0 within a few epochs.
+  times the plateau's loss; -1 if it never is. The plateau's loss is the initial loss unless the caller
+  gives it (``reference``). The plateau-then-drop of the paper's Figs 2-6 makes the choice of fraction
+  immaterial: the loss crosses every level between ~0.9 and ~0.1 of the plateau within a few epochs.
+  A network whose output starts on its plateau (the rank-one networks, the canonical model, tanh-output task
+  RNNs whose output starts near 0) needs no ``reference``. A task RNN whose initial output is not the
+  trivial one first falls quickly onto the plateau and only then drops abruptly: the sigmoid output of the
+  DMTS network of paper Fig 4 starts at 0.5 where the target is 0 on 28 of 38 steps, so its loss halves in
+  the first ~200 epochs (to the zero output's loss) and the half-L0 rule would call that fall "the drop".
+  Its plateau is the loss of the zero output, ``task.loss_scale * sum(mask * target**2)``, and halving
+  it needs the memory the task asks for (in DMTS half of it is exactly the loss of the best memoryless
+  output, 0.5 in the response window; in DCDT the zero output is itself the best memoryless output).
 * :func:`trapped`: in the no-learning zone *at the end of the history* (paper Sec. 2, Figs 2D, 6A): the last
   loss is above ``loss_fraction`` (0.5) times the initial loss AND the last gradient norm is at most
   ``grad_fraction`` (1e-3) times the largest gradient norm of the same run. The gradient threshold is relative
@@ -76,8 +85,12 @@ def _histories(loss: Any, name: str = "loss") -> np.ndarray:
     return L
 
 
-def drop_epoch(loss: Any, epochs: Any = None, *, fraction: float = DROP_FRACTION) -> np.ndarray:
-    """Epoch of the abrupt drop: the first record with ``loss < fraction * loss[..., 0]``; -1 if none.
+def drop_epoch(
+    loss: Any, epochs: Any = None, *, fraction: float = DROP_FRACTION, reference: Optional[Any] = None
+) -> np.ndarray:
+    """Epoch of the abrupt drop: the first record with ``loss < fraction * reference``, the plateau's loss
+    (default: the initial loss ``loss[..., 0]``); -1 if none. See the module docstring for when the plateau
+    is not the initial loss.
 
     Parameters
     ----------
@@ -86,6 +99,8 @@ def drop_epoch(loss: Any, epochs: Any = None, *, fraction: float = DROP_FRACTION
     epochs : array (R,) of int, optional
         The epoch of each record (default: 0, 1, ..., R - 1).
     fraction : float in (0, 1]
+    reference : float or array [...], optional
+        The plateau's loss of each history (positive); default its initial loss.
 
     Returns
     -------
@@ -96,8 +111,20 @@ def drop_epoch(loss: Any, epochs: Any = None, *, fraction: float = DROP_FRACTION
     ep = np.arange(L.shape[-1]) if epochs is None else np.asarray(epochs)
     if ep.shape != (L.shape[-1],):
         raise ValueError(f"epochs must have shape ({L.shape[-1]},) (one per record), got {ep.shape}")
+    if reference is None:
+        level = L[..., :1]
+    else:
+        ref = np.asarray(reference, dtype=np.float64)
+        if not (np.all(np.isfinite(ref)) and np.all(ref > 0)):
+            raise ValueError("reference (the plateau's loss) must be positive and finite")
+        try:
+            level = np.broadcast_to(ref, L.shape[:-1])[..., None]
+        except ValueError as err:
+            raise ValueError(
+                f"reference must be a number or have the leading shape {L.shape[:-1]} of loss, got {ref.shape}"
+            ) from err
     with np.errstate(invalid="ignore"):
-        below = L < fraction * L[..., :1]
+        below = L < fraction * level
     first = np.argmax(below, axis=-1)
     return np.where(below.any(axis=-1), ep[first], -1).astype(np.int64)
 
