@@ -34,7 +34,9 @@ N, T, PAPER_EPOCHS = 100, 20, 200_001
 
 
 def model(rank: int, dtype: str) -> rnn.Model:
-    return rnn.Model(N=N, rank=rank, readout="latent", confidence=10.0, threshold=1.0, read="after", x0=-0.3, dtype=dtype)
+    return rnn.Model(
+        N=N, rank=rank, readout="latent", confidence=10.0, threshold=1.0, read="after", x0=-0.3, dtype=dtype
+    )
 
 
 def jobs_for(rank: int, dtype: str, lrs, seeds, epochs: int, task) -> list:
@@ -61,7 +63,8 @@ def us_per_net_epoch(seconds: float, n_nets: int, epochs: int) -> float:
 
 def same_bits(a: list, b: list) -> bool:
     return all(
-        np.array_equal(x.loss, y.loss, equal_nan=True) and np.array_equal(x.params["n"], y.params["n"]) for x, y in zip(a, b)
+        np.array_equal(x.loss, y.loss, equal_nan=True) and np.array_equal(x.params["n"], y.params["n"])
+        for x, y in zip(a, b)
     )
 
 

@@ -102,7 +102,9 @@ def test_cancel_mid_group_keeps_partial_runs_that_continue_exactly():
     """A cancel stops a lane group within an epoch: each of its runs comes back partial, with histories of the
     epochs done and a state that continues the run bit for bit (as the per-run path's cancel does)."""
     model, task = rnn.Model(N=30, rank=2), tasks.delayed_activation(10)
-    jobs = [rnn.TrainJob(model, task, 0.01 * (i + 1), 10**7, rnn.init_params(model, i), record_every=7) for i in range(4)]
+    jobs = [
+        rnn.TrainJob(model, task, 0.01 * (i + 1), 10**7, rnn.init_params(model, i), record_every=7) for i in range(4)
+    ]
     control = _core.Control()
     threading.Timer(0.3, control.cancel).start()
     t0 = time.perf_counter()

@@ -1064,9 +1064,7 @@ def train_many(
         check_bool(progress, "progress")
     max_memory = check_real(max_memory, "max_memory", positive=True, finite=False)
     lanes = check_bool(lanes, "lanes")
-    results, interrupted = _train_jobs(
-        jobs, threads, control, progress, max_memory, "rnn.train_many", "jobs' ", lanes
-    )
+    results, interrupted = _train_jobs(jobs, threads, control, progress, max_memory, "rnn.train_many", "jobs' ", lanes)
     if interrupted:
         n_done = sum(1 for r in results if r is not None and not r.interrupted)
         n_part = sum(1 for r in results if r is not None and r.interrupted)

@@ -61,6 +61,7 @@ logger = logging.getLogger("ghostfast.sweep")
 
 BACKENDS = ("local", "dask")
 CHUNK_BYTES = 256 * 2**20  # default cap on the histories one train_many call returns
+LANE_GROUP = 16  # the most runs one SIMD lane group trains together (float32 on AVX-512)
 _HISTORY_COUNT = 4  # loss, grad_norm, accuracy, weight_norm
 
 
@@ -261,6 +262,8 @@ def sweep(
                 chunk_size = min(len(pending), cap)
             else:
                 chunk_size = min(max(width, -(-len(pending) // 16)), cap)
+            # runs of one small shape train together in SIMD lane groups of up to LANE_GROUP: whole groups
+            chunk_size = min(len(pending), cap, -(-chunk_size // LANE_GROUP) * LANE_GROUP)
         chunk_list = _chunks(pending, chunk_size)
         if backend == "local":
             interrupted = _run_local(spec, chunk_list, n_threads, progress, store, len(pending), collector.add, label)

@@ -1,16 +1,18 @@
-// Training many small networks together, one network per SIMD lane (the sweeps of paper Figs 2, 6 and 8: many
+// Training many small networks together, one network per SIMD lane (the sweeps of paper Figs 6 and 8B: many
 // rank-one or low-rank networks with one trial, where a single network's epoch is a chain of short reductions
 // waiting on each other, and independent networks of the same shape have no such chain between them).
 //
-// A lane group holds up to Lanes<T>::W runs (8 float64 or 16 float32: one 64-byte vector) of one lane shape
-// (same model, task, optimizer and epoch schedule; any parameters, learning rates and Adam settings). Every
-// operation of the per-run pass (rnn_bptt.hpp) and optimizer step (rnn_optim.hpp) is applied to the vector
-// of the lanes' values, in the per-run order (rnn_lanes_body.inc), so each run gets exactly the bits it gets
-// when trained alone: on every code path (AVX-512, AVX2, portable), in any group, on any thread count.
+// A lane group holds up to lane_width() runs, one vector of the CPU's kernel path (64 bytes on AVX-512: 8
+// float64 or 16 float32 runs; 32 bytes on AVX2; 16 portable), of one lane shape (same model, task, optimizer
+// and epoch schedule; any parameters, learning rates and Adam settings). Every operation of the per-run pass
+// (rnn_bptt.hpp) and optimizer step (rnn_optim.hpp) is applied to the vector of the lanes' values, in the
+// per-run order (rnn_lanes_body.inc), so each run gets exactly the bits it gets when trained alone: on every
+// code path, in any group, on any thread count.
 //
-// Which runs go to lanes (lane_eligible): low rank up to kLaneMaxRank, at most kLaneMaxTrials trials (one
-// chunk of the per-run pass), deterministic (no noise, fixed x0), no readout cap or fixed-point grid. Larger shapes keep the
-// per-run path, whose blocked products and parallel chunks win there (bench/bench_lanes.py measures both).
+// Which runs go to lanes (lane_eligible): low rank up to kLaneMaxRank, at most kLaneMaxTrials trials (one chunk
+// of the per-run pass), deterministic (no noise, fixed x0), no readout cap or fixed-point grid. Larger shapes
+// keep the per-run path, whose blocked products and parallel chunks win there (bench/bench_lanes.py measures
+// both).
 #pragma once
 
 #include <algorithm>
@@ -58,12 +60,11 @@ inline bool lane_eligible(const RunSpec& r) {
 // and epoch schedule (epochs, record_every, first epoch).
 inline bool same_lane_shape(const RunSpec& a, const RunSpec& b) {
   const ModelSpec &x = a.model, &y = b.model;
-  const bool same_model = x.N == y.N && x.K == y.K && x.full_rank == y.full_rank && x.alpha == y.alpha &&
-                          x.readout == y.readout && x.output == y.output && x.threshold == y.threshold &&
-                          x.read_before == y.read_before && x.n_in == y.n_in && x.n_out == y.n_out &&
-                          x.noise_std == y.noise_std && x.x0_random == y.x0_random && x.x0_std == y.x0_std &&
-                          x.x0 == y.x0 && x.trainable == y.trainable && x.readout_l1_cap == y.readout_l1_cap &&
-                          x.dtype == y.dtype;
+  const bool same_model =
+      x.N == y.N && x.K == y.K && x.full_rank == y.full_rank && x.alpha == y.alpha && x.readout == y.readout &&
+      x.output == y.output && x.threshold == y.threshold && x.read_before == y.read_before && x.n_in == y.n_in &&
+      x.n_out == y.n_out && x.noise_std == y.noise_std && x.x0_random == y.x0_random && x.x0_std == y.x0_std &&
+      x.x0 == y.x0 && x.trainable == y.trainable && x.readout_l1_cap == y.readout_l1_cap && x.dtype == y.dtype;
   const std::int64_t first_a = a.has_state ? a.state.epoch : 0, first_b = b.has_state ? b.state.epoch : 0;
   return same_model && a.task == b.task && a.optimizer == b.optimizer && a.epochs == b.epochs &&
          a.record_every == b.record_every && first_a == first_b;

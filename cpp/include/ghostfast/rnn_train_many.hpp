@@ -51,7 +51,7 @@ inline LanePlan plan_lanes(const std::vector<RunSpec>& runs, int threads, bool u
   std::sort(plan.singles.begin(), plan.singles.end());
   while (plan.groups.size() + plan.singles.size() < static_cast<std::size_t>(threads)) {
     auto largest = std::max_element(plan.groups.begin(), plan.groups.end(),
-                                     [](const auto& x, const auto& y) { return x.size() < y.size(); });
+                                    [](const auto& x, const auto& y) { return x.size() < y.size(); });
     if (largest == plan.groups.end() || static_cast<int>(largest->size()) < 2 * kLaneMinRuns) break;
     const std::size_t half = largest->size() / 2;
     std::vector<std::size_t> tail(largest->begin() + static_cast<std::ptrdiff_t>(half), largest->end());
