@@ -42,11 +42,22 @@ def small_task(n_trials):
 
 VARIANTS = [
     # (model fields, task, optimizer, lrs)
-    (dict(N=40, rank=1, readout="latent"), tasks.delayed_activation(6), "sgd", np.linspace(0.01, 0.3, 7)),
-    (dict(N=40, rank=3, readout="latent", read="before"), tasks.delayed_activation(6), "adam", [1e-3, 3e-3, 1e-2]),
-    (dict(N=30, rank=2, readout="latent_linear", n_in=2), small_task(3), "sgd", [0.05, 0.1, 0.5, 1.0, 2.0]),
-    (dict(N=30, rank=2, readout="linear", output="tanh", n_in=2, read="before"), small_task(4), "adam", [1e-3, 1e-2]),
+    (dict(N=40, rank=1, readout="latent"), tasks.delayed_activation(6), "sgd", np.linspace(0.01, 0.3, 11)),
+    (
+        dict(N=40, rank=3, readout="latent", read="before"),
+        tasks.delayed_activation(6),
+        "adam",
+        np.geomspace(1e-3, 3e-2, 8),
+    ),
+    (dict(N=30, rank=2, readout="latent_linear", n_in=2), small_task(3), "sgd", np.linspace(0.05, 2.0, 8)),
+    (
+        dict(N=30, rank=2, readout="linear", output="tanh", n_in=2, read="before"),
+        small_task(8),
+        "adam",
+        np.geomspace(1e-3, 1e-2, 9),
+    ),
 ]
+# (at least 8 runs of a shape: a lane group takes at least half a vector, 8 float32 runs on AVX-512)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
@@ -88,7 +99,7 @@ def test_diverging_lane_drops_out_without_disturbing_neighbours():
 def test_resumed_runs_join_a_group_and_continue_exactly():
     model = rnn.Model(N=40, rank=2, readout="latent", dtype="float32")
     task = tasks.delayed_activation(6)
-    jobs = [rnn.TrainJob(model, task, 0.02 * (i + 1), 20, rnn.init_params(model, i)) for i in range(6)]
+    jobs = [rnn.TrainJob(model, task, 0.02 * (i + 1), 20, rnn.init_params(model, i)) for i in range(8)]
     head = rnn.train_many(jobs, n_threads=1)
     tail_jobs = [rnn.TrainJob(model, task, j.lr, 25, j.params, state=h.state) for j, h in zip(jobs, head)]
     tail = rnn.train_many(tail_jobs, n_threads=2)

@@ -42,8 +42,6 @@ namespace ghostfast::rnn {
 // beyond 8 trials per lane the per-run trial blocks catch up.
 constexpr int kLaneMaxRank = kLowRankBlocked - 1;
 constexpr int kLaneMaxTrials = 8;
-// A group needs this many runs to beat training them one by one (a group's pass costs a full vector of lanes).
-constexpr int kLaneMinRuns = 2;
 
 inline bool lane_eligible(const RunSpec& r) {
 #if defined(GHOSTFAST_HAS_LANES)
@@ -80,6 +78,10 @@ inline int lane_width(Dtype d) {
 #endif
   return bytes / (d == Dtype::Float32 ? 4 : 8);
 }
+// The fewest runs a group takes: half a vector, and at least 2. A group's pass costs a full vector whatever
+// its number of runs; where lanes gain least (float64 on AVX2: 1.1-1.3x per network, bench/bench_lanes.py) a
+// half-full group is slower than its runs alone, but only a shape's last group can be partial.
+inline int lane_min_runs(Dtype d) { return std::max(2, (lane_width(d) + 1) / 2); }
 
 // Storage of lane vectors on 64-byte boundaries: the alignment a vector type gets depends on the target it is
 // compiled for (16 bytes in the default x86-64 target, 64 with AVX-512), so allocation must not rely on it.

@@ -20,9 +20,11 @@ struct LanePlan {
   std::vector<std::size_t> singles;              // jobs trained alone
 };
 
-// Groups the lane-eligible runs by shape in job order, at most a vector's width per group. A shape with fewer
-// than kLaneMinRuns runs goes alone. When there are fewer items than threads, the largest groups are split in
-// two (each half still a group), so every thread has work: lanes are independent, so the split changes no bit.
+// Groups the lane-eligible runs by shape in job order, a vector's width per group. A group costs a full
+// vector whatever its number of runs, so a group must be at least half full (lane_min_runs): the runs of a
+// smaller last group go alone. When there are fewer items than threads, the largest groups are split in two
+// while both halves stay at least half full, so every thread has work. Lanes are independent: no grouping or
+// split changes a bit.
 inline LanePlan plan_lanes(const std::vector<RunSpec>& runs, int threads, bool use_lanes) {
   LanePlan plan;
   std::vector<std::vector<std::size_t>> shapes;  // job indices of each lane shape
@@ -39,20 +41,24 @@ inline LanePlan plan_lanes(const std::vector<RunSpec>& runs, int threads, bool u
       it->push_back(i);
   }
   for (const std::vector<std::size_t>& sh : shapes) {
-    if (static_cast<int>(sh.size()) < kLaneMinRuns) {
-      plan.singles.insert(plan.singles.end(), sh.begin(), sh.end());
-      continue;
+    const Dtype dtype = runs[sh[0]].model.dtype;
+    const std::size_t width = static_cast<std::size_t>(lane_width(dtype));
+    for (std::size_t a = 0; a < sh.size(); a += width) {
+      const auto first = sh.begin() + static_cast<std::ptrdiff_t>(a);
+      const auto last = sh.begin() + static_cast<std::ptrdiff_t>(std::min(sh.size(), a + width));
+      if (last - first >= lane_min_runs(dtype))
+        plan.groups.emplace_back(first, last);
+      else
+        plan.singles.insert(plan.singles.end(), first, last);
     }
-    const std::size_t width = static_cast<std::size_t>(lane_width(runs[sh[0]].model.dtype));
-    for (std::size_t a = 0; a < sh.size(); a += width)
-      plan.groups.emplace_back(sh.begin() + static_cast<std::ptrdiff_t>(a),
-                               sh.begin() + static_cast<std::ptrdiff_t>(std::min(sh.size(), a + width)));
   }
   std::sort(plan.singles.begin(), plan.singles.end());
   while (plan.groups.size() + plan.singles.size() < static_cast<std::size_t>(threads)) {
     auto largest = std::max_element(plan.groups.begin(), plan.groups.end(),
                                     [](const auto& x, const auto& y) { return x.size() < y.size(); });
-    if (largest == plan.groups.end() || static_cast<int>(largest->size()) < 2 * kLaneMinRuns) break;
+    if (largest == plan.groups.end() ||
+        static_cast<int>(largest->size()) < 2 * lane_min_runs(runs[largest->front()].model.dtype))
+      break;
     const std::size_t half = largest->size() / 2;
     std::vector<std::size_t> tail(largest->begin() + static_cast<std::ptrdiff_t>(half), largest->end());
     largest->resize(half);
