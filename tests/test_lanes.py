@@ -146,3 +146,14 @@ def test_sweep_runs_equal_runs_trained_alone():
         for seed in range(3):
             alone = rnn.train(model, task, lr, 50, seed=seed, record_every=10)
             np.testing.assert_array_equal(res.loss[a, seed], alone.loss)
+
+
+def test_lane_width_follows_the_kernel_path():
+    """One vector of the CPU's kernel path: 64 bytes on AVX-512, 32 on AVX2, 16 portable."""
+    import ghostfast
+
+    if _core.rnn_lane_width(_core.RnnDtype.float64) == 0:
+        pytest.skip("this build has no lane groups (a compiler without the GCC/Clang vector extensions)")
+    bytes_per_vector = {"avx512": 64, "avx2": 32, "portable": 16}[ghostfast.vector_kernel()]
+    assert _core.rnn_lane_width(_core.RnnDtype.float64) == bytes_per_vector // 8
+    assert _core.rnn_lane_width(_core.RnnDtype.float32) == bytes_per_vector // 4

@@ -286,6 +286,10 @@ void bind_rnn(py::module_& m) {
         "returns its partial result with cancelled=True, one never started returns None. lanes: train runs of one "
         "small shape together in SIMD lanes (the same numbers as alone).");
   m.def(
+      "rnn_lane_width", [](Dtype dtype) { return lane_width(dtype); }, py::arg("dtype"),
+      "How many networks of this precision one SIMD lane group trains together on this CPU (0: no lane groups "
+      "in this build).");
+  m.def(
       "rnn_tanh",
       [](const py::array& x) -> py::array {
         const auto n = static_cast<int>(x.size());

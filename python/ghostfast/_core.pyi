@@ -35,6 +35,7 @@ __all__: list[str] = [
     "max_threads",
     "rnn_evaluate",
     "rnn_groups",
+    "rnn_lane_width",
     "rnn_normals",
     "rnn_pass_keys",
     "rnn_tanh",
@@ -537,6 +538,11 @@ def rnn_pass_keys(
 def rnn_tanh(x: numpy.ndarray) -> numpy.ndarray:
     """
     The engine's vectorised tanh in the array's precision (for tests against numpy's).
+    """
+
+def rnn_lane_width(dtype: RnnDtype) -> int:
+    """
+    How many networks of this precision one SIMD lane group trains together on this CPU (0: no lane groups in this build).
     """
 
 def rnn_train_many(

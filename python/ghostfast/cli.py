@@ -63,6 +63,10 @@ def _info(args: argparse.Namespace) -> int:
         f"RNN kernels: {KERNEL_NAMES.get(ghostfast.vector_kernel(), ghostfast.vector_kernel())} "
         "(every path gives the same bits)"
     )
+    from . import _core
+
+    widths = [_core.rnn_lane_width(getattr(_core.RnnDtype, d)) for d in ("float64", "float32")]
+    print(f"SIMD lane groups: {widths[0]} float64 / {widths[1]} float32 networks trained together")
     return 0
 
 

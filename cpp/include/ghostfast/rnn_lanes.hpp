@@ -71,12 +71,17 @@ inline bool same_lane_shape(const RunSpec& a, const RunSpec& b) {
 // Runs per lane group on this CPU's kernel path: one vector of the model's scalars (64 bytes on AVX-512, 32 on
 // AVX2, 16 portable). The width never changes a run's numbers, only how many train together.
 inline int lane_width(Dtype d) {
+#if defined(GHOSTFAST_HAS_LANES)
   int bytes = 16;
 #if defined(GHOSTFAST_X86_KERNELS)
   const VectorKernel kernel = vector_kernel();
   bytes = kernel == VectorKernel::Avx512 ? 64 : kernel == VectorKernel::Avx2Fma ? 32 : 16;
 #endif
   return bytes / (d == Dtype::Float32 ? 4 : 8);
+#else
+  (void)d;
+  return 0;  // no lane groups without the vector extensions
+#endif
 }
 // The fewest runs a group takes: half a vector, and at least 2. A group's pass costs a full vector whatever
 // its number of runs; where lanes gain least (float64 on AVX2: 1.1-1.3x per network, bench/bench_lanes.py) a
