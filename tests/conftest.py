@@ -1,4 +1,5 @@
 import os
+import signal
 
 import matplotlib
 import numpy as np
@@ -14,6 +15,11 @@ def rng() -> np.random.Generator:
 
 
 def pytest_configure(config):
+    # A shell's background job starts with SIGINT ignored, and ghostfast then leaves it ignored (as it must).
+    # The Ctrl-C tests need what an interactive Python has: the default handler (child processes started
+    # afterwards get the default disposition back too).
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     # A build without OpenMP warns once when n_threads > 1 is asked for (tested on its own in test_package.py);
     # the rest of the suite then runs the serial fallback, so that one message must not fail every test.
     import ghostfast
