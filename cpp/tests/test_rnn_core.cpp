@@ -2,6 +2,7 @@
 // train_many independence of the thread count, the vectorised tanh against std::tanh, and the vector kernels
 // (tanh, dense products) against their portable definitions, bit for bit.
 // Build: cmake -S . -B build/cpp -DGHOSTFAST_CPP_TESTS=ON && cmake --build build/cpp && ctest --test-dir build/cpp
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -436,6 +437,35 @@ int main() {
       lane_runs_diverged += many[3].diverged ? 1 : 0;
     }
   CHECK(lane_runs_diverged >= 4, "lanes: only %d runs with lr 1e300 diverged", lane_runs_diverged);
+  {  // the lane plan: every run once, groups between half a vector and a vector, leftovers alone, thread splits
+    ModelSpec s = make_model(false, 1, Readout::Latent, false, 0, 0.0);
+    auto task = make_task(1, 5, 0);
+    const Layout L = make_layout(s);
+    const int width = lane_width(s.dtype), min_runs = lane_min_runs(s.dtype);
+    for (int n : {1, width - 1, width, width + min_runs - 1, 3 * width + min_runs})
+      for (int threads : {1, 2, 7}) {
+        std::vector<RunSpec> plan_runs(static_cast<std::size_t>(std::max(n, 0)));
+        for (RunSpec& pr : plan_runs) {
+          pr.model = s;
+          pr.task = task;
+          pr.params.assign(L.total, 0.1);
+          pr.epochs = 3;
+        }
+        const LanePlan plan = plan_lanes(plan_runs, threads, true);
+        std::vector<int> seen(plan_runs.size(), 0);
+        bool sizes_ok = true;
+        for (const auto& g : plan.groups) {
+          sizes_ok = sizes_ok && static_cast<int>(g.size()) >= min_runs && static_cast<int>(g.size()) <= width;
+          for (std::size_t i : g) ++seen[i];
+        }
+        for (std::size_t i : plan.singles) ++seen[i];
+        const bool once = std::all_of(seen.begin(), seen.end(), [](int c) { return c == 1; });
+        const bool few_alone = static_cast<int>(plan.singles.size()) < min_runs;
+        CHECK(sizes_ok && once && few_alone, "lane plan of %d runs on %d threads", n, threads);
+        if (n == width && threads == 2 && width >= 2 * min_runs)
+          CHECK(plan.groups.size() == 2, "lane plan: a full group is not split for 2 threads");
+      }
+  }
 
   return failures == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
