@@ -30,6 +30,7 @@ enum class Optimizer : int { Sgd = 0, Adam = 1 };
 // The scalar type of a model's parameters and of every operation of its passes and optimizer steps.
 enum class Dtype : int { Float64 = 0, Float32 = 1 };
 
+// same_lane_shape (rnn_lanes.hpp) compares every field: a new field must be added there too.
 struct ModelSpec {
   int N = 0;
   int K = 1;  // rank (ignored when full_rank)
