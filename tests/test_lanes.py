@@ -117,10 +117,18 @@ def test_cancel_mid_group_keeps_partial_runs_that_continue_exactly():
         rnn.TrainJob(model, task, 0.01 * (i + 1), 10**7, rnn.init_params(model, i), record_every=7) for i in range(4)
     ]
     control = _core.Control()
-    threading.Timer(0.3, control.cancel).start()
+
+    def cancel_once_running():  # after some epochs, however loaded the machine (a timer may fire before any)
+        while control.epochs < 4 * 50:
+            time.sleep(0.01)
+        control.cancel()
+
+    canceller = threading.Thread(target=cancel_once_running, daemon=True)
+    canceller.start()
     t0 = time.perf_counter()
     out = _core.rnn_train_many([rnn._job_to_core(j, i, {}) for i, j in enumerate(jobs)], 1, control)
     assert time.perf_counter() - t0 < 30
+    canceller.join()
     assert all(d.cancelled for d in out)
     done = {int(d.state["epoch"]) for d in out}
     assert len(done) == 1  # one group: its runs stop at the same epoch
