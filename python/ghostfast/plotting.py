@@ -409,9 +409,10 @@ def plot_history(
     if ylim is not None:
         ylim = _pair(ylim, "ylim")
     ax = _axes(ax)
-    ax.plot(x, L / np.max(L), color="black", label="loss / max")
+    # the loss on top: a noisy gradient norm (Adam with noise after the drop) would otherwise hide it
+    ax.plot(x, L / np.max(L), color="black", label="loss / max", zorder=3)
     if G is not None:
-        ax.plot(x, G / np.max(G), color="tab:red", label="grad norm / max")
+        ax.plot(x, G / np.max(G), color="tab:red", label="grad norm / max", lw=0.8, zorder=2)
     ax.set_yscale("log")
     if ylim is not None:
         ax.set_ylim(*ylim)
