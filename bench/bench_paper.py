@@ -6,7 +6,10 @@ Usage: python bench/bench_paper.py [--quick] [--only NAME ...]   (PYTHONPATH=pyt
 
 ghostfast and PyTorch each run float64 and float32 (the paper's dtype; ghostfast: ``rnn.Model(dtype="float32")``).
 Each per-epoch time is the best of several rounds, the implementations taking turns inside each round, so a
-load spike on a shared machine hits all of them alike. The Fig 3 fixed-point test counts the fixed points of the
+load spike on a shared machine hits all of them alike. For the figures that train many runs of one shape (sweeps)
+ghostfast is also timed as ``sweep.sweep`` trains them: ``rnn.train_many`` on one thread over a group of two lane
+widths of runs, which puts small networks into SIMD lane groups (the same bits as alone) and trains the others one
+by one; the "as swept" CPU-hours use that time per network-epoch. The Fig 3 fixed-point test counts the fixed points of the
 1-D latent flow on 1000 grid points every epoch (ghostfast: in C++ during training; PyTorch: one vectorised
 flow-map evaluation per epoch, cheaper than the authors' loop).
 """
@@ -20,7 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ghostfast import rnn, tasks
+from ghostfast import _core, rnn, tasks
 
 
 @dataclass
@@ -264,6 +267,30 @@ def ghostfast_run(cfg: Config, params: dict, epochs: int, dtype: str = "float64"
     return run
 
 
+def ghostfast_sweep_run(cfg: Config, epochs: int, dtype: str = "float64"):
+    """A group of the figure's runs as a sweep trains them (train_many on one thread): two lane widths of runs
+    with their own initialisations and learning rates. Returns the call and its network-epochs per epoch."""
+    model = dataclasses.replace(cfg.model, dtype=dtype)
+    n = 2 * max(1, _core.rnn_lane_width(getattr(_core.RnnDtype, dtype)))
+    jobs = [
+        rnn.TrainJob(
+            model,
+            cfg.task,
+            cfg.lr * (1.0 + 0.01 * i),
+            epochs,
+            rnn.init_params(model, seed=i),
+            optimizer=cfg.optimizer,
+            stream=i,
+        )
+        for i in range(n)
+    ]
+
+    def run():
+        rnn.train_many(jobs, n_threads=1, progress=False)
+
+    return run, n
+
+
 def best_per_epoch(calls: dict, rounds: int) -> dict:
     best = {name: np.inf for name in calls}
     for fn, _ in calls.values():
@@ -277,10 +304,22 @@ def best_per_epoch(calls: dict, rounds: int) -> dict:
 
 
 def calibrate(fn_of_epochs, budget: float) -> int:
-    """Epochs that take about `budget` seconds (from one timed epoch, at least 1)."""
-    t0 = time.perf_counter()
-    fn_of_epochs(1)()
-    return max(1, int(budget / max(time.perf_counter() - t0, 1e-7)))
+    """Epochs that take about `budget` seconds, from the cost of k more epochs, k growing tenfold until those
+    take at least as long as the call's fixed set-up (a millisecond or so: a one-epoch timing would choose
+    runs so short that the set-up dominates, and a small k would drown the slope in timer noise)."""
+
+    def timed(e: int) -> float:
+        t0 = time.perf_counter()
+        fn_of_epochs(e)()
+        return time.perf_counter() - t0
+
+    base = timed(1)
+    k = 10
+    while True:
+        extra = timed(1 + k) - base
+        if extra >= base or k >= 100_000 or extra >= budget:
+            return max(1, int(budget * k / max(extra, 1e-9)))
+        k *= 10
 
 
 def main() -> None:
@@ -305,7 +344,14 @@ def main() -> None:
             "torch64": (torch_run(cfg, params, e_t, torch.float64), e_t),
             "torch32": (torch_run(cfg, params, e_t, torch.float32), e_t),
         }
+        if cfg.runs > 1:  # a sweep: time a group of runs as sweep.sweep trains them (network-epochs)
+            for key, dt in (("sweep", "float64"), ("sweep32", "float32")):
+                e_sw = calibrate(lambda e: ghostfast_sweep_run(cfg, e, dt)[0], budget)
+                fn, n = ghostfast_sweep_run(cfg, e_sw, dt)
+                calls[key] = (fn, e_sw * n)
         best = best_per_epoch(calls, rounds)
+        best.setdefault("sweep", best["ghostfast"])
+        best.setdefault("sweep32", best["ghostfast32"])
         work = cfg.runs * cfg.epochs
         rows.append((cfg, best, work))
         print(
@@ -313,7 +359,12 @@ def main() -> None:
             f"{best['ghostfast32'] * 1e6:10.1f} us  torch64 {best['torch64'] * 1e6:10.1f} us  torch32 "
             f"{best['torch32'] * 1e6:10.1f} us  x{best['torch32'] / best['ghostfast32']:6.1f} (f32)  paper: "
             f"{cfg.runs} x {cfg.epochs} epochs -> {work * best['ghostfast32'] / 3600:7.2f} CPU-h f32 "
-            f"({work * best['ghostfast'] / 3600:7.2f} f64, torch32 {work * best['torch32'] / 3600:8.1f})",
+            f"({work * best['ghostfast'] / 3600:7.2f} f64, torch32 {work * best['torch32'] / 3600:8.1f})"
+            + (
+                f"  as swept: f64 {best['sweep'] * 1e6:.1f} us, f32 {best['sweep32'] * 1e6:.1f} us per network-epoch"
+                if cfg.runs > 1
+                else ""
+            ),
             flush=True,
         )
     if not rows:
@@ -335,6 +386,25 @@ def main() -> None:
             f"{work * gf / 3600:.2f} | {work * gf32 / 3600:.2f} | {work * t32 / 3600:.1f} |"
         )
     print(f"| **whole paper** | | | | | | | | | **{tot64:.1f}** | **{tot32:.1f}** | **{tot_t:.0f}** |")
+    print(
+        "\nAs swept (sweep.sweep / train_many on one thread: lane groups where they apply), per network-epoch:\n"
+        "\n| config | runs x epochs | one run f64 | as swept f64 | one run f32 | as swept f32 | swept f64 CPU-h "
+        "| swept f32 CPU-h |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    sw64 = sw32 = 0.0
+    for cfg, best, work in rows:
+        sw64 += work * best["sweep"] / 3600
+        sw32 += work * best["sweep32"] / 3600
+        if cfg.runs > 1:
+            print(
+                f"| {cfg.name} | {cfg.runs} x {cfg.epochs:,} | {best['ghostfast'] * 1e6:.1f} us | "
+                f"{best['sweep'] * 1e6:.1f} us ({best['ghostfast'] / best['sweep']:.2f}x) | "
+                f"{best['ghostfast32'] * 1e6:.1f} us | {best['sweep32'] * 1e6:.1f} us "
+                f"({best['ghostfast32'] / best['sweep32']:.2f}x) | {work * best['sweep'] / 3600:.2f} | "
+                f"{work * best['sweep32'] / 3600:.2f} |"
+            )
+    print(f"| **whole paper, as swept** | | | | | | **{sw64:.1f}** | **{sw32:.1f}** |")
 
 
 if __name__ == "__main__":
