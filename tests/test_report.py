@@ -84,6 +84,34 @@ def test_reproduce_all_interrupted_then_continued(tmp_path, capsys, monkeypatch)
     assert code == 0 and "1 already done" in text and "[1/1] fig2_loss: PASS" in text
 
 
+def test_a_rerun_judges_finished_figures_by_the_current_check(tmp_path, capsys, monkeypatch):
+    """A finished figure is not recomputed, but its saved data is checked again by today's check (a check fixed
+    after hours of paper-scale training applies to the report without retraining); its record is updated."""
+    out = tmp_path / "rep"
+    assert _report.reproduce_all("quick", out, names=["fig1"], calibration=CAL) == 0
+    before = json.loads((out / "fig1.check.json").read_text())
+    assert before["passed"] is True and "rechecked" not in before
+
+    def stricter(d, p, c):
+        c(d["x"].size > 10**9, "a condition the saved data does not meet")
+        return {"n_x": int(d["x"].size)}
+
+    monkeypatch.setitem(_report._IMPL, "fig1", stricter)
+    monkeypatch.setattr(_report, "run_figure", lambda *a: pytest.fail("a finished figure was recomputed"))
+    code = _report.reproduce_all("quick", out, names=["fig1"], calibration=CAL)
+    assert code == 1 and "1 already done" in capsys.readouterr().out
+    after = json.loads((out / "fig1.check.json").read_text())
+    assert after["passed"] is False and after["numbers"] == {"n_x": before_size(out)}
+    assert after["conditions"] == [{"passed": False, "check": "a condition the saved data does not meet"}]
+    assert after["wall_time_s"] == before["wall_time_s"] and "rechecked" in after
+    assert "0 of 1 figures pass" in (out / "REPORT.md").read_text()
+
+
+def before_size(out) -> int:
+    with np.load(out / "fig1.npz") as z:
+        return int(z["x"].size)
+
+
 def test_a_failed_check_is_reported(tmp_path, capsys, monkeypatch):
     def failing(d, p, c):
         c(True, "a condition that holds")

@@ -206,12 +206,19 @@ def _fig2d(d: dict, p: dict, c: _Conds) -> dict:
 def _fig3_small_lr(d: dict, p: dict, c: _Conds) -> dict:
     L, G, E = d["loss"], d["grad_norm"], d["epochs"]
     drop_i = int(metrics.drop_epoch(L))
+    e90, e10 = E[np.argmax(L < 0.9)], E[np.argmax(L < 0.1)]
+    # "long" relative to the fall, not to the run: the paper trains 15 times past its drop (500 000 epochs)
+    fall = max(int(e10 - e90), int(E[1] - E[0]) if E.size > 1 else 1)
     c(
-        L[0] > 0.999 and drop_i > 0.3 * L.size and np.all(L[: int(0.9 * max(drop_i, 0))] > 0.99),
-        "a long plateau: L0 > 0.999 and L > 0.99 until 90 % of the drop epoch, which is past 30 % of training",
+        L[0] > 0.999
+        and drop_i > 0
+        and np.all(L[: int(0.9 * drop_i)] > 0.99)
+        and (L < 0.1).any()
+        and E[drop_i] >= 20 * fall,
+        "a long plateau: L0 > 0.999, L > 0.99 until 90 % of the drop epoch, and the drop epoch at least 20 x the "
+        "fall from 0.9 to 0.1 (at least one record interval)",
     )
     c(L[-1] < 0.05, "learned: final loss < 0.05")
-    e90, e10 = E[np.argmax(L < 0.9)], E[np.argmax(L < 0.1)]
     c((L < 0.1).any() and e10 - e90 < 0.01 * E[-1], "abrupt: from 0.9 to 0.1 within 1 % of training")
     spike = G[max(drop_i - 5, 0) : drop_i + 5].max() if drop_i >= 0 else 0.0
     c(spike > 100 * G[0], "a gradient spike at the drop: > 100 x the initial gradient norm")
@@ -230,6 +237,7 @@ def _fig3_small_lr(d: dict, p: dict, c: _Conds) -> dict:
     )
     return {
         "drop_epoch": int(E[drop_i]) if drop_i >= 0 else -1,
+        "plateau_over_fall": _f(E[drop_i] / fall) if drop_i >= 0 else None,
         "final_loss": _f(L[-1]),
         "grad_spike_over_initial": _f(spike / G[0]),
         "max_fixed_points": int(d["fixed_point_count"].max()),
@@ -423,9 +431,14 @@ def _fig8a(d: dict, p: dict, c: _Conds) -> dict:
 
 
 def _fig8b_ablation(d: dict, p: dict, c: _Conds) -> dict:
-    pre = d["epochs"] < 6000
+    # the paper's selection window: a run is kept if its accuracy stays <= 0.5 over epochs 5950-5999 (earlier
+    # in the plotted window some kept runs have not fallen yet: at paper scale the mean is 0.515 at 5888)
+    window = (d["epochs"] >= 5950) & (d["epochs"] < 6000)
     c(int(d["n_selected"]) >= 3, "at least 3 runs learned and then fell into the zone")
-    c(np.all(d["accuracy_mean"][:, pre] <= 0.5), "before the switch their accuracy is <= 0.5")
+    c(
+        window.any() and np.all(d["accuracy_mean"][:, window] <= 0.5),
+        "in the selection window before the switch (epochs 5950-5999) their mean accuracy is <= 0.5",
+    )
     small, c10 = d["c_values"] <= 0.2, np.isclose(d["c_values"], 10.0)
     c(np.all(d["final_accuracy"][small] > 0.5), "after 100 epochs at c <= 0.2 the mean accuracy exceeds 0.5")
     c(np.all(d["final_accuracy"][c10] <= 0.5), "at c = 10 it stays <= 0.5")
@@ -730,8 +743,40 @@ def load_done(out_dir: Any, names: List[str], scale: str) -> Dict[str, Dict[str,
             except (OSError, ValueError):
                 continue
             if rec.get("scale") == scale:
-                done[n] = rec
+                done[n] = _recheck(out_dir, n, rec)
     return done
+
+
+def _recheck(out_dir: Any, name: str, rec: Dict[str, Any]) -> Dict[str, Any]:
+    """A finished figure's record with its check evaluated again on its saved data (``<name>.npz``) by the
+    current check, so a rerun reports today's checks without recomputing hours of training; the record file
+    is updated. A record without its data is kept as it was."""
+    import json
+    import os
+    from types import SimpleNamespace
+
+    path = os.path.join(os.fspath(out_dir), str(rec.get("npz", f"{name}.npz")))
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+    except (OSError, ValueError):
+        return rec
+    # through JSON, as the record was: tuples become lists, numbers plain
+    fresh = json.loads(json.dumps(check(SimpleNamespace(name=name, data=data, params=rec.get("params", {}))).to_dict()))
+    if all(rec.get(k) == v for k, v in fresh.items()):
+        return rec
+    new = dict(fresh, **{k: v for k, v in rec.items() if k not in fresh}, rechecked=_now())
+    tmp = _record_path(out_dir, name) + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(new, fh, indent=1)
+    os.replace(tmp, _record_path(out_dir, name))
+    return new
+
+
+def _now() -> str:
+    import time
+
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
 def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: float) -> Dict[str, Any]:
