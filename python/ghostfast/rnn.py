@@ -36,8 +36,8 @@ Conventions
   (the delayed-activation networks of Figs. 3, 6 and 8B: m, n or W ~ N(0, 1/N), b = 0, w_out, b_out ~ N(0, 1/N), c = confidence) and ``"task"`` (the task RNNs of Figs. 4, 5, 7, 8C:
   xavier-uniform W, w_in, w_out; b ~ U(+-1/sqrt(n_in)); b_out ~ U(+-1/sqrt(fan_in)); low rank: n ~ N(0, 1/N),
   m ~ N(0, 1), b ~ N(0, 0.1^2)). ``init="auto"`` picks "task" when the model has inputs, else "delayed".
-  ``scheme="torch"`` (the rank-one Fig. 3 model) reproduces ``torch.manual_seed(seed)`` + ``randn`` to within one
-  float32 ulp, so seed 40 gives the paper's network.
+  ``scheme="torch"`` reproduces the paper scripts' draws after ``torch.manual_seed(seed)`` to within a few float32
+  ulp: seed 40 gives the paper's Fig. 3 network, seed 0 its Fig. 4A-D rank-2 network.
 * **Threads and determinism.** A single run (``train``) spreads its trial chunks over ``n_threads`` threads
   (worth it from a few hundred trials on); several runs (``train_many``, sweeps) run in parallel, one thread
   each. The chunk gradients are summed in chunk order, so a run's results depend only on its job (parameters,
@@ -406,10 +406,12 @@ def init_params(
         Feeds ``numpy.random.default_rng`` (None: fresh entropy).
     scheme : None, {"delayed", "task", "torch"} or dict
         None: ``model.init``. A dict {group: spec} overrides groups of the model's preset, spec one of
-        ("normal", std), ("uniform", bound), ("constant", value). "torch" (the rank-one model of Figs. 3, 6A,
-        8B only, int seed < 2**32): the paper's PyTorch draws after ``torch.manual_seed(seed)`` (mt19937 +
-        PyTorch's 16-wide Box-Muller), equal to PyTorch's float32 values to within one float32 ulp, so seed 40
-        gives the paper's network.
+        ("normal", std), ("uniform", bound), ("constant", value). "torch" (int seed < 2**32; the rank-one model
+        of Figs. 3, 6A, 8B, and the rank-K task model of Fig. 4A-D: ``readout="latent_linear"``, ``n_in >= 1``,
+        one output): the paper's PyTorch draws after ``torch.manual_seed(seed)`` in its scripts' order (mt19937,
+        PyTorch's 24-bit uniforms and 16-wide Box-Muller). Uniforms are exact; normals are within 1-3 float32
+        ulp of PyTorch's (its log/sin/cos are SLEEF's). So seed 40 gives the paper's Fig 3 network and seed 0
+        its Fig 4A-D network.
 
     Returns
     -------
@@ -520,12 +522,59 @@ def _torch_randn(rs: np.random.RandomState, n: int) -> np.ndarray:
     return out
 
 
+def _torch_uniform(rs: np.random.RandomState, n: int, bound: float) -> np.ndarray:
+    """``tensor.uniform_(-bound, bound)`` (float32, CPU): one mt19937 output per value, its low 24 bits / 2^24
+    scaled in double precision, rounded to float32."""
+    lo, hi = np.float32(-bound), np.float32(bound)
+    u = _torch_uniform24(rs, n).astype(np.float64)
+    return (u * float(hi - lo) + float(lo)).astype(np.float32)
+
+
+def _torch_normal(rs: np.random.RandomState, n: int, std: float) -> np.ndarray:
+    """``tensor.normal_(0, std)`` (float32, CPU, n >= 16): PyTorch's 16-wide Box-Muller times std."""
+    return (_torch_randn(rs, n) * np.float32(std)).astype(np.float32)
+
+
+def _torch_task_init(model: Model, seed: int) -> dict[str, np.ndarray]:
+    """The rank-K task model of paper Fig 4A-D as its script draws it after ``torch.manual_seed(seed)``:
+    W_in = nn.Linear(n_in, N) (default init, overwritten below), S_l = randn(N, K), S_r = randn(K, N),
+    S_l.normal_(0, 1/sqrt(N)), S_r.normal_(0, 1), W_out = nn.Linear(K, 1) (its bias kept: uniform
+    +-1/sqrt(K)), xavier_uniform_(W_in.weight), xavier_uniform_(W_out.weight), W_in.bias.normal_(0, 0.1).
+    In the package's row convention m = S_r^T, n = S_l^T."""
+    N, K, n_in = model.N, model.K, model.n_in
+    rs = np.random.RandomState(int(seed))  # legacy seeding = mt19937 init_genrand, as torch.manual_seed
+    _torch_uniform(rs, N * n_in, 1.0 / np.sqrt(n_in))  # nn.Linear(n_in, N).weight (kaiming, overwritten)
+    _torch_uniform(rs, N, 1.0 / np.sqrt(n_in))  # its bias (overwritten)
+    _torch_randn(rs, N * K)  # S_l = randn(N, K), then overwritten by normal_
+    _torch_randn(rs, K * N)  # S_r = randn(K, N)
+    s_l = _torch_normal(rs, N * K, 1.0 / np.sqrt(N)).reshape(N, K)
+    s_r = _torch_normal(rs, K * N, 1.0).reshape(K, N)
+    _torch_uniform(rs, K, 1.0 / np.sqrt(K))  # nn.Linear(K, 1).weight (overwritten by xavier)
+    b_out = _torch_uniform(rs, 1, 1.0 / np.sqrt(K))
+    w_in = _torch_uniform(rs, N * n_in, np.sqrt(6.0 / (n_in + N))).reshape(N, n_in)
+    w_out = _torch_uniform(rs, K, np.sqrt(6.0 / (K + 1))).reshape(1, K)
+    b = _torch_normal(rs, N, 0.1)
+    f64 = np.float64
+    return {
+        "m": s_r.T.astype(f64),
+        "n": s_l.T.astype(f64),
+        "b": b.astype(f64),
+        "w_in": w_in.astype(f64),
+        "w_out": w_out.astype(f64),
+        "b_out": b_out.astype(f64),
+    }
+
+
 def _torch_init(model: Model, seed: Any, overrides: Mapping[str, Any]) -> dict[str, np.ndarray]:
     """Spec §3.1 init as the paper's PyTorch code draws it: torch.manual_seed(seed); m = randn(N)/sqrt(N);
-    n = randn(N)/sqrt(N) (float32); b = 0; c = confidence."""
-    if model.rank != 1 or model.readout != "latent" or model.n_in != 0:
+    n = randn(N)/sqrt(N) (float32); b = 0; c = confidence. The rank-K task model of Fig 4A-D: see
+    :func:`_torch_task_init`."""
+    fig3 = model.rank == 1 and model.readout == "latent" and model.n_in == 0
+    fig4 = model.rank != "full" and model.readout == "latent_linear" and model.n_in >= 1 and model.n_out == 1
+    if not (fig3 or fig4):
         raise ValueError(
-            "scheme='torch' reproduces the paper's rank-one model of Figs. 3, 6A and 8B (rank=1, readout='latent', n_in=0)"
+            "scheme='torch' reproduces the paper's rank-one model of Figs. 3, 6A and 8B (rank=1, readout='latent', "
+            "n_in=0) and the rank-K task model of Fig 4A-D (readout='latent_linear', n_in >= 1, n_out=1)"
         )
     if overrides:
         raise ValueError("scheme='torch' takes no per-group overrides")
@@ -534,6 +583,8 @@ def _torch_init(model: Model, seed: Any, overrides: Mapping[str, Any]) -> dict[s
     N = model.N
     if N < 16:
         raise ValueError("scheme='torch' reproduces PyTorch's vectorised randn path, which needs N >= 16")
+    if fig4:
+        return _torch_task_init(model, int(seed))
     rs = np.random.RandomState(int(seed))  # legacy seeding = mt19937 init_genrand, as torch.manual_seed
     scale = np.float32(np.sqrt(N))
     m = (_torch_randn(rs, N) / scale).astype(np.float64)
