@@ -541,7 +541,8 @@ def _torch_task_init(model: Model, seed: int) -> dict[str, np.ndarray]:
     S_l.normal_(0, 1/sqrt(N)), S_r.normal_(0, 1), W_out = nn.Linear(K, 1) (its bias kept: uniform
     +-1/sqrt(K)), xavier_uniform_(W_in.weight), xavier_uniform_(W_out.weight), W_in.bias.normal_(0, 0.1).
     In the package's row convention m = S_r^T, n = S_l^T."""
-    N, K, n_in = model.N, model.K, model.n_in
+    N, n_in = model.N, model.n_in
+    K = int(model.rank)  # low rank: _torch_init admits no full-rank model here
     rs = np.random.RandomState(int(seed))  # legacy seeding = mt19937 init_genrand, as torch.manual_seed
     _torch_uniform(rs, N * n_in, 1.0 / np.sqrt(n_in))  # nn.Linear(n_in, N).weight (kaiming, overwritten)
     _torch_uniform(rs, N, 1.0 / np.sqrt(n_in))  # its bias (overwritten)
