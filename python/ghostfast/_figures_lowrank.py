@@ -185,7 +185,7 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     snaps = tuple(range(0, epochs + 1, every))
     record = 1 if epochs <= 20000 else 5
     # paper-scale DCDT starts from the paper's network for this seed (its script's PyTorch draws)
-    params = rnn.init_params(model, seed, scheme="torch") if init == "torch" else rnn.init_params(model, seed)
+    params = rnn.init_params(model, seed, scheme=init)
     res = rnn.train(
         model,
         tk,

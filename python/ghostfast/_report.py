@@ -766,10 +766,7 @@ def _recheck(out_dir: Any, name: str, rec: Dict[str, Any]) -> Dict[str, Any]:
     if all(rec.get(k) == v for k, v in fresh.items()):
         return rec
     new = dict(fresh, **{k: v for k, v in rec.items() if k not in fresh}, rechecked=_now())
-    tmp = _record_path(out_dir, name) + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(new, fh, indent=1)
-    os.replace(tmp, _record_path(out_dir, name))
+    _write_record(out_dir, name, new)
     return new
 
 
@@ -779,10 +776,20 @@ def _now() -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
 
 
+def _write_record(out_dir: Any, name: str, rec: Dict[str, Any]) -> None:
+    """Write ``<name>.check.json`` atomically (a temporary file, then a rename)."""
+    import json
+    import os
+
+    tmp = _record_path(out_dir, name) + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(rec, fh, indent=1)  # insertion order: the key numbers in the order the check lists them
+    os.replace(tmp, _record_path(out_dir, name))
+
+
 def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: float) -> Dict[str, Any]:
     """Compute, save (PNG, npz) and check one figure; write its record ``<name>.check.json`` last (so an
     interrupted figure is redone on the next run). Returns the record."""
-    import json
     import os
     import time
 
@@ -814,12 +821,9 @@ def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: 
         png=os.path.basename(png),
         npz=os.path.basename(npz),
         params=_plain(result.params),
-        finished=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+        finished=_now(),
     )
-    tmp = _record_path(out_dir, name) + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(rec, fh, indent=1)  # insertion order: the key numbers in the order the check lists them
-    os.replace(tmp, _record_path(out_dir, name))
+    _write_record(out_dir, name, rec)
     import matplotlib.pyplot as plt  # the figures are not attached to pyplot; this frees nothing else
 
     plt.close("all")
