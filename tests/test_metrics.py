@@ -101,6 +101,54 @@ def test_drop_from_a_plateau_below_the_initial_loss():
             metrics.drop_epoch(L, e, reference=bad)
 
 
+def test_transition_is_the_abrupt_fall_not_the_first_or_the_last():
+    """transition_epoch: one plateau and one drop -> the drop (drop_epoch's epoch); a
+    gradual fall then an abrupt one (the paper's Fig 4A-D network) -> the abrupt one, where drop_epoch picks
+    the gradual crossing; a fast fall onto the plateau first (DMTS) or a late refinement of a small loss
+    (Fig 3A) -> still the transition; a flat run -> -1."""
+    e = np.arange(0, 20001, 10)
+    t = e.astype(float)
+    one_drop = np.where(t < 6000, 1.0 - 1e-6 * t, 0.01 + 0.002 * np.exp(-(t - 6000) / 3000))
+    # gradual from 0.47 to 0.11 over epochs 0-7000 (half of 0.455 at ~4700), then 0.11 -> 0.06 in 300 epochs
+    stages = np.where(t < 7000, 0.47 - 0.36 * t / 7000, 0.06 - 0.04 * (t - 7000) / 13000)
+    stages[(t >= 7000) & (t < 7300)] = np.linspace(0.11, 0.06, 30)
+    # falls onto its plateau in 200 epochs (0.29 -> 0.13), drops at 9000 (0.12 -> 0.03)
+    onto = 0.13 + 0.16 * np.exp(-t / 50.0) - 0.01 * t / 9000
+    onto[t >= 9000] = 0.03
+    # a drop from 1.0 at 3000, then a late refinement 0.009 -> 0.001 at 18 000
+    refine = np.where(t < 3000, 1.0, np.where(t < 18000, 0.009, 0.001))
+    flat = np.ones_like(t)
+    L = np.stack([one_drop, stages, onto, refine, flat])
+    got = metrics.transition_epoch(L, e)
+    assert got[0] == 6000 and metrics.drop_epoch(one_drop, e) == 6000
+    assert 7000 <= got[1] < 7300 and metrics.drop_epoch(stages, e, reference=0.455) < 5000
+    assert got[2] == 9000
+    assert got[3] == 3000
+    assert got[4] == -1
+    # vectorised over leading axes; the same answer one history at a time
+    assert metrics.transition_epoch(L.reshape(5, 1, -1), e).shape == (5, 1)
+    assert [int(metrics.transition_epoch(h, e)) for h in L] == got.tolist()
+    # record 0 has no place on a log axis, and a record needs a full window after it: too few records -> -1
+    assert metrics.transition_epoch([1.0, 0.1]) == -1 and metrics.transition_epoch([1.0, 0.9, 0.1]) == -1
+    assert metrics.transition_epoch([1.0, 0.9, 0.1, 0.1]) == 2
+    # a dip in the last records (the end of a noisy run) is not a candidate: only records with a full window
+    # after them are, and in those windows it is one record of ~200
+    dip = np.where(e < 5000, 1.0, 0.1)
+    dip[-3:] = 1e-6
+    assert metrics.transition_epoch(dip, e) == 5000
+
+
+def test_transition_survives_noise_and_nan():
+    """A stochastic loss (Adam with noise): multiplicative noise of 10 % on every record, and NaN records,
+    do not move the transition off the drop (the windows average many records late in training)."""
+    rng = np.random.default_rng(0)
+    e = np.arange(0, 50001, 5)
+    clean = np.where(e < 30000, 0.12, 0.03)
+    noisy = clean * np.exp(0.1 * rng.standard_normal(e.size))
+    noisy[rng.choice(e.size, 100, replace=False)] = np.nan
+    assert abs(int(metrics.transition_epoch(noisy, e)) - 30000) <= 50
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="epochs"):
         metrics.drop_epoch([1.0, 0.1], [0, 1, 2])
@@ -114,6 +162,10 @@ def test_bad_input():
         metrics.learned([1.0, 0.1], ratio="small")
     with pytest.raises(TypeError, match="loss"):
         metrics.learned(object())
+    with pytest.raises(ValueError, match="epochs must be increasing"):
+        metrics.transition_epoch([1.0, 0.5, 0.1], [0, 2, 1])
+    with pytest.raises(ValueError, match="bins_per_decade"):
+        metrics.transition_epoch([1.0, 0.5, 0.1], bins_per_decade=0)
 
 
 def test_sweep_and_learning_metrics_agree_on_real_histories():

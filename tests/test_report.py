@@ -107,6 +107,26 @@ def test_a_rerun_judges_finished_figures_by_the_current_check(tmp_path, capsys, 
     assert "0 of 1 figures pass" in (out / "REPORT.md").read_text()
 
 
+def test_data_older_than_the_check_keeps_its_verdict_marked_stale(tmp_path, capsys, monkeypatch):
+    """A check that reads a key the saved data lacks (the figure's data changed since it was run) does not turn
+    a finished figure into a failure it never had: the record keeps its verdict, marked stale, and the report
+    says so."""
+    out = tmp_path / "rep"
+    assert _report.reproduce_all("quick", out, names=["fig1"], calibration=CAL) == 0
+
+    def newer(d, p, c):
+        c(bool(d["a_key_added_later"]), "reads data the old run did not save")
+        return {}
+
+    monkeypatch.setitem(_report._IMPL, "fig1", newer)
+    monkeypatch.setattr(_report, "run_figure", lambda *a: pytest.fail("a finished figure was recomputed"))
+    assert _report.reproduce_all("quick", out, names=["fig1"], calibration=CAL) == 0
+    rec = json.loads((out / "fig1.check.json").read_text())
+    assert rec["passed"] is True and "a_key_added_later" in rec["stale"] and "--force" in rec["stale"]
+    text = (out / "REPORT.md").read_text()
+    assert "PASS** (stale)" in text and "*Stale:*" in text
+
+
 def before_size(out) -> int:
     with np.load(out / "fig1.npz") as z:
         return int(z["x"].size)

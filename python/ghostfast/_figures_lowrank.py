@@ -1,5 +1,5 @@
-"""Fig 4: rank-2 RNNs on DCDT and DMTS, their 2-D latent flow, and the ghost that precedes the abrupt drop
-(paper Fig 4).
+"""Fig 4: rank-2 RNNs on DCDT and DMTS, their 2-D latent flow, and the ghosts around the abrupt transition
+(paper Fig 4: ghost points precede abrupt transitions).
 
 The rank-2 task model of paper Fig 4: N = 100, W = m n with m (N, 2), n (2, N), one input, the output read from the
 two latents kappa = n x before each update (tanh for DCDT, sigmoid for DMTS), random r0 = tanh(sigma z) with
@@ -18,7 +18,8 @@ from . import analysis, metrics, plotting, rnn, tasks
 from ._figures_base import FigureResult, check_scale, pick, threads
 from ._validation import check_choice, check_int
 
-#: Ghost criteria (the paper's claim that a ghost precedes the drop, made quantitative): not a fixed point (|F| >= 1e-3) and one eigenvalue with |Re| < 0.05.
+#: Ghost criteria (the paper's claim that a ghost precedes the transition, made quantitative): not a fixed
+#: point (|F| >= 1e-3) and one eigenvalue with |Re| < 0.05.
 GHOST_MIN_SPEED = 1e-3
 GHOST_EIG_TOL = 0.05
 
@@ -89,33 +90,39 @@ def _ghost_in_range(sp: analysis.SlowPoints, lat: np.ndarray) -> tuple[bool, np.
 def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads: Optional[int] = None) -> FigureResult:
     """Fig 4: a rank-2 RNN learning DCDT (Fig 4A-D: config A, SGD lr 1e-3, no noise) or DMTS (Fig 4E-H:
     config A, Adam lr 1e-4, noise 1e-2): normalised loss and gradient norm (top left), accuracy (top right),
-    and at four checkpoints (start, plateau, just before the drop, end) the 2-D latent speed map log10 |F(kappa)|
+    and at four checkpoints (start, plateau, just before the transition, end) the 2-D latent speed map log10 |F(kappa)|
     (``plotting.plot_speed_2d``) with the refined slow points (``analysis.slow_points_2d``: fixed points black,
     ghosts red with their slow direction, slow points orange) and the trial trajectories kappa_t = n x_t (white).
 
-    The claim checked (paper Fig 4: ghost points precede abrupt transitions): just before the drop, a refined
-    slow point that is not a fixed point (|F| >= 1e-3) with a Jacobian eigenvalue |Re lambda| < 0.05 lies in the
-    trajectories' range (their bounding box widened by 10 % on each side). The drop is
-    :func:`ghostfast.metrics.drop_epoch` measured from the plateau, the zero output's loss
-    (:func:`plateau_loss`): the first epoch with a loss below half of it, which needs the memory the task asks
-    for. The parameters are kept at every snapshot and the last 20 snapshots before the drop (plus 10 spread
-    over the 2 % of training before them) are searched, latest first. In 2-D every local minimum of |F| that is
-    not a fixed point has an exactly zero eigenvalue, so the eigenvalue criterion admits any such minimum and
-    its speed |F| tells how slow the ghost is (``data["pre_drop_ghost"]``).
+    The claim checked (paper Fig 4: ghost points precede abrupt transitions): just before the abrupt
+    transition, a refined slow point that is not a fixed point (|F| >= 1e-3) with a Jacobian eigenvalue
+    |Re lambda| < 0.05 lies in the trajectories' range (their bounding box widened by 10 % on each side). The
+    transition is :func:`ghostfast.metrics.transition_epoch`, the loss's largest fall on log-log axes. The
+    parameters are kept at every snapshot; the last 20 snapshots before the transition (plus 10 spread over
+    the 2 % of training before them) are searched, latest first. Where none has a ghost, up to 20 snapshots
+    over the quarter of the transition's epoch after it are searched for the first ghost, and that snapshot
+    replaces the plateau panel. In 2-D every local minimum of |F| that is not a fixed point has an exactly
+    zero eigenvalue, so the eigenvalue criterion admits any such minimum and its speed |F| tells how slow the
+    ghost is (``data["pre_transition_ghost"]``). ``data["drop_epoch"]`` is the package's drop
+    (:func:`ghostfast.metrics.drop_epoch` from the zero output's loss, :func:`plateau_loss`), for reference.
 
-    Measured at quick scale. DCDT, seed 0: drop at epoch 2063; over the 20 epochs before it the only slow point
-    is one stable fixed point whose slowest eigenvalue falls from |Re| 0.91 (epoch 2042) to 0.089 (2062), and
-    at 2063 it is a saddle between two new attractors at kappa = (0.70, 0.10) and (-0.69, -0.18): a
-    (near-)pitchfork, as DCDT is symmetric in the cue, with no ghost before it. Over seeds 0-9, 8 runs drop
-    and a ghost precedes the drop in 4 of them (seeds 1, 2, 6, 8: |F| 0.0018-0.12, 2-19 epochs before); seeds
-    0, 3, 5 and 9 have none, seeds 4 and 7 stay on the plateau for the 3500 epochs. So at this scale the DCDT
-    claim holds for half the runs, not for seed 0. DMTS, seed 0: the loss falls from 0.288 onto the plateau
-    (0.145 at epoch 200, 0.12 at 4000), leaves it at epochs 4023-4030 and halves the zero output's loss at
-    epoch 5074; the snapshot before it has a ghost (|F| 0.11, an exactly zero eigenvalue) in the
-    trajectories' range. Over seeds 0-4 (9000 epochs), 4 runs drop (epochs 1757-5074) and every one has a
-    ghost in the snapshot before the drop (|F| 0.069-0.46); seed 3 ends at 0.069, just above the threshold
-    0.066. The quick DMTS run therefore trains 8000 epochs, as the default scale does (whose seed-0 drop
-    is at epoch 4318).
+    Measured. DCDT at paper scale, the paper's own seed-0 network: the loss falls gradually from its plateau (half
+    the zero output's loss at epoch ~500) and makes its abrupt transition at epoch ~7550 (accuracy 0.75 -> 0.89 over
+    epochs 7000-8000). Over epochs 3000-7900 the latent flow has the same three fixed points (two attractors and the
+    saddle between them) and no ghost; two ghosts (|F| 0.17-0.19) appear in the trajectories' range between epochs
+    8000 and 8250 and stay to the end (the paper checks its DCDT ghost at epoch 99 000). So in this network the
+    ghosts come at the end of the transition, not before it. DCDT at quick scale, seed 0 (numpy's initialisation,
+    Adam): the loss leaves its plateau at epoch 2063, where the only slow point, a stable fixed point, becomes a
+    saddle between two new attractors (a near-pitchfork: DCDT is symmetric in the cue); the transition is at 2172
+    and the first ghost in range at 2536. Over seeds 0-9 at quick scale 8 runs learn: the 4 with early transitions
+    (seeds 1, 3, 6, 8, epochs 58-778) have a ghost just before it, the 4 with long plateaus (seeds 0, 2, 5, 9,
+    transitions at 1717-2705) have none, and their first ghost comes 68-364 epochs after the transition. DMTS at
+    quick scale, seed 0: the loss falls from 0.288 onto its plateau (0.145 at epoch 200, 0.12 at 4000) and its
+    transition is at epoch 4038, with a ghost (|F| 0.055) in range one epoch before it. Over seeds 0-4, 4 have a
+    ghost in the snapshot before the transition (|F| 0.055-1.3; seed 2's, at 1.3, is a fast minimum of the speed
+    rather than a slow ghost) and seed 3 has its first 114 epochs after it. The DMTS network at paper scale (numpy's
+    seed 0) drops twice, at epochs ~3950 and ~4750; a ghost appears at the first drop and slows down until a saddle-
+    node at ~4450, and the transition is the second drop.
 
     ==========  =====  ====================  ==========  =========  =============
     task        scale  trials (per class)    optimizer   epochs     snapshots
@@ -154,8 +161,10 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     -------
     FigureResult
         Two history Axes, four speed maps, one colour bar. ``data``: ``epochs`` (R,), ``loss``, ``grad_norm``,
-        ``accuracy`` (R,), ``checkpoints`` (4,), ``plateau_loss``, ``drop_epoch`` (-1: none), ``pre_drop_epoch``
-        (0-d), ``searched_epochs`` (S,), ``pre_drop_has_ghost`` (0-d bool), ``pre_drop_ghost`` (4,) =
+        ``accuracy`` (R,), ``checkpoints`` (4,), ``plateau_loss``, ``drop_epoch`` and ``transition_epoch`` (-1:
+        none), ``pre_transition_epoch`` (0-d), ``searched_epochs`` (S,), ``pre_transition_has_ghost`` (0-d bool),
+        ``post_transition_ghost_epoch`` (-1: none found), ``pre_transition_ghost`` and ``post_transition_ghost``
+        (4,) =
         (kappa_1, kappa_2, |F|, min |Re eig|) of the slowest qualifying point (NaN if none), ``final_accuracy``
         (0-d), ``grid`` (G,), and per checkpoint ``slow_x`` (U, 2), ``slow_speed``, ``slow_kind``,
         ``slow_checkpoint`` (U,), ``latents`` (4, B', S, 2) (trajectories of up to 10 trials per class).
@@ -200,26 +209,43 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     )
     plateau_level = plateau_loss(tk)
     drop = int(metrics.drop_epoch(res.loss, res.epochs, reference=plateau_level))
-    before = [e for e in snaps if e < drop] if drop > 0 else []
-    # The checkpoints searched for the ghost: the last 20 snapshots before the drop, and 10 more spread over the
-    # 2 % of training before those (a ghost lives from a few epochs to hundreds before the transition).
+    transition = int(metrics.transition_epoch(res.loss, res.epochs))
+    before = [e for e in snaps if e < transition] if transition > 0 else []
+    # The checkpoints searched for the ghost: the last 20 snapshots before the transition, and 10 more spread
+    # over the 2 % of training before those (a ghost lives from a few epochs to hundreds before the transition).
     near = before[-20:]
-    far = [e for e in before[:-20] if e >= drop - 0.02 * epochs]
+    far = [e for e in before[:-20] if e >= transition - 0.02 * epochs]
     search = sorted(set(near) | set(far[:: max(1, len(far) // 10)])) if before else []
     grid = np.linspace(-5.0, 5.0, 201)
-    found, ghost, ghost_epoch = False, np.full(4, np.nan), -1
-    for e in reversed(search):  # latest first: the ghost closest to the drop
+
+    def ghost_at(e: int) -> tuple[bool, np.ndarray]:
         p = res.snapshots[e]
         red = analysis.latent_reduction(p, rank=2, basis="factors")
         sp = analysis.slow_points_2d(red, grid, grid, ghost_eig_tol=GHOST_EIG_TOL, n_threads=nt)
-        ok, g = _ghost_in_range(sp, red.project(rnn.forward(model, p, tk, seed=seed).states))
+        return _ghost_in_range(sp, red.project(rnn.forward(model, p, tk, seed=seed).states))
+
+    found, ghost, ghost_epoch = False, np.full(4, np.nan), -1
+    for e in reversed(search):  # latest first: the ghost closest to the transition
+        ok, g = ghost_at(e)
         if ok:
             found, ghost, ghost_epoch = True, g, e
             break
+    # Where the claim fails, when does a ghost appear instead? The first of up to 20 snapshots spread over the
+    # quarter of the transition's epoch after it (the paper's DCDT network: ghosts from ~8 % after it).
+    after = [e for e in snaps if transition <= e <= 1.25 * transition] if transition > 0 else []
+    after_epoch, after_ghost = -1, np.full(4, np.nan)
+    for e in after[:: max(1, -(-len(after) // 20))]:
+        ok, g = ghost_at(e)
+        if ok:
+            after_epoch, after_ghost = e, g
+            break
     pre = ghost_epoch if found else (before[-1] if before else -1)
     on_plateau = before[len(before) // 2] if before else snaps[len(snaps) // 2]
-    checkpoints = sorted({0, on_plateau, max(pre, 0), snaps[-1]})
-    while len(checkpoints) < 4:  # degenerate cases (no drop found): fill with evenly spaced snapshots
+    # the panels: start, plateau (or, when no ghost precedes the transition, the first ghost after it), just
+    # before the transition, end
+    third = after_epoch if (not found and after_epoch >= 0) else on_plateau
+    checkpoints = sorted({0, third, max(pre, 0), snaps[-1]})
+    while len(checkpoints) < 4:  # degenerate cases (no transition found): fill with evenly spaced snapshots
         checkpoints = sorted(set(checkpoints) | {snaps[len(snaps) * len(checkpoints) // 4]})
     # Trajectories of up to 10 trials per class for the maps.
     show = factory(*cfg, samples_per_class=min(spc, 10))
@@ -244,13 +270,11 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
     for e in checkpoints:
         for a in (ax_h, ax_a):
             a.axvline(e, color="grey", lw=0.8, ls=":")
-    if drop > 0:
+    if transition > 0:
         for a in (ax_h, ax_a):
-            a.axvline(drop, color="tab:red", lw=1.0, ls="--")
-    # the drop's threshold, half the plateau (the zero output's loss), on the panel's loss / max scale
-    ax_h.axhline(0.5 * plateau_level / float(np.max(res.loss)), color="black", lw=0.8, ls="--")
+            a.axvline(transition, color="tab:red", lw=1.0, ls="--")
     ax_h.set_title(
-        "loss and gradient norm / max (dotted: checkpoints below; dashed: drop, half the plateau loss)", fontsize=9
+        "loss and gradient norm / max (dotted: checkpoints below; dashed: the abrupt transition)", fontsize=9
     )
     idx = [min(int(np.searchsorted(res.epochs, e)), res.epochs.size - 1) for e in checkpoints]
     for k, (e, sp, lat) in enumerate(zip(checkpoints, sps, lats)):
@@ -267,7 +291,13 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
         plotting.plot_speed_2d(
             red, view, view, ax=ax, slow_points=sp, trajectories=list(lat), arrows=15, colorbar=False, n_threads=nt
         )
-        tag = f" ({drop - e} epoch{'s' if drop - e != 1 else ''} before the drop)" if e == pre else ""
+        gap = transition - e
+        if e == pre:
+            tag = f" ({gap} epoch{'s' if gap != 1 else ''} before the transition)"
+        elif e == after_epoch:
+            tag = f" ({-gap} epoch{'s' if gap != -1 else ''} after the transition)"
+        else:
+            tag = ""
         ax.set_title(f"epoch {e}{tag}, loss {res.loss[idx[k]]:.3g}\n" + _counts(sp), fontsize=8)
         ax.set_aspect("equal")
         if e == pre or (k == 3 and pre not in checkpoints):
@@ -282,18 +312,19 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
         orientation="horizontal",
         label="log10 |F(κ)| (latent speed)",
     )
-    when = (
-        f"drop at epoch {drop} (loss < half the plateau {plateau_level:.3g})"
-        if drop >= 0
-        else f"no drop (loss never below half the plateau {plateau_level:.3g})"
-    )
-    lag = drop - ghost_epoch
-    verdict = (
-        f"ghost {lag} epoch{'s' if lag != 1 else ''} before it: |F| = {ghost[2]:.2g} at κ = ({ghost[0]:.2f}, "
-        f"{ghost[1]:.2f})"
-        if found
-        else ("no ghost in the trajectories' range before the drop" if drop >= 0 else "no ghost searched")
-    )
+    when = f"abrupt transition at epoch {transition}" if transition > 0 else "no transition"
+    lag = transition - ghost_epoch
+    if found:
+        verdict = (
+            f"ghost {lag} epoch{'s' if lag != 1 else ''} before it: |F| = {ghost[2]:.2g} at κ = ({ghost[0]:.2f}, "
+            f"{ghost[1]:.2f})"
+        )
+    elif transition > 0:
+        verdict = "no ghost in the trajectories' range before it" + (
+            f"; the first {after_epoch - transition} epochs after it" if after_epoch >= 0 else ""
+        )
+    else:
+        verdict = "no ghost searched"
     fig.suptitle(
         f"Fig {panel}: rank-2 RNN on {task.upper()} (config {config}), {2 * spc if task == 'dcdt' else 4 * spc} "
         f"trials, {optimizer.upper()} lr {lr:g}, seed {seed}; {when}; {verdict}",
@@ -308,10 +339,13 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
         "checkpoints": np.asarray(checkpoints),
         "plateau_loss": np.array(plateau_level),
         "drop_epoch": np.array(drop),
-        "pre_drop_epoch": np.array(pre),
+        "transition_epoch": np.array(transition),
+        "pre_transition_epoch": np.array(pre),
         "searched_epochs": np.asarray(search, dtype=np.int64),
-        "pre_drop_has_ghost": np.array(found),
-        "pre_drop_ghost": ghost,
+        "pre_transition_has_ghost": np.array(found),
+        "pre_transition_ghost": ghost,
+        "post_transition_ghost_epoch": np.array(after_epoch),
+        "post_transition_ghost": after_ghost,
         "final_accuracy": np.array(float(res.accuracy[-max(1, res.accuracy.size // 50) :].mean())),
         "grid": grid,
         "slow_x": np.concatenate([sp.x for sp in sps]).reshape(-1, 2),
@@ -370,7 +404,7 @@ def fig4_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
     >>> res = figures.fig4_dcdt(scale="quick")
     >>> res.name
     'fig4_dcdt'
-    >>> 0 < int(res.data["drop_epoch"]) < 3500  # the abrupt drop after the plateau
+    >>> 0 < int(res.data["transition_epoch"]) < 3500  # the abrupt transition after the plateau
     True
     >>> bool(res.data["accuracy"][0] < 0.6 and res.data["final_accuracy"] > 0.9)  # from chance to learned
     True
@@ -396,7 +430,7 @@ def fig4_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
     Examples
     --------
     ``figures.fig4_dmts(scale="quick")`` trains 40 trials with Adam for 8000 epochs and searches the snapshots
-    before the drop for a ghost, too long for the documentation's doctest build (``tests/test_figures.py``
+    before the transition for a ghost, too long for the documentation's doctest build (``tests/test_figures.py``
     runs it). Here only the arguments are checked, before anything is trained:
 
     >>> from ghostfast import figures

@@ -99,9 +99,9 @@ CLAIMS: Dict[str, str] = {
     "fig3_large_lr": "Above the critical learning rate the rank-one RNN drops abruptly when its fixed point passes "
     "the readout threshold, and then does not converge (oscillates or falls back into the zone).",
     "fig4_dcdt": "In a rank-2 RNN learning DCDT, a ghost (a slow point that is not a fixed point, with a near-zero "
-    "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt loss drop.",
+    "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt transition of the loss.",
     "fig4_dmts": "In a rank-2 RNN learning DMTS, a ghost (a slow point that is not a fixed point, with a near-zero "
-    "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt loss drop.",
+    "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt transition of the loss.",
     "fig5_dcdt": "A full-rank RNN learns DCDT abruptly, and learning reorganises its fixed and slow points, which "
     "lie in the region the trajectories visit.",
     "fig5_dmts": "A full-rank RNN learns DMTS abruptly after a long plateau, and learning reorganises its fixed and "
@@ -274,32 +274,41 @@ def _fig3_large_lr(d: dict, p: dict, c: _Conds) -> dict:
 
 def _fig4(d: dict, p: dict, c: _Conds) -> dict:
     L, E = d["loss"], d["epochs"]
-    plateau = float(d["plateau_loss"])
-    # the drop by the package's one definition, measured from the plateau (the zero output's loss)
-    drop, pre = int(metrics.drop_epoch(L, E, reference=plateau)), int(d["pre_drop_epoch"])
+    # the abrupt transition by the package's one definition (the loss's largest fall on log-log axes)
+    trans, pre = int(metrics.transition_epoch(L, E)), int(d["pre_transition_epoch"])
     c(
-        drop > 0 and pre >= 0 and drop == int(d["drop_epoch"]) and np.all(d["searched_epochs"] < drop),
-        f"the loss drops below half its plateau (the zero output's loss {plateau:.3g}; metrics.drop_epoch), "
-        "and only snapshots before that epoch are searched",
+        trans > 0 and pre >= 0 and trans == int(d["transition_epoch"]) and np.all(d["searched_epochs"] < trans),
+        "the loss makes an abrupt transition (metrics.transition_epoch: its largest fall across 12 % of the epoch "
+        "on each side, on log-log axes), and only snapshots before it are searched",
     )
-    ghost = d["pre_drop_ghost"]
-    found = bool(d["pre_drop_has_ghost"])
+    ghost = d["pre_transition_ghost"]
+    found = bool(d["pre_transition_has_ghost"])
     c(
         found,
-        "in the last snapshots before the drop a refined slow point with |F| >= 1e-3 (not a fixed point) and "
-        "an eigenvalue |Re lambda| < 0.05 lies in the trajectories' range (bounding box + 10 %)",
+        "in the last snapshots before the transition a refined slow point with |F| >= 1e-3 (not a fixed point) "
+        "and an eigenvalue |Re lambda| < 0.05 lies in the trajectories' range (bounding box + 10 %)",
     )
     c(float(d["final_accuracy"]) > float(d["accuracy"][0]) + 0.05, "accuracy rises over training")
     at = min(int(np.searchsorted(E, max(pre, 0))), L.size - 1)
+    w = 10 ** (1 / metrics.TRANSITION_BINS_PER_DECADE)  # the windows transition_epoch compares
     return {
-        "plateau_loss": _f(plateau),
-        "drop_epoch": drop,
+        "transition_epoch": trans,
+        "mean_loss_before_after_transition": [
+            _f(L[(E >= trans / w) & (E < trans)].mean()),
+            _f(L[(E >= trans) & (E < trans * w)].mean()),
+        ]
+        if trans > 0
+        else None,
+        "drop_epoch_half_plateau": int(d["drop_epoch"]),
         "ghost_epoch": pre if found else None,
-        "epochs_before_drop": drop - pre if found else None,
+        "epochs_before_transition": trans - pre if found else None,
         "ghost_speed": _f(ghost[2]) if found else None,
         "ghost_min_abs_re_eig": _f(ghost[3]) if found else None,
         "ghost_kappa": [_f(ghost[0]), _f(ghost[1])] if found else None,
         "loss_at_ghost": _f(L[at]) if found else None,
+        "first_ghost_after_transition_epoch": int(d["post_transition_ghost_epoch"])
+        if int(d["post_transition_ghost_epoch"]) >= 0
+        else None,
         "loss_initial": _f(L[0]),
         "loss_final": _f(L[-1]),
         "final_accuracy": _f(d["final_accuracy"]),
@@ -750,7 +759,8 @@ def load_done(out_dir: Any, names: List[str], scale: str) -> Dict[str, Dict[str,
 def _recheck(out_dir: Any, name: str, rec: Dict[str, Any]) -> Dict[str, Any]:
     """A finished figure's record with its check evaluated again on its saved data (``<name>.npz``) by the
     current check, so a rerun reports today's checks without recomputing hours of training; the record file
-    is updated. A record without its data is kept as it was."""
+    is updated. A record without its data is kept as it was; one whose data lack what the current check reads
+    (saved by an older version of the figure) keeps its verdict, marked ``stale``."""
     import json
     import os
     from types import SimpleNamespace
@@ -761,6 +771,18 @@ def _recheck(out_dir: Any, name: str, rec: Dict[str, Any]) -> Dict[str, Any]:
             data = {k: z[k] for k in z.files}
     except (OSError, ValueError):
         return rec
+    try:
+        _IMPL[name](data, rec.get("params", {}), _Conds())
+    except KeyError as err:
+        # Data saved by an older version of the figure, which the current check cannot read: keep the verdict
+        # the record was given and say so; ``--force`` recomputes the figure.
+        stale = f"its data predate the current check (no {err} in {os.path.basename(path)}); rerun with --force"
+        if rec.get("stale") != stale:
+            rec = dict(rec, stale=stale)
+            _write_record(out_dir, name, rec)
+        return rec
+    except (IndexError, ValueError):
+        pass  # malformed data: check() below reports it as a failed condition
     # through JSON, as the record was: tuples become lists, numbers plain
     fresh = json.loads(json.dumps(check(SimpleNamespace(name=name, data=data, params=rec.get("params", {}))).to_dict()))
     if all(rec.get(k) == v for k, v in fresh.items()):
@@ -888,6 +910,7 @@ def write_report(
     L += ["| figure | the paper's claim | result | key numbers | time | image |", "|---|---|---|---|---|---|"]
     for f in figs:
         res = "not run" if f.get("not_run") else ("**PASS**" if f["passed"] else "**FAIL**")
+        res += " (stale)" if f.get("stale") else ""
         nums = "; ".join(f"{k} = {_short(v)}" for k, v in list(f.get("numbers", {}).items())[:4])
         t = _fmt_time(f["wall_time_s"]) if "wall_time_s" in f else ""
         link = None if "png" not in f else (f["png"] if images is None else images.get(f["figure"]))
@@ -907,6 +930,8 @@ def write_report(
             f"estimated {_fmt_time(f.get('estimate_s', 0.0))}). Checks:"
         )
         L.append("")
+        if f.get("stale"):
+            L += [f"*Stale:* judged by an earlier check: {f['stale']}.", ""]
         L += [f"- [{'x' if c['passed'] else ' '}] {c['check']}" for c in f["conditions"]]
         L.append("")
         if f.get("numbers"):

@@ -30,7 +30,7 @@ Figures
 ``fig2d``              final loss vs learning rate at several epochs (canonical model, Fig 2D)
 ``fig3_small_lr``      rank-one RNN at lr 0.003: plateau, gradient spike, abrupt drop; flow maps
 ``fig3_large_lr``      rank-one RNN at lr 0.02: drop, then post-drop instability; flow maps at the drop
-``fig4_dcdt``          rank-2 RNN learning DCDT: 2-D latent speed maps, slow points, the ghost before the drop
+``fig4_dcdt``          rank-2 RNN learning DCDT: 2-D latent speed maps, slow points, ghosts around the transition
 ``fig4_dmts``          the same on DMTS (``fig4(task=...)``)
 ``fig5_dcdt``          full-rank RNN learning DCDT: loss, accuracy, PCA trajectories with slow points
 ``fig5_dmts``          the same on DMTS (``fig5(task=...)``)

@@ -1,4 +1,4 @@
-"""The package's three outcome metrics of a training history: ONE definition each.
+"""The package's outcome metrics of a training history: ONE definition each.
 
 Every part of ghostfast that says a run "dropped", is "trapped" or has "learned" calls these functions:
 ``sweep.sweep`` (``SweepResult.drop_epoch`` and ``.trapped``, :func:`ghostfast.sweep.critical_lr`),
@@ -18,6 +18,18 @@ leading axes, with the initial loss at record 0.
   Its plateau is the loss of the zero output, ``task.loss_scale * sum(mask * target**2)``, and halving
   it needs the memory the task asks for (in DMTS half of it is exactly the loss of the best memoryless
   output, 0.5 in the response window; in DCDT the zero output is itself the best memoryless output).
+* :func:`transition_epoch`: the abrupt transition as a reader sees it on log-log axes, the record across which
+  the loss falls by the largest factor, comparing the records in the 1/20 of a decade of epochs before it
+  with those in the 1/20 of a decade after it (windows of 12 % of the epoch). Where learning is one plateau
+  and one drop it is :func:`drop_epoch` to within the drop's few epochs (paper Fig 3A: 33 900 against
+  33 700). It differs where the loss has more than one stage: the paper's own Fig 4A-D network (rank 2,
+  DCDT, SGD lr 1e-3, 1000 trials) falls gradually from its plateau (half the zero output's loss at epoch
+  525) and makes its abrupt transition near epoch 7500 (accuracy 0.7 -> 0.9), between the paper's
+  checkpoints at 4000 and 8000. "A ghost precedes the abrupt transition" (Fig 4) is a claim about the
+  latter, so the figures that look for what comes before the transition use this function; sweeps and the
+  critical learning rate, which ask whether and when a run left its plateau, use :func:`drop_epoch`. The
+  fall is taken in log loss over windows that scale with the epoch, so neither a fast early fall onto the
+  plateau (the DMTS network's first 200 epochs) nor the slow decay after the transition competes with it.
 * :func:`trapped`: in the no-learning zone *at the end of the history* (paper Sec. 2, Figs 2D, 6A): the last
   loss is above ``loss_fraction`` (0.5) times the initial loss AND the last gradient norm is at most
   ``grad_fraction`` (1e-3) times the largest gradient norm of the same run. The gradient threshold is relative
@@ -45,6 +57,14 @@ Examples
 >>> G = np.array([[1e-3, 1e-2, 1.0, 0.1], [1e-3, 2.0, 1e-7, 1e-9]])
 >>> drop_epoch(L, [0, 10, 20, 30]).tolist(), trapped(L, G).tolist(), learned(L).tolist()
 ([20, -1], [False, True], [True, False])
+
+A loss that falls gradually from its plateau (0.455) and then abruptly: the drop is the gradual crossing of
+half the plateau, the transition is the step.
+
+>>> e = np.arange(0, 10001, 10)
+>>> two_stage = np.where(e < 7000, 0.47 - 0.36 * e / 7000, 0.06)
+>>> int(drop_epoch(two_stage, e, reference=0.455)), int(transition_epoch(two_stage, e))
+(4720, 7000)
 """
 
 from __future__ import annotations
@@ -53,13 +73,15 @@ from typing import Any, Optional
 
 import numpy as np
 
-from ._validation import check_real
+from ._validation import check_int, check_real
 
 __all__ = [
     "drop_epoch",
+    "transition_epoch",
     "trapped",
     "learned",
     "DROP_FRACTION",
+    "TRANSITION_BINS_PER_DECADE",
     "TRAP_LOSS_FRACTION",
     "TRAP_GRAD_FRACTION",
     "LEARNED_RATIO",
@@ -67,6 +89,9 @@ __all__ = [
 
 #: Default of :func:`drop_epoch`'s ``fraction``.
 DROP_FRACTION = 0.5
+#: Default of :func:`transition_epoch`'s ``bins_per_decade``: its windows span 12 % of the epoch on each side,
+#: short against a plateau, long enough late in training to average many records of a noisy loss.
+TRANSITION_BINS_PER_DECADE = 20
 #: Defaults of :func:`trapped`: last loss above this fraction of the initial loss ...
 TRAP_LOSS_FRACTION = 0.5
 #: ... and last gradient norm at most this fraction of the run's largest gradient norm.
@@ -127,6 +152,58 @@ def drop_epoch(
         below = L < fraction * level
     first = np.argmax(below, axis=-1)
     return np.where(below.any(axis=-1), ep[first], -1).astype(np.int64)
+
+
+def transition_epoch(loss: Any, epochs: Any = None, *, bins_per_decade: int = TRANSITION_BINS_PER_DECADE) -> np.ndarray:
+    """Epoch of the abrupt transition: the record across which the loss falls the most on log-log axes; -1 if
+    it never falls. See the module docstring for how it relates to :func:`drop_epoch`.
+
+    The fall across a record at epoch ``e`` is the mean log loss of the records in ``[e / w, e)`` minus that of
+    the records in ``[e, e * w)``, with ``w = 10**(1 / bins_per_decade)`` (1.122 by default); each window holds
+    at least the neighbouring record. Records whose window after them reaches past the last record are not
+    candidates (a fall there cannot be told from noise at the end), so a transition in the last 1/w of
+    training is not seen. For one plateau and one step the largest fall is across the step's first record.
+
+    Parameters
+    ----------
+    loss : array [..., R]
+        Loss histories, records last. NaN records are left out; losses below 1e-12 times the run's largest
+        count as that (a loss of exactly zero has no place on a log axis).
+    epochs : array (R,) of int, optional
+        The epoch of each record, increasing (default: 0, 1, ..., R - 1). Records at epoch 0 are left out:
+        they have no place on a log axis.
+    bins_per_decade : int
+        Windows per decade of epochs (default 20: 12 % of the epoch).
+
+    Returns
+    -------
+    int64 array [...]
+        -1 where no record has a full window after it, or the loss rises across every candidate.
+    """
+    L = _histories(loss)
+    ep = np.arange(L.shape[-1]) if epochs is None else np.asarray(epochs)
+    if ep.shape != (L.shape[-1],):
+        raise ValueError(f"epochs must have shape ({L.shape[-1]},) (one per record), got {ep.shape}")
+    if not np.issubdtype(ep.dtype, np.number) or np.any(np.diff(ep) <= 0):
+        raise ValueError("epochs must be increasing numbers")
+    width = 10.0 ** (1.0 / check_int(bins_per_decade, "bins_per_decade", minimum=1))
+    flat = L.reshape(-1, L.shape[-1])
+    out = np.full(flat.shape[0], -1, dtype=np.int64)
+    for h in range(flat.shape[0]):
+        ok = (ep >= 1) & np.isfinite(flat[h])
+        t, y = ep[ok].astype(np.float64), flat[h, ok]
+        i = np.flatnonzero((np.arange(t.size) >= 1) & (t * width <= t[-1])) if t.size else np.zeros(0, int)
+        if i.size == 0:
+            continue
+        y = np.log(np.maximum(y, 1e-12 * np.max(y)) if np.max(y) > 0 else np.ones_like(y))
+        c = np.r_[0.0, np.cumsum(y)]
+        lo = np.minimum(np.searchsorted(t, t[i] / width, side="left"), i - 1)
+        hi = np.maximum(np.searchsorted(t, t[i] * width, side="left"), i + 1)
+        fall = (c[i] - c[lo]) / (i - lo) - (c[hi] - c[i]) / (hi - i)
+        k = int(np.argmax(fall))
+        if fall[k] > 0:
+            out[h] = int(t[i[k]])
+    return out.reshape(L.shape[:-1])
 
 
 def trapped(
