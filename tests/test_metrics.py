@@ -190,6 +190,12 @@ def test_sweep_and_learning_metrics_agree_on_real_histories():
     # and the grid spans the three outcomes, so the agreement is not vacuous
     assert met.trapped[-1].all() and not met.trapped[0].any()
     assert met.learned.any() and (~met.learned & ~met.trapped).any()
+    # on these one-plateau-one-drop histories the transition (log-log) is the drop, to within its few epochs
+    trans = metrics.transition_epoch(res.loss, res.record_epochs)
+    np.testing.assert_array_equal(met.transition_epoch, metrics.transition_epoch(res.loss))
+    ok = met.learned & (res.drop_epoch > 0)
+    assert ok.sum() >= 2
+    assert np.all(np.abs(trans[ok] - res.drop_epoch[ok]) <= 0.05 * res.drop_epoch[ok]), (trans[ok], res.drop_epoch[ok])
 
 
 def test_real_slow_escape_is_trapped():

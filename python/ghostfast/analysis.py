@@ -1223,8 +1223,10 @@ class LearningMetrics:
 
     Descriptive metrics: ``initial``: L0; ``final``: mean loss over the last ``window`` epochs;
     ``dropped``: ``drop_epoch >= 0``; ``plateau_length``: the first epoch with L < ``plateau_fraction * L0``
-    (epochs spent on the initial plateau; = epochs if never); ``steepest_epoch``: epoch e of the steepest
-    decrease L[e] - L[e+1] of the (moving-average smoothed) loss; ``drop_rate``: that decrease / L0
+    (epochs spent on the initial plateau; = epochs if never); ``transition_epoch``: the abrupt transition on
+    log-log axes (:func:`ghostfast.metrics.transition_epoch`, the one the figures search before);
+    ``steepest_epoch``: epoch e of the steepest decrease L[e] - L[e+1] of the (moving-average smoothed) loss,
+    in loss per epoch; ``drop_rate``: that decrease / L0
     (fraction of the initial loss lost in one epoch: ~1 for an abrupt drop, ~1/plateau for a gradual one);
     ``drop_duration``: epochs from 10 % to 90 % of the total drop L0 - min L (-1 if not dropped);
     ``fell_back``: dropped but trapped; ``sign_change_fraction``: fraction of sign changes of consecutive
@@ -1238,6 +1240,7 @@ class LearningMetrics:
     dropped: np.ndarray
     plateau_length: np.ndarray
     drop_epoch: np.ndarray
+    transition_epoch: np.ndarray
     steepest_epoch: np.ndarray
     drop_rate: np.ndarray
     drop_duration: np.ndarray
@@ -1366,6 +1369,7 @@ def learning_metrics(
         dropped=dropped,
         plateau_length=plateau_length,
         drop_epoch=drop_epoch,
+        transition_epoch=_metrics.transition_epoch(L),
         steepest_epoch=steepest_epoch,
         drop_rate=drop_rate,
         drop_duration=drop_duration,
