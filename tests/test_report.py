@@ -161,16 +161,33 @@ def test_cli_list_dry_run_and_single_figure(tmp_path, capsys, monkeypatch):
         cli.main(["reproduce"])
 
 
-def test_a_sweep_stopped_by_ctrl_c_stops_the_figure(tmp_path, capsys, monkeypatch):
-    """sweep.sweep answers Ctrl-C by returning its finished runs with a warning; reproduce all must not record a
-    check of that partial data, so a rerun redoes the figure."""
+@pytest.mark.parametrize(
+    "message",
+    [
+        "sweep interrupted: 3 of 12 runs finished (the others are NaN)",
+        "rnn.train interrupted after 2063 recorded epochs (epoch 2063 of 3500): result.interrupted is True",
+        "rnn.train_many interrupted: 1 of 3 jobs finished, 1 stopped mid-run",
+    ],
+)
+def test_a_training_call_stopped_by_ctrl_c_stops_the_figure(tmp_path, capsys, monkeypatch, message):
+    """sweep.sweep, rnn.train and rnn.train_many answer Ctrl-C by returning their partial work with a warning;
+    a figure must not be drawn or checked from it (Fig 4 once went on to search snapshots its interrupted run
+    never made): reproduce all records nothing, so a rerun redoes the figure, and the single-figure command
+    writes nothing and exits 130."""
     import warnings
 
-    def interrupted_sweep(scale="quick", n_threads=None):
-        warnings.warn("sweep interrupted: 3 of 12 runs finished (the others are NaN)", RuntimeWarning, stacklevel=2)
+    from ghostfast import cli
+
+    def interrupted(scale="quick", n_threads=None):
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
         raise AssertionError("not reached: the warning stops the figure")
 
-    monkeypatch.setitem(figures.FIGURES, "fig1", interrupted_sweep)
+    monkeypatch.setitem(figures.FIGURES, "fig1", interrupted)
     code = _report.reproduce_all("quick", tmp_path, names=["fig1"], calibration=CAL)
     assert code == 130 and "interrupted" in capsys.readouterr().out
     assert not (tmp_path / "fig1.check.json").exists()
+    assert cli.main(["reproduce", "fig1", "--out", str(tmp_path / "one")]) == 130
+    assert "interrupted" in capsys.readouterr().err and not (tmp_path / "one").exists()
+    # other RuntimeWarnings are not interrupts
+    with pytest.warns(RuntimeWarning, match="overflow"), _report.interrupts_stop_the_figure():
+        warnings.warn("overflow in exp", RuntimeWarning, stacklevel=1)

@@ -91,7 +91,12 @@ def _reproduce(args: argparse.Namespace) -> int:
             args.scale, args.out, n_threads=args.threads, force=args.force, dry_run=args.dry_run
         )
     start = time.perf_counter()
-    result = figures.FIGURES[args.figure](scale=args.scale, n_threads=args.threads)
+    try:
+        with _report.interrupts_stop_the_figure():
+            result = figures.FIGURES[args.figure](scale=args.scale, n_threads=args.threads)
+    except KeyboardInterrupt:
+        print(f"{args.figure}: interrupted; nothing written", file=sys.stderr)
+        return 130
     elapsed = time.perf_counter() - start
     png, npz = result.save(args.out)
     print(f"{args.figure}: {png} (data: {os.path.basename(npz)}) in {elapsed:.1f} s")
