@@ -162,32 +162,48 @@ def test_cli_list_dry_run_and_single_figure(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "message",
+    ("call", "name", "message"),
     [
-        "sweep interrupted: 3 of 12 runs finished (the others are NaN)",
-        "rnn.train interrupted after 2063 recorded epochs (epoch 2063 of 3500): result.interrupted is True",
-        "rnn.train_many interrupted: 1 of 3 jobs finished, 1 stopped mid-run",
+        ("sweep.sweep", "fig6a", "sweep interrupted: 3 of 12 runs finished (the others are NaN)"),
+        ("rnn.train", "fig3_small_lr", "rnn.train interrupted after 2063 recorded epochs (epoch 2063 of 3500)"),
+        ("rnn.train_many", "fig8c", "rnn.train_many interrupted: 1 of 3 jobs finished, 1 stopped mid-run"),
     ],
 )
-def test_a_training_call_stopped_by_ctrl_c_stops_the_figure(tmp_path, capsys, monkeypatch, message):
+def test_a_training_call_stopped_by_ctrl_c_stops_the_figure(tmp_path, capsys, monkeypatch, call, name, message):
     """sweep.sweep, rnn.train and rnn.train_many answer Ctrl-C by returning their partial work with a warning;
     a figure must not be drawn or checked from it (Fig 4 once went on to search snapshots its interrupted run
-    never made): reproduce all records nothing, so a rerun redoes the figure, and the single-figure command
-    writes nothing and exits 130."""
+    never made). The figure function itself raises KeyboardInterrupt (so does a call from a notebook),
+    reproduce all records nothing, so a rerun redoes the figure, and the single-figure command writes nothing
+    and exits 130."""
     import warnings
 
-    from ghostfast import cli
+    from ghostfast import cli, rnn, sweep
 
-    def interrupted(scale="quick", n_threads=None):
+    module, attr = call.split(".")
+
+    def interrupted(*args, **kwargs):
         warnings.warn(message, RuntimeWarning, stacklevel=2)
         raise AssertionError("not reached: the warning stops the figure")
 
-    monkeypatch.setitem(figures.FIGURES, "fig1", interrupted)
-    code = _report.reproduce_all("quick", tmp_path, names=["fig1"], calibration=CAL)
+    monkeypatch.setattr({"sweep": sweep, "rnn": rnn}[module], attr, interrupted)
+    with pytest.raises(KeyboardInterrupt, match="interrupted"):
+        figures.FIGURES[name](scale="quick")
+    code = _report.reproduce_all("quick", tmp_path, names=[name], calibration=CAL)
     assert code == 130 and "interrupted" in capsys.readouterr().out
-    assert not (tmp_path / "fig1.check.json").exists()
-    assert cli.main(["reproduce", "fig1", "--out", str(tmp_path / "one")]) == 130
+    assert not (tmp_path / f"{name}.check.json").exists()
+    assert cli.main(["reproduce", name, "--scale", "quick", "--out", str(tmp_path / "one")]) == 130
     assert "interrupted" in capsys.readouterr().err and not (tmp_path / "one").exists()
-    # other RuntimeWarnings are not interrupts
-    with pytest.warns(RuntimeWarning, match="overflow"), _report.interrupts_stop_the_figure():
+
+
+def test_other_runtime_warnings_do_not_stop_a_figure():
+    import warnings
+
+    from ghostfast._figures_base import stops_on_interrupt
+
+    @stops_on_interrupt
+    def figure():
         warnings.warn("overflow in exp", RuntimeWarning, stacklevel=1)
+        return "drawn"
+
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        assert figure() == "drawn"

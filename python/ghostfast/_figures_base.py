@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import os
+import re
+import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
 
 import numpy as np
 
@@ -15,6 +18,31 @@ if TYPE_CHECKING:
 
 #: The three sizes every figure function accepts.
 SCALES = ("quick", "default", "paper")
+
+#: The warnings with which ``sweep.sweep``, ``rnn.train`` and ``rnn.train_many`` answer Ctrl-C, returning the
+#: work done so far instead of raising (a regular expression matched at the start of the message).
+INTERRUPTED_WARNING = r"(sweep|rnn\.train|rnn\.train_many) interrupted"
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def stops_on_interrupt(func: _F) -> _F:
+    """Make a figure function stop on Ctrl-C: the warning of a training call stopped by Ctrl-C becomes
+    ``KeyboardInterrupt``. Those calls return their partial work so that a script can keep it, but a figure
+    drawn (and a check judged) from a partial run would be wrong."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("error", message=INTERRUPTED_WARNING, category=RuntimeWarning)
+            try:
+                return func(*args, **kwargs)
+            except RuntimeWarning as err:
+                if re.match(INTERRUPTED_WARNING, str(err)) is None:
+                    raise
+                raise KeyboardInterrupt(str(err)) from err
+
+    return wrapper  # type: ignore[return-value]
 
 
 @dataclass(frozen=True, eq=False)

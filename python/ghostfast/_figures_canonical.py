@@ -7,12 +7,13 @@ from typing import Optional, Sequence
 import numpy as np
 
 from . import canonical, plotting
-from ._figures_base import FigureResult, check_scale, new_figure, pick, threads
+from ._figures_base import FigureResult, check_scale, new_figure, pick, stops_on_interrupt, threads
 from ._validation import check_choice, check_real
 
 _T = 100.0  # the delay of every canonical-model script of the paper's code
 
 
+@stops_on_interrupt
 def fig1(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureResult:
     """Fig 1: saddle-node vs ghost. The vector field dx/dt = x^2 + r for r = -0.5 (two fixed points
     +-sqrt(0.5): stable on the left, unstable on the right) and r = +0.5 (no fixed point; the flow slows near
@@ -67,6 +68,7 @@ def fig1(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureRe
     )
 
 
+@stops_on_interrupt
 def fig2_loss(
     scale: str = "default", *, confidences: Sequence[float] = (0.1, 1.0), n_threads: Optional[int] = None
 ) -> FigureResult:
@@ -143,6 +145,7 @@ def fig2_loss(
     return FigureResult("fig2_loss", fig, data, params)
 
 
+@stops_on_interrupt
 def fig2_dynamics(
     scale: str = "default",
     *,
@@ -232,6 +235,7 @@ def fig2_dynamics(
     return FigureResult("fig2_dynamics", fig, data, params)
 
 
+@stops_on_interrupt
 def fig2d(
     scale: str = "default", *, measured_critical_lr: Optional[float] = None, n_threads: Optional[int] = None
 ) -> FigureResult:
@@ -341,6 +345,7 @@ def draw_lr_sweep(sw: canonical.LRSweepResult, measured_critical_lr: Optional[fl
     return fig, data
 
 
+@stops_on_interrupt
 def fig8a(
     scale: str = "default",
     *,

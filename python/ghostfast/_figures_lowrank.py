@@ -15,7 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import analysis, metrics, plotting, rnn, tasks
-from ._figures_base import FigureResult, check_scale, pick, threads
+from ._figures_base import FigureResult, check_scale, pick, stops_on_interrupt, threads
 from ._validation import check_choice, check_int
 
 #: Ghost criteria (the paper's claim that a ghost precedes the transition, made quantitative): not a fixed
@@ -87,6 +87,7 @@ def _ghost_in_range(sp: analysis.SlowPoints, lat: np.ndarray) -> tuple[bool, np.
     return True, np.array([sp.x[j, 0], sp.x[j, 1], sp.speed[j], min_re[j]])
 
 
+@stops_on_interrupt
 def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads: Optional[int] = None) -> FigureResult:
     """Fig 4: a rank-2 RNN learning DCDT (Fig 4A-D: config A, SGD lr 1e-3, no noise) or DMTS (Fig 4E-H:
     config A, Adam lr 1e-4, noise 1e-2): normalised loss and gradient norm (top left), accuracy (top right),
@@ -381,6 +382,7 @@ def _counts(sp: analysis.SlowPoints) -> str:
     return _kind_counts(sp)
 
 
+@stops_on_interrupt
 def fig4_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
     """Fig 4A-D (rank-2 DCDT): ``fig4(scale, task="dcdt", ...)``.
 
@@ -412,6 +414,7 @@ def fig4_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
     return fig4(scale, task="dcdt", **kwargs)
 
 
+@stops_on_interrupt
 def fig4_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
     """Fig 4E-H (rank-2 DMTS): ``fig4(scale, task="dmts", ...)``.
 

@@ -13,7 +13,17 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from . import analysis, metrics, plotting, rnn, sweep, tasks
-from ._figures_base import FigureResult, band, check_scale, finished, mean_sem, new_figure, pick, threads
+from ._figures_base import (
+    FigureResult,
+    band,
+    check_scale,
+    finished,
+    mean_sem,
+    new_figure,
+    pick,
+    stops_on_interrupt,
+    threads,
+)
 from ._validation import check_int
 
 _T_RNN = 20
@@ -64,6 +74,7 @@ def _flow_panels(
     return flows, k0
 
 
+@stops_on_interrupt
 def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional[int] = None) -> FigureResult:
     """Fig 3A/B: the rank-one network at a small learning rate: long plateau with a tiny gradient, a gradient
     spike and an abrupt loss drop; flow maps f(kappa) = -kappa + n.tanh(m kappa + b) at three epochs, with kappa0
@@ -171,6 +182,7 @@ def fig3_small_lr(scale: str = "default", *, seed: int = 40, n_threads: Optional
     return FigureResult("fig3_small_lr", fig, data, params_out)
 
 
+@stops_on_interrupt
 def fig3_large_lr(
     scale: str = "default",
     *,
@@ -341,6 +353,7 @@ def full_rank_delayed_model() -> rnn.Model:
     )
 
 
+@stops_on_interrupt
 def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None) -> FigureResult:
     """Fig 6A: loss vs learning rate at several epochs, mean +- SEM over seeds (log-log; ``plotting.plot_lr_sweep``),
     and the fraction of seeds trapped in the no-learning zone at the end (:func:`ghostfast.metrics.trapped`:
@@ -468,6 +481,7 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     return FigureResult("fig6a", fig, data, params_out)
 
 
+@stops_on_interrupt
 def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None) -> FigureResult:
     """Fig 6B: rank-K networks with a trainable linear sigmoid readout (paper Fig 6B): the fraction of
     learned networks (final loss / initial loss < 1e-2) vs K, one curve per learning rate; and learning curves
@@ -591,6 +605,7 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
     return FigureResult("fig6b", fig, data, params_out)
 
 
+@stops_on_interrupt
 def fig8b_ablation(
     scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None
 ) -> FigureResult:
@@ -735,6 +750,7 @@ def fig8b_ablation(
     return FigureResult("fig8b_ablation", fig, data, params_out)
 
 
+@stops_on_interrupt
 def fig8b_learnable(scale: str = "default", *, seed: int = 40, n_threads: Optional[int] = None) -> FigureResult:
     """Fig 8B (learnable confidence): the rank-one network (seed 40, lr 0.02) with the confidence c trained
     along with m, n, b. Phase 1: c starts at 10, 10 000 epochs; phase 2: m, n, b copied, c reset to 1 (still

@@ -13,7 +13,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import analysis, plotting, rnn, sweep, tasks
-from ._figures_base import FigureResult, check_scale, finished, new_figure, pick, threads
+from ._figures_base import FigureResult, check_scale, finished, new_figure, pick, stops_on_interrupt, threads
 from ._validation import check_choice, check_int
 
 #: Fig 7: task -> (config, output nonlinearity, example lr index in logspace(-3, 1, 20), example seeds).
@@ -42,6 +42,7 @@ def _full_rank_model(output: str, noise_std: float, x0_std: float) -> rnn.Model:
     )
 
 
+@stops_on_interrupt
 def fig7(
     scale: str = "default", *, task: str = "dcdt", n_threads: Optional[int] = None, progress: Optional[bool] = None
 ) -> FigureResult:
@@ -182,6 +183,7 @@ def fig7(
     return FigureResult(f"fig7_{task}", fig, data, params_out)
 
 
+@stops_on_interrupt
 def fig7_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
     """Fig 7, DCDT half: ``fig7(scale, task="dcdt", ...)``.
 
@@ -213,6 +215,7 @@ def fig7_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
     return fig7(scale, task="dcdt", **kwargs)
 
 
+@stops_on_interrupt
 def fig7_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
     """Fig 7, DMTS half: ``fig7(scale, task="dmts", ...)``.
 
@@ -293,6 +296,7 @@ def slow_point_row(
     return axes
 
 
+@stops_on_interrupt
 def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads: Optional[int] = None) -> FigureResult:
     """Fig 5: a full-rank RNN learning DCDT (Fig 5A-C: config A, 22 steps, 3001 epochs, snapshots at epochs
     10, 200, 1000, 3000) or DMTS (Fig 5D-F: config B, 44 steps, 100 001 epochs, snapshots at 100, 1000,
@@ -447,6 +451,7 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
     return FigureResult(f"fig5_{task}", fig, data, params_out)
 
 
+@stops_on_interrupt
 def fig5_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
     """Fig 5A-C (full-rank DCDT): ``fig5(scale, task="dcdt", ...)``.
 
@@ -477,6 +482,7 @@ def fig5_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
     return fig5(scale, task="dcdt", **kwargs)
 
 
+@stops_on_interrupt
 def fig5_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
     """Fig 5D-F (full-rank DMTS): ``fig5(scale, task="dmts", ...)``.
 
@@ -508,6 +514,7 @@ def fig5_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
     return fig5(scale, task="dmts", **kwargs)
 
 
+@stops_on_interrupt
 def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureResult:
     """Fig 8C: capping the readout confidence of full-rank RNNs on DCDT (config A, 10 trials per class, noise
     1e-3, random r0 with sigma 0.1, Adam lr 0.1). Phase 1: plain training. Phase 2: the same runs continue

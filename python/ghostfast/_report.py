@@ -10,10 +10,8 @@ not available to us; see each figure's docstring in :mod:`ghostfast.figures`).
 
 from __future__ import annotations
 
-import contextlib
-import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterator, List, Tuple
+from typing import Any, Callable, Dict, List, Tuple
 
 import numpy as np
 
@@ -811,28 +809,6 @@ def _write_record(out_dir: Any, name: str, rec: Dict[str, Any]) -> None:
     os.replace(tmp, _record_path(out_dir, name))
 
 
-#: The warnings with which ``sweep.sweep``, ``rnn.train`` and ``rnn.train_many`` answer Ctrl-C, returning the
-#: work done so far instead of raising (a regular expression matched at the start of the message).
-INTERRUPTED_WARNING = r"(sweep|rnn\.train|rnn\.train_many) interrupted"
-
-
-@contextlib.contextmanager
-def interrupts_stop_the_figure() -> Iterator[None]:
-    """Turn the warning of a training call stopped by Ctrl-C into ``KeyboardInterrupt``. Those calls return their
-    partial work so that a script can keep it, but a figure drawn (and a check judged) from a partial run would be
-    wrong, so inside a figure Ctrl-C must stop the figure."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("error", message=INTERRUPTED_WARNING, category=RuntimeWarning)
-        try:
-            yield
-        except RuntimeWarning as err:
-            if re.match(INTERRUPTED_WARNING, str(err)) is None:
-                raise
-            raise KeyboardInterrupt(str(err)) from err
-
-
 def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: float) -> Dict[str, Any]:
     """Compute, save (PNG, npz) and check one figure; write its record ``<name>.check.json`` last (so an
     interrupted figure is redone on the next run). Returns the record."""
@@ -842,8 +818,8 @@ def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: 
     from . import figures
 
     t0 = time.perf_counter()
-    with interrupts_stop_the_figure():
-        result = figures.FIGURES[name](scale=scale, n_threads=n_threads)
+    # a training call stopped by Ctrl-C stops the figure (KeyboardInterrupt): nothing partial is recorded
+    result = figures.FIGURES[name](scale=scale, n_threads=n_threads)
     compute = time.perf_counter() - t0
     png, npz = result.save(out_dir)
     wall = time.perf_counter() - t0
