@@ -499,6 +499,12 @@ CHECKS = tuple(_IMPL)
 
 def check(result: Any) -> Check:
     """Check a :class:`ghostfast.figures.FigureResult` against its figure's claim (see :data:`CLAIMS`)."""
+    return _check(result, missing_key_fails=True)
+
+
+def _check(result: Any, *, missing_key_fails: bool) -> Check:
+    """:func:`check`; with ``missing_key_fails=False`` data that lack a key the check reads raise ``KeyError``
+    (saved by an older version of the figure, see :func:`_recheck`) instead of failing the check."""
     name = result.name
     if name not in _IMPL:
         raise ValueError(f"no check for figure {name!r}; known: {sorted(_IMPL)}")
@@ -506,6 +512,8 @@ def check(result: Any) -> Check:
     try:
         numbers = _IMPL[name](result.data, result.params, conds)
     except (KeyError, IndexError, ValueError) as err:  # data too short or malformed: a failed check, not a crash
+        if isinstance(err, KeyError) and not missing_key_fails:
+            raise
         conds(False, f"the check could not be evaluated on this data: {type(err).__name__}: {err}")
         numbers = {}
     return Check(figure=name, claim=CLAIMS[name], conditions=tuple(conds.items), numbers=numbers)
@@ -772,7 +780,7 @@ def _recheck(out_dir: Any, name: str, rec: Dict[str, Any]) -> Dict[str, Any]:
     except (OSError, ValueError):
         return rec
     try:
-        _IMPL[name](data, rec.get("params", {}), _Conds())
+        judged = _check(SimpleNamespace(name=name, data=data, params=rec.get("params", {})), missing_key_fails=False)
     except KeyError as err:
         # Data saved by an older version of the figure, which the current check cannot read: keep the verdict
         # the record was given and say so; ``--force`` recomputes the figure.
@@ -781,10 +789,8 @@ def _recheck(out_dir: Any, name: str, rec: Dict[str, Any]) -> Dict[str, Any]:
             rec = dict(rec, stale=stale)
             _write_record(out_dir, name, rec)
         return rec
-    except (IndexError, ValueError):
-        pass  # malformed data: check() below reports it as a failed condition
     # through JSON, as the record was: tuples become lists, numbers plain
-    fresh = json.loads(json.dumps(check(SimpleNamespace(name=name, data=data, params=rec.get("params", {}))).to_dict()))
+    fresh = json.loads(json.dumps(judged.to_dict()))
     if all(rec.get(k) == v for k, v in fresh.items()):
         return rec
     new = dict(fresh, **{k: v for k, v in rec.items() if k not in fresh}, rechecked=_now())
