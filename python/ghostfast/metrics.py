@@ -110,6 +110,14 @@ def _histories(loss: Any, name: str = "loss") -> np.ndarray:
     return L
 
 
+def _record_epochs(L: np.ndarray, epochs: Any) -> np.ndarray:
+    """The epoch of each record of the histories ``L`` (default 0, 1, ..., R - 1)."""
+    ep = np.arange(L.shape[-1]) if epochs is None else np.asarray(epochs)
+    if ep.shape != (L.shape[-1],):
+        raise ValueError(f"epochs must have shape ({L.shape[-1]},) (one per record), got {ep.shape}")
+    return ep
+
+
 def drop_epoch(
     loss: Any, epochs: Any = None, *, fraction: float = DROP_FRACTION, reference: Optional[Any] = None
 ) -> np.ndarray:
@@ -133,9 +141,7 @@ def drop_epoch(
     """
     L = _histories(loss)
     fraction = check_real(fraction, "fraction", positive=True)
-    ep = np.arange(L.shape[-1]) if epochs is None else np.asarray(epochs)
-    if ep.shape != (L.shape[-1],):
-        raise ValueError(f"epochs must have shape ({L.shape[-1]},) (one per record), got {ep.shape}")
+    ep = _record_epochs(L, epochs)
     if reference is None:
         level = L[..., :1]
     else:
@@ -181,9 +187,7 @@ def transition_epoch(loss: Any, epochs: Any = None, *, bins_per_decade: int = TR
         -1 where no record has a full window after it, or the loss rises across every candidate.
     """
     L = _histories(loss)
-    ep = np.arange(L.shape[-1]) if epochs is None else np.asarray(epochs)
-    if ep.shape != (L.shape[-1],):
-        raise ValueError(f"epochs must have shape ({L.shape[-1]},) (one per record), got {ep.shape}")
+    ep = _record_epochs(L, epochs)
     if not np.issubdtype(ep.dtype, np.number) or np.any(np.diff(ep) <= 0):
         raise ValueError("epochs must be increasing numbers")
     width = 10.0 ** (1.0 / check_int(bins_per_decade, "bins_per_decade", minimum=1))
