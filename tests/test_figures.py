@@ -111,7 +111,7 @@ EXPECTED = {
         _fig4_shapes(8000, (4, 40, 39, 2)),
     ),
     "fig5_dcdt": (
-        7,
+        8,
         {
             "epochs": (3001,),
             "loss": (3001,),
@@ -120,10 +120,12 @@ EXPECTED = {
             "snapshot_epochs": (4,),
             "states": (4, 2, 23, 100),
             "trajectory_extent": (4,),
+            "searched_epochs": (10,),
+            "pre_jump_states": (2, 23, 100),
         },
     ),
     "fig5_dmts": (
-        7,
+        8,
         {
             "epochs": (5001,),
             "loss": (5001,),
@@ -132,6 +134,8 @@ EXPECTED = {
             "snapshot_epochs": (4,),
             "states": (4, 4, 45, 100),
             "trajectory_extent": (4,),
+            "searched_epochs": (10,),
+            "pre_jump_states": (4, 45, 100),
         },
     ),
     "fig6a": (
@@ -366,7 +370,7 @@ def test_figure_display_details(quick):
     for name in ("fig5_dcdt", "fig5_dmts"):
         fig = quick(name).figure
         three_d = [a for a in fig.axes if a.name == "3d"]
-        assert len(three_d) == 4 and len(fig.axes) == 7
+        assert len(three_d) == 5 and len(fig.axes) == 8  # the paper's four epochs and the one before the jump
         for a in three_d:
             assert "slow/fixed points" not in a.get_title() and "1 fixed points" not in a.get_title()
     # Fig 4: four latent speed maps sharing one colour bar

@@ -1,4 +1,4 @@
-"""ghostfast.metrics: one definition each of "drop epoch", "trapped" and "learned", shared by sweep.SweepResult,
+"""ghostfast.metrics: one definition each of "drop epoch", "transition", "accuracy jump", "trapped" and "learned", shared by sweep.SweepResult,
 analysis.learning_metrics and the figures; the trap criterion judges a slow escape from the no-learning zone
 relative to the run's own gradient scale."""
 
@@ -149,6 +149,47 @@ def test_transition_survives_noise_and_nan():
     assert abs(int(metrics.transition_epoch(noisy, e)) - 30000) <= 50
 
 
+def test_accuracy_jump_is_the_accuracys_step_not_the_losss_steepest_fall():
+    """accuracy_jump_epoch: a noisy accuracy (4 trials x 44 steps: steps of 1/176) on a plateau at 0.886 that
+    jumps to 0.97 at epoch 38 000 and reaches 1.0 later, under a loss that falls most steeply later (41 700),
+    as in Fig 5D-F. The accuracy's jump is placed at its step to within the 1 % averaging window; the loss's
+    transition stays where the loss falls most."""
+    rng = np.random.default_rng(1)
+    e = np.arange(0, 50001, 10)
+    clean = np.where(e < 38000, 0.886, np.where(e < 43000, 0.97, 1.0))
+    acc = np.clip(np.round((clean + 0.01 * rng.standard_normal(e.size)) * 176) / 176, 0, 1)
+    loss = np.where(e < 38000, 0.057, np.where(e < 41700, 0.03, 0.008))
+    assert abs(int(metrics.accuracy_jump_epoch(acc, e)) - 38000) <= 0.01 * 50000 / 2
+    assert int(metrics.transition_epoch(loss, e)) == 41700
+    # vectorised over leading axes; no rise, a falling accuracy, or a NaN record: no jump
+    both = np.stack([acc, acc[::-1], np.full(e.size, 0.5), np.where(e == 100, np.nan, acc)])
+    got = metrics.accuracy_jump_epoch(both.reshape(2, 2, -1), e)
+    assert got.shape == (2, 2) and got.ravel()[1:].tolist() == [-1, -1, -1]
+    # a later fraction places the jump later, never earlier
+    assert metrics.accuracy_jump_epoch(acc, e, fraction=0.9) >= metrics.accuracy_jump_epoch(acc, e)
+
+
+def test_accuracy_jump_of_the_full_rank_dcdt_network():
+    """On a real history (Fig 5A-C's network, 3001 epochs, one record per epoch) the jump separates the
+    accuracy before it (means over the 2 % of training before) from the accuracy after it."""
+    model = rnn.Model(
+        N=100,
+        rank="full",
+        readout="linear",
+        output="tanh",
+        read="before",
+        n_in=1,
+        noise_std=1e-2,
+        x0="random",
+        x0_std=0.1,
+    )
+    res = rnn.train(model, tasks.dcdt(*tasks.dcdt_config("A")), lr=1e-2, epochs=3001, seed=3)
+    jump = int(metrics.accuracy_jump_epoch(res.accuracy, res.epochs))
+    assert 50 < jump < 1000
+    before, after = res.accuracy[jump - 60 : jump].mean(), res.accuracy[jump : jump + 60].mean()
+    assert after > before + 0.15, (before, after)
+
+
 def test_bad_input():
     with pytest.raises(ValueError, match="epochs"):
         metrics.drop_epoch([1.0, 0.1], [0, 1, 2])
@@ -166,6 +207,12 @@ def test_bad_input():
         metrics.transition_epoch([1.0, 0.5, 0.1], [0, 2, 1])
     with pytest.raises(ValueError, match="bins_per_decade"):
         metrics.transition_epoch([1.0, 0.5, 0.1], bins_per_decade=0)
+    with pytest.raises(ValueError, match="fraction"):
+        metrics.accuracy_jump_epoch([0.5, 1.0], fraction=1.5)
+    with pytest.raises(ValueError, match="epochs"):
+        metrics.accuracy_jump_epoch([0.5, 1.0], [0, 1, 2])
+    with pytest.raises(TypeError, match="accuracy"):
+        metrics.accuracy_jump_epoch("high")
 
 
 def test_sweep_and_learning_metrics_agree_on_real_histories():

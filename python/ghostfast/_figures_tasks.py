@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 import numpy as np
 
-from . import analysis, plotting, rnn, sweep, tasks
+from . import analysis, metrics, plotting, rnn, sweep, tasks
 from ._figures_base import FigureResult, check_scale, finished, new_figure, pick, stops_on_interrupt, threads
 from ._validation import check_choice, check_int
 
@@ -247,6 +247,10 @@ def fig7_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
     return fig7(scale, task="dmts", **kwargs)
 
 
+#: Fig 5: "near the trajectories" is within this fraction of the trajectories' extent (the diameter of the
+#: visited states) of a visited state.
+NEAR_TRAJECTORIES = 0.25
+
 #: Fig 5: task -> (config, output, epochs per scale (quick, default, paper), snapshot epochs per scale, panel).
 _FIG5 = {
     "dcdt": ("A", "tanh", (3001, 3001, 3001), ((10, 200, 1000, 3000),) * 3, "5A-C"),
@@ -280,9 +284,11 @@ def slow_point_row(
     from matplotlib.colors import Normalize
 
     axes = []
+    # one legend, on the panel that shows the most classes of point
+    with_legend = int(np.argmax([len(set(sp.kind.tolist())) if len(sp) else 0 for sp in sps]))
     for k, (st, sp, title) in enumerate(zip(states, sps, titles)):
         ax = fig.add_subplot(gs_row[k], projection="3d")
-        plotting.plot_pca_3d(st, sp, ax=ax, speed_range=speed_range, colorbar=False, legend=(k == 0))
+        plotting.plot_pca_3d(st, sp, ax=ax, speed_range=speed_range, colorbar=False, legend=(k == with_legend))
         ax.set_title(title, fontsize=8, pad=0)
         axes.append(ax)
     cax = fig.add_subplot(gs_bar)
@@ -305,8 +311,18 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
     their top-3 principal components with the slow points found from every visited state
     (``analysis.find_slow_points``: exact-Hessian Newton in C++, where the paper ran 5000 Adam steps),
     coloured by log10 speed (one colour bar for the row) and marked by class (fixed point, ghost, slow point).
-    Claim: learning builds the task's attractors: the fixed-point structure changes across the accuracy jump,
-    with the slow points inside the region the trajectories visit.
+    A fifth panel shows the network just before the accuracy jump
+    (:func:`ghostfast.metrics.accuracy_jump_epoch`), which none of the paper's four epochs catches.
+    Claim (paper Fig 5): before the accuracy jump a ghost or slow point lies near the trajectories. The
+    parameters are kept every 1/500 of training; the last 10 of those snapshots before the jump (2 % of
+    training) are searched, latest first, for a slow point that is not a fixed point within 25 % of the
+    trajectories' extent of a visited state, and the panel shows the first found (else the last snapshot before
+    the jump).
+
+    Measured (seed 3, float64): DCDT's accuracy jumps at epoch ~150; ghosts lie beside the trajectories from
+    epoch ~130, and the saddle-node bifurcation that makes the attractors comes at ~150. DMTS (quick scale) has a
+    ghost at 22 % of the trajectories' extent from epoch 20 000 to 38 000 whose speed falls from 0.2 to 0.005;
+    the accuracy jumps at ~38 000, when the ghost becomes a pair of fixed points.
 
     DCDT: the paper's computation at every scale. DMTS: "paper" and "default" are the paper's
     (100 001 epochs); "quick" trains 50 001 epochs with snapshots at 100, 1000,
@@ -334,7 +350,11 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
         ``grad_norm_W``, ``accuracy`` (E,), ``snapshot_epochs`` (4,), ``states`` (4, B, S + 1, 100),
         ``slow_x`` (U, 100), ``slow_speed`` (U,), ``slow_distance`` (U,), ``slow_min_abs_eig`` (U,),
         ``slow_epoch`` (U,) (which snapshot each point belongs to), ``slow_kind`` (U,) (str),
-        ``trajectory_extent`` (4,) (diameter of each snapshot's visited states).
+        ``trajectory_extent`` (4,) (diameter of each snapshot's visited states); the accuracy jump:
+        ``accuracy_jump_epoch`` (0-d, -1: none), ``searched_epochs`` (Q,), ``pre_jump_epoch`` (0-d, the
+        fifth panel's), ``pre_jump_has_slow_point`` (0-d bool), ``pre_jump_states`` (B, S + 1, 100),
+        ``pre_jump_slow_speed``, ``pre_jump_slow_distance`` (V,), ``pre_jump_slow_kind`` (V,),
+        ``pre_jump_extent`` (0-d).
 
     Examples
     --------
@@ -359,24 +379,41 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
     model = _full_rank_model(output, 1e-2, 0.1)
     tk = _task(task, config)
     every = 1 if epochs <= 5000 else 10
+    # the parameters every 1/500 of training, for the search before the accuracy jump
+    kept = sorted(set(snap_epochs) | set(range(0, epochs, max(1, (epochs - 1) // 500))))
     res = rnn.train(
         model,
         tk,
         lr=lr,
         epochs=epochs,
         seed=seed,
-        snapshot_epochs=snap_epochs,
+        snapshot_epochs=kept,
         record_every=every,
         n_threads=threads(n_threads),
     )
-    states, sps, sx, ss, sd, se, sk, sev, extent = [], [], [], [], [], [], [], [], []
-    for e in snap_epochs:
+
+    def slow_points_at(e: int) -> tuple[np.ndarray, float, analysis.SlowPoints]:
         p = res.snapshots[e]
         st = rnn.forward(model, p, tk, seed=seed).states  # (B, S + 1, N): r_0 .. r_S
-        states.append(st)
         flat = st.reshape(-1, model.N)
-        extent.append(float(np.linalg.norm(flat.max(axis=0) - flat.min(axis=0))))
-        sp = analysis.find_slow_points(p, starts=flat, n_threads=threads(n_threads))
+        ext = float(np.linalg.norm(flat.max(axis=0) - flat.min(axis=0)))
+        return st, ext, analysis.find_slow_points(p, starts=flat, n_threads=threads(n_threads))
+
+    jump = int(metrics.accuracy_jump_epoch(res.accuracy, res.epochs))
+    searched = [e for e in kept if e < jump][-10:] if jump > 0 else []
+    found, pre = False, (searched[-1] if searched else -1)
+    for e in reversed(searched):  # latest first: the slow point closest to the jump
+        st, ext, sp = slow_points_at(e)
+        if e == pre:
+            pre_st, pre_ext, pre_sp = st, ext, sp
+        if np.any((sp.kind != "fixed point") & (sp.distance <= NEAR_TRAJECTORIES * ext)):
+            found, pre, pre_st, pre_ext, pre_sp = True, e, st, ext, sp
+            break
+    states, sps, sx, ss, sd, se, sk, sev, extent = [], [], [], [], [], [], [], [], []
+    for e in snap_epochs:
+        st, ext, sp = slow_points_at(e)
+        states.append(st)
+        extent.append(ext)
         sps.append(sp)
         sx.append(sp.x)
         ss.append(sp.speed)
@@ -386,12 +423,12 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
         sev.append(np.min(np.abs(sp.eigenvalues.real), axis=1) if len(sp) else np.zeros(0))
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(14.0, 7.4), layout="constrained")
+    fig = Figure(figsize=(17.0, 7.4), layout="constrained")
     # the right 3-D panel's "PC 3" label stays inside (ConstrainedLayoutEngine.set takes rect)
     engine = fig.get_layout_engine()
     assert engine is not None  # layout="constrained" sets one
     engine.set(rect=(0.0, 0.0, 0.975, 1.0))  # type: ignore[call-arg]
-    gs = fig.add_gridspec(3, 4, height_ratios=(1.0, 1.5, 0.04))
+    gs = fig.add_gridspec(3, 5, height_ratios=(1.0, 1.5, 0.04))
     ax_loss = fig.add_subplot(gs[0, :2])
     ax_acc = fig.add_subplot(gs[0, 2:])
     x = np.maximum(res.epochs, 1)
@@ -409,14 +446,37 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
     for e in snap_epochs:
         for a in (ax_loss, ax_acc):
             a.axvline(max(e, 1), color="grey", lw=0.8, ls=":")
-    idx = [min(int(np.searchsorted(res.epochs, e)), res.epochs.size - 1) for e in snap_epochs]
-    titles = [
-        f"epoch {e} (accuracy {res.accuracy[i]:.2f}):\n{_kind_counts(sp)}" for e, i, sp in zip(snap_epochs, idx, sps)
+    if jump > 0:
+        for a in (ax_loss, ax_acc):
+            a.axvline(jump, color="tab:red", lw=1.0, ls="--")
+        ax_acc.set_title("accuracy (dashed: the accuracy jump; dotted: the panels below)", fontsize=9)
+
+    def at(e: int) -> float:
+        return float(res.accuracy[min(int(np.searchsorted(res.epochs, e)), res.epochs.size - 1)])
+
+    # the panels in the order of their epochs: the paper's four and the one before the accuracy jump
+    panels = [
+        (e, st, sp, f"epoch {e} (accuracy {at(e):.2f}):\n{_kind_counts(sp)}")
+        for e, st, sp in zip(snap_epochs, states, sps)
     ]
-    slow_point_row(fig, [gs[1, k] for k in range(4)], gs[2, 1:3], states, sps, titles)
+    if pre >= 0:
+        for a in (ax_loss, ax_acc):
+            a.axvline(max(pre, 1), color="grey", lw=0.8, ls=":")
+        title = f"epoch {pre}, {jump - pre} epochs before the accuracy jump\n(accuracy {at(pre):.2f}): {_kind_counts(pre_sp)}"
+        panels.append((pre, pre_st, pre_sp, title))
+    panels.sort(key=lambda panel: panel[0])  # stable: the paper's panel first at a shared epoch
+    row = [gs[1, k] for k in range(len(panels))]
+    slow_point_row(fig, row, gs[2, 1:4], [q[1] for q in panels], [q[2] for q in panels], [q[3] for q in panels])
+    when = f"accuracy jump at epoch {jump}" if jump > 0 else "no accuracy jump"
+    verdict = (
+        f"a {'ghost' if np.any(pre_sp.kind == 'ghost') else 'slow point'} near the trajectories {jump - pre} "
+        "epochs before it"
+        if found
+        else "no ghost or slow point near the trajectories in the 2 % of training before it"
+    )
     fig.suptitle(
         f"Fig {panel}: full-rank RNN on {task.upper()} (config {config}), seed {seed}, SGD lr {lr:g}, "
-        f"{epochs} epochs; trajectories (grey) and slow points on the top 3 PCs",
+        f"{epochs} epochs; trajectories (grey) and slow points on the top 3 PCs\n{when}; {verdict}",
         fontsize=10,
     )
     data = {
@@ -433,6 +493,15 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
         "slow_epoch": np.concatenate(se),
         "slow_kind": np.concatenate(sk).astype(str),
         "trajectory_extent": np.asarray(extent),
+        "accuracy_jump_epoch": np.array(jump),
+        "searched_epochs": np.asarray(searched, dtype=np.int64),
+        "pre_jump_epoch": np.array(pre),
+        "pre_jump_has_slow_point": np.array(found),
+        "pre_jump_states": pre_st if pre >= 0 else np.zeros((0,)),
+        "pre_jump_slow_speed": pre_sp.speed if pre >= 0 else np.zeros(0),
+        "pre_jump_slow_distance": pre_sp.distance if pre >= 0 else np.zeros(0),
+        "pre_jump_slow_kind": pre_sp.kind.astype(str) if pre >= 0 else np.zeros(0, dtype=str),
+        "pre_jump_extent": np.array(pre_ext if pre >= 0 else np.nan),
     }
     params_out = {
         "scale": scale,
@@ -442,6 +511,7 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
         "epochs": epochs,
         "record_every": every,
         "snapshot_epochs": list(snap_epochs),
+        "kept_every": max(1, (epochs - 1) // 500),
         "noise_std": 1e-2,
         "x0_std": 0.1,
         "config": config,

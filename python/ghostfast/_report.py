@@ -102,10 +102,10 @@ CLAIMS: Dict[str, str] = {
     "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt transition of the loss.",
     "fig4_dmts": "In a rank-2 RNN learning DMTS, a ghost (a slow point that is not a fixed point, with a near-zero "
     "Jacobian eigenvalue) lies in the trajectories' range just before the abrupt transition of the loss.",
-    "fig5_dcdt": "A full-rank RNN learns DCDT abruptly, and learning reorganises its fixed and slow points, which "
-    "lie in the region the trajectories visit.",
-    "fig5_dmts": "A full-rank RNN learns DMTS abruptly after a long plateau, and learning reorganises its fixed and "
-    "slow points, which lie in the region the trajectories visit.",
+    "fig5_dcdt": "A full-rank RNN learns DCDT abruptly, and just before its accuracy jump a ghost or slow point (not "
+    "a fixed point) lies near the trajectories.",
+    "fig5_dmts": "A full-rank RNN learns DMTS abruptly after a long plateau, and just before its accuracy jump a "
+    "ghost or slow point (not a fixed point) lies near the trajectories.",
     "fig6a": "The rank-one RNN learns only in a window of learning rates with a hard wall above (all runs trapped); "
     "the full-rank RNN, with more trainable dimensions, learns at learning rates far beyond that wall.",
     "fig6b": "More trainable rank stabilises learning: networks of higher rank K learn where rank one fails.",
@@ -316,6 +316,8 @@ def _fig4(d: dict, p: dict, c: _Conds) -> dict:
 
 
 def _fig5(d: dict, p: dict, c: _Conds) -> dict:
+    from ._figures_tasks import NEAR_TRAJECTORIES
+
     acc = d["accuracy"]
     n = max(1, acc.size // 30)
     c(
@@ -332,12 +334,17 @@ def _fig5(d: dict, p: dict, c: _Conds) -> dict:
         )
         for e in snaps
     ]
+    jump, pre = int(d["accuracy_jump_epoch"]), int(d["pre_jump_epoch"])
     c(
-        kinds[0] != kinds[-1],
-        "learning changes the fixed/slow-point structure (counts by class, first vs last snapshot)",
+        bool(d["pre_jump_has_slow_point"]),
+        "before the accuracy jump (the last 10 snapshots before it, 2 % of training) a ghost or slow point, not a "
+        "fixed point, lies within 25 % of the trajectories' extent of a visited state",
     )
+    pre_kinds, dist = d["pre_jump_slow_kind"], d["pre_jump_slow_distance"]
+    moving = np.flatnonzero((pre_kinds != "fixed point") & (dist <= NEAR_TRAJECTORIES * d["pre_jump_extent"]))
+    nearest = moving[np.argsort(dist[moving])]
     near = [
-        bool(np.any(d["slow_distance"][d["slow_epoch"] == e] <= 0.25 * ext))
+        bool(np.any(d["slow_distance"][d["slow_epoch"] == e] <= NEAR_TRAJECTORIES * ext))
         for e, ext in zip(snaps, d["trajectory_extent"])
     ]
     c(
@@ -348,17 +355,13 @@ def _fig5(d: dict, p: dict, c: _Conds) -> dict:
         "accuracy_start": _f(acc[:n].mean()),
         "accuracy_end": _f(acc[-n:].mean()),
         "counts_fixed_ghost_slow": {int(e): list(k) for e, k in zip(snaps, kinds)},
-        "epoch_accuracy_reaches_0.95": _first_sustained(d["epochs"], acc, 0.95),
+        "accuracy_jump_epoch": jump if jump > 0 else None,
+        "slow_point_epoch": pre if bool(d["pre_jump_has_slow_point"]) else None,
+        "epochs_before_jump": jump - pre if bool(d["pre_jump_has_slow_point"]) else None,
+        "slow_point_kind": str(pre_kinds[nearest[0]]) if nearest.size else None,
+        "slow_point_speed": _f(d["pre_jump_slow_speed"][nearest[0]]) if nearest.size else None,
+        "slow_point_distance_over_extent": _f(dist[nearest[0]] / d["pre_jump_extent"]) if nearest.size else None,
     }
-
-
-def _first_sustained(epochs: np.ndarray, values: np.ndarray, level: float) -> int:
-    """First epoch where the running mean of ``values`` over 1 % of the records reaches ``level`` (-1: never)."""
-    w = max(1, values.size // 100)
-    c = np.cumsum(np.r_[0.0, values])
-    run = (c[w:] - c[:-w]) / w
-    hit = np.flatnonzero(run >= level)
-    return int(epochs[hit[0] + w - 1]) if hit.size else -1
 
 
 def _fig6a(d: dict, p: dict, c: _Conds) -> dict:

@@ -30,6 +30,13 @@ leading axes, with the initial loss at record 0.
   critical learning rate, which ask whether and when a run left its plateau, use :func:`drop_epoch`. The
   fall is taken in log loss over windows that scale with the epoch, so neither a fast early fall onto the
   plateau (the DMTS network's first 200 epochs) nor the slow decay after the transition competes with it.
+* :func:`accuracy_jump_epoch`: the jump of the accuracy, where a figure's claim is about the accuracy (paper
+  Fig 5: "a slow point near the trajectories before the accuracy jump"). It is the first record at which the
+  accuracy, averaged over the 1 % of the records centred on it, reaches halfway from its level at the start of training
+  to its level at the end (means over the first and last 1/30 of the records). A noisy loss can fall in stages
+  that the accuracy does not show: the full-rank DMTS network of Fig 5D-F (quick scale, seed 3) sits at accuracy
+  0.89 until epoch ~35 000, its accuracy jumps to 0.96 by 39 000 (:func:`accuracy_jump_epoch`: ~38 000), and
+  its loss falls from 0.057 at 38 000 to 0.009 at 43 000, most steeply near 41 700 (:func:`transition_epoch`).
 * :func:`trapped`: in the no-learning zone *at the end of the history* (paper Sec. 2, Figs 2D, 6A): the last
   loss is above ``loss_fraction`` (0.5) times the initial loss AND the last gradient norm is at most
   ``grad_fraction`` (1e-3) times the largest gradient norm of the same run. The gradient threshold is relative
@@ -78,10 +85,12 @@ from ._validation import check_int, check_real
 __all__ = [
     "drop_epoch",
     "transition_epoch",
+    "accuracy_jump_epoch",
     "trapped",
     "learned",
     "DROP_FRACTION",
     "TRANSITION_BINS_PER_DECADE",
+    "ACCURACY_JUMP_FRACTION",
     "TRAP_LOSS_FRACTION",
     "TRAP_GRAD_FRACTION",
     "LEARNED_RATIO",
@@ -92,6 +101,8 @@ DROP_FRACTION = 0.5
 #: Default of :func:`transition_epoch`'s ``bins_per_decade``: its windows span 12 % of the epoch on each side,
 #: short against a plateau, long enough late in training to average many records of a noisy loss.
 TRANSITION_BINS_PER_DECADE = 20
+#: Default of :func:`accuracy_jump_epoch`'s ``fraction``: halfway from the start's accuracy to the end's.
+ACCURACY_JUMP_FRACTION = 0.5
 #: Defaults of :func:`trapped`: last loss above this fraction of the initial loss ...
 TRAP_LOSS_FRACTION = 0.5
 #: ... and last gradient norm at most this fraction of the run's largest gradient norm.
@@ -208,6 +219,53 @@ def transition_epoch(loss: Any, epochs: Any = None, *, bins_per_decade: int = TR
         if fall[k] > 0:
             out[h] = int(t[i[k]])
     return out.reshape(L.shape[:-1])
+
+
+def accuracy_jump_epoch(accuracy: Any, epochs: Any = None, *, fraction: float = ACCURACY_JUMP_FRACTION) -> np.ndarray:
+    """Epoch of the accuracy jump: the first record at which the accuracy, averaged over the 1 % of the records
+    centred on it, reaches ``start + fraction * (end - start)``; -1 if the accuracy does not rise. The centred
+    average places a step at its first record: a window ahead would place it up to 1 % of training early. ``start`` and
+    ``end`` are the mean accuracies of the first and last 1/30 of the records (at least one record each). See
+    the module docstring for how it relates to :func:`transition_epoch`.
+
+    Parameters
+    ----------
+    accuracy : array [..., R]
+        Accuracy histories, records last. A history with a NaN record has no jump (-1).
+    epochs : array (R,) of int, optional
+        The epoch of each record (default: 0, 1, ..., R - 1).
+    fraction : float in (0, 1]
+        How far from the start's accuracy to the end's the jump is placed.
+
+    Returns
+    -------
+    int64 array [...]
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = np.arange(0, 3001, 10)
+    >>> acc = np.where(e < 2000, 0.5, 1.0)
+    >>> int(accuracy_jump_epoch(acc, e))  # 3 records (1 %) centred on 2000 average 0.83 >= 0.75
+    2000
+    """
+    A = _histories(accuracy, "accuracy")
+    ep = _record_epochs(A, epochs)
+    fraction = check_real(fraction, "fraction", positive=True)
+    if fraction > 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    R = A.shape[-1]
+    n_end, w = max(1, R // 30), max(1, R // 100)
+    start, end = A[..., :n_end].mean(axis=-1), A[..., -n_end:].mean(axis=-1)
+    c = np.concatenate([np.zeros(A.shape[:-1] + (1,)), np.cumsum(A, axis=-1)], axis=-1)
+    # the mean of records j - w // 2 .. j - w // 2 + w - 1, for j = w // 2 .. R - w + w // 2
+    centred = (c[..., w:] - c[..., :-w]) / w
+    level = (start + fraction * (end - start))[..., None]
+    with np.errstate(invalid="ignore"):
+        reached = centred >= level
+        rises = end > start
+    first = np.argmax(reached, axis=-1) + w // 2
+    return np.where(rises & reached.any(axis=-1), ep[first], -1).astype(np.int64)
 
 
 def trapped(
