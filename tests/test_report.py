@@ -157,6 +157,17 @@ def test_cli_list_dry_run_and_single_figure(tmp_path, capsys, monkeypatch):
     assert os.listdir(tmp_path / "d") == []  # a dry run writes nothing
     assert cli.main(["reproduce", "fig1", "--scale", "quick", "--out", str(tmp_path)]) == 0
     assert "fig1: PASS" in capsys.readouterr().out
+    # one figure redone alone writes its record too: `reproduce all` in the same folder then sees this run, at
+    # this scale, and never an older run's record beside the new data
+    assert set(_report.load_done(tmp_path, ["fig1"], "quick")) == {"fig1"}
+    assert cli.main(["reproduce", "fig1", "--scale", "default", "--out", str(tmp_path)]) == 0
+    assert _report.load_done(tmp_path, ["fig1"], "quick") == {}
+    done = _report.load_done(tmp_path, ["fig1"], "default")
+    assert done["fig1"]["estimate_s"] is None  # no plan, no estimate
+    md, _ = _report.write_report(tmp_path, ["fig1"], "default", done, dict(_report.machine(), threads=1, finished="-"))
+    with open(md) as fh:
+        text = fh.read()
+    assert "*Result:* PASS (wall time" in text and "estimated" not in text
     with pytest.raises(SystemExit, match="--list"):
         cli.main(["reproduce"])
 

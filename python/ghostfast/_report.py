@@ -11,7 +11,7 @@ not available to us; see each figure's docstring in :mod:`ghostfast.figures`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, List, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -42,6 +42,12 @@ class Check:
         lines += [f"  [{'PASS' if ok else 'FAIL'}] {text}" for ok, text in self.conditions]
         lines += [f"  {k} = {v}" for k, v in self.numbers.items()]
         return "\n".join(lines)
+
+    @classmethod
+    def from_dict(cls, rec: Dict[str, Any]) -> Check:
+        """The check of a record written by :meth:`to_dict` (e.g. a figure's ``.check.json``)."""
+        conditions = tuple((bool(c["passed"]), str(c["check"])) for c in rec["conditions"])
+        return cls(rec["figure"], rec["claim"], conditions, dict(rec.get("numbers", {})))
 
     def to_dict(self) -> Dict[str, Any]:
         return {
@@ -818,9 +824,13 @@ def _write_record(out_dir: Any, name: str, rec: Dict[str, Any]) -> None:
     os.replace(tmp, _record_path(out_dir, name))
 
 
-def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: float) -> Dict[str, Any]:
+def run_figure(
+    name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: Optional[float] = None
+) -> Dict[str, Any]:
     """Compute, save (PNG, npz) and check one figure; write its record ``<name>.check.json`` last (so an
-    interrupted figure is redone on the next run). Returns the record."""
+    interrupted figure is redone on the next run). ``estimate_s``: the plan's estimate, if there was a plan
+    (``reproduce all``). Returns the record. Both ``reproduce all`` and ``reproduce FIG`` call it, so a figure
+    redone alone never leaves an older run's record beside its new data."""
     import os
     import time
 
@@ -838,7 +848,7 @@ def run_figure(name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: 
         scale=scale,
         wall_time_s=round(wall, 2),
         compute_time_s=round(compute, 2),
-        estimate_s=round(estimate_s, 2),
+        estimate_s=None if estimate_s is None else round(estimate_s, 2),
         png=os.path.basename(png),
         npz=os.path.basename(npz),
         params=_plain(result.params),
@@ -926,7 +936,8 @@ def write_report(
             continue
         L.append(
             f"*Result:* {'PASS' if f['passed'] else 'FAIL'} (wall time {_fmt_time(f['wall_time_s'])}, "
-            f"estimated {_fmt_time(f.get('estimate_s', 0.0))}). Checks:"
+            + (f", estimated {_fmt_time(f['estimate_s'])}" if f.get("estimate_s") is not None else "")
+            + "). Checks:"
         )
         L.append("")
         if f.get("stale"):

@@ -78,9 +78,8 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _reproduce(args: argparse.Namespace) -> int:
     import os
-    import time
 
-    from . import _report, figures
+    from . import _report
 
     if args.list:
         return _report.list_figures(n_threads=args.threads)
@@ -90,16 +89,13 @@ def _reproduce(args: argparse.Namespace) -> int:
         return _report.reproduce_all(
             args.scale, args.out, n_threads=args.threads, force=args.force, dry_run=args.dry_run
         )
-    start = time.perf_counter()
     try:
-        result = figures.FIGURES[args.figure](scale=args.scale, n_threads=args.threads)
+        rec = _report.run_figure(args.figure, args.scale, args.out, args.threads)
     except KeyboardInterrupt:  # a figure stops on Ctrl-C rather than draw a partial run
         print(f"{args.figure}: interrupted; nothing written", file=sys.stderr)
         return 130
-    elapsed = time.perf_counter() - start
-    png, npz = result.save(args.out)
-    print(f"{args.figure}: {png} (data: {os.path.basename(npz)}) in {elapsed:.1f} s")
-    print(_report.check(result).explain())
+    print(f"{args.figure}: {os.path.join(args.out, rec['png'])} (data: {rec['npz']}) in {rec['wall_time_s']:.1f} s")
+    print(_report.Check.from_dict(rec).explain())
     return 0
 
 
@@ -129,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     p_rep = sub.add_parser(
         "reproduce",
         help="draw the paper's figures (PNG + .npz data) and check their claims",
-        description="Compute and draw a figure of the paper (FIG.png, FIG.npz) and check its claim; "
+        description="Compute and draw a figure of the paper (FIG.png, FIG.npz), check its claim and record the "
+        "check (FIG.check.json); "
         "'all' runs every figure (resumable) and writes REPORT.md and report.json.",
     )
     p_rep.add_argument("figure", metavar="FIG", nargs="?", choices=_figure_names(), help="one of: %(choices)s")
