@@ -1,10 +1,11 @@
 """The package's outcome metrics of a training history: ONE definition each.
 
-Every part of ghostfast that says a run "dropped", is "trapped" or has "learned" calls these functions:
-``sweep.sweep`` (``SweepResult.drop_epoch`` and ``.trapped``, :func:`ghostfast.sweep.critical_lr`),
-:func:`ghostfast.analysis.learning_metrics` and the figures (``ghostfast.figures``: Figs 3, 4, 6A, 6B, ...).
-All three work on histories ``loss[..., records]`` (and ``grad_norm`` of the same shape), vectorised over the
-leading axes, with the initial loss at record 0.
+Every part of ghostfast that says a run "dropped", made its transition or its accuracy jump, is "trapped" or
+has "learned" calls these functions: ``sweep.sweep`` (``SweepResult.drop_epoch`` and ``.trapped``,
+:func:`ghostfast.sweep.critical_lr`), :func:`ghostfast.analysis.learning_metrics` and the figures
+(``ghostfast.figures``: Figs 3, 4, 5, 6A, 6B, ...). All work on histories ``loss[..., records]`` (and
+``grad_norm`` of the same shape; :func:`accuracy_jump_epoch` on ``accuracy[..., records]``), vectorised over
+the leading axes, with the initial loss at record 0.
 
 * :func:`drop_epoch`: the abrupt drop is the first (recorded) epoch whose loss is below ``fraction`` (0.5)
   times the plateau's loss; -1 if it never is. The plateau's loss is the initial loss unless the caller
