@@ -377,6 +377,8 @@ def test_figure_display_details(quick):
     for name in ("fig4_dcdt", "fig4_dmts"):
         fig = quick(name).figure
         assert sum(1 for a in fig.axes if a.get_xlabel() == "kappa 1") == 4
+        # the histories on log epochs: the plateau and the transition are not squeezed against the left edge
+        assert [a.get_xscale() for a in fig.axes[:2]] == ["log", "log"]
     assert quick("fig8b_ablation").figure.axes[0].get_xlim() == (5800.0, 6100.0)
     assert quick("fig8a").figure.axes[0].get_yscale() == "log"
 
