@@ -251,6 +251,14 @@ def fig7_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
 #: visited states) of a visited state.
 NEAR_TRAJECTORIES = 0.25
 
+
+def moving_points_near(kind: np.ndarray, distance: np.ndarray, extent: float) -> np.ndarray:
+    """Indices of the slow points that are not fixed points and lie near the trajectories (Fig 5's claim), nearest
+    first; the figure's search and the report's check both call it."""
+    idx = np.flatnonzero((kind != "fixed point") & (distance <= NEAR_TRAJECTORIES * extent))
+    return idx[np.argsort(distance[idx])]
+
+
 #: Fig 5: task -> (config, output, epochs per scale (quick, default, paper), snapshot epochs per scale, panel).
 _FIG5 = {
     "dcdt": ("A", "tanh", (3001, 3001, 3001), ((10, 200, 1000, 3000),) * 3, "5A-C"),
@@ -406,7 +414,7 @@ def fig5(scale: str = "default", *, task: str = "dcdt", seed: int = 3, n_threads
         st, ext, sp = slow_points_at(e)
         if e == pre:
             pre_st, pre_ext, pre_sp = st, ext, sp
-        if np.any((sp.kind != "fixed point") & (sp.distance <= NEAR_TRAJECTORIES * ext)):
+        if moving_points_near(sp.kind, sp.distance, ext).size:
             found, pre, pre_st, pre_ext, pre_sp = True, e, st, ext, sp
             break
     states, sps, sx, ss, sd, se, sk, sev, extent = [], [], [], [], [], [], [], [], []

@@ -322,7 +322,7 @@ def _fig4(d: dict, p: dict, c: _Conds) -> dict:
 
 
 def _fig5(d: dict, p: dict, c: _Conds) -> dict:
-    from ._figures_tasks import NEAR_TRAJECTORIES
+    from ._figures_tasks import NEAR_TRAJECTORIES, moving_points_near
 
     acc = d["accuracy"]
     n = max(1, acc.size // 30)
@@ -347,8 +347,7 @@ def _fig5(d: dict, p: dict, c: _Conds) -> dict:
         "fixed point, lies within 25 % of the trajectories' extent of a visited state",
     )
     pre_kinds, dist = d["pre_jump_slow_kind"], d["pre_jump_slow_distance"]
-    moving = np.flatnonzero((pre_kinds != "fixed point") & (dist <= NEAR_TRAJECTORIES * d["pre_jump_extent"]))
-    nearest = moving[np.argsort(dist[moving])]
+    nearest = moving_points_near(pre_kinds, dist, float(d["pre_jump_extent"]))
     near = [
         bool(np.any(d["slow_distance"][d["slow_epoch"] == e] <= NEAR_TRAJECTORIES * ext))
         for e, ext in zip(snaps, d["trajectory_extent"])
