@@ -2,6 +2,7 @@
 resumable runs, REPORT.md / report.json with the same checks the figure tests assert."""
 
 import json
+import re
 import os
 
 import numpy as np
@@ -51,6 +52,7 @@ def test_reproduce_all_writes_report_and_resumes(tmp_path, capsys):
     assert rep["meta"]["cpus"] >= 1 and "host" in rep["meta"]
     md = (out / "REPORT.md").read_text()
     assert "2 of 2 figures pass" in md and "![fig1](fig1.png)" in md and _report.CLAIMS["fig1"] in md
+    assert re.search(r"\*Result:\* PASS \(wall time [0-9.]+ s, estimated [0-9.]+ s\)\. Checks:", md)
     # a rerun skips what is finished (the records are not rewritten) ...
     mtime = os.path.getmtime(out / "fig1.check.json")
     code = _report.reproduce_all("quick", out, n_threads=2, names=names, calibration=CAL)
@@ -167,7 +169,7 @@ def test_cli_list_dry_run_and_single_figure(tmp_path, capsys, monkeypatch):
     md, _ = _report.write_report(tmp_path, ["fig1"], "default", done, dict(_report.machine(), threads=1, finished="-"))
     with open(md) as fh:
         text = fh.read()
-    assert "*Result:* PASS (wall time" in text and "estimated" not in text
+    assert re.search(r"\*Result:\* PASS \(wall time [0-9.]+ s\)\. Checks:", text) and "estimated" not in text
     with pytest.raises(SystemExit, match="--list"):
         cli.main(["reproduce"])
 

@@ -934,7 +934,7 @@ def write_report(
             L += ["Not run.", ""]
             continue
         L.append(
-            f"*Result:* {'PASS' if f['passed'] else 'FAIL'} (wall time {_fmt_time(f['wall_time_s'])}, "
+            f"*Result:* {'PASS' if f['passed'] else 'FAIL'} (wall time {_fmt_time(f['wall_time_s'])}"
             + (f", estimated {_fmt_time(f['estimate_s'])}" if f.get("estimate_s") is not None else "")
             + "). Checks:"
         )
