@@ -381,6 +381,31 @@ def test_figure_display_details(quick):
         assert [a.get_xscale() for a in fig.axes[:2]] == ["log", "log"]
     assert quick("fig8b_ablation").figure.axes[0].get_xlim() == (5800.0, 6100.0)
     assert quick("fig8a").figure.axes[0].get_yscale() == "log"
+    # Fig 7's example runs: y limits fit the values inside the x limits, log only where they span > 2x
+    for name in ("fig7_dcdt", "fig7_dmts"):
+        res = quick(name)
+        x = np.maximum(res.data["example_epochs"], 1)
+        for ax, key in zip(res.figure.axes[3:], ("example_loss", "example_grad_norm", "example_weight_norm")):
+            shown = res.data[key][:, (x >= ax.get_xlim()[0]) & (x <= ax.get_xlim()[1])]
+            lo, hi = ax.get_ylim()
+            assert lo <= shown.min() and shown.max() <= hi, (name, key)
+            wide = shown.max() > 2 * shown.min()
+            assert ax.get_yscale() == ("log" if wide else "linear"), (name, key)
+            span = np.log10(hi / lo) / np.log10(shown.max() / shown.min()) if wide else (hi - lo) / np.ptp(shown)
+            assert span < 1.2, (name, key)  # no empty band beside the data
+
+
+def test_fit_y_ignores_values_outside_the_x_limits():
+    from ghostfast._figures_base import fit_y, new_figure
+
+    x = np.arange(1.0, 1001.0)
+    narrow = 10.0 + 0.05 * np.exp(-x / 100)
+    narrow[:9] = 30.0  # epochs 1-9, outside the x limits below
+    _, axes = new_figure()
+    fit_y(axes[0, 0], x, [narrow], (10.0, 1000.0))
+    assert axes[0, 0].get_yscale() == "linear" and axes[0, 0].get_ylim()[1] < 10.1
+    fit_y(axes[0, 0], x, [np.exp(-x / 100)], (1.0, 1000.0))
+    assert axes[0, 0].get_yscale() == "log" and axes[0, 0].get_ylim()[0] < np.exp(-10.0)
 
 
 def test_fig6b_learning_criterion_is_the_metrics_one(quick):

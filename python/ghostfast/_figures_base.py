@@ -121,6 +121,31 @@ def new_figure(
     return fig, axes
 
 
+def fit_y(ax: Any, x: np.ndarray, curves: Sequence[np.ndarray], xlim: Tuple[float, float]) -> None:
+    """Set ``ax``'s x limits to ``xlim`` and its y axis to the curves' values inside them: log when those span
+    more than a factor of 2, else linear with plain tick labels (a log axis over a few percent labels every
+    tick as 1.0175 x 10^1). Values outside the x limits (epoch 0 on a log-epoch axis) do not stretch it."""
+    from matplotlib.ticker import ScalarFormatter
+
+    ax.set_xlim(*xlim)
+    shown = (x >= xlim[0]) & (x <= xlim[1])
+    values = np.concatenate([np.asarray(c, dtype=np.float64)[..., shown].ravel() for c in curves])
+    values = values[np.isfinite(values)]
+    positive = values[values > 0]
+    if positive.size and positive.max() > 2.0 * positive.min():
+        ax.set_yscale("log")
+        lo, hi = np.log10(positive.min()), np.log10(positive.max())
+        pad = 0.05 * (hi - lo)
+        ax.set_ylim(10 ** (lo - pad), 10 ** (hi + pad))
+        return
+    ax.set_yscale("linear")
+    ax.yaxis.set_major_formatter(ScalarFormatter(useOffset=False))
+    if values.size:
+        lo, hi = float(values.min()), float(values.max())
+        pad = 0.05 * (hi - lo) if hi > lo else 0.05 * max(abs(hi), 1e-12)
+        ax.set_ylim(lo - pad, hi + pad)
+
+
 def finished(results: Sequence[Optional[TrainResult]]) -> List[TrainResult]:
     """The results of ``rnn.train_many``, all of which must have run (None: a job cancelled before it ran)."""
     if any(r is None for r in results):

@@ -8,12 +8,21 @@ matched, so compare statistically.
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 
 from . import analysis, metrics, plotting, rnn, sweep, tasks
-from ._figures_base import FigureResult, check_scale, finished, new_figure, pick, stops_on_interrupt, threads
+from ._figures_base import (
+    FigureResult,
+    check_scale,
+    finished,
+    fit_y,
+    new_figure,
+    pick,
+    stops_on_interrupt,
+    threads,
+)
 from ._validation import check_choice, check_int
 
 #: Fig 7: task -> (config, output nonlinearity, example lr index in logspace(-3, 1, 20), example seeds).
@@ -48,7 +57,8 @@ def fig7(
 ) -> FigureResult:
     """Fig 7: full-rank RNNs on DCDT (config B, 32 steps) or DMTS (config A, 38 steps), deterministic
     (no noise, r0 = 0), SGD. Box plots over seeds of the time-averaged loss, gradient norm and weight norm
-    ||W||_F vs learning rate; example runs (loss, gradient norm, ||W||_F vs epoch, log-log) at the paper's
+    ||W||_F vs learning rate; example runs (loss, gradient norm, ||W||_F vs epoch, log-log as in the paper, except
+    that a y axis whose values span less than a factor of 2 is linear) at the paper's
     example lr (the grid point nearest 0.336 for DCDT, 1.438 for DMTS) for two seeds. Claim: beyond a critical
     lr the time-averaged loss rises while the time-averaged gradient collapses (the no-learning zone).
 
@@ -126,35 +136,6 @@ def fig7(
     ex_seeds = (ex_seeds + [s for s in seed_list if s not in ex_seeds])[:2]
     ex_j = [seed_list.index(s) for s in ex_seeds]
 
-    fig, axes = new_figure(2, 3, figsize=(13.0, 7.5))
-    labels = [f"{lr:.2g}" for lr in lrs]
-    for ax, values, name in zip(
-        axes[0],
-        (mean_loss, mean_grad, mean_w),
-        ("time-averaged loss", "time-averaged gradient norm", "time-averaged ||W||_F"),
-    ):
-        ax.boxplot([v[np.isfinite(v)] for v in values], positions=np.arange(len(lrs)), widths=0.6)
-        ax.set_xticks(np.arange(len(lrs)), labels, rotation=60, fontsize=7)
-        ax.set_yscale("log")
-        ax.set_xlabel("learning rate (SGD)")
-        ax.set_title(name, fontsize=9)
-    x = np.maximum(res.record_epochs, 1)
-    colors = ("tab:blue", "tab:red")
-    for ax, hist, name in zip(
-        axes[1], (res.loss, res.grad_norm, res.weight_norm), ("loss", "gradient norm", "||W||_F")
-    ):
-        for j, s, color in zip(ex_j, ex_seeds, colors):
-            ax.plot(x, hist[ex_i, j], color=color, label=f"seed {s}")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlim(1, max(epochs, 10)) if scale != "paper" else ax.set_xlim(10, 3e4)
-        ax.set_xlabel("epoch")
-        ax.set_title(f"{name}, lr = {lrs[ex_i]:.3g}", fontsize=9)
-        ax.legend(fontsize=7)
-    fig.suptitle(
-        f"Fig 7: full-rank RNN on {task.upper()} (config {config}), {len(seed_list)} seeds, {epochs} epochs, no noise",
-        fontsize=10,
-    )
     data = {
         "lrs": np.asarray(lrs),
         "seeds": np.asarray(seed_list),
@@ -168,6 +149,8 @@ def fig7(
         "example_grad_norm": res.grad_norm[ex_i, ex_j],
         "example_weight_norm": res.weight_norm[ex_i, ex_j],
     }
+    xlim = (10.0, 3e4) if scale == "paper" else (1.0, float(max(epochs, 10)))
+    fig = _draw_fig7(data, task=task, config=config, epochs=epochs, xlim=xlim)
     params_out = {
         "scale": scale,
         "task": task,
@@ -181,6 +164,42 @@ def fig7(
         "N": 100,
     }
     return FigureResult(f"fig7_{task}", fig, data, params_out)
+
+
+def _draw_fig7(data: Dict[str, np.ndarray], *, task: str, config: str, epochs: int, xlim: Tuple[float, float]) -> Any:
+    """Fig 7 drawn from its ``data`` alone (so saved data can be redrawn): box plots over seeds, and the
+    example runs on log epochs within ``xlim``."""
+    lrs = data["lrs"]
+    fig, axes = new_figure(2, 3, figsize=(13.0, 7.5))
+    labels = [f"{lr:.2g}" for lr in lrs]
+    for ax, values, name in zip(
+        axes[0],
+        (data["mean_loss"], data["mean_grad_norm"], data["mean_weight_norm"]),
+        ("time-averaged loss", "time-averaged gradient norm", "time-averaged ||W||_F"),
+    ):
+        ax.boxplot([v[np.isfinite(v)] for v in values], positions=np.arange(len(lrs)), widths=0.6)
+        ax.set_xticks(np.arange(len(lrs)), labels, rotation=60, fontsize=7)
+        ax.set_yscale("log")
+        ax.set_xlabel("learning rate (SGD)")
+        ax.set_title(name, fontsize=9)
+    x = np.maximum(data["example_epochs"], 1)
+    colors = ("tab:blue", "tab:red")
+    for ax, key, name in zip(
+        axes[1], ("example_loss", "example_grad_norm", "example_weight_norm"), ("loss", "gradient norm", "||W||_F")
+    ):
+        for hist, s, color in zip(data[key], data["example_seeds"], colors):
+            ax.plot(x, hist, color=color, label=f"seed {s}")
+        ax.set_xscale("log")
+        fit_y(ax, x, [data[key]], xlim)
+        ax.set_xlabel("epoch")
+        ax.set_title(f"{name}, lr = {float(data['example_lr']):.3g}", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle(
+        f"Fig 7: full-rank RNN on {task.upper()} (config {config}), {len(data['seeds'])} seeds, {epochs} epochs, "
+        "no noise",
+        fontsize=10,
+    )
+    return fig
 
 
 @stops_on_interrupt
