@@ -377,6 +377,12 @@ def test_figure_display_details(quick):
     for name in ("fig4_dcdt", "fig4_dmts"):
         fig = quick(name).figure
         assert sum(1 for a in fig.axes if a.get_xlabel() == "kappa 1") == 4
+        # one legend, and it names every kind of slow point the four maps show
+        legends = [a.get_legend() for a in fig.axes if a.get_xlabel() == "kappa 1" and a.get_legend() is not None]
+        kinds = {str(k).replace("_", " ") for k in quick(name).data["slow_kind"]}
+        assert len(legends) == 1, name
+        labels = " ".join(t.get_text() for t in legends[0].get_texts())
+        assert all(k in labels for k in kinds), (name, kinds, labels)
         # the histories on log epochs: the plateau and the transition are not squeezed against the left edge
         assert [a.get_xscale() for a in fig.axes[:2]] == ["log", "log"]
     assert quick("fig8b_ablation").figure.axes[0].get_xlim() == (5800.0, 6100.0)

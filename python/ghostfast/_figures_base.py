@@ -146,6 +146,12 @@ def fit_y(ax: Any, x: np.ndarray, curves: Sequence[np.ndarray], xlim: Tuple[floa
         ax.set_ylim(lo - pad, hi + pad)
 
 
+def legend_panel(slow_point_sets: Sequence[Any]) -> int:
+    """The panel for a row's one legend of slow points: the first that shows the most kinds of point (fixed
+    point, ghost, slow point), so every marker drawn in the row is in it."""
+    return int(np.argmax([len(set(sp.kind.tolist())) if len(sp) else 0 for sp in slow_point_sets]))
+
+
 def finished(results: Sequence[Optional[TrainResult]]) -> List[TrainResult]:
     """The results of ``rnn.train_many``, all of which must have run (None: a job cancelled before it ran)."""
     if any(r is None for r in results):

@@ -15,7 +15,7 @@ from typing import Any, Optional
 import numpy as np
 
 from . import analysis, metrics, plotting, rnn, tasks
-from ._figures_base import FigureResult, check_scale, pick, stops_on_interrupt, threads
+from ._figures_base import FigureResult, check_scale, legend_panel, pick, stops_on_interrupt, threads
 from ._validation import check_choice, check_int
 
 #: Ghost criteria (the paper's claim that a ghost precedes the transition, made quantitative): not a fixed
@@ -284,6 +284,7 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
         "loss and gradient norm / max (dotted: checkpoints below; dashed: the abrupt transition)", fontsize=9
     )
     idx = [min(int(np.searchsorted(res.epochs, e)), res.epochs.size - 1) for e in checkpoints]
+    with_legend = legend_panel(sps)
     for k, (e, sp, lat) in enumerate(zip(checkpoints, sps, lats)):
         ax = fig.add_subplot(gs[1, k])
         red = analysis.latent_reduction(res.snapshots[e], rank=2, basis="factors")
@@ -307,7 +308,7 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
             tag = ""
         ax.set_title(f"epoch {e}{tag}, loss {res.loss[idx[k]]:.3g}\n" + _counts(sp), fontsize=8)
         ax.set_aspect("equal")
-        if e == pre or (k == 3 and pre not in checkpoints):
+        if k == with_legend:
             ax.legend(fontsize=6, loc="lower left")
     import matplotlib
     from matplotlib.cm import ScalarMappable
@@ -328,7 +329,7 @@ def fig4(scale: str = "default", *, task: str = "dmts", seed: int = 0, n_threads
         )
     elif transition > 0:
         verdict = "no ghost in the trajectories' range before it" + (
-            f"; the first {after_epoch - transition} epochs after it" if after_epoch >= 0 else ""
+            f"; the first one {after_epoch - transition} epochs after it" if after_epoch >= 0 else ""
         )
     else:
         verdict = "no ghost searched"

@@ -18,6 +18,7 @@ from ._figures_base import (
     check_scale,
     finished,
     fit_y,
+    legend_panel,
     new_figure,
     pick,
     stops_on_interrupt,
@@ -311,8 +312,7 @@ def slow_point_row(
     from matplotlib.colors import Normalize
 
     axes = []
-    # one legend, on the panel that shows the most classes of point
-    with_legend = int(np.argmax([len(set(sp.kind.tolist())) if len(sp) else 0 for sp in sps]))
+    with_legend = legend_panel(sps)
     for k, (st, sp, title) in enumerate(zip(states, sps, titles)):
         ax = fig.add_subplot(gs_row[k], projection="3d")
         plotting.plot_pca_3d(st, sp, ax=ax, speed_range=speed_range, colorbar=False, legend=(k == with_legend))
