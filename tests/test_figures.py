@@ -408,9 +408,9 @@ def test_fit_y_ignores_values_outside_the_x_limits():
     narrow = 10.0 + 0.05 * np.exp(-x / 100)
     narrow[:9] = 30.0  # epochs 1-9, outside the x limits below
     _, axes = new_figure()
-    fit_y(axes[0, 0], x, [narrow], (10.0, 1000.0))
+    fit_y(axes[0, 0], x, narrow, (10.0, 1000.0))
     assert axes[0, 0].get_yscale() == "linear" and axes[0, 0].get_ylim()[1] < 10.1
-    fit_y(axes[0, 0], x, [np.exp(-x / 100)], (1.0, 1000.0))
+    fit_y(axes[0, 0], x, np.exp(-x / 100), (1.0, 1000.0))
     assert axes[0, 0].get_yscale() == "log" and axes[0, 0].get_ylim()[0] < np.exp(-10.0)
 
 

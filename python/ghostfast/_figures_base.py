@@ -121,15 +121,16 @@ def new_figure(
     return fig, axes
 
 
-def fit_y(ax: Any, x: np.ndarray, curves: Sequence[np.ndarray], xlim: Tuple[float, float]) -> None:
-    """Set ``ax``'s x limits to ``xlim`` and its y axis to the curves' values inside them: log when those span
+def fit_y(ax: Any, x: np.ndarray, y: np.ndarray, xlim: Tuple[float, float]) -> None:
+    """Set ``ax``'s x limits to ``xlim`` and its y axis to the values of ``y`` (curves over ``x`` on its last
+    axis) inside them: log when those span
     more than a factor of 2, else linear with plain tick labels (a log axis over a few percent labels every
     tick as 1.0175 x 10^1). Values outside the x limits (epoch 0 on a log-epoch axis) do not stretch it."""
     from matplotlib.ticker import ScalarFormatter
 
     ax.set_xlim(*xlim)
     shown = (x >= xlim[0]) & (x <= xlim[1])
-    values = np.concatenate([np.asarray(c, dtype=np.float64)[..., shown].ravel() for c in curves])
+    values = np.asarray(y, dtype=np.float64)[..., shown]
     values = values[np.isfinite(values)]
     positive = values[values > 0]
     if positive.size and positive.max() > 2.0 * positive.min():

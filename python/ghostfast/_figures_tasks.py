@@ -191,7 +191,7 @@ def _draw_fig7(data: Dict[str, np.ndarray], *, task: str, config: str, epochs: i
         for hist, s, color in zip(data[key], data["example_seeds"], colors):
             ax.plot(x, hist, color=color, label=f"seed {s}")
         ax.set_xscale("log")
-        fit_y(ax, x, [data[key]], xlim)
+        fit_y(ax, x, data[key], xlim)
         ax.set_xlabel("epoch")
         ax.set_title(f"{name}, lr = {float(data['example_lr']):.3g}", fontsize=9)
         ax.legend(fontsize=7)
