@@ -28,9 +28,49 @@ def test_estimates_cover_every_figure_and_grow_with_scale():
 
 def test_calibration_measures_every_shape():
     cal = _report.calibrate(1)
-    assert set(cal) == set(_report._shapes()) | {"threads"} and cal["threads"] == 1.0
-    assert all(0 < v < 0.1 for k, v in cal.items() if k != "threads")
+    assert set(cal) == set(_report._shapes()) | {"threads", "speedup"}
+    assert cal["threads"] == 1.0 and cal["speedup"] == 1.0
+    assert all(0 < v < 0.1 for k, v in cal.items() if k not in ("threads", "speedup"))
     assert cal["full_da"] > cal["rank1_da"]  # O(N^2) vs O(N) per step
+
+
+def test_calibration_times_each_shape_on_one_thread_and_measures_the_parallel_speedup(monkeypatch):
+    from ghostfast import rnn
+
+    train_threads, many_threads = [], []
+    real_train, real_many = rnn.train, rnn.train_many
+
+    def train(*args, **kwargs):
+        train_threads.append(kwargs.get("n_threads"))
+        return real_train(*args, **kwargs)
+
+    def train_many(jobs, **kwargs):
+        many_threads.append((len(jobs), kwargs.get("n_threads")))
+        return real_many(jobs, **kwargs)
+
+    monkeypatch.setattr(rnn, "train", train)
+    monkeypatch.setattr(rnn, "train_many", train_many)
+    cal = _report.calibrate(2)
+    # a run split over threads that other processes want waits at every pass: the costs are one run, one thread
+    assert train_threads and set(train_threads) == {1}
+    assert many_threads == [(2, 2), (2, 2)]  # two runs on two threads, timed twice
+    assert cal["threads"] == 2.0 and 1.0 <= cal["speedup"] <= 2.0
+
+
+def test_estimates_divide_parallel_work_by_the_measured_speedup():
+    ideal, none = dict(CAL, speedup=2.0), dict(CAL, speedup=1.0)
+    half = dict(CAL, speedup=1.5)
+    for name in ("fig7_dmts", "fig8c"):  # sweeps of hundreds of runs
+        other = _report._work(name, "paper")[1]
+        t_ideal, t_none, t_half = (_report.estimate(name, "paper", c)[0] - other for c in (ideal, none, half))
+        assert t_none == pytest.approx(2 * t_ideal) and t_half == pytest.approx(t_none / 1.5)
+    # one run of 10 trials per class cannot be split; at paper scale Fig 4's 500 per class can
+    assert _report.estimate("fig4_dcdt", "quick", ideal) == _report.estimate("fig4_dcdt", "quick", none)
+    other = _report._work("fig4_dcdt", "paper")[1]
+    t_ideal, t_none = (_report.estimate("fig4_dcdt", "paper", c)[0] - other for c in (ideal, none))
+    assert t_none == pytest.approx(2 * t_ideal)
+    # without a measured speedup (an older calibration) the division is ideal
+    assert _report.estimate("fig8c", "paper", CAL) == _report.estimate("fig8c", "paper", ideal)
 
 
 def test_reproduce_all_writes_report_and_resumes(tmp_path, capsys):
@@ -40,6 +80,7 @@ def test_reproduce_all_writes_report_and_resumes(tmp_path, capsys):
     text = capsys.readouterr().out
     assert code == 0
     assert "2 figures, 0 already done" in text and "[1/2] fig1: PASS" in text and "[2/2] fig2_loss: PASS" in text
+    assert "measured speedup 2.00x of 2 threads over one" in text  # CAL has none: the ideal division
     for n in names:
         assert (out / f"{n}.png").stat().st_size > 1000 and (out / f"{n}.npz").exists()
         rec = json.loads((out / f"{n}.check.json").read_text())
@@ -50,6 +91,7 @@ def test_reproduce_all_writes_report_and_resumes(tmp_path, capsys):
     assert rep["figures"][1]["claim"] == _report.CLAIMS["fig2_loss"]
     assert rep["figures"][1]["conditions"][0]["check"].startswith("sharp limit")
     assert rep["meta"]["cpus"] >= 1 and "host" in rep["meta"]
+    assert set(rep["meta"]["calibration_s_per_run_epoch"]) == set(_report._shapes())
     md = (out / "REPORT.md").read_text()
     assert "2 of 2 figures pass" in md and "![fig1](fig1.png)" in md and _report.CLAIMS["fig1"] in md
     assert re.search(r"\*Result:\* PASS \(wall time [0-9.]+ s, estimated [0-9.]+ s\)\. Checks:", md)

@@ -601,31 +601,53 @@ def _shapes() -> Dict[str, Tuple[Any, Any, int, str]]:
 
 
 def calibrate(n_threads: Any = None) -> Dict[str, float]:
-    """Seconds per run-epoch (one run on one thread) of every (network, task) shape the figures train, measured
-    now on this machine (~1.5 s in all; the faster of two timings of each), plus ``threads``: the thread count parallel work is divided among."""
+    """What :func:`estimate` needs, measured now on this machine (~2 s in all):
+
+    * for every (network, task) shape the figures train, its seconds per run-epoch for one run on one thread
+      (the faster of two timings). One thread, because a run whose trials are split over threads waits for the
+      slowest of them at every pass: where other processes want the same cores, that wait, not the work, sets
+      the time of a small run, and its estimate would be many times too long;
+    * ``threads``: the thread count parallel work is divided among;
+    * ``speedup``: how much faster ``threads`` threads get through independent runs than one thread (at most
+      ``threads``; less on SMT siblings, with shared memory bandwidth or on a loaded machine)."""
     import time
 
     from . import default_threads, rnn
     from ._figures_base import threads as _threads
 
-    out: Dict[str, float] = {}
-    for kind, (model, task, epochs, optimizer) in _shapes().items():
-        p = rnn.init_params(model, 0)
-        rnn.train(model, task, 1e-3, 10, optimizer=optimizer, params=p, seed=0)  # warm-up
+    def fastest_of_two(call: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
         best = np.inf
         for _ in range(2):  # the faster of two timings: less sensitive to other processes' bursts
             t0 = time.perf_counter()
-            rnn.train(model, task, 1e-3, epochs // 2, optimizer=optimizer, params=p, seed=0, record_every=epochs)
-            best = min(best, (time.perf_counter() - t0) / (epochs // 2))
-        out[kind] = best
+            call(*args, **kwargs)
+            best = min(best, time.perf_counter() - t0)
+        return float(best)
+
+    shapes = _shapes()
+    out: Dict[str, float] = {}
+    for kind, (model, task, epochs, optimizer) in shapes.items():
+        p = rnn.init_params(model, 0)
+        rnn.train(model, task, 1e-3, 10, optimizer=optimizer, params=p, seed=0, n_threads=1)  # warm-up
+        n = epochs // 2
+        run = dict(optimizer=optimizer, params=p, seed=0, record_every=n, n_threads=1)
+        out[kind] = fastest_of_two(rnn.train, model, task, 1e-3, n, **run) / n
     nt = _threads(n_threads)
-    out["threads"] = float(nt if nt else default_threads())
+    threads = int(nt if nt else default_threads())
+    out["threads"] = float(threads)
+    out["speedup"] = 1.0
+    if threads > 1:
+        # `threads` runs of a shape train_many trains one by one (full rank), one per thread, against one run
+        model, task, epochs, optimizer = shapes["full_dcdtA_10"]
+        n = epochs // 2
+        job = rnn.TrainJob(model, task, 1e-3, n, params=rnn.init_params(model, 0), optimizer=optimizer, record_every=n)
+        parallel = fastest_of_two(rnn.train_many, [job] * threads, n_threads=threads, progress=False)
+        out["speedup"] = float(np.clip(threads * out["full_dcdtA_10"] * n / parallel, 1.0, threads))
     return out
 
 
 def _work(name: str, scale: str) -> Tuple[List[Tuple[str, float, int]], float]:
-    """The figure's training work at ``scale`` as (kind, run-epochs in units of the calibrated shape, runs in
-    parallel) items, and the seconds of other work (analysis, drawing; measured at quick scale on 2 loaded
+    """The figure's training work at ``scale`` as (kind, run-epochs in units of the calibrated shape, runs or
+    trial blocks that can go in parallel) items, and the seconds of other work (analysis, drawing; measured at quick scale on 2 loaded
     cores). The sizes are those of the figure functions' scale tables (``ghostfast.figures``)."""
     from ._figures_base import pick
     from ._figures_lowrank import _FIG4
@@ -642,7 +664,8 @@ def _work(name: str, scale: str) -> Tuple[List[Tuple[str, float, int]], float]:
     if name in ("fig4_dcdt", "fig4_dmts"):
         task = name[-4:]
         spc, _, _, E, _ = pick(scale, *_FIG4[task][3])
-        return [(f"rank2_{task}_10", E * spc / 10.0, 1)], 4.0 + 2e-4 * E  # slow points; snapshot copies
+        # one run whose trials the threads split: parallel work in blocks of the calibrated shape's batch
+        return [(f"rank2_{task}_10", E * spc / 10.0, spc // 10)], 4.0 + 2e-4 * E  # slow points; snapshot copies
     if name in ("fig5_dcdt", "fig5_dmts"):
         task = name[-4:]
         return [("full_dcdtA" if task == "dcdt" else "full_dmtsB", pick(scale, *_FIG5[task][2]), 1)], 3.0
@@ -676,12 +699,16 @@ def _work(name: str, scale: str) -> Tuple[List[Tuple[str, float, int]], float]:
 
 def estimate(name: str, scale: str, cal: Dict[str, float]) -> Tuple[float, float]:
     """(estimated seconds, run-epochs) of one figure at ``scale`` with the costs ``cal`` of :func:`calibrate`:
-    each shape's run-epochs times its measured cost, parallel work divided among min(threads, runs)."""
+    each shape's run-epochs times its measured cost, work of p parallel runs (or trial blocks) divided among
+    min(threads, p) threads at the measured ``speedup`` (interpolated linearly between one thread and all)."""
     items, other = _work(name, scale)
     threads = max(1.0, cal.get("threads", 1.0))
+    speedup = min(threads, max(1.0, cal.get("speedup", threads)))
     seconds, run_epochs = other, 0.0
     for kind, work, parallel in items:
-        seconds += work * cal[kind] / min(threads, max(1, parallel))
+        used = min(threads, max(1, parallel))
+        gain = 1.0 if threads == 1 else 1.0 + (speedup - 1.0) * (used - 1.0) / (threads - 1.0)
+        seconds += work * cal[kind] / gain
         run_epochs += work
     return seconds, run_epochs
 
@@ -728,6 +755,11 @@ def plan(names: List[str], scale: str, cal: Dict[str, float]) -> List[Dict[str, 
     return rows
 
 
+def _speedup_text(cal: Dict[str, float]) -> str:
+    speedup = cal.get("speedup", cal.get("threads", 1.0))
+    return f"measured speedup {speedup:.2f}x of {cal.get('threads', 1.0):.0f} threads over one"
+
+
 def print_plan(rows: List[Dict[str, Any]], scale: str, cal: Dict[str, float], done: Dict[str, Any], out: Any) -> None:
     total = sum(r["estimate_s"] for r in rows if r["figure"] not in done)
     print(
@@ -737,7 +769,8 @@ def print_plan(rows: List[Dict[str, Any]], scale: str, cal: Dict[str, float], do
     )
     print(
         "(estimates: each figure's run-epochs x the cost per run-epoch measured just now for its network and "
-        "task, plus its analysis and drawing time; a loaded machine runs slower)",
+        f"task on one thread, parallel runs divided among the threads at the {_speedup_text(cal)}, plus its "
+        "analysis and drawing time; a loaded machine runs slower)",
         file=out,
     )
     print(f"  {'#':>2}  {'figure':<16} {'run-epochs':>12}  {'estimate':>9}  status", file=out)
@@ -1029,7 +1062,8 @@ def reproduce_all(
     meta = dict(
         machine(),
         threads=int(cal["threads"]),
-        calibration_s_per_run_epoch={k: v for k, v in cal.items() if k != "threads"},
+        calibration_s_per_run_epoch={k: v for k, v in cal.items() if k not in ("threads", "speedup")},
+        calibration_speedup=cal.get("speedup"),
         finished=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         this_session_wall_time_s=round(time.perf_counter() - t_start, 1),
     )
@@ -1057,5 +1091,8 @@ def list_figures(out: Any = None, n_threads: Any = None) -> int:
     for n in figures.FIGURES:
         t = [_fmt_time(estimate(n, s, cal)[0]) for s in ("quick", "default", "paper")]
         print(f"{n:<16} {t[0]:>8} {t[1]:>8} {t[2]:>8}  {CLAIMS[n]}", file=out)
-    print(f"(estimated on {cal['threads']:.0f} threads from the cost per run-epoch measured just now)", file=out)
+    print(
+        f"(estimated from the cost per run-epoch measured just now on one thread, and the {_speedup_text(cal)})",
+        file=out,
+    )
     return 0
