@@ -1,6 +1,7 @@
 """``ghostfast reproduce all`` / ``--list`` and the report (ghostfast._report): the plan with time estimates,
 resumable runs, REPORT.md / report.json with the same checks the figure tests assert."""
 
+import io
 import json
 import re
 import os
@@ -248,6 +249,29 @@ def test_a_training_call_stopped_by_ctrl_c_stops_the_figure(tmp_path, capsys, mo
     assert not (tmp_path / f"{name}.check.json").exists()
     assert cli.main(["reproduce", name, "--scale", "quick", "--out", str(tmp_path / "one")]) == 130
     assert "interrupted" in capsys.readouterr().err and not (tmp_path / "one").exists()
+
+
+@pytest.mark.parametrize("call", ["train", "train_many"])
+def test_ctrl_c_during_the_calibration_stops_it(tmp_path, monkeypatch, call):
+    """reproduce all / --list time short runs before the plan: one cut short by Ctrl-C gives no timing."""
+    import warnings
+
+    from ghostfast import rnn
+
+    real = getattr(rnn, call)
+
+    def interrupted(*args, **kwargs):
+        real(*args, **kwargs)
+        warnings.warn(f"rnn.{call} interrupted: (simulated)", RuntimeWarning, stacklevel=2)
+
+    monkeypatch.setattr(rnn, call, interrupted)
+    with pytest.raises(KeyboardInterrupt, match="interrupted"):
+        _report.calibrate(2)
+    # the commands that calibrate exit 130 with a line, before any figure starts
+    out = io.StringIO()
+    assert _report.reproduce_all("quick", tmp_path, names=["fig1"], out=out) == 130
+    assert "no figure was started" in out.getvalue() and not (tmp_path / "fig1.png").exists()
+    assert _report.list_figures(out=out, n_threads=2) == 130
 
 
 def test_other_runtime_warnings_do_not_stop_a_figure():

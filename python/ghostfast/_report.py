@@ -16,6 +16,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 
 from . import metrics
+from ._figures_base import stops_on_interrupt
 
 __all__ = ["Check", "CLAIMS", "check", "CHECKS"]
 
@@ -600,6 +601,7 @@ def _shapes() -> Dict[str, Tuple[Any, Any, int, str]]:
     }
 
 
+@stops_on_interrupt  # a timing of a run cut short by Ctrl-C would be wrong: stop, as a figure does
 def calibrate(n_threads: Any = None) -> Dict[str, float]:
     """What :func:`estimate` needs, measured now on this machine (~2 s in all):
 
@@ -1022,7 +1024,11 @@ def reproduce_all(
     out = sys.stdout if out is None else out
     names = list(figures.FIGURES) if names is None else list(names)
     os.makedirs(out_dir, exist_ok=True)
-    cal = calibrate(n_threads) if calibration is None else dict(calibration)
+    try:
+        cal = calibrate(n_threads) if calibration is None else dict(calibration)
+    except KeyboardInterrupt:
+        print("interrupted while timing the shapes for the plan; no figure was started", file=out)
+        return 130
     done = {} if force else load_done(out_dir, names, scale)
     rows = plan(names, scale, cal)
     print_plan(rows, scale, cal, done, out)
@@ -1086,7 +1092,11 @@ def list_figures(out: Any = None, n_threads: Any = None) -> int:
     from . import figures
 
     out = sys.stdout if out is None else out
-    cal = calibrate(n_threads)
+    try:
+        cal = calibrate(n_threads)
+    except KeyboardInterrupt:
+        print("interrupted while timing the shapes for the estimates", file=out)
+        return 130
     print(f"{'figure':<16} {'quick':>8} {'default':>8} {'paper':>8}  the paper's claim", file=out)
     for n in figures.FIGURES:
         t = [_fmt_time(estimate(n, s, cal)[0]) for s in ("quick", "default", "paper")]
