@@ -486,3 +486,23 @@ def test_fig8a_paper_gradient_option():
     assert res.params["gradient"] == "paper"
     with pytest.raises(ValueError, match="gradient"):
         figures.fig8a(scale="quick", gradient="central")
+
+
+def test_fig8c_is_drawn_from_its_data_and_its_title_fits_the_figure():
+    """The paper-scale Fig 8C title ran past the right edge; the drawing needs only the saved data."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from ghostfast import _figures_tasks
+
+    res = figures.fig8c(scale="quick")
+    # the paper-scale title: 100 seeds, switch at epoch 10000
+    paper = dict(res.data, late_accuracy=np.zeros((5, 100)), switch_epoch=np.array(10000))
+    drawn = [_figures_tasks._draw_fig8c(d, lr=res.params["lr"]) for d in (res.data, paper)]
+    assert "100 seeds" in drawn[1].axes[0].get_title() and "epoch 10000" in drawn[1].axes[0].get_title()
+    for fig in (res.figure, *drawn):
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        title = fig.axes[0].title.get_window_extent(canvas.get_renderer())
+        width, height = fig.bbox.width, fig.bbox.height
+        assert 0 <= title.x0 and title.x1 <= width and title.y1 <= height, (title, width, height)
+    assert "2 seeds" in res.figure.axes[0].get_title()

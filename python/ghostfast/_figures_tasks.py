@@ -708,29 +708,11 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
     epochs = np.concatenate([out1[0].epochs, out2[0].epochs])
     acc = np.concatenate([np.broadcast_to(acc1[:, None, :], (n_seeds, caps.size, acc1.shape[1])), acc2], axis=2)
     loss = np.concatenate([np.broadcast_to(loss1[:, None, :], (n_seeds, caps.size, loss1.shape[1])), loss2], axis=2)
-    from ._figures_base import band, mean_sem
+    from ._figures_base import mean_sem
 
     acc_mean, acc_sem = mean_sem(acc, axis=0)
     loss_mean, loss_sem = mean_sem(loss, axis=0)
     late = acc2[:, :, acc2.shape[2] // 2 :].mean(axis=2).T  # (cap, seed)
-    fig, axes = new_figure(2, 1, figsize=(7.0, 6.4), sharex=True)
-    ax_acc, ax_loss = axes[:, 0]
-    colors = ("tab:blue", "tab:green", "tab:orange", "tab:red", "black")
-    for i, (c, color) in enumerate(zip(caps, colors)):
-        label = "c = ∞ (no cap)" if np.isinf(c) else f"c = {c:g}"
-        band(ax_acc, epochs, acc_mean[i], acc_sem[i], color=color, label=label)
-        band(ax_loss, epochs, loss_mean[i], loss_sem[i], floor=1e-6, color=color)
-    for a in (ax_acc, ax_loss):
-        a.axvline(E1, color="grey", ls="--", lw=1)
-    ax_acc.set_ylabel("accuracy (mean ± SEM)")
-    ax_acc.legend(fontsize=8)
-    ax_loss.set_yscale("log")
-    ax_loss.set_ylabel("loss")
-    ax_loss.set_xlabel("epoch")
-    ax_acc.set_title(
-        f"Fig 8C: full-rank RNN on DCDT, Adam lr {lr:g}, {n_seeds} seeds; readout L1 norm capped at c from epoch {E1}",
-        fontsize=9,
-    )
     data = {
         "epochs": epochs,
         "caps": caps,
@@ -741,6 +723,7 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
         "late_accuracy": late,
         "switch_epoch": np.array(E1),
     }
+    fig = _draw_fig8c(data, lr=lr)
     params_out = {
         "scale": scale,
         "seeds": f"0-{n_seeds - 1}",
@@ -758,3 +741,31 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
         "N": 100,
     }
     return FigureResult("fig8c", fig, data, params_out)
+
+
+def _draw_fig8c(data: Dict[str, np.ndarray], *, lr: float) -> Any:
+    """Fig 8C from its data alone (so a saved run can be drawn again)."""
+    from ._figures_base import band
+
+    epochs, caps, E1 = data["epochs"], data["caps"], int(data["switch_epoch"])
+    n_seeds = data["late_accuracy"].shape[1]
+    fig, axes = new_figure(2, 1, figsize=(7.0, 6.4), sharex=True)
+    ax_acc, ax_loss = axes[:, 0]
+    colors = ("tab:blue", "tab:green", "tab:orange", "tab:red", "black")
+    for i, (c, color) in enumerate(zip(caps, colors)):
+        label = "c = ∞ (no cap)" if np.isinf(c) else f"c = {c:g}"
+        band(ax_acc, epochs, data["accuracy_mean"][i], data["accuracy_sem"][i], color=color, label=label)
+        band(ax_loss, epochs, data["loss_mean"][i], data["loss_sem"][i], floor=1e-6, color=color)
+    for a in (ax_acc, ax_loss):
+        a.axvline(E1, color="grey", ls="--", lw=1)
+    ax_acc.set_ylabel("accuracy (mean ± SEM)")
+    ax_acc.legend(fontsize=8)
+    ax_loss.set_yscale("log")
+    ax_loss.set_ylabel("loss")
+    ax_loss.set_xlabel("epoch")
+    ax_acc.set_title(
+        f"Fig 8C: full-rank RNN on DCDT, Adam lr {lr:g}, {n_seeds} seeds\n"
+        f"readout L1 norm capped at c from epoch {E1} (dashed line)",
+        fontsize=9,
+    )
+    return fig
