@@ -45,11 +45,10 @@ def per_epoch(model, task, epochs: int, n_threads: int) -> float:
 
 
 def busy_process() -> subprocess.Popen:
-    """A sweep of full-rank DCDT runs on all cores, long enough to outlast the loaded timings."""
+    """A sweep of the Fig 8C shape (full-rank DCDT, 20 trials) on all cores, long enough to outlast the timings."""
     code = (
-        "from ghostfast import rnn, tasks\n"
-        "m = rnn.Model(N=100, rank='full', readout='linear', output='tanh', read='before', n_in=1)\n"
-        "t = tasks.dcdt(*tasks.dcdt_config('A'), samples_per_class=10)\n"
+        "from ghostfast import _report, rnn\n"
+        "m, t = _report._shapes()['full_dcdtA_10'][:2]\n"
         "jobs = [rnn.TrainJob(m, t, 1e-3, 200000, params=rnn.init_params(m, s), record_every=200000)"
         " for s in range(64)]\n"
         "rnn.train_many(jobs, progress=False)\n"

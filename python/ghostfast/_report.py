@@ -649,8 +649,9 @@ def calibrate(n_threads: Any = None) -> Dict[str, float]:
 
 def _work(name: str, scale: str) -> Tuple[List[Tuple[str, float, int]], float]:
     """The figure's training work at ``scale`` as (kind, run-epochs in units of the calibrated shape, runs or
-    trial blocks that can go in parallel) items, and the seconds of other work (analysis, drawing; measured at quick scale on 2 loaded
-    cores). The sizes are those of the figure functions' scale tables (``ghostfast.figures``)."""
+    trial blocks that can go in parallel) items, and the seconds of other work (analysis, drawing; measured at
+    quick scale on 2 loaded cores). The sizes are those of the figure functions' scale tables
+    (``ghostfast.figures``)."""
     from ._figures_base import pick
     from ._figures_lowrank import _FIG4
     from ._figures_tasks import _FIG5
@@ -699,13 +700,19 @@ def _work(name: str, scale: str) -> Tuple[List[Tuple[str, float, int]], float]:
     raise ValueError(f"unknown figure {name!r}")
 
 
+def _threads_and_speedup(cal: Dict[str, float]) -> Tuple[float, float]:
+    """The calibration's thread count and parallel speedup (within [1, threads]; a calibration that did not
+    measure one, as older ones, is taken as ideal: the thread count)."""
+    threads = max(1.0, cal.get("threads", 1.0))
+    return threads, min(threads, max(1.0, cal.get("speedup", threads)))
+
+
 def estimate(name: str, scale: str, cal: Dict[str, float]) -> Tuple[float, float]:
     """(estimated seconds, run-epochs) of one figure at ``scale`` with the costs ``cal`` of :func:`calibrate`:
     each shape's run-epochs times its measured cost, work of p parallel runs (or trial blocks) divided among
     min(threads, p) threads at the measured ``speedup`` (interpolated linearly between one thread and all)."""
     items, other = _work(name, scale)
-    threads = max(1.0, cal.get("threads", 1.0))
-    speedup = min(threads, max(1.0, cal.get("speedup", threads)))
+    threads, speedup = _threads_and_speedup(cal)
     seconds, run_epochs = other, 0.0
     for kind, work, parallel in items:
         used = min(threads, max(1, parallel))
@@ -758,8 +765,8 @@ def plan(names: List[str], scale: str, cal: Dict[str, float]) -> List[Dict[str, 
 
 
 def _speedup_text(cal: Dict[str, float]) -> str:
-    speedup = cal.get("speedup", cal.get("threads", 1.0))
-    return f"measured speedup {speedup:.2f}x of {cal.get('threads', 1.0):.0f} threads over one"
+    threads, speedup = _threads_and_speedup(cal)
+    return f"measured speedup {speedup:.2f}x of {threads:.0f} threads over one"
 
 
 def print_plan(rows: List[Dict[str, Any]], scale: str, cal: Dict[str, float], done: Dict[str, Any], out: Any) -> None:
