@@ -286,3 +286,100 @@ def test_other_runtime_warnings_do_not_stop_a_figure():
 
     with pytest.warns(RuntimeWarning, match="overflow"):
         assert figure() == "drawn"
+
+
+def _same_data(a, b):
+    assert a.keys() == b.keys()
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_a_sweep_figure_resumes_from_its_checkpoint_bit_for_bit(tmp_path):
+    """A figure trained by sweeps keeps their finished runs in ``checkpoint`` and, called again after some were
+    lost (as after Ctrl-C), trains only those: the same numbers as one uninterrupted call, whatever the
+    chunking and thread count. Fig 6A quick: a rank-one sweep (12 runs) and a full-rank one (14)."""
+    whole = figures.fig6a("quick", n_threads=2)
+    ck = tmp_path / "fig6a.runs"
+    first = figures.fig6a("quick", n_threads=1, checkpoint=ck)
+    _same_data(whole.data, first.data)
+    assert _report.kept_runs(tmp_path, "fig6a") == 12 + 14
+    kept = sorted((ck / "one").glob("chunk-*.npz"))
+    stamps = {p: p.stat().st_mtime_ns for p in kept}
+    for p in (ck / "full").glob("chunk-*.npz"):
+        p.unlink()
+    assert _report.kept_runs(tmp_path, "fig6a") == 12
+    resumed = figures.fig6a("quick", n_threads=2, checkpoint=ck)
+    _same_data(whole.data, resumed.data)
+    assert {p: p.stat().st_mtime_ns for p in kept} == stamps  # the kept runs were read, not retrained
+    assert _report.kept_runs(tmp_path, "fig6a") == 12 + 14
+
+
+def test_reproduce_keeps_an_interrupted_figures_finished_runs_and_continues_from_them(tmp_path, capsys, monkeypatch):
+    """Ctrl-C in a figure's second sweep keeps the first sweep's runs (hours at paper scale): the message says
+    where, the next plan says the figure resumes, and the rerun trains the rest, removes the directory once
+    the figure is saved, and saves the data of an uninterrupted run."""
+    import warnings
+
+    from ghostfast import sweep
+
+    real = sweep.sweep
+
+    def interrupted_in_the_full_rank_sweep(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if os.path.basename(kwargs["out"]) != "full":
+            return result
+        for name in os.listdir(kwargs["out"]):
+            if name.startswith("chunk-"):
+                os.unlink(os.path.join(kwargs["out"], name))
+        warnings.warn("sweep interrupted: 0 of 14 runs finished (simulated)", RuntimeWarning, stacklevel=2)
+
+    out = tmp_path / "rep"
+    monkeypatch.setattr(sweep, "sweep", interrupted_in_the_full_rank_sweep)
+    assert _report.reproduce_all("quick", out, names=["fig6a"], calibration=CAL) == 130
+    text = capsys.readouterr().out
+    assert f"fig6a: interrupted; its 12 finished runs are kept in {out / 'fig6a.runs'}" in text
+    assert not (out / "fig6a.check.json").exists()
+    monkeypatch.setattr(sweep, "sweep", real)
+    assert _report.reproduce_all("quick", out, names=["fig6a"], calibration=CAL, dry_run=True) == 0
+    assert "resumes from 12 finished runs" in capsys.readouterr().out
+    assert cli.main(["reproduce", "fig6a", "--scale", "quick", "--out", str(out)]) == 0
+    assert not (out / "fig6a.runs").exists() and (out / "fig6a.check.json").exists()
+    with np.load(out / "fig6a.npz") as saved:
+        _same_data({k: saved[k] for k in saved.files if k != "params_json"}, figures.fig6a("quick").data)
+
+
+def test_ctrl_c_before_any_run_finished_leaves_no_directory(tmp_path, capsys, monkeypatch):
+    import warnings
+
+    from ghostfast import sweep
+
+    def interrupted_at_once(*args, **kwargs):
+        os.makedirs(kwargs["out"], exist_ok=True)  # as sweep's store does before its first run finishes
+        warnings.warn("sweep interrupted: 0 of 10 runs finished (simulated)", RuntimeWarning, stacklevel=2)
+
+    monkeypatch.setattr(sweep, "sweep", interrupted_at_once)
+    assert cli.main(["reproduce", "fig7_dcdt", "--scale", "quick", "--out", str(tmp_path / "new")]) == 130
+    assert "fig7_dcdt: interrupted; nothing written" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+def test_every_figure_that_takes_a_checkpoint_keeps_each_of_its_sweeps_there(tmp_path, monkeypatch):
+    from ghostfast import sweep
+
+    class Stop(Exception):
+        pass
+
+    outs = []
+
+    def record_out(*args, **kwargs):
+        outs.append(kwargs.get("out"))
+        raise Stop
+
+    monkeypatch.setattr(sweep, "sweep", record_out)
+    resumable = [n for n in figures.FIGURES if _report.checkpoint_dir(tmp_path, n) is not None]
+    assert {"fig6a", "fig6b", "fig7_dcdt", "fig7_dmts", "fig8b_ablation"} <= set(resumable)
+    for name in resumable:
+        outs.clear()
+        with pytest.raises(Stop):
+            figures.FIGURES[name]("quick", checkpoint=_report.checkpoint_dir(tmp_path, name))
+        assert outs and os.path.dirname(outs[0]) == _report.checkpoint_dir(tmp_path, name), name

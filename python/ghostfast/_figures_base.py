@@ -7,7 +7,7 @@ import os
 import re
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -108,6 +108,15 @@ def pick(scale: str, quick: Any, default: Any, paper: Any) -> Any:
 def threads(n_threads: Optional[int]) -> Optional[int]:
     """Validated thread count (None = the package default)."""
     return None if n_threads is None else (check_threads(n_threads) or None)
+
+
+def sweep_store(checkpoint: Union[str, os.PathLike, None], part: str) -> Dict[str, Any]:
+    """The ``sweep.sweep`` arguments that keep one of a figure's sweeps in ``checkpoint/part`` (none without a
+    checkpoint directory). The directory belongs to the figure: runs stored there by another configuration
+    (another scale, another version) are discarded rather than refused."""
+    if checkpoint is None:
+        return {}
+    return {"out": os.path.join(os.fspath(checkpoint), part), "overwrite": True}
 
 
 def new_figure(

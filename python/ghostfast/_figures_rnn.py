@@ -8,7 +8,8 @@ where the paper ran float32: see the precision note in :mod:`ghostfast.figures`.
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+import os
+from typing import Any, Optional, Sequence, Union
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from ._figures_base import (
     new_figure,
     pick,
     stops_on_interrupt,
+    sweep_store,
     threads,
 )
 from ._validation import check_int
@@ -354,7 +356,13 @@ def full_rank_delayed_model() -> rnn.Model:
 
 
 @stops_on_interrupt
-def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None) -> FigureResult:
+def fig6a(
+    scale: str = "default",
+    *,
+    n_threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+    checkpoint: Union[str, os.PathLike, None] = None,
+) -> FigureResult:
     """Fig 6A: loss vs learning rate at several epochs, mean +- SEM over seeds (log-log; ``plotting.plot_lr_sweep``),
     and the fraction of seeds trapped in the no-learning zone at the end (:func:`ghostfast.metrics.trapped`:
     loss > L0/2 and gradient norm <= 1e-3 of the run's largest), for the rank-one network (left; the Fig 3 network,
@@ -386,6 +394,11 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
         OpenMP threads (None: default). Results do not depend on it.
     progress : bool, optional
         A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
+    checkpoint : path, optional
+        A directory where the sweeps keep their finished runs as they finish (``sweep.sweep``'s ``out``: one subdirectory per network).
+        Called again with the same directory after Ctrl-C, the figure trains only the runs not yet finished,
+        with bit-identical results. ``ghostfast reproduce`` passes ``<out>/fig6a.runs`` and removes it once
+        the figure is saved.
 
     Returns
     -------
@@ -439,6 +452,7 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
             record_every=every,
             n_threads=threads(n_threads),
             progress=progress,
+            **sweep_store(checkpoint, net),
         )
         # Records are the epochs 0, every, 2 every, ... < epochs (hence epochs = last shown + 1).
         idx = np.searchsorted(res.record_epochs, shown)
@@ -482,7 +496,13 @@ def fig6a(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
 
 
 @stops_on_interrupt
-def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None) -> FigureResult:
+def fig6b(
+    scale: str = "default",
+    *,
+    n_threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+    checkpoint: Union[str, os.PathLike, None] = None,
+) -> FigureResult:
     """Fig 6B: rank-K networks with a trainable linear sigmoid readout (paper Fig 6B): the fraction of
     learned networks (final loss / initial loss < 1e-2) vs K, one curve per learning rate; and learning curves
     (loss / loss0, mean over seeds, log-log) coloured by K at the learning rate where the ranks differ most.
@@ -509,6 +529,11 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
         OpenMP threads (None: default). Results do not depend on it.
     progress : bool, optional
         A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
+    checkpoint : path, optional
+        A directory where the sweep keeps its finished runs as they finish (``sweep.sweep``'s ``out``).
+        Called again with the same directory after Ctrl-C, the figure trains only the runs not yet finished,
+        with bit-identical results. ``ghostfast reproduce`` passes ``<out>/fig6b.runs`` and removes it once
+        the figure is saved.
 
     Returns
     -------
@@ -549,6 +574,7 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
         record_every=every,
         n_threads=threads(n_threads),
         progress=progress,
+        **sweep_store(checkpoint, "ranks"),
     )
     rel = res.loss / res.loss[..., :1]  # (lr, seed, rank, record)
     rel_final = rel[..., -1]
@@ -607,7 +633,11 @@ def fig6b(scale: str = "default", *, n_threads: Optional[int] = None, progress: 
 
 @stops_on_interrupt
 def fig8b_ablation(
-    scale: str = "default", *, n_threads: Optional[int] = None, progress: Optional[bool] = None
+    scale: str = "default",
+    *,
+    n_threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+    checkpoint: Union[str, os.PathLike, None] = None,
 ) -> FigureResult:
     """Fig 8B (ablation): rank-one networks that learned and then fell into the no-learning zone at lr 0.02
     get a lower output confidence c. Phase 1: every seed trains 6000 epochs at c = 10 (``sweep.sweep``).
@@ -635,6 +665,11 @@ def fig8b_ablation(
         OpenMP threads (None: default). Results do not depend on it.
     progress : bool, optional
         A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
+    checkpoint : path, optional
+        A directory where the sweep of phase 1 keeps its finished runs as they finish (``sweep.sweep``'s ``out``).
+        Called again with the same directory after Ctrl-C, the figure trains only the runs not yet finished,
+        with bit-identical results. ``ghostfast reproduce`` passes ``<out>/fig8b_ablation.runs`` and removes it once
+        the figure is saved.
 
     Returns
     -------
@@ -675,6 +710,7 @@ def fig8b_ablation(
         keep_params=True,
         n_threads=nt,
         progress=progress,
+        **sweep_store(checkpoint, "phase1"),
     )
     assert phase1.params is not None  # keep_params=True
     acc1 = phase1.accuracy[0]  # (seed, epoch)

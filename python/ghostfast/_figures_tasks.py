@@ -8,7 +8,8 @@ matched, so compare statistically.
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+import os
+from typing import Any, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -22,6 +23,7 @@ from ._figures_base import (
     new_figure,
     pick,
     stops_on_interrupt,
+    sweep_store,
     threads,
 )
 from ._validation import check_choice, check_int
@@ -54,7 +56,12 @@ def _full_rank_model(output: str, noise_std: float, x0_std: float) -> rnn.Model:
 
 @stops_on_interrupt
 def fig7(
-    scale: str = "default", *, task: str = "dcdt", n_threads: Optional[int] = None, progress: Optional[bool] = None
+    scale: str = "default",
+    *,
+    task: str = "dcdt",
+    n_threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+    checkpoint: Union[str, os.PathLike, None] = None,
 ) -> FigureResult:
     """Fig 7: full-rank RNNs on DCDT (config B, 32 steps) or DMTS (config A, 38 steps), deterministic
     (no noise, r0 = 0), SGD. Box plots over seeds of the time-averaged loss, gradient norm and weight norm
@@ -84,6 +91,11 @@ def fig7(
         OpenMP threads (None: default). Results do not depend on it.
     progress : bool, optional
         A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
+    checkpoint : path, optional
+        A directory where the sweep keeps its finished runs as they finish (``sweep.sweep``'s ``out``).
+        Called again with the same directory after Ctrl-C, the figure trains only the runs not yet finished,
+        with bit-identical results. ``ghostfast reproduce`` passes ``<out>/fig7_<task>.runs`` and removes it once
+        the figure is saved.
 
     Returns
     -------
@@ -125,6 +137,7 @@ def fig7(
         seed=list(seeds),
         n_threads=threads(n_threads),
         progress=progress,
+        **sweep_store(checkpoint, task),
     )
     with np.errstate(invalid="ignore"):
         mean_loss = np.nanmean(res.loss, axis=-1)
@@ -204,15 +217,21 @@ def _draw_fig7(data: Dict[str, np.ndarray], *, task: str, config: str, epochs: i
 
 
 @stops_on_interrupt
-def fig7_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
+def fig7_dcdt(
+    scale: str = "default",
+    *,
+    n_threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+    checkpoint: Union[str, os.PathLike, None] = None,
+) -> FigureResult:
     """Fig 7, DCDT half: ``fig7(scale, task="dcdt", ...)``.
 
     Parameters
     ----------
     scale : {"quick", "default", "paper"}
         Size of the run (see :func:`fig7`).
-    **kwargs
-        ``n_threads`` and ``progress`` of :func:`fig7`.
+    n_threads, progress, checkpoint
+        As in :func:`fig7`.
 
     Returns
     -------
@@ -232,19 +251,25 @@ def fig7_dcdt(scale: str = "default", **kwargs: Any) -> FigureResult:
     >>> bool(loss[-1] > 1.1 * loss[best] and grad[-1] < 0.2 * grad[best])  # beyond it: the no-learning zone
     True
     """
-    return fig7(scale, task="dcdt", **kwargs)
+    return fig7(scale, task="dcdt", n_threads=n_threads, progress=progress, checkpoint=checkpoint)
 
 
 @stops_on_interrupt
-def fig7_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
+def fig7_dmts(
+    scale: str = "default",
+    *,
+    n_threads: Optional[int] = None,
+    progress: Optional[bool] = None,
+    checkpoint: Union[str, os.PathLike, None] = None,
+) -> FigureResult:
     """Fig 7, DMTS half: ``fig7(scale, task="dmts", ...)``.
 
     Parameters
     ----------
     scale : {"quick", "default", "paper"}
         Size of the run (see :func:`fig7`).
-    **kwargs
-        ``n_threads`` and ``progress`` of :func:`fig7`.
+    n_threads, progress, checkpoint
+        As in :func:`fig7`.
 
     Returns
     -------
@@ -264,7 +289,7 @@ def fig7_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
     >>> bool(loss[-1] > 1.1 * loss[best] and grad[-1] < 0.2 * grad[best])  # beyond it: the no-learning zone
     True
     """
-    return fig7(scale, task="dmts", **kwargs)
+    return fig7(scale, task="dmts", n_threads=n_threads, progress=progress, checkpoint=checkpoint)
 
 
 #: Fig 5: "near the trajectories" is within this fraction of the trajectories' extent (the diameter of the

@@ -769,7 +769,16 @@ def _speedup_text(cal: Dict[str, float]) -> str:
     return f"measured speedup {speedup:.2f}x of {threads:.0f} threads over one"
 
 
-def print_plan(rows: List[Dict[str, Any]], scale: str, cal: Dict[str, float], done: Dict[str, Any], out: Any) -> None:
+def print_plan(
+    rows: List[Dict[str, Any]],
+    scale: str,
+    cal: Dict[str, float],
+    done: Dict[str, Any],
+    out: Any,
+    kept: Optional[Dict[str, int]] = None,
+) -> None:
+    """The plan's table. ``kept``: figure -> finished runs an interrupted run left (:func:`kept_runs`)."""
+    kept = {} if kept is None else kept
     total = sum(r["estimate_s"] for r in rows if r["figure"] not in done)
     print(
         f"ghostfast reproduce all --scale {scale}: {len(rows)} figures, {len(done)} already done; "
@@ -785,6 +794,8 @@ def print_plan(rows: List[Dict[str, Any]], scale: str, cal: Dict[str, float], do
     print(f"  {'#':>2}  {'figure':<16} {'run-epochs':>12}  {'estimate':>9}  status", file=out)
     for i, r in enumerate(rows, 1):
         status = "done (skipped)" if r["figure"] in done else ""
+        if not status and kept.get(r["figure"]):
+            status = f"resumes from {kept[r['figure']]} finished runs"
         re = f"{r['run_epochs']:.3g}" if r["run_epochs"] else "-"
         print(f"  {i:>2}  {r['figure']:<16} {re:>12}  {_fmt_time(r['estimate_s']):>9}  {status}", file=out)
 
@@ -865,21 +876,65 @@ def _write_record(out_dir: Any, name: str, rec: Dict[str, Any]) -> None:
     os.replace(tmp, _record_path(out_dir, name))
 
 
+def checkpoint_dir(out_dir: Any, name: str) -> Optional[str]:
+    """Where :func:`run_figure` keeps a figure's finished sweep runs until the figure is saved, so that a rerun
+    after Ctrl-C trains only the rest (None: the figure takes no ``checkpoint``; its runs are not sweeps)."""
+    import inspect
+    import os
+
+    from . import figures
+
+    if "checkpoint" not in inspect.signature(figures.FIGURES[name]).parameters:
+        return None
+    return os.path.join(os.fspath(out_dir), f"{name}.runs")
+
+
+def kept_runs(out_dir: Any, name: str) -> int:
+    """The finished runs an interrupted figure left in its :func:`checkpoint_dir` (0: none)."""
+    import os
+
+    from ._sweep_store import stored_run_count
+
+    path = checkpoint_dir(out_dir, name)
+    return stored_run_count(path) if path is not None and os.path.isdir(path) else 0
+
+
+def interrupted_text(out_dir: Any, name: str) -> str:
+    """What Ctrl-C left of a figure: nothing, or the finished runs a rerun continues from."""
+    n = kept_runs(out_dir, name)
+    if n == 0:
+        return f"{name}: interrupted; nothing written"
+    return f"{name}: interrupted; its {n} finished runs are kept in {checkpoint_dir(out_dir, name)} and a rerun continues from them"
+
+
 def run_figure(
     name: str, scale: str, out_dir: Any, n_threads: Any, estimate_s: Optional[float] = None
 ) -> Dict[str, Any]:
     """Compute, save (PNG, npz) and check one figure; write its record ``<name>.check.json`` last (so an
     interrupted figure is redone on the next run). ``estimate_s``: the plan's estimate, if there was a plan
     (``reproduce all``). Returns the record. Both ``reproduce all`` and ``reproduce FIG`` call it, so a figure
-    redone alone never leaves an older run's record beside its new data."""
+    redone alone never leaves an older run's record beside its new data. A figure trained by sweeps keeps
+    their finished runs in :func:`checkpoint_dir` as they finish: an interrupted figure resumes from them, and
+    the directory is removed once the record is written."""
     import os
+    import shutil
     import time
 
     from . import figures
 
     t0 = time.perf_counter()
-    # a training call stopped by Ctrl-C stops the figure (KeyboardInterrupt): nothing partial is recorded
-    result = figures.FIGURES[name](scale=scale, n_threads=n_threads)
+    runs_dir = checkpoint_dir(out_dir, name)
+    kwargs = {} if runs_dir is None else {"checkpoint": runs_dir}
+    out_dir_existed = os.path.isdir(out_dir)
+    try:
+        # a training call stopped by Ctrl-C stops the figure (KeyboardInterrupt): nothing partial is recorded
+        result = figures.FIGURES[name](scale=scale, n_threads=n_threads, **kwargs)
+    except KeyboardInterrupt:
+        if runs_dir is not None and kept_runs(out_dir, name) == 0:  # stopped before a run finished
+            shutil.rmtree(runs_dir, ignore_errors=True)
+            if not out_dir_existed and os.path.isdir(out_dir) and not os.listdir(out_dir):
+                os.rmdir(out_dir)
+        raise
     compute = time.perf_counter() - t0
     png, npz = result.save(out_dir)
     wall = time.perf_counter() - t0
@@ -896,6 +951,8 @@ def run_figure(
         finished=_now(),
     )
     _write_record(out_dir, name, rec)
+    if runs_dir is not None:
+        shutil.rmtree(runs_dir, ignore_errors=True)  # the figure's npz holds what it shows
     import matplotlib.pyplot as plt  # the figures are not attached to pyplot; this frees nothing else
 
     plt.close("all")
@@ -1038,7 +1095,7 @@ def reproduce_all(
         return 130
     done = {} if force else load_done(out_dir, names, scale)
     rows = plan(names, scale, cal)
-    print_plan(rows, scale, cal, done, out)
+    print_plan(rows, scale, cal, done, out, {n: kept_runs(out_dir, n) for n in names if n not in done})
     if dry_run:
         return 0
     records = dict(done)
@@ -1046,6 +1103,7 @@ def reproduce_all(
     t_start = time.perf_counter()
     left = sum(r["estimate_s"] for r in todo)
     code = 0
+    name = ""
     try:
         for i, r in enumerate(todo, 1):
             name = r["figure"]
@@ -1070,6 +1128,7 @@ def reproduce_all(
                 flush=True,
             )
     except KeyboardInterrupt:
+        print(interrupted_text(out_dir, name), file=out)
         print("interrupted: the finished figures are kept; rerun the same command to continue", file=out)
         code = 130
     meta = dict(

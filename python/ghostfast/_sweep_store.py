@@ -31,6 +31,17 @@ _CHUNK_NAME = re.compile(r"^chunk-(\d{9,})-(\d+)-[0-9a-f]{8}\.npz$")
 _REQUIRED = ("runs", "record_epochs", "loss", "grad_norm", "accuracy", "weight_norm", "diverged", "diverged_epoch")
 
 
+def stored_run_count(path: str | os.PathLike) -> int:
+    """How many finished runs the chunk files under ``path`` (a sweep's ``out`` directory, or a directory of
+    them) hold, by their file names; 0 if there is none. Counts for a message, without reading the chunks."""
+    count = 0
+    for _root, _dirs, files in os.walk(os.fspath(path)):
+        for name in files:
+            match = _CHUNK_NAME.match(name)
+            count += int(match.group(2)) if match else 0
+    return count
+
+
 class BadChunk(ValueError):
     """A chunk file that must not be merged (the message names the file and the reason)."""
 

@@ -92,7 +92,7 @@ def _reproduce(args: argparse.Namespace) -> int:
     try:
         rec = _report.run_figure(args.figure, args.scale, args.out, args.threads)
     except KeyboardInterrupt:  # a figure stops on Ctrl-C rather than draw a partial run
-        print(f"{args.figure}: interrupted; nothing written", file=sys.stderr)
+        print(_report.interrupted_text(args.out, args.figure), file=sys.stderr)
         return 130
     print(f"{args.figure}: {os.path.join(args.out, rec['png'])} (data: {rec['npz']}) in {rec['wall_time_s']:.1f} s")
     print(_report.Check.from_dict(rec).explain())
