@@ -395,10 +395,10 @@ def fig6a(
     progress : bool, optional
         A tqdm bar over the sweep's runs (None: only in an interactive terminal or a notebook).
     checkpoint : path, optional
-        A directory where the sweeps keep their finished runs as they finish (``sweep.sweep``'s ``out``: one subdirectory per network).
-        Called again with the same directory after Ctrl-C, the figure trains only the runs not yet finished,
-        with bit-identical results. ``ghostfast reproduce`` passes ``<out>/fig6a.runs`` and removes it once
-        the figure is saved.
+        A directory where the sweeps keep their finished runs as they finish (``sweep.sweep``'s ``out``: one
+        subdirectory per network). Called again with the same directory after Ctrl-C, the figure trains only the
+        runs not yet finished, with bit-identical results. ``ghostfast reproduce`` passes ``<out>/fig6a.runs`` and
+        removes it once the figure is saved.
 
     Returns
     -------

@@ -904,7 +904,10 @@ def interrupted_text(out_dir: Any, name: str) -> str:
     n = kept_runs(out_dir, name)
     if n == 0:
         return f"{name}: interrupted; nothing written"
-    return f"{name}: interrupted; its {n} finished runs are kept in {checkpoint_dir(out_dir, name)} and a rerun continues from them"
+    return (
+        f"{name}: interrupted; its {n} finished runs are kept in {checkpoint_dir(out_dir, name)} and a rerun "
+        "continues from them"
+    )
 
 
 def run_figure(
@@ -1128,7 +1131,8 @@ def reproduce_all(
                 flush=True,
             )
     except KeyboardInterrupt:
-        print(interrupted_text(out_dir, name), file=out)
+        if name:  # a figure had started
+            print(interrupted_text(out_dir, name), file=out)
         print("interrupted: the finished figures are kept; rerun the same command to continue", file=out)
         code = 130
     meta = dict(
