@@ -314,6 +314,30 @@ def test_a_sweep_figure_resumes_from_its_checkpoint_bit_for_bit(tmp_path):
     assert _report.kept_runs(tmp_path, "fig6a") == 12 + 14
 
 
+def test_fig8c_resumes_from_its_checkpoint_bit_for_bit(tmp_path):
+    """Fig 8C trains with ``rnn.train_many`` (phase 1, then five branches continued from its states): each
+    phase keeps its finished chunks, and a rerun continues phase 2 from phase 1's stored states with the bits
+    of one uninterrupted call. Chunks of another configuration are discarded, not reused."""
+    whole = figures.fig8c("quick", n_threads=2)
+    ck = tmp_path / "fig8c.runs"
+    first = figures.fig8c("quick", n_threads=1, checkpoint=ck)
+    _same_data(whole.data, first.data)
+    assert _report.kept_runs(tmp_path, "fig8c") == 2 + 2 * 5
+    phase1 = sorted((ck / "phase1").glob("chunk-*.npz"))
+    phase2 = sorted((ck / "phase2").glob("chunk-*.npz"))
+    assert len(phase1) == 1 and len(phase2) == 5
+    stamps = {p: p.stat().st_mtime_ns for p in phase1 + phase2[:-1]}
+    phase2[-1].unlink()  # as Ctrl-C in the last chunk of phase 2 leaves it
+    assert _report.kept_runs(tmp_path, "fig8c") == 2 + 2 * 4
+    resumed = figures.fig8c("quick", n_threads=2, checkpoint=ck)
+    _same_data(whole.data, resumed.data)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # read, not retrained
+    stale = ck / "phase2" / "chunk-000000000-2-00000000.npz"
+    stale.write_bytes(b"another configuration's runs")
+    _same_data(whole.data, figures.fig8c("quick", n_threads=2, checkpoint=ck).data)
+    assert not stale.exists()
+
+
 def test_reproduce_keeps_an_interrupted_figures_finished_runs_and_continues_from_them(tmp_path, capsys, monkeypatch):
     """Ctrl-C in a figure's second sweep keeps the first sweep's runs (hours at paper scale): the message says
     where, the next plan says the figure resumes, and the rerun trains the rest, removes the directory once
@@ -377,8 +401,8 @@ def test_every_figure_that_takes_a_checkpoint_keeps_each_of_its_sweeps_there(tmp
 
     monkeypatch.setattr(sweep, "sweep", record_out)
     resumable = [n for n in figures.FIGURES if _report.checkpoint_dir(tmp_path, n) is not None]
-    assert {"fig6a", "fig6b", "fig7_dcdt", "fig7_dmts", "fig8b_ablation"} <= set(resumable)
-    for name in resumable:
+    assert {"fig6a", "fig6b", "fig7_dcdt", "fig7_dmts", "fig8b_ablation", "fig8c"} <= set(resumable)
+    for name in set(resumable) - {"fig8c"}:  # Fig 8C trains with rnn.train_many: its own test above
         outs.clear()
         with pytest.raises(Stop):
             figures.FIGURES[name]("quick", checkpoint=_report.checkpoint_dir(tmp_path, name))

@@ -14,7 +14,7 @@ import numpy as np
 from ._validation import check_choice, check_threads
 
 if TYPE_CHECKING:
-    from .rnn import TrainResult
+    from .rnn import TrainResult, TrainState
 
 #: The three sizes every figure function accepts.
 SCALES = ("quick", "default", "paper")
@@ -117,6 +117,112 @@ def sweep_store(checkpoint: Union[str, os.PathLike, None], part: str) -> Dict[st
     if checkpoint is None:
         return {}
     return {"out": os.path.join(os.fspath(checkpoint), part), "overwrite": True}
+
+
+@dataclass(frozen=True, eq=False)
+class KeptRun:
+    """What a figure keeps of one ``rnn.train_many`` job: its histories and, where the figure continues the
+    run, the state to continue it from (None otherwise)."""
+
+    epochs: np.ndarray
+    loss: np.ndarray
+    accuracy: np.ndarray
+    state: Optional[TrainState]
+
+
+def train_many_kept(
+    jobs: Sequence[Any],
+    *,
+    n_threads: Optional[int],
+    checkpoint: Union[str, os.PathLike, None],
+    part: str,
+    config: Mapping[str, Any],
+    keep_state: bool,
+) -> List[KeptRun]:
+    """``rnn.train_many(jobs)``, trained in chunks of about 1/16 of the jobs, each written to ``checkpoint/part``
+    as it finishes (nothing is written without a checkpoint directory). Called again after Ctrl-C, it reads
+    the finished chunks and trains only the others: each job's result depends only on the job, so the runs
+    are bit-identical to one uninterrupted call. ``config`` names everything the jobs depend on; chunks
+    stored under another config (another scale, another version) are discarded. The file names follow the
+    sweep store's (``chunk-<first>-<count>-<config hash>.npz``), so ``stored_run_count`` counts them."""
+    import hashlib
+    import json
+
+    from . import __version__, rnn
+    from ._sweep_store import _atomic_savez
+
+    def kept(results: Sequence[Any]) -> List[KeptRun]:
+        return [KeptRun(r.epochs, r.loss, r.accuracy, r.state if keep_state else None) for r in results]
+
+    if checkpoint is None:
+        return kept(finished(rnn.train_many(list(jobs), n_threads=n_threads)))
+    folder = os.path.join(os.fspath(checkpoint), part)
+    os.makedirs(folder, exist_ok=True)
+    stamp = json.dumps({**config, "version": __version__, "keep_state": keep_state}, sort_keys=True, default=str)
+    tag = hashlib.sha256(stamp.encode()).hexdigest()[:8]
+    # an even chunk size independent of the thread count: a rerun on other threads finds the same files
+    size = 2 * max(1, -(-len(jobs) // 32))
+    names = {f"chunk-{a:09d}-{len(jobs[a : a + size])}-{tag}.npz" for a in range(0, len(jobs), size)}
+    for name in os.listdir(folder):
+        if name.startswith("chunk-") and name not in names:
+            os.unlink(os.path.join(folder, name))  # another configuration's runs
+    runs: List[KeptRun] = []
+    for first in range(0, len(jobs), size):
+        chunk = list(jobs[first : first + size])
+        path = os.path.join(folder, f"chunk-{first:09d}-{len(chunk)}-{tag}.npz")
+        if os.path.isfile(path):
+            runs += _read_kept_runs(path)
+            continue
+        done = kept(finished(rnn.train_many(chunk, n_threads=n_threads)))
+        _atomic_savez(path, _kept_run_arrays(done))
+        runs += done
+    return runs
+
+
+def _kept_run_arrays(runs: Sequence[KeptRun]) -> Dict[str, np.ndarray]:
+    """One chunk of :class:`KeptRun` as stacked arrays (a state's groups as ``params/<name>``, ``adam_m/<name>``,
+    ``adam_v/<name>``)."""
+    arrays = {key: np.stack([getattr(r, key) for r in runs]) for key in ("epochs", "loss", "accuracy")}
+    state = runs[0].state
+    if state is None:
+        return arrays
+    arrays["optimizer"] = np.array(state.optimizer)
+    for key in ("adam_step", "epoch", "rng"):
+        arrays[key] = np.stack([np.asarray(getattr(r.state, key)) for r in runs])
+    for group in ("params", "adam_m", "adam_v"):
+        for name in getattr(state, group) or {}:
+            arrays[f"{group}/{name}"] = np.stack([getattr(r.state, group)[name] for r in runs])
+    return arrays
+
+
+def _read_kept_runs(path: str) -> List[KeptRun]:
+    """The runs :func:`_kept_run_arrays` wrote to ``path``, bit for bit."""
+    from .rnn import TrainState
+
+    with np.load(path) as f:
+        a = {k: f[k] for k in f.files}
+    n = a["loss"].shape[0]
+
+    def group(prefix: str, i: int) -> Optional[Dict[str, np.ndarray]]:
+        names = [k.split("/", 1)[1] for k in a if k.startswith(prefix + "/")]
+        return {name: a[f"{prefix}/{name}"][i] for name in names} if names else None
+
+    def state(i: int) -> Optional[TrainState]:
+        if "optimizer" not in a:
+            return None
+        params = group("params", i)
+        assert params is not None
+        return TrainState(
+            params=params,
+            adam_m=group("adam_m", i),
+            adam_v=group("adam_v", i),
+            adam_step=int(a["adam_step"][i]),
+            rng=a["rng"][i],
+            epoch=int(a["epoch"][i]),
+            optimizer=str(a["optimizer"]),
+        )
+
+    return [KeptRun(a["epochs"][i], a["loss"][i], a["accuracy"][i], state(i)) for i in range(n)]
 
 
 def new_figure(

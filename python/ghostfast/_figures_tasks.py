@@ -9,15 +9,15 @@ matched, so compare statistically.
 from __future__ import annotations
 
 import os
-from typing import Any, Dict, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
 from . import analysis, metrics, plotting, rnn, sweep, tasks
 from ._figures_base import (
     FigureResult,
+    KeptRun,
     check_scale,
-    finished,
     fit_y,
     legend_panel,
     new_figure,
@@ -25,6 +25,7 @@ from ._figures_base import (
     stops_on_interrupt,
     sweep_store,
     threads,
+    train_many_kept,
 )
 from ._validation import check_choice, check_int
 
@@ -637,7 +638,12 @@ def fig5_dmts(scale: str = "default", **kwargs: Any) -> FigureResult:
 
 
 @stops_on_interrupt
-def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureResult:
+def fig8c(
+    scale: str = "default",
+    *,
+    n_threads: Optional[int] = None,
+    checkpoint: Union[str, os.PathLike, None] = None,
+) -> FigureResult:
     """Fig 8C: capping the readout confidence of full-rank RNNs on DCDT (config A, 10 trials per class, noise
     1e-3, random r0 with sigma 0.1, Adam lr 0.1). Phase 1: plain training. Phase 2: the same runs continue
     (same parameters, Adam moments and random stream: ``rnn.TrainState``) with the readout L1 norm fixed to
@@ -662,6 +668,11 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
         Size of the run (table above).
     n_threads : int, optional
         OpenMP threads (None: default). Results do not depend on it.
+    checkpoint : path, optional
+        A directory where both phases keep their finished runs as they finish, in chunks (``phase1``: the
+        runs' histories and states, ``phase2``: the branches' histories). Called again with the same
+        directory after Ctrl-C, the figure trains only the chunks not yet finished, with bit-identical
+        results. ``ghostfast reproduce`` passes ``<out>/fig8c.runs`` and removes it once the figure is saved.
 
     Returns
     -------
@@ -706,9 +717,18 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
         )
         for s, k in zip(range(n_seeds), keys)
     ]
-    out1 = finished(rnn.train_many(jobs1, n_threads=nt))
+    # everything the runs depend on, so that runs kept in the checkpoint by another scale are not reused
+    config = {"scale": scale, "seeds": n_seeds, "epochs": (E1, E2), "every": every, "caps": caps.tolist(), "lr": lr}
+
+    def train(jobs: List[rnn.TrainJob], part: str, keep_state: bool) -> List[KeptRun]:
+        return train_many_kept(
+            jobs, n_threads=nt, checkpoint=checkpoint, part=part, config=config, keep_state=keep_state
+        )
+
+    out1 = train(jobs1, "phase1", keep_state=True)
     jobs2 = []
     for r, k in zip(out1, keys):
+        assert r.state is not None  # phase 1 keeps its runs' states
         for c in caps:
             m_c = model if np.isinf(c) else replace(model, readout_l1_cap=float(c))
             jobs2.append(
@@ -725,7 +745,7 @@ def fig8c(scale: str = "default", *, n_threads: Optional[int] = None) -> FigureR
                     state=r.state,
                 )
             )
-    out2 = finished(rnn.train_many(jobs2, n_threads=nt))
+    out2 = train(jobs2, "phase2", keep_state=False)
     acc1 = np.stack([r.accuracy for r in out1])  # (seed, n1)
     loss1 = np.stack([r.loss for r in out1])
     acc2 = np.stack([r.accuracy for r in out2]).reshape(n_seeds, caps.size, -1)

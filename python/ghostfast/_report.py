@@ -877,8 +877,8 @@ def _write_record(out_dir: Any, name: str, rec: Dict[str, Any]) -> None:
 
 
 def checkpoint_dir(out_dir: Any, name: str) -> Optional[str]:
-    """Where :func:`run_figure` keeps a figure's finished sweep runs until the figure is saved, so that a rerun
-    after Ctrl-C trains only the rest (None: the figure takes no ``checkpoint``; its runs are not sweeps)."""
+    """Where :func:`run_figure` keeps a figure's finished runs until the figure is saved, so that a rerun after
+    Ctrl-C trains only the rest (None: the figure takes no ``checkpoint``: it trains one run, or in seconds)."""
     import inspect
     import os
 
@@ -916,9 +916,9 @@ def run_figure(
     """Compute, save (PNG, npz) and check one figure; write its record ``<name>.check.json`` last (so an
     interrupted figure is redone on the next run). ``estimate_s``: the plan's estimate, if there was a plan
     (``reproduce all``). Returns the record. Both ``reproduce all`` and ``reproduce FIG`` call it, so a figure
-    redone alone never leaves an older run's record beside its new data. A figure trained by sweeps keeps
-    their finished runs in :func:`checkpoint_dir` as they finish: an interrupted figure resumes from them, and
-    the directory is removed once the record is written."""
+    redone alone never leaves an older run's record beside its new data. A figure that takes a ``checkpoint``
+    keeps its finished runs in :func:`checkpoint_dir` as they finish: an interrupted figure resumes from them,
+    and the directory is removed once the record is written."""
     import os
     import shutil
     import time
