@@ -4,6 +4,8 @@ documentation's doctest build (``.ci/run``: ``sphinx -b doctest docs``)."""
 
 import importlib
 import inspect
+import re
+from pathlib import Path
 
 import pytest
 
@@ -57,3 +59,16 @@ def test_every_documented_parameter_exists():
             if line and not line.startswith(" ") and not line.startswith("*"):
                 for entry in line.split(":")[0].split(","):
                     assert entry.strip() in params, f"{name}: documents {entry.strip()!r}, not an argument"
+
+
+REPORTS = sorted((Path(__file__).resolve().parents[1] / "docs").glob("report-*/REPORT.md"))
+
+
+@pytest.mark.skipif(not REPORTS, reason="the committed reports (docs/report-*) are not in this tree")
+@pytest.mark.parametrize("report", REPORTS, ids=[p.parent.name for p in REPORTS])
+def test_committed_report_has_every_file_it_links(report):
+    # A reader opens REPORT.md first: each image and file it links must be in the repository (a fresh clone
+    # has only what git tracks, and *.png is ignored outside its exceptions in .gitignore).
+    links = re.findall(r"\]\(([^)#:]+)\)", report.read_text())
+    missing = sorted({f for f in links if not (report.parent / f).is_file()})
+    assert not missing, f"{report.parent.name}/REPORT.md links files that are not in the tree: {missing}"
