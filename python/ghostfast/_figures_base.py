@@ -145,11 +145,9 @@ def train_many_kept(
     are bit-identical to one uninterrupted call. ``config`` names everything the jobs depend on; chunks
     stored under another config (another scale, another version) are discarded. The file names follow the
     sweep store's (``chunk-<first>-<count>-<config hash>.npz``), so ``stored_run_count`` counts them."""
-    import hashlib
-    import json
-
     from . import __version__, rnn
-    from ._sweep_store import _atomic_savez
+    from ._sweep_grid import config_hash
+    from ._sweep_store import CHUNK_PREFIX, _atomic_savez
 
     def kept(results: Sequence[Any]) -> List[KeptRun]:
         return [KeptRun(r.epochs, r.loss, r.accuracy, r.state if keep_state else None) for r in results]
@@ -158,18 +156,19 @@ def train_many_kept(
         return kept(finished(rnn.train_many(list(jobs), n_threads=n_threads)))
     folder = os.path.join(os.fspath(checkpoint), part)
     os.makedirs(folder, exist_ok=True)
-    stamp = json.dumps({**config, "version": __version__, "keep_state": keep_state}, sort_keys=True, default=str)
-    tag = hashlib.sha256(stamp.encode()).hexdigest()[:8]
+    tag = config_hash({**config, "version": __version__, "keep_state": keep_state})[:8]
     # an even chunk size independent of the thread count: a rerun on other threads finds the same files
     size = 2 * max(1, -(-len(jobs) // 32))
-    names = {f"chunk-{a:09d}-{len(jobs[a : a + size])}-{tag}.npz" for a in range(0, len(jobs), size)}
+    chunks = {
+        f"{CHUNK_PREFIX}{first:09d}-{len(jobs[first : first + size])}-{tag}.npz": list(jobs[first : first + size])
+        for first in range(0, len(jobs), size)
+    }
     for name in os.listdir(folder):
-        if name.startswith("chunk-") and name not in names:
+        if name.startswith(CHUNK_PREFIX) and name not in chunks:
             os.unlink(os.path.join(folder, name))  # another configuration's runs
     runs: List[KeptRun] = []
-    for first in range(0, len(jobs), size):
-        chunk = list(jobs[first : first + size])
-        path = os.path.join(folder, f"chunk-{first:09d}-{len(chunk)}-{tag}.npz")
+    for name, chunk in chunks.items():
+        path = os.path.join(folder, name)
         if os.path.isfile(path):
             runs += _read_kept_runs(path)
             continue
